@@ -1,0 +1,135 @@
+import type { Labels } from '../model/labels.js';
+import type { Matcher } from '../model/matcher.js';
+import type { MetricKind } from '../model/metric-kind.js';
+import type { SparseHistogram } from '../model/hdr.js';
+
+/**
+ * The storage contract. The pipeline writes closed windows through an Appender; the query engine
+ * reads through a Querier and never sees LMDB. All times are unix milliseconds; ranges are
+ * inclusive at both ends.
+ */
+
+/** SeriesMeta is stored once per series. */
+export interface SeriesMeta {
+  /** Classic bucket upper bounds for a histogram series (without +Inf). */
+  readonly bounds?: readonly number[];
+  readonly help?: string;
+  readonly unit?: string;
+}
+
+/**
+ * Appender is a transaction: collect points, then commit (durable when the promise resolves) or
+ * roll back, then discard it. One commit is one LMDB batch.
+ * A point is one closed window of one series, keyed by the window's start (aligned to the raw
+ * resolution). Writing the same (series, window) twice in later commits merges the aggregates
+ * (late points); it never double counts within one commit's own data.
+ */
+export interface Appender {
+  /** seriesId returns the stable id of a series, creating it (with meta) when new. */
+  seriesId(tenant: string, labels: Labels, kind: MetricKind, meta?: SeriesMeta): number;
+  counter(id: number, windowStartMs: number, increment: number): void;
+  gauge(id: number, windowStartMs: number, last: number, min: number, max: number, sum: number, count: number): void;
+  /** histogram stores a window's histogram; the appender may keep `h` until commit returns. */
+  histogram(id: number, windowStartMs: number, h: SparseHistogram): void;
+  commit(): Promise<void>;
+  rollback(): void;
+}
+
+/** SelectHints tell the querier what range is needed and at what step, so it picks a tier. */
+export interface SelectHints {
+  readonly startMs: number;
+  readonly endMs: number;
+  /** Range query step (0 or absent for instant queries). */
+  readonly stepMs?: number;
+  /** The widest range selector or subquery window of the expression. */
+  readonly rangeMs?: number;
+}
+
+/** FloatSeries is a series of float samples in ascending time order. */
+export interface FloatSeries {
+  readonly labels: Labels;
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+}
+
+/**
+ * HistogramSeries is a histogram-valued series (the bare histogram name), cumulative like a
+ * Prometheus native histogram, represented by per-point deltas so that rate() never has to
+ * materialise cumulative buckets: cumulative(i) = base() + deltas[0] + ... + deltas[i].
+ * Callers MUST NOT mutate the returned histograms.
+ */
+export interface HistogramSeries {
+  readonly labels: Labels;
+  readonly timestamps: Float64Array;
+  readonly deltas: readonly SparseHistogram[];
+  base(): SparseHistogram;
+}
+
+/** SelectResult holds the series a selection matched, floats and histograms apart. */
+export interface SelectResult {
+  readonly floats: FloatSeries[];
+  readonly histograms: HistogramSeries[];
+}
+
+/** MetricMetadata is one entry of /api/v1/metadata. */
+export interface MetricMetadata {
+  readonly metric: string;
+  readonly type: 'counter' | 'gauge' | 'histogram' | 'unknown';
+  readonly help: string;
+  readonly unit: string;
+}
+
+/**
+ * Querier reads the Prometheus view of stored series for one tenant:
+ * - counters as cumulative totals since series creation;
+ * - gauges as the last value of each window;
+ * - histograms as `<name>_bucket{le}`, `<name>_sum`, `<name>_count` float series and as
+ *   histogram-valued samples under `<name>`.
+ * A window's sample carries the window's end time. A window that follows a gap (or is a series'
+ * first) is preceded by a sample at its start holding the previous cumulative value (0 at
+ * creation), so increase() over one window sees two samples, as with a scraped counter.
+ * Reads are synchronous and see only committed data.
+ */
+export interface Querier {
+  select(tenant: string, matchers: readonly Matcher[], hints: SelectHints): SelectResult;
+  series(tenant: string, matchers: readonly Matcher[], startMs: number, endMs: number): Labels[];
+  labelNames(tenant: string, matchers: readonly Matcher[], startMs: number, endMs: number): string[];
+  labelValues(tenant: string, name: string, matchers: readonly Matcher[], startMs: number, endMs: number): string[];
+  metadata(tenant: string, metric?: string): MetricMetadata[];
+}
+
+/**
+ * StateTable is a small durable key/value table for state other than points: OTLP temporality
+ * baselines, alert state, notification outboxes, remote-write queues. Values are JSON-compatible.
+ * `put`/`remove` are part of the next commit of `Store.commitState`, or durable on their own
+ * promise.
+ */
+export interface StateTable {
+  get<T = unknown>(key: string): T | undefined;
+  put(key: string, value: unknown): Promise<void>;
+  remove(key: string): Promise<void>;
+  /** entries lists keys in sorted order with an optional prefix. */
+  entries<T = unknown>(prefix?: string): Array<[string, T]>;
+}
+
+/** TierStats is one row of /api/v1/status/tsdb. */
+export interface TierStats {
+  readonly name: string;
+  readonly resolutionMs: number;
+  readonly retentionMs: number;
+  readonly series: number;
+  readonly points: number;
+  readonly bytes: number;
+  readonly minTimeMs: number | null;
+  readonly maxTimeMs: number | null;
+}
+
+/** Store is an open data directory. One Store per thread; many threads may open one directory. */
+export interface Store {
+  readonly rawResolutionMs: number;
+  appender(): Appender;
+  querier(): Querier;
+  state(table: string): StateTable;
+  stats(): { series: number; tiers: TierStats[]; bytes: number };
+  close(): Promise<void>;
+}
