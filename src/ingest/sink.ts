@@ -22,6 +22,8 @@ export const REFUSED = -1;
  *   bytes they saw, so the hot path builds no strings). It returns REFUSED when a limit refuses the
  *   series; the parser counts the sample as refused.
  * - Sample methods take the point's own timestamp in ms; the pipeline puts it in that window.
+ *   They return false when the point is refused for its timestamp (older than every tier, or
+ *   more than 10 minutes in the future; counted by the pipeline), so OTLP can report it.
  *   They MUST NOT retain any buffer passed in after returning; `histogram` takes ownership of `h`.
  * - Samples are buffered; `flush` hands the buffered batch to the workers (call it at the end of
  *   a packet or request). Nothing blocks: when `accepting()` is false the caller refuses new
@@ -30,19 +32,19 @@ export const REFUSED = -1;
 export interface IngestSink {
   series(tenant: string, labels: Labels, kind: MetricKind, opts?: SeriesOptions): number;
   /** counter adds a (delta) increment; negative or non-finite increments are the caller's error. */
-  counter(ref: number, increment: number, tsMs: number): void;
+  counter(ref: number, increment: number, tsMs: number): boolean;
   /** counterCumulative feeds a cumulative total of the stream started at startMs (0 = unknown). */
-  counterCumulative(ref: number, total: number, startMs: number, tsMs: number): void;
-  gaugeSet(ref: number, value: number, tsMs: number): void;
-  gaugeAdd(ref: number, delta: number, tsMs: number): void;
+  counterCumulative(ref: number, total: number, startMs: number, tsMs: number): boolean;
+  gaugeSet(ref: number, value: number, tsMs: number): boolean;
+  gaugeAdd(ref: number, delta: number, tsMs: number): boolean;
   /** observe records `count` observations of `value` into a histogram series (count = 1/rate). */
-  observe(ref: number, value: number, count: number, tsMs: number): void;
+  observe(ref: number, value: number, count: number, tsMs: number): boolean;
   /** setMember records a member of a StatsD set by its hash; the window keeps the distinct count. */
-  setMember(ref: number, memberHash: number, tsMs: number): void;
+  setMember(ref: number, memberHash: number, tsMs: number): boolean;
   /** histogram merges a pre-aggregated (delta) histogram. */
-  histogram(ref: number, h: SparseHistogram, tsMs: number): void;
+  histogram(ref: number, h: SparseHistogram, tsMs: number): boolean;
   /** histogramCumulative feeds a cumulative histogram of the stream started at startMs. */
-  histogramCumulative(ref: number, h: SparseHistogram, startMs: number, tsMs: number): void;
+  histogramCumulative(ref: number, h: SparseHistogram, startMs: number, tsMs: number): boolean;
   flush(): void;
   accepting(): boolean;
 }

@@ -133,3 +133,25 @@ export interface Store {
   stats(): { series: number; tiers: TierStats[]; bytes: number };
   close(): Promise<void>;
 }
+
+/** TierConfig is one storage tier; `resolutionMs` 0 with `monthly` means calendar months (UTC). */
+export interface TierConfig {
+  readonly name: string;
+  readonly resolutionMs: number;
+  readonly retentionMs: number;
+  readonly monthly?: boolean;
+}
+
+/**
+ * StoreOptions open a data directory. The implementation lives in `src/store/open.ts` as
+ * `openStore(opts: StoreOptions): Promise<Store>`; every thread that writes or reads opens its own.
+ */
+export interface StoreOptions {
+  readonly dataDir: string;
+  /** The raw tier's resolution: the flush interval. */
+  readonly rawResolutionMs: number;
+  /** Tiers from finest to coarsest; default: raw 2 d, 5 m 90 d, 1 h 90 d, monthly 5 y. */
+  readonly tiers?: readonly TierConfig[];
+  /** Injectable clock for retention and tests. */
+  readonly now?: () => number;
+}
