@@ -1,0 +1,38 @@
+import type { FastifyRequest } from 'fastify';
+import type { Matcher } from '../../model/matcher.js';
+import type { QueryEngine } from '../../query/promql/api.js';
+import type { Querier, TierStats } from '../../store/interface.js';
+import type { Limits } from '../../config/schema.js';
+import type { Logger } from '../../self/log.js';
+
+/** ReadinessCheck is one entry of /health/ready's `checks`. */
+export interface ReadinessCheck {
+  readonly name: string;
+  check(): boolean;
+}
+
+/** RulesApi is what the rule manager offers the HTTP surface. */
+export interface RulesApi {
+  rulesData(): unknown;
+  alertsData(): unknown;
+  reload(): Promise<{ ok: boolean; errors: readonly unknown[] }>;
+}
+
+/** HttpDeps is everything the HTTP API needs, as narrow functions (the api layer owns nothing). */
+export interface HttpDeps {
+  readonly engine: QueryEngine;
+  readonly querier: () => Querier;
+  /** parseMatchers parses one `match[]` selector; throws QueryError('bad_data') when invalid. */
+  readonly parseMatchers: (selector: string) => Matcher[];
+  readonly tenantOf: (req: FastifyRequest) => string;
+  readonly limits: Limits;
+  readonly flush: () => Promise<void>;
+  readonly compact: () => Promise<void>;
+  readonly tsdbStatus: () => { series: number; tiers: TierStats[]; bytes: number };
+  readonly exposition: () => Promise<string>;
+  readonly rules: RulesApi | null;
+  readonly readiness: readonly ReadinessCheck[];
+  readonly log: Logger;
+  readonly version: string;
+  readonly startTimeMs: number;
+}

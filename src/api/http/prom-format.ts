@@ -1,0 +1,92 @@
+import { labelsToRecord } from '../../model/labels.js';
+import { hdrLowerBound, hdrUpperBound, type SparseHistogram } from '../../model/hdr.js';
+import type { QueryResult } from '../../query/promql/api.js';
+
+/**
+ * formatPromFloat renders a float the way Prometheus' JSON API does (Go's
+ * strconv.FormatFloat(v, 'f', -1, 64)): shortest round-trip digits, never an exponent,
+ * and `NaN`, `+Inf`, `-Inf`.
+ */
+export function formatPromFloat(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  const s = String(v);
+  const e = s.indexOf('e');
+  if (e < 0) return s;
+  const neg = s.startsWith('-');
+  const mant = s.slice(neg ? 1 : 0, e);
+  const exp = Number(s.slice(e + 1));
+  const dot = mant.indexOf('.');
+  const digits = mant.replace('.', '');
+  const pointPos = (dot < 0 ? mant.length : dot) + exp;
+  let out: string;
+  if (pointPos <= 0) out = '0.' + '0'.repeat(-pointPos) + digits;
+  else if (pointPos >= digits.length) out = digits + '0'.repeat(pointPos - digits.length);
+  else out = digits.slice(0, pointPos) + '.' + digits.slice(pointPos);
+  return neg ? '-' + out : out;
+}
+
+/** promTime renders unix ms as Prometheus' float seconds. */
+export function promTime(ms: number): number {
+  return ms / 1000;
+}
+
+/** histogramJson renders a histogram value in Prometheus' native-histogram JSON shape. */
+export function histogramJson(h: SparseHistogram): { count: string; sum: string; buckets: Array<[number, string, string, string]> } {
+  const buckets: Array<[number, string, string, string]> = [];
+  for (let i = 0; i < h.size; i++) {
+    const c = h.counts[i]!;
+    if (c === 0) continue;
+    const idx = h.indices[i]!;
+    // Boundary rule 1: lower bound inclusive, upper exclusive, which is how HDR buckets hold values.
+    buckets.push([1, formatPromFloat(hdrLowerBound(idx)), formatPromFloat(hdrUpperBound(idx)), formatPromFloat(c)]);
+  }
+  return { count: formatPromFloat(h.count), sum: formatPromFloat(h.sum), buckets };
+}
+
+/** resultJson renders an engine result as the `data` object of /api/v1/query(_range). */
+export function resultJson(r: QueryResult): { resultType: string; result: unknown } {
+  switch (r.type) {
+    case 'scalar':
+      return { resultType: 'scalar', result: [promTime(r.t), formatPromFloat(r.v)] };
+    case 'string':
+      return { resultType: 'string', result: [promTime(r.t), r.v] };
+    case 'vector':
+      return {
+        resultType: 'vector',
+        result: r.samples.map((s) =>
+          s.h ? { metric: labelsToRecord(s.labels), histogram: [promTime(s.t), histogramJson(s.h)] } : { metric: labelsToRecord(s.labels), value: [promTime(s.t), formatPromFloat(s.v)] },
+        ),
+      };
+    case 'matrix':
+      return {
+        resultType: 'matrix',
+        result: r.series.map((s) => {
+          const out: Record<string, unknown> = { metric: labelsToRecord(s.labels) };
+          const values: Array<[number, string]> = [];
+          const hists: Array<[number, unknown]> = [];
+          for (let i = 0; i < s.timestamps.length; i++) {
+            const h = s.histograms?.[i];
+            if (h) hists.push([promTime(s.timestamps[i]!), histogramJson(h)]);
+            else values.push([promTime(s.timestamps[i]!), formatPromFloat(s.values[i]!)]);
+          }
+          if (values.length || !hists.length) out['values'] = values;
+          if (hists.length) out['histograms'] = hists;
+          return out;
+        }),
+      };
+  }
+}
+
+/** parsePromTime parses Prometheus' time parameter: unix seconds (float) or RFC 3339; ms or null. */
+export function parsePromTime(text: string): number | null {
+  if (text === '') return null;
+  if (/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+    const s = Number(text);
+    return Number.isFinite(s) ? Math.round(s * 1000) : null;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text)) return null;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : ms;
+}

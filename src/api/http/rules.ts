@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify';
+import type { HttpDeps } from './deps.js';
+import { sendError } from './errors.js';
+
+/** rulesRoutes: /api/v1/rules, /api/v1/alerts and POST /-/reload. */
+export async function rulesRoutes(app: FastifyInstance, opts: { deps: HttpDeps }): Promise<void> {
+  const rules = opts.deps.rules;
+  app.get('/api/v1/rules', async () => ({ status: 'success', data: rules ? rules.rulesData() : { groups: [] } }));
+  app.get('/api/v1/alerts', async () => ({ status: 'success', data: rules ? rules.alertsData() : { alerts: [] } }));
+  app.post('/-/reload', async (_req, reply) => {
+    if (!rules) return reply.send('');
+    try {
+      const r = await rules.reload();
+      if (!r.ok) return reply.code(500).send({ status: 'error', errorType: 'bad_data', error: 'failed to reload rules', errors: r.errors });
+      return reply.send('');
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+}

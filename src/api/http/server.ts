@@ -1,0 +1,27 @@
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { HttpDeps } from './deps.js';
+import { registerFormParser } from './params.js';
+import { healthRoutes } from './health.js';
+import { promApiRoutes } from './prom-api.js';
+import { adminRoutes } from './admin.js';
+import { metricsRoutes } from './metrics.js';
+import { rulesRoutes } from './rules.js';
+
+/** ExtraRoutes are plugins owned by other layers (remote read, remote write) mounted on this server. */
+export interface ExtraRoutes {
+  readonly plugin: FastifyPluginAsync<any>;
+  readonly options: Record<string, unknown>;
+}
+
+/** buildHttpServer assembles the main HTTP surface; each route group is its own plugin. */
+export async function buildHttpServer(deps: HttpDeps, extra: readonly ExtraRoutes[] = []): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: deps.limits.requestBodyBytes, forceCloseConnections: true });
+  registerFormParser(app);
+  await app.register(healthRoutes, { deps });
+  await app.register(promApiRoutes, { deps });
+  await app.register(adminRoutes, { deps });
+  await app.register(metricsRoutes, { deps });
+  await app.register(rulesRoutes, { deps });
+  for (const e of extra) await app.register(e.plugin, e.options);
+  return app;
+}

@@ -1,0 +1,67 @@
+import { ConfigError, loadConfig, parseArgs } from './config/load.js';
+import { OPTIONS, envName, yamlKey } from './config/schema.js';
+import { formatAddress } from './config/address.js';
+import { Logger } from './self/log.js';
+import { VERSION } from './version.js';
+
+const USAGE = `usage: tallyd [serve] [flags]
+       tallyd check-config [--config FILE] [flags]
+       tallyd check-rules FILE...
+       tallyd version
+
+flags (each also as environment variable and YAML key; flag > env > file > default):
+${OPTIONS.map((o) => `  --${o.flag.padEnd(16)} ${o.help}${o.defaultText !== null ? ` (default ${o.defaultText})` : ''}\n${' '.repeat(21)}env ${envName(o.flag)}, YAML ${yamlKey(o.flag)}`).join('\n')}
+`;
+
+/**
+ * main runs one tallyd command and resolves to the process exit code. `serve` resolves only
+ * after the daemon stopped (on SIGTERM/SIGINT).
+ */
+export async function main(argv: string[]): Promise<number> {
+  const sub = argv[0] && !argv[0].startsWith('--') ? argv[0] : 'serve';
+  const rest = sub === argv[0] ? argv.slice(1) : argv;
+  try {
+    switch (sub) {
+      case 'version':
+        process.stdout.write(`tallyd ${VERSION} (node ${process.version})\n`);
+        return 0;
+      case 'help':
+      case '--help':
+        process.stdout.write(USAGE);
+        return 0;
+      case 'check-config': {
+        const cfg = loadConfig(parseArgs(rest));
+        process.stdout.write(
+          `config OK: data-dir ${cfg.dataDir}, http ${formatAddress(cfg.http)}, grpc ${formatAddress(cfg.grpc)}, ` +
+            `otlp-grpc ${formatAddress(cfg.otlpGrpc)}, otlp-http ${formatAddress(cfg.otlpHttp)}, statsd ${formatAddress(cfg.statsd)}, ` +
+            `flush-interval ${cfg.flushIntervalMs}ms, ${cfg.rules.length} rule file(s), ${cfg.notifiers.length} notifier(s), ${cfg.tiers.length} tier(s)\n`,
+        );
+        return 0;
+      }
+      case 'check-rules': {
+        if (rest.length === 0) {
+          process.stderr.write('check-rules: give one or more rule files\n');
+          return 2;
+        }
+        const { checkRules } = await import('./commands/check-rules.js');
+        return checkRules(rest);
+      }
+      case 'serve': {
+        const cfg = loadConfig(parseArgs(rest));
+        const log = new Logger(cfg.logLevel, { service: 'tallyd' });
+        const { runDaemon } = await import('./main.js');
+        return await runDaemon(cfg, log);
+      }
+      default:
+        process.stderr.write(`unknown command ${JSON.stringify(sub)}\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tallyd: configuration error: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`tallyd: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}

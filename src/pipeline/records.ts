@@ -1,0 +1,73 @@
+import { SparseHistogram } from '../model/hdr.js';
+
+/**
+ * The record format of a batch: fixed-size records of RECORD_STRIDE float64 slots
+ * `[op, slot, a, b, ts]` in a transferable Float64Array, so handing thousands of samples to a
+ * worker costs one postMessage and no per-sample objects. Histograms travel in a side buffer.
+ */
+export const RECORD_STRIDE = 5;
+
+/** Op codes of a record; `a` and `b` per op are noted. */
+export const enum Op {
+  /** a = increment */
+  Counter = 0,
+  /** a = cumulative total, b = stream start ms (0 unknown) */
+  CounterCumulative = 1,
+  /** a = value */
+  GaugeSet = 2,
+  /** a = delta */
+  GaugeAdd = 3,
+  /** a = value, b = count */
+  Observe = 4,
+  /** a = member hash */
+  SetMember = 5,
+  /** a = offset in the side buffer */
+  Histogram = 6,
+  /** a = offset in the side buffer, b = stream start ms */
+  HistogramCumulative = 7,
+}
+
+/** OP_COUNT is the number of op codes (size of per-op tallies). */
+export const OP_COUNT = 8;
+
+/** histogramSize is how many float64 slots encodeHistogram needs for `h`. */
+export function histogramSize(h: SparseHistogram): number {
+  const nb = h.bounds ? h.bounds.length : 0;
+  return 6 + 2 * h.size + (h.bounds ? 2 * nb + 1 : 0);
+}
+
+/**
+ * encodeHistogram writes `h` at `off` as `[size, count, sum, min, max, nBounds|-1, indices...,
+ * counts..., bounds..., classicCounts...]`; the caller guarantees room (histogramSize).
+ */
+export function encodeHistogram(buf: Float64Array, off: number, h: SparseHistogram): number {
+  const n = h.size;
+  buf[off] = n;
+  buf[off + 1] = h.count;
+  buf[off + 2] = h.sum;
+  buf[off + 3] = h.min;
+  buf[off + 4] = h.max;
+  buf[off + 5] = h.bounds ? h.bounds.length : -1;
+  let p = off + 6;
+  for (let i = 0; i < n; i++) buf[p++] = h.indices[i]!;
+  for (let i = 0; i < n; i++) buf[p++] = h.counts[i]!;
+  if (h.bounds) {
+    const b = h.bounds, cc = h.classicCounts!;
+    for (let i = 0; i < b.length; i++) buf[p++] = b[i]!;
+    for (let i = 0; i <= b.length; i++) buf[p++] = cc[i] ?? 0;
+  }
+  return p;
+}
+
+/** decodeHistogram reads a histogram written by encodeHistogram into a new SparseHistogram. */
+export function decodeHistogram(buf: Float64Array, off: number): SparseHistogram {
+  const n = buf[off]!;
+  const h = SparseHistogram.fromBuckets(buf.subarray(off + 6, off + 6 + n), buf.subarray(off + 6 + n, off + 6 + 2 * n), buf[off + 1]!, buf[off + 2]!, buf[off + 3]!, buf[off + 4]!);
+  const nb = buf[off + 5]!;
+  if (nb >= 0) {
+    const p = off + 6 + 2 * n;
+    h.bounds = buf.slice(p, p + nb);
+    h.classicCounts = buf.slice(p + nb, p + 2 * nb + 1);
+  }
+  return h;
+}
