@@ -1,0 +1,123 @@
+import { SparseHistogram } from '../model/hdr.js';
+
+/**
+ * Cumulative-to-delta conversion per (series, stream start), as the OpenTelemetry Collector's
+ * cumulativetodelta processor does, with the reset rules of SPEC section 3:
+ * - the first point ever seen of a series counts in full when it carries a start time (it is the
+ *   increment since that start); without one it only sets the baseline;
+ * - a new start time, or a total lower than the previous one, starts a new stream whose first
+ *   point counts in full (after a reset the counter restarted from zero);
+ * - a point older than the last one seen is stale (a retry or reordering) and counts nothing.
+ * The baseline lives in CumulativeStream and is persisted with each flush (StreamJSON), so a
+ * restarted worker resumes the stream instead of re-counting or dropping it.
+ */
+export class CumulativeStream {
+  /** Start time of the current stream (0 when the sender gives none). */
+  start: number;
+  lastTs: number;
+  /** Last cumulative total (counters). */
+  value: number;
+  /** Last cumulative histogram (histograms). */
+  h: SparseHistogram | null;
+  /** Set when the baseline changed since it was last persisted. */
+  dirty: boolean;
+  /** Set once a baseline exists (seen here or loaded from the store). */
+  known: boolean;
+
+  constructor() {
+    this.start = 0;
+    this.lastTs = -Infinity;
+    this.value = 0;
+    this.h = null;
+    this.dirty = false;
+    this.known = false;
+  }
+
+  /** counterIncrement advances the stream with a cumulative total and returns the increment to count. */
+  counterIncrement(total: number, startMs: number, ts: number): number {
+    if (!this.known) {
+      this.reset(startMs, ts);
+      this.value = total;
+      return startMs > 0 ? total : 0;
+    }
+    if (ts < this.lastTs) return 0;
+    const newStream = (startMs > 0 && startMs !== this.start) || total < this.value;
+    const inc = newStream ? total : total - this.value;
+    if (startMs > 0) this.start = startMs;
+    this.value = total;
+    this.lastTs = ts;
+    this.dirty = true;
+    return inc;
+  }
+
+  /**
+   * histogramIncrement advances the stream with a cumulative histogram (taking ownership of
+   * `h`) and returns the delta to record, or null when nothing counts.
+   */
+  histogramIncrement(h: SparseHistogram, startMs: number, ts: number): SparseHistogram | null {
+    if (!this.known || this.h === null) {
+      this.reset(startMs, ts);
+      this.h = h;
+      return startMs > 0 ? h.clone() : null;
+    }
+    if (ts < this.lastTs) return null;
+    const newStream = (startMs > 0 && startMs !== this.start) || h.count < this.h.count;
+    const delta = newStream ? h.clone() : h.clone().sub(this.h);
+    if (startMs > 0) this.start = startMs;
+    this.h = h;
+    this.lastTs = ts;
+    this.dirty = true;
+    return delta.count > 0 || delta.size > 0 ? delta : null;
+  }
+
+  private reset(startMs: number, ts: number): void {
+    this.known = true;
+    this.start = startMs;
+    this.lastTs = ts;
+    this.dirty = true;
+  }
+
+  /** toJSON is the persisted form (JSON has no Infinity, so empty min/max become null). */
+  toJSON(): StreamJSON {
+    const out: StreamJSON = { s: this.start, t: this.lastTs, v: this.value };
+    const h = this.h;
+    if (h !== null) {
+      out.h = {
+        i: Array.from(h.indices.subarray(0, h.size)),
+        c: Array.from(h.counts.subarray(0, h.size)),
+        n: h.count,
+        sum: h.sum,
+        min: Number.isFinite(h.min) ? h.min : null,
+        max: Number.isFinite(h.max) ? h.max : null,
+        ...(h.bounds ? { b: Array.from(h.bounds), cc: Array.from(h.classicCounts!) } : {}),
+      };
+    }
+    return out;
+  }
+
+  /** fromJSON restores a persisted baseline. */
+  static fromJSON(j: StreamJSON): CumulativeStream {
+    const s = new CumulativeStream();
+    s.known = true;
+    s.start = j.s;
+    s.lastTs = j.t ?? -Infinity;
+    s.value = j.v;
+    if (j.h) {
+      const h = SparseHistogram.fromBuckets(j.h.i, j.h.c, j.h.n, j.h.sum, j.h.min ?? Infinity, j.h.max ?? -Infinity);
+      if (j.h.b && j.h.cc) {
+        h.bounds = Float64Array.from(j.h.b);
+        h.classicCounts = Float64Array.from(j.h.cc);
+      }
+      s.h = h;
+    }
+    return s;
+  }
+}
+
+/** StreamJSON is a baseline as stored in the `temporality` state table. */
+export interface StreamJSON {
+  s: number;
+  t: number | null;
+  v: number;
+  h?: { i: number[]; c: number[]; n: number; sum: number; min: number | null; max: number | null; b?: number[]; cc?: number[] };
+}

@@ -1,0 +1,72 @@
+import { SparseHistogram } from '../model/hdr.js';
+
+/**
+ * WindowAgg is one open aggregation window of one series, keyed by its start
+ * (floor(ts / resolution) * resolution). One class serves every kind so the hot loop stays
+ * monomorphic; the fields a kind does not use keep their initial values:
+ * - counter: `sum` is the increment;
+ * - gauge: `last` (the value with the latest timestamp), `min`, `max`, `sum`, `count`;
+ * - histogram: `h`;
+ * - StatsD set: `members`, the distinct member hashes seen in the window.
+ */
+export class WindowAgg {
+  readonly start: number;
+  last: number;
+  lastTs: number;
+  min: number;
+  max: number;
+  sum: number;
+  count: number;
+  h: SparseHistogram | null;
+  members: Set<number> | null;
+
+  constructor(start: number) {
+    this.start = start;
+    this.last = 0;
+    this.lastTs = -Infinity;
+    this.min = Infinity;
+    this.max = -Infinity;
+    this.sum = 0;
+    this.count = 0;
+    this.h = null;
+    this.members = null;
+  }
+
+  /** addGauge records one gauge value observed at ts. */
+  addGauge(v: number, ts: number): void {
+    if (ts >= this.lastTs) {
+      this.last = v;
+      this.lastTs = ts;
+    }
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    this.sum += v;
+    this.count++;
+  }
+
+  /** histogram returns the window's histogram, creating it on first use. */
+  histogram(): SparseHistogram {
+    return this.h ?? (this.h = new SparseHistogram());
+  }
+
+  /** addMember records a set member and returns the window's distinct count. */
+  addMember(hash: number): number {
+    const m = this.members ?? (this.members = new Set<number>());
+    m.add(hash);
+    return m.size;
+  }
+
+  /** merge folds another window with the same start into this one (used when a commit failed). */
+  merge(o: WindowAgg): void {
+    if (o.lastTs >= this.lastTs) {
+      this.last = o.last;
+      this.lastTs = o.lastTs;
+    }
+    if (o.min < this.min) this.min = o.min;
+    if (o.max > this.max) this.max = o.max;
+    this.sum += o.sum;
+    this.count += o.count;
+    if (o.h !== null) this.histogram().add(o.h);
+    if (o.members !== null) for (const m of o.members) this.addMember(m);
+  }
+}

@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const BIN = new URL('../../../bin/tallyd.js', import.meta.url).pathname;
+
+/** freePort finds a port free for both TCP and UDP on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const u = createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+}
+
+/** Daemon is a real tallyd process started for a black-box test. */
+export interface Daemon {
+  readonly proc: ChildProcess;
+  readonly dataDir: string;
+  readonly ports: { http: number; grpc: number; otlpGrpc: number; otlpHttp: number; statsd: number };
+  readonly url: string;
+  readonly output: () => string;
+  /** stop sends SIGTERM and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  ports?: Partial<Daemon['ports']>;
+}
+
+/** startDaemon runs bin/tallyd.js on free loopback ports and waits for /health/ready. */
+export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tallyd-it-'));
+  const ports = {
+    http: opts.ports?.http ?? (await freePort()),
+    grpc: opts.ports?.grpc ?? (await freePort()),
+    otlpGrpc: opts.ports?.otlpGrpc ?? (await freePort()),
+    otlpHttp: opts.ports?.otlpHttp ?? (await freePort()),
+    statsd: opts.ports?.statsd ?? (await freePort()),
+  };
+  const args = [
+    BIN, 'serve', '--data-dir', dataDir,
+    '--http', `127.0.0.1:${ports.http}`, '--grpc', `127.0.0.1:${ports.grpc}`,
+    '--otlp-grpc', `127.0.0.1:${ports.otlpGrpc}`, '--otlp-http', `127.0.0.1:${ports.otlpHttp}`,
+    '--statsd', `127.0.0.1:${ports.statsd}`, '--log-level', 'warn', ...(opts.args ?? []),
+  ];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${ports.http}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`tallyd exited with ${proc.exitCode}: ${out}`);
+    try {
+      const r = await fetch(`${url}/health/ready`);
+      if (r.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`tallyd not ready after 20 s: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    proc, dataDir, ports, url,
+    output: () => out,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** promQuery runs an instant query and returns the `data.result` array. */
+export async function promQuery(d: Daemon, expr: string, timeSec?: number): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
+  const u = new URL(`${d.url}/api/v1/query`);
+  u.searchParams.set('query', expr);
+  if (timeSec !== undefined) u.searchParams.set('time', String(timeSec));
+  const r = await fetch(u);
+  const body = (await r.json()) as { status: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> }; error?: string };
+  if (body.status !== 'success') throw new Error(`query ${expr} failed: ${body.error}`);
+  return body.data.result;
+}
+
+/** adminFlush persists every open window. */
+export async function adminFlush(d: Daemon): Promise<void> {
+  const r = await fetch(`${d.url}/api/v1/admin/flush`, { method: 'POST' });
+  if (r.status !== 200) throw new Error(`flush failed: ${r.status} ${await r.text()}`);
+}
