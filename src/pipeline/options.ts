@@ -1,4 +1,7 @@
 import { availableParallelism } from 'node:os';
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Logger } from '../self/log.js';
 import type { TierConfig } from '../store/interface.js';
 
 /** SeriesLimits are the cardinality limits of SPEC section 9, checked when a series is created. */
@@ -58,6 +61,8 @@ export interface PipelineOptions {
   readonly buckets?: Readonly<Record<string, readonly number[]>>;
   /** How far back a worker looks for a series' stored total on first sight (default: raw tier retention, else 2 days). */
   readonly restoreLookbackMs?: number;
+  /** Logger for flush failures and worker errors (default: warnings and errors to stdout). */
+  readonly logger?: Logger;
 }
 
 /** ResolvedOptions are PipelineOptions with every default applied. */
@@ -75,6 +80,7 @@ export interface ResolvedOptions {
   readonly maxInFlightBatches: number;
   readonly buckets: Readonly<Record<string, readonly number[]>>;
   readonly restoreLookbackMs: number;
+  readonly logger: Logger;
 }
 
 const DAY = 86_400_000;
@@ -84,7 +90,7 @@ export function resolveOptions(o: PipelineOptions): ResolvedOptions {
   const raw = o.store.tiers?.[0];
   return {
     store: { dataDir: o.store.dataDir, rawResolutionMs: o.store.rawResolutionMs, ...(o.store.tiers ? { tiers: o.store.tiers } : {}) },
-    storeModule: o.storeModule ?? new URL('../store/open.js', import.meta.url).href,
+    storeModule: o.storeModule === undefined ? new URL('../store/open.js', import.meta.url).href : isAbsolute(o.storeModule) ? pathToFileURL(o.storeModule).href : o.storeModule,
     workers: Math.max(1, o.workers ?? Math.min(4, availableParallelism() - 1)),
     flushIntervalMs: o.flushIntervalMs ?? o.store.rawResolutionMs,
     now: o.now ?? Date.now,
@@ -96,5 +102,6 @@ export function resolveOptions(o: PipelineOptions): ResolvedOptions {
     maxInFlightBatches: Math.max(1, o.maxInFlightBatches ?? 32),
     buckets: o.buckets ?? {},
     restoreLookbackMs: o.restoreLookbackMs ?? (raw && !raw.monthly ? raw.retentionMs : 2 * DAY),
+    logger: o.logger ?? new Logger('warn', { component: 'pipeline' }),
   };
 }

@@ -23,6 +23,8 @@ export class CumulativeStream {
   dirty: boolean;
   /** Set once a baseline exists (seen here or loaded from the store). */
   known: boolean;
+  /** Set while the stream waits on the aggregator's list of baselines to persist. */
+  queued: boolean;
 
   constructor() {
     this.start = 0;
@@ -31,6 +33,7 @@ export class CumulativeStream {
     this.h = null;
     this.dirty = false;
     this.known = false;
+    this.queued = false;
   }
 
   /** counterIncrement advances the stream with a cumulative total and returns the increment to count. */

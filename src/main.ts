@@ -1,0 +1,164 @@
+import { mkdirSync } from 'node:fs';
+import type { Config } from './config/schema.js';
+import { formatAddress, isLoopback, type ListenAddress } from './config/address.js';
+import type { Logger } from './self/log.js';
+import { VERSION } from './version.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/interface.js';
+import { Pipeline } from './pipeline/router.js';
+import { createEngine, parseMatchers } from './query/promql/engine.js';
+import { buildHttpServer } from './api/http/server.js';
+import type { ReadinessCheck } from './api/http/deps.js';
+import { startStatsd } from './ingest/statsd/listen.js';
+import { DEFAULT_TENANT } from './model/metric-kind.js';
+
+/** Daemon is a running tallyd: what tests and the embedding API hold. */
+export interface Daemon {
+  readonly store: Store;
+  readonly pipeline: Pipeline;
+  /** stop closes listeners, flushes every open window, commits and closes the store. */
+  stop(): Promise<void>;
+}
+
+type Closer = { name: string; close: () => Promise<void> };
+
+/**
+ * startDaemon is the composition root: open the store, start the workers, bind the listeners.
+ * Stopping runs the same steps in reverse. Data flows one way: listeners push into the pipeline,
+ * the pipeline writes the store, the query surfaces read it.
+ */
+export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
+  const startTimeMs = Date.now();
+  mkdirSync(cfg.dataDir, { recursive: true });
+  const store = await openStore({ dataDir: cfg.dataDir, rawResolutionMs: cfg.flushIntervalMs, tiers: cfg.tiers });
+  const closers: Closer[] = [];
+  const listening = new Map<string, boolean>();
+  try {
+    const pipeline = new Pipeline({
+      store: { dataDir: cfg.dataDir, rawResolutionMs: cfg.flushIntervalMs, tiers: cfg.tiers },
+      seriesTtlMs: cfg.seriesTtlMs,
+      buckets: cfg.histogramBuckets,
+      limits: {
+        maxLabelsPerSeries: cfg.limits.labelsPerSeries,
+        maxLabelNameBytes: cfg.limits.labelNameLength,
+        maxLabelValueBytes: cfg.limits.labelValueLength,
+        maxSeriesPerTenant: cfg.limits.seriesPerTenant,
+        maxSeriesPerMetric: cfg.limits.seriesPerMetric,
+      },
+    });
+    await pipeline.start();
+    closers.push({ name: 'pipeline', close: () => pipeline.close() });
+
+    const engine = createEngine();
+    const readiness: ReadinessCheck[] = [
+      { name: 'store', check: () => true },
+      { name: 'workers', check: () => pipeline.healthy() },
+    ];
+    const listenerCheck = (name: string) => readiness.push({ name, check: () => listening.get(name) === true });
+
+    warnIfExposed(cfg, log);
+
+    const http = await buildHttpServer({
+      engine,
+      querier: () => store.querier(),
+      parseMatchers,
+      tenantOf: () => DEFAULT_TENANT,
+      limits: cfg.limits,
+      flush: () => pipeline.flushNow(),
+      compact: async () => {
+        await pipeline.flushNow();
+      },
+      tsdbStatus: () => store.stats(),
+      exposition: () => pipeline.exposition(),
+      rules: null,
+      readiness,
+      log: log.child({ component: 'http' }),
+      version: VERSION,
+      startTimeMs,
+    });
+    if (cfg.http.port !== 0) {
+      listenerCheck('http');
+      await http.listen({ host: cfg.http.host, port: cfg.http.port });
+      listening.set('http', true);
+      closers.push({ name: 'http', close: () => http.close() });
+      log.info('listening', { listener: 'http', address: formatAddress(cfg.http) });
+    }
+
+    if (cfg.statsd.port !== 0) {
+      listenerCheck('statsd');
+      const statsd = await startStatsd({
+        host: cfg.statsd.host,
+        port: cfg.statsd.port,
+        sink: pipeline,
+        tenant: cfg.statsdTenant,
+        log: (msg: string, fields?: Record<string, unknown>) => log.warn(msg, { component: 'statsd', ...fields }),
+      });
+      listening.set('statsd', true);
+      closers.push({ name: 'statsd', close: () => statsd.close() });
+      log.info('listening', { listener: 'statsd', address: formatAddress(cfg.statsd), transports: 'udp,tcp' });
+    }
+
+    let stopping: Promise<void> | null = null;
+    return {
+      store,
+      pipeline,
+      stop() {
+        stopping ??= (async () => {
+          // Listeners first (stop accepting), then the pipeline (flush every open window), then the store.
+          for (const c of [...closers].reverse()) {
+            try {
+              await c.close();
+            } catch (err) {
+              log.error('stop failed', { component: c.name, err });
+            }
+          }
+          await store.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    for (const c of [...closers].reverse()) await c.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function warnIfExposed(cfg: Config, log: Logger): void {
+  if (cfg.tokens.length > 0) return;
+  const all: Array<[string, ListenAddress]> = [['http', cfg.http], ['grpc', cfg.grpc], ['otlp-grpc', cfg.otlpGrpc], ['otlp-http', cfg.otlpHttp], ['statsd', cfg.statsd]];
+  for (const [name, a] of all) {
+    if (a.port !== 0 && !isLoopback(a.host)) log.warn('listener bound to a non-loopback address with no auth configured', { listener: name, address: formatAddress(a) });
+  }
+}
+
+/**
+ * runDaemon starts tallyd and resolves to the exit code once SIGTERM or SIGINT stopped it:
+ * stop accepting, flush every open window, commit, exit 0 (SPEC section 2).
+ */
+export async function runDaemon(cfg: Config, log: Logger): Promise<number> {
+  const daemon = await startDaemon(cfg, log);
+  log.info('tallyd started', { version: VERSION, data_dir: cfg.dataDir });
+  return new Promise<number>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      log.info('stopping', { signal: sig });
+      const force = setTimeout(() => {
+        log.error('stop took longer than 10 s; exiting');
+        process.exit(1);
+      }, 10_000);
+      force.unref();
+      daemon.stop().then(
+        () => {
+          log.info('stopped');
+          resolve(0);
+        },
+        (err) => {
+          log.error('stop failed', { err });
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+}

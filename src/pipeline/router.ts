@@ -1,0 +1,404 @@
+import { Worker } from 'node:worker_threads';
+import type { IngestSink, SeriesOptions } from '../ingest/sink.js';
+import { REFUSED } from '../ingest/sink.js';
+import type { SparseHistogram } from '../model/hdr.js';
+import { labelsKey, METRIC_NAME, type Labels } from '../model/labels.js';
+import { DEFAULT_TENANT, MetricKind } from '../model/metric-kind.js';
+import { Batch, BufferPool } from './batch.js';
+import { mergeFamilies } from './exposition.js';
+import { CardinalityTracker, checkLabels } from './limits.js';
+import { flushDuration, samplesReceived, samplesRefused, seriesActive, seriesRefused, workerQueueDepth } from './metrics.js';
+import { resolveOptions, type PipelineOptions, type ResolvedOptions } from './options.js';
+import type { ExposedFamily, FlushStats, FromWorker, ToWorker, WorkerConfig } from './protocol.js';
+import { Op, RECORD_STRIDE } from './records.js';
+
+/** Kind indices of tallyd_samples_received_total. */
+const K_COUNTER = 0, K_GAUGE = 1, K_HISTOGRAM = 2, K_SET = 3;
+const KIND_LABELS = ['counter', 'gauge', 'histogram', 'set'];
+
+interface Pending {
+  readonly worker: number;
+  readonly resolve: (m: FromWorker) => void;
+  readonly reject: (e: Error) => void;
+}
+
+/** fnv1a hashes a series key to pick its worker; stable across runs. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * Pipeline is the main-thread side of aggregation and the IngestSink every parser pushes into.
+ * It admits series under the cardinality limits, shards them by hash over aggregation workers,
+ * and appends samples as fixed-size records to one batch per worker, posted with its buffers
+ * transferred when full or on flush(). It never waits on a worker: when too many batches are in
+ * flight, accepting() turns false and callers refuse work instead of queueing it.
+ *
+ * A ref is `slot * workers + worker`: the worker and its dense local slot, so routing a sample is
+ * arithmetic, not a lookup. A series' definition rides in the same ordered batch stream, ahead of
+ * the first record that uses it.
+ */
+export class Pipeline implements IngestSink {
+  private readonly o: ResolvedOptions;
+  private readonly n: number;
+  private readonly workers: Worker[] = [];
+  private readonly batches: Batch[] = [];
+  private readonly inFlight: Int32Array;
+  private readonly nextSlot: Int32Array;
+  private readonly pool: BufferPool;
+  private readonly refs = new Map<string, number>();
+  /** kind + 1 per ref (0: no such ref), so a sample of the wrong kind is refused on the spot. */
+  private kinds = new Uint8Array(1024);
+  private readonly card: CardinalityTracker;
+  private readonly received = new Float64Array(4);
+  private readonly pending = new Map<number, Pending>();
+  private readonly exited: boolean[] = [];
+  private readonly readyP: Promise<void>;
+  private readonly tooOld = samplesRefused.labels('too_old');
+  private readonly tooNew = samplesRefused.labels('too_new');
+  private readonly kindMismatch = samplesRefused.labels('kind_mismatch');
+  private readonly badValue = samplesRefused.labels('bad_value');
+  private nextId = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private timerFlushing = false;
+  private closing = false;
+  private closedP: Promise<void> | null = null;
+
+  constructor(opts: PipelineOptions) {
+    const o = (this.o = resolveOptions(opts));
+    this.n = o.workers;
+    this.inFlight = new Int32Array(this.n);
+    this.nextSlot = new Int32Array(this.n);
+    this.pool = new BufferPool(o.batchRecords * RECORD_STRIDE * 8, this.n * (o.maxInFlightBatches + 2));
+    this.card = new CardinalityTracker(o.limits);
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < this.n; i++) {
+      const cfg: WorkerConfig = { index: i, storeModule: o.storeModule, store: o.store, seriesTtlMs: o.seriesTtlMs, restoreLookbackMs: o.restoreLookbackMs };
+      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: cfg });
+      this.workers.push(w);
+      this.exited.push(false);
+      this.batches.push(new Batch(o.batchRecords, this.pool.takeRecords()));
+      workerQueueDepth.set({ worker: String(i) }, 0);
+      ready.push(new Promise<void>((resolve, reject) => {
+        w.on('message', (m: FromWorker) => {
+          if (m.t === 'ready') {
+            if (m.error === null) resolve();
+            else reject(new Error(m.error));
+          } else this.onMessage(i, m);
+        });
+        w.on('error', (err) => {
+          o.logger.error('aggregation worker failed', { worker: i, err });
+          reject(err);
+          this.failPending(i, err);
+        });
+        w.on('exit', (code) => {
+          this.exited[i] = true;
+          reject(new Error(`aggregation worker ${i} exited with code ${code}`));
+          this.failPending(i, new Error(`aggregation worker ${i} exited with code ${code}`));
+        });
+      }));
+    }
+    this.readyP = Promise.all(ready).then(() => undefined);
+    // Callers that never await ready() must not see an unhandled rejection; they see failed flushes.
+    this.readyP.catch(() => undefined);
+    if (o.flushIntervalMs > 0) {
+      this.timer = setInterval(() => this.onTimer(), o.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** ready resolves once every worker has opened its store (rejects when one cannot). */
+  ready(): Promise<void> {
+    return this.readyP;
+  }
+
+  /** healthy says whether every worker is running (for /health/ready). */
+  healthy(): boolean {
+    return !this.closing && !this.exited.includes(true);
+  }
+
+  /** seriesCount is the number of series admitted so far (one tenant, or all). */
+  seriesCount(tenant?: string): number {
+    return this.card.seriesCount(tenant);
+  }
+
+  series(tenant: string, labels: Labels, kind: MetricKind, opts?: SeriesOptions): number {
+    const lk = labelsKey(labels);
+    const key = tenant + '\u0000' + kind + '\u0000' + lk;
+    const have = this.refs.get(key);
+    if (have !== undefined) return have;
+    const reason = checkLabels(labels, this.o.limits) ?? this.card.admit(tenant, labels);
+    if (reason !== null) {
+      seriesRefused.inc({ reason });
+      return REFUSED;
+    }
+    const w = fnv1a(key) % this.n;
+    const slot = this.nextSlot[w]!++;
+    const ref = slot * this.n + w;
+    let name = '';
+    for (const l of labels) if (l.name === METRIC_NAME) name = l.value;
+    const bounds = kind === MetricKind.Histogram ? (opts?.bounds ?? this.o.buckets[name] ?? null) : null;
+    this.batches[w]!.defs.push({ slot, tenant, labels: labels.map((l) => ({ name: l.name, value: l.value })), kind, bounds: bounds ? [...bounds] : null, help: opts?.help ?? '', unit: opts?.unit ?? '' });
+    if (ref >= this.kinds.length) {
+      const k = new Uint8Array(Math.max(ref + 1, this.kinds.length * 2));
+      k.set(this.kinds);
+      this.kinds = k;
+    }
+    this.kinds[ref] = kind + 1;
+    this.refs.set(key, ref);
+    return ref;
+  }
+
+  counter(ref: number, increment: number, tsMs: number): boolean {
+    this.received[K_COUNTER]!++;
+    if (!(increment >= 0 && increment < Infinity)) return this.refuseValue();
+    return this.push(Op.Counter, MetricKind.Counter, ref, increment, 0, tsMs);
+  }
+
+  counterCumulative(ref: number, total: number, startMs: number, tsMs: number): boolean {
+    this.received[K_COUNTER]!++;
+    if (!(total >= 0 && total < Infinity)) return this.refuseValue();
+    return this.push(Op.CounterCumulative, MetricKind.Counter, ref, total, startMs > 0 ? startMs : 0, tsMs);
+  }
+
+  gaugeSet(ref: number, value: number, tsMs: number): boolean {
+    this.received[K_GAUGE]!++;
+    return this.push(Op.GaugeSet, MetricKind.Gauge, ref, value, 0, tsMs);
+  }
+
+  gaugeAdd(ref: number, delta: number, tsMs: number): boolean {
+    this.received[K_GAUGE]!++;
+    if (!Number.isFinite(delta)) return this.refuseValue();
+    return this.push(Op.GaugeAdd, MetricKind.Gauge, ref, delta, 0, tsMs);
+  }
+
+  observe(ref: number, value: number, count: number, tsMs: number): boolean {
+    this.received[K_HISTOGRAM]!++;
+    if (!Number.isFinite(value) || !(count > 0 && count < Infinity)) return this.refuseValue();
+    return this.push(Op.Observe, MetricKind.Histogram, ref, value, count, tsMs);
+  }
+
+  setMember(ref: number, memberHash: number, tsMs: number): boolean {
+    this.received[K_SET]!++;
+    return this.push(Op.SetMember, MetricKind.Gauge, ref, memberHash, 0, tsMs);
+  }
+
+  histogram(ref: number, h: SparseHistogram, tsMs: number): boolean {
+    this.received[K_HISTOGRAM]!++;
+    if (!this.push(Op.Histogram, MetricKind.Histogram, ref, 0, 0, tsMs)) return false;
+    this.attachHistogram(ref, h);
+    return true;
+  }
+
+  histogramCumulative(ref: number, h: SparseHistogram, startMs: number, tsMs: number): boolean {
+    this.received[K_HISTOGRAM]!++;
+    if (!this.push(Op.HistogramCumulative, MetricKind.Histogram, ref, 0, startMs > 0 ? startMs : 0, tsMs)) return false;
+    this.attachHistogram(ref, h);
+    return true;
+  }
+
+  /** attachHistogram serialises `h` into the side buffer of the batch whose last record is the histogram's. */
+  private attachHistogram(ref: number, h: SparseHistogram): void {
+    const w = ref % this.n;
+    let b = this.batches[w]!;
+    // push() may have posted the batch right after appending (it was full); the record is then
+    // the last of the batch in flight, so re-append it here where the side buffer is.
+    if (b.n === 0) {
+      const slot = (ref - w) / this.n;
+      b.push(this.lastOp, slot, 0, this.lastB, this.lastTs);
+    }
+    const off = b.pushHistogram(h, this.pool);
+    b.buf[(b.n - 1) * RECORD_STRIDE + 2] = off;
+    if (b.full()) this.post(w);
+    b = this.batches[w]!;
+  }
+
+  private lastOp = 0;
+  private lastB = 0;
+  private lastTs = 0;
+
+  private refuseValue(): boolean {
+    this.badValue.inc();
+    return false;
+  }
+
+  /** push appends one record to its worker's batch after the ref, kind and timestamp checks. */
+  private push(op: Op, kind: MetricKind, ref: number, a: number, b: number, ts: number): boolean {
+    if (!(ref >= 0) || this.kinds[ref] !== kind + 1 || this.closing) {
+      this.kindMismatch.inc();
+      return false;
+    }
+    const now = this.o.now();
+    if (ts > now + this.o.maxFutureMs) {
+      this.tooNew.inc();
+      return false;
+    }
+    if (!(ts >= now - this.o.maxAgeMs)) {
+      this.tooOld.inc();
+      return false;
+    }
+    const w = ref % this.n;
+    const batch = this.batches[w]!;
+    batch.push(op, (ref - w) / this.n, a, b, ts);
+    if (op >= Op.Histogram) {
+      // The histogram itself is appended by the caller; do not post before it is attached.
+      this.lastOp = op;
+      this.lastB = b;
+      this.lastTs = ts;
+      return true;
+    }
+    if (batch.full()) this.post(w);
+    return true;
+  }
+
+  /** post sends a worker its batch, transferring the buffers, and starts a fresh one. */
+  private post(w: number): void {
+    const b = this.batches[w]!;
+    if (b.empty() || this.exited[w]) return;
+    const buf = b.buf.buffer as ArrayBuffer;
+    const side = b.side === null ? null : (b.side.buffer as ArrayBuffer);
+    const msg: ToWorker = { t: 'batch', now: this.o.now(), defs: b.defs, buf, n: b.n, side };
+    this.workers[w]!.postMessage(msg, side === null ? [buf] : [buf, side]);
+    this.inFlight[w]!++;
+    workerQueueDepth.set({ worker: String(w) }, this.inFlight[w]!);
+    b.reset(this.pool.takeRecords());
+  }
+
+  flush(): void {
+    for (let w = 0; w < this.n; w++) this.post(w);
+    const r = this.received;
+    for (let k = 0; k < r.length; k++) {
+      if (r[k]! > 0) {
+        samplesReceived.inc({ kind: KIND_LABELS[k]! }, r[k]!);
+        r[k] = 0;
+      }
+    }
+  }
+
+  accepting(): boolean {
+    if (this.closing) return false;
+    const max = this.o.maxInFlightBatches;
+    for (let w = 0; w < this.n; w++) if (this.inFlight[w]! >= max) return false;
+    return true;
+  }
+
+  /** inFlightBatches is the number of batches a worker has not consumed yet. */
+  inFlightBatches(worker: number): number {
+    return this.inFlight[worker]!;
+  }
+
+  private onMessage(w: number, m: FromWorker): void {
+    if (m.t === 'returned') {
+      this.inFlight[w]!--;
+      workerQueueDepth.set({ worker: String(w) }, this.inFlight[w]!);
+      this.pool.giveRecords(m.buf);
+      if (m.side !== null) this.pool.giveSide(m.side);
+      return;
+    }
+    if (m.t === 'ready') return;
+    const p = this.pending.get(m.id);
+    if (p === undefined) return;
+    this.pending.delete(m.id);
+    p.resolve(m);
+  }
+
+  private failPending(w: number, err: Error): void {
+    for (const [id, p] of this.pending) {
+      if (p.worker !== w) continue;
+      this.pending.delete(id);
+      p.reject(err);
+    }
+  }
+
+  private request(w: number, make: (id: number) => ToWorker): Promise<FromWorker> {
+    if (this.exited[w]) return Promise.reject(new Error(`aggregation worker ${w} is not running`));
+    const id = ++this.nextId;
+    return new Promise<FromWorker>((resolve, reject) => {
+      this.pending.set(id, { worker: w, resolve, reject });
+      this.workers[w]!.postMessage(make(id));
+    });
+  }
+
+  private onTimer(): void {
+    if (this.timerFlushing || this.closing) return;
+    this.timerFlushing = true;
+    this.flushWindows(false)
+      .catch((err: unknown) => this.o.logger.error('flush failed', { err }))
+      .finally(() => {
+        this.timerFlushing = false;
+      });
+  }
+
+  /**
+   * flushClosed closes and commits every window that has ended by now. The flush timer calls
+   * it; tests with an injected clock call it directly.
+   */
+  flushClosed(): Promise<void> {
+    return this.flushWindows(false);
+  }
+
+  /** flushNow closes and commits every open window, the current one too; resolves when durable. */
+  flushNow(): Promise<void> {
+    return this.flushWindows(true);
+  }
+
+  private async flushWindows(all: boolean): Promise<void> {
+    await this.readyP;
+    this.flush();
+    const t0 = performance.now();
+    const now = this.o.now();
+    const replies = await Promise.all(this.workers.map((_, w) => this.request(w, (id) => ({ t: 'flush', id, now, all }))));
+    let active = 0;
+    const errors: string[] = [];
+    for (const r of replies) {
+      if (r.t !== 'flushed') continue;
+      active += (r.stats as FlushStats).activeSeries;
+      if (r.error !== null) errors.push(r.error);
+    }
+    seriesActive.set(active);
+    flushDuration.observe((performance.now() - t0) / 1000);
+    if (errors.length > 0) throw new Error(`flush failed: ${errors.join('; ')}`);
+  }
+
+  /**
+   * exposition renders a tenant's live series (updated within the series TTL) in the
+   * Prometheus text format, including samples not yet flushed, for GET /metrics.
+   */
+  async exposition(tenant: string = DEFAULT_TENANT): Promise<string> {
+    await this.readyP;
+    this.flush();
+    const now = this.o.now();
+    const replies = await Promise.all(this.workers.map((_, w) => this.request(w, (id) => ({ t: 'expose', id, now, tenant }))));
+    const fams: ExposedFamily[][] = [];
+    for (const r of replies) if (r.t === 'exposed') fams.push(r.families);
+    return mergeFamilies(fams);
+  }
+
+  /** close flushes every open window, closes the workers' stores and stops the workers. */
+  close(): Promise<void> {
+    if (this.closedP !== null) return this.closedP;
+    this.closedP = (async () => {
+      if (this.timer !== null) clearInterval(this.timer);
+      let failure: unknown = null;
+      try {
+        await this.flushNow();
+      } catch (err) {
+        failure = err;
+      }
+      this.closing = true;
+      try {
+        await Promise.all(this.workers.map((_, w) => this.request(w, (id) => ({ t: 'close', id }))));
+      } catch (err) {
+        failure ??= err;
+      }
+      await Promise.all(this.workers.map((w) => w.terminate()));
+      if (failure !== null) throw failure;
+    })();
+    return this.closedP;
+  }
+}

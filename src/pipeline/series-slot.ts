@@ -1,0 +1,91 @@
+import { PROMETHEUS_DEFAULT_BUCKETS } from '../model/hdr.js';
+import { formatLabels, METRIC_NAME, type Labels } from '../model/labels.js';
+import { MetricKind } from '../model/metric-kind.js';
+import type { SeriesMeta } from '../store/interface.js';
+import type { SeriesDef } from './protocol.js';
+import type { CumulativeStream } from './temporality.js';
+import type { WindowAgg } from './window-agg.js';
+
+/**
+ * SeriesSlot is a worker's state for one series: its open windows, its store id once known, the
+ * live values /metrics shows (counter total, gauge value, cumulative classic buckets) and the
+ * cumulative-stream baseline. Every field is assigned here so all slots share one shape.
+ */
+export class SeriesSlot {
+  readonly tenant: string;
+  readonly labels: Labels;
+  readonly kind: MetricKind;
+  readonly name: string;
+  readonly meta: SeriesMeta;
+  /** Classic bucket upper bounds for exposition (histograms), without +Inf. */
+  readonly bounds: Float64Array;
+  storeId: number;
+  windows: WindowAgg[];
+  /** Set while the slot is on the aggregator's list of slots with open windows. */
+  listed: boolean;
+  lastSeen: number;
+  /** Counter: cumulative total since creation (stored total + everything seen since). */
+  total: number;
+  /** Gauge: current value (gaugeAdd applies deltas to it). */
+  current: number;
+  hasCurrent: boolean;
+  /** Histogram: cumulative per-bucket counts (last one +Inf), sum and count. */
+  classic: Float64Array | null;
+  hSum: number;
+  hCount: number;
+  stream: CumulativeStream | null;
+  /** The label pairs rendered for the text format, without braces and without the name. */
+  labelText: string | null;
+
+  constructor(def: SeriesDef) {
+    this.tenant = def.tenant;
+    this.labels = def.labels;
+    this.kind = def.kind;
+    let name = '';
+    for (const l of def.labels) if (l.name === METRIC_NAME) name = l.value;
+    this.name = name;
+    this.meta = {
+      ...(def.bounds ? { bounds: def.bounds } : {}),
+      ...(def.help ? { help: def.help } : {}),
+      ...(def.unit ? { unit: def.unit } : {}),
+    };
+    this.bounds = cleanBounds(def.bounds ?? PROMETHEUS_DEFAULT_BUCKETS);
+    this.storeId = -1;
+    this.windows = [];
+    this.listed = false;
+    this.lastSeen = -Infinity;
+    this.total = 0;
+    this.current = 0;
+    this.hasCurrent = false;
+    this.classic = def.kind === MetricKind.Histogram ? new Float64Array(this.bounds.length + 1) : null;
+    this.hSum = 0;
+    this.hCount = 0;
+    this.stream = null;
+    this.labelText = null;
+  }
+
+  /** stateKey names the series in the `temporality` state table; unambiguous across tenants. */
+  stateKey(): string {
+    return JSON.stringify(this.tenant) + formatLabels(this.labels);
+  }
+
+  /** observeClassic adds `n` observations of `v` to the cumulative classic buckets. */
+  observeClassic(v: number, n: number): void {
+    const b = this.bounds;
+    let lo = 0, hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (b[mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    this.classic![lo] = this.classic![lo]! + n;
+    this.hSum += v * n;
+    this.hCount += n;
+  }
+}
+
+/** cleanBounds sorts and dedupes bounds and drops +Inf (always added) and NaN. */
+function cleanBounds(b: readonly number[]): Float64Array {
+  const s = Array.from(new Set(b.filter((x) => Number.isFinite(x)))).sort((x, y) => x - y);
+  return Float64Array.from(s);
+}
