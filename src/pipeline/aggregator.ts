@@ -2,7 +2,7 @@ import { SparseHistogram } from '../model/hdr.js';
 import { Matcher } from '../model/matcher.js';
 import { labelsEqual } from '../model/labels.js';
 import { MetricKind } from '../model/metric-kind.js';
-import type { Store } from '../store/interface.js';
+import type { SelectResult, Store } from '../store/interface.js';
 import type { BatchMessage, FlushStats } from './protocol.js';
 import { Op, RECORD_STRIDE, decodeHistogram } from './records.js';
 import { SeriesSlot } from './series-slot.js';
@@ -15,6 +15,8 @@ export interface AggregatorConfig {
   readonly seriesTtlMs: number;
   readonly restoreLookbackMs: number;
 }
+
+const RECENT_MS = 3_600_000;
 
 /** TEMPORALITY_TABLE is the state table holding cumulative-stream baselines. */
 export const TEMPORALITY_TABLE = 'temporality';
@@ -159,12 +161,18 @@ export class Aggregator {
    */
   private restoreTotal(slot: SeriesSlot): void {
     const matchers = slot.labels.map((l) => new Matcher('=', l.name, l.value));
-    let r;
-    try {
-      r = this.store.querier().select(slot.tenant, matchers, { startMs: this.now - this.cfg.restoreLookbackMs, endMs: this.now });
-    } catch {
-      return;
+    // Any stored sample carries the cumulative total, so look at the last hour first and only
+    // scan the whole lookback for a series that has been idle longer.
+    let r: SelectResult | null = null;
+    for (const back of [Math.min(RECENT_MS, this.cfg.restoreLookbackMs), this.cfg.restoreLookbackMs]) {
+      try {
+        r = this.store.querier().select(slot.tenant, matchers, { startMs: this.now - back, endMs: this.now });
+      } catch {
+        return;
+      }
+      if (r.floats.length > 0 || r.histograms.length > 0) break;
     }
+    if (r === null) return;
     if (slot.kind === MetricKind.Counter) {
       for (const s of r.floats) {
         if (s.values.length > 0 && labelsEqual(s.labels, slot.labels)) slot.total += s.values[s.values.length - 1]!;

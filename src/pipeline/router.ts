@@ -117,6 +117,11 @@ export class Pipeline implements IngestSink {
     return this.readyP;
   }
 
+  /** start is ready() under the name the composition root uses: workers are spawned by the constructor. */
+  start(): Promise<void> {
+    return this.readyP;
+  }
+
   /** healthy says whether every worker is running (for /health/ready). */
   healthy(): boolean {
     return !this.closing && !this.exited.includes(true);
@@ -190,46 +195,27 @@ export class Pipeline implements IngestSink {
 
   histogram(ref: number, h: SparseHistogram, tsMs: number): boolean {
     this.received[K_HISTOGRAM]!++;
-    if (!this.push(Op.Histogram, MetricKind.Histogram, ref, 0, 0, tsMs)) return false;
-    this.attachHistogram(ref, h);
+    if (!this.admit(MetricKind.Histogram, ref, tsMs)) return false;
+    this.appendHistogram(Op.Histogram, ref, h, 0, tsMs);
     return true;
   }
 
   histogramCumulative(ref: number, h: SparseHistogram, startMs: number, tsMs: number): boolean {
     this.received[K_HISTOGRAM]!++;
-    if (!this.push(Op.HistogramCumulative, MetricKind.Histogram, ref, 0, startMs > 0 ? startMs : 0, tsMs)) return false;
-    this.attachHistogram(ref, h);
+    if (!this.admit(MetricKind.Histogram, ref, tsMs)) return false;
+    this.appendHistogram(Op.HistogramCumulative, ref, h, startMs > 0 ? startMs : 0, tsMs);
     return true;
   }
-
-  /** attachHistogram serialises `h` into the side buffer of the batch whose last record is the histogram's. */
-  private attachHistogram(ref: number, h: SparseHistogram): void {
-    const w = ref % this.n;
-    let b = this.batches[w]!;
-    // push() may have posted the batch right after appending (it was full); the record is then
-    // the last of the batch in flight, so re-append it here where the side buffer is.
-    if (b.n === 0) {
-      const slot = (ref - w) / this.n;
-      b.push(this.lastOp, slot, 0, this.lastB, this.lastTs);
-    }
-    const off = b.pushHistogram(h, this.pool);
-    b.buf[(b.n - 1) * RECORD_STRIDE + 2] = off;
-    if (b.full()) this.post(w);
-    b = this.batches[w]!;
-  }
-
-  private lastOp = 0;
-  private lastB = 0;
-  private lastTs = 0;
 
   private refuseValue(): boolean {
     this.badValue.inc();
     return false;
   }
 
-  /** push appends one record to its worker's batch after the ref, kind and timestamp checks. */
-  private push(op: Op, kind: MetricKind, ref: number, a: number, b: number, ts: number): boolean {
-    if (!(ref >= 0) || this.kinds[ref] !== kind + 1 || this.closing) {
+  /** admit checks that a sample's ref is of the method's kind and its timestamp in range. */
+  private admit(kind: MetricKind, ref: number, ts: number): boolean {
+    if (this.closing) return false;
+    if (!(ref >= 0) || this.kinds[ref] !== kind + 1) {
       this.kindMismatch.inc();
       return false;
     }
@@ -242,18 +228,26 @@ export class Pipeline implements IngestSink {
       this.tooOld.inc();
       return false;
     }
+    return true;
+  }
+
+  /** push appends one record to its worker's batch after the checks, posting a full batch. */
+  private push(op: Op, kind: MetricKind, ref: number, a: number, b: number, ts: number): boolean {
+    if (!this.admit(kind, ref, ts)) return false;
     const w = ref % this.n;
     const batch = this.batches[w]!;
     batch.push(op, (ref - w) / this.n, a, b, ts);
-    if (op >= Op.Histogram) {
-      // The histogram itself is appended by the caller; do not post before it is attached.
-      this.lastOp = op;
-      this.lastB = b;
-      this.lastTs = ts;
-      return true;
-    }
     if (batch.full()) this.post(w);
     return true;
+  }
+
+  /** appendHistogram serialises `h` into the batch's side buffer and appends its record. */
+  private appendHistogram(op: Op, ref: number, h: SparseHistogram, b: number, ts: number): void {
+    const w = ref % this.n;
+    const batch = this.batches[w]!;
+    const off = batch.pushHistogram(h, this.pool);
+    batch.push(op, (ref - w) / this.n, off, b, ts);
+    if (batch.full()) this.post(w);
   }
 
   /** post sends a worker its batch, transferring the buffers, and starts a fresh one. */

@@ -44,12 +44,12 @@ export class SeriesSlot {
     let name = '';
     for (const l of def.labels) if (l.name === METRIC_NAME) name = l.value;
     this.name = name;
-    this.meta = {
+    this.meta = def.bounds || def.help || def.unit ? {
       ...(def.bounds ? { bounds: def.bounds } : {}),
       ...(def.help ? { help: def.help } : {}),
       ...(def.unit ? { unit: def.unit } : {}),
-    };
-    this.bounds = cleanBounds(def.bounds ?? PROMETHEUS_DEFAULT_BUCKETS);
+    } : NO_META;
+    this.bounds = def.kind !== MetricKind.Histogram ? NO_BOUNDS : def.bounds ? cleanBounds(def.bounds) : DEFAULT_BOUNDS;
     this.storeId = -1;
     this.windows = [];
     this.listed = false;
@@ -84,8 +84,14 @@ export class SeriesSlot {
   }
 }
 
+// Shared by every slot that has no meta or bounds of its own: 100k series, one copy.
+const NO_META: SeriesMeta = {};
+const NO_BOUNDS = new Float64Array(0);
+
 /** cleanBounds sorts and dedupes bounds and drops +Inf (always added) and NaN. */
 function cleanBounds(b: readonly number[]): Float64Array {
   const s = Array.from(new Set(b.filter((x) => Number.isFinite(x)))).sort((x, y) => x - y);
   return Float64Array.from(s);
 }
+
+const DEFAULT_BOUNDS = cleanBounds(PROMETHEUS_DEFAULT_BUCKETS);

@@ -1,0 +1,132 @@
+// Aggregation pipeline throughput and memory: records/s through router → workers → window
+// aggregation (with a store that discards), for counters and histograms over 10k series, and
+// RSS per active series at 100k series. Each RSS figure is measured in a fresh child process.
+// Run: node dist/bench/pipeline.js [--records=N] [--workers=N]
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { labelsFromRecord } from '../src/model/labels.js';
+import { MetricKind } from '../src/model/metric-kind.js';
+import { Pipeline } from '../src/pipeline/router.js';
+import { Logger } from '../src/self/log.js';
+
+const arg = (name: string, dflt: number): number => {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.slice(name.length + 3)) : dflt;
+};
+const RECORDS = arg('records', 2_000_000);
+const WORKERS = arg('workers', Math.max(1, Math.min(4, availableParallelism() - 1)));
+const STORE = new URL('./pipeline-discard-store.js', import.meta.url).href;
+
+function open(): Pipeline {
+  return new Pipeline({
+    store: { dataDir: '/nonexistent', rawResolutionMs: 10_000 },
+    storeModule: STORE,
+    workers: WORKERS,
+    flushIntervalMs: 0,
+    logger: new Logger('error', {}, () => undefined),
+  });
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+async function drain(p: Pipeline): Promise<void> {
+  p.flush();
+  for (;;) {
+    let n = 0;
+    for (let w = 0; w < WORKERS; w++) n += p.inFlightBatches(w);
+    if (n === 0) return;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+function makeSeries(p: Pipeline, n: number, kind: MetricKind): number[] {
+  const refs: number[] = [];
+  const name = kind === MetricKind.Counter ? 'bench_requests_total' : 'bench_latency_seconds';
+  for (let i = 0; i < n; i++) {
+    refs.push(p.series('default', labelsFromRecord({ __name__: name, route: `/api/v1/r${i % 100}`, instance: `host-${Math.floor(i / 100)}` }), kind));
+  }
+  return refs;
+}
+
+async function throughput(kind: MetricKind): Promise<{ recordsPerSec: number; seconds: number; cpuUserMs: number }> {
+  const p = open();
+  await p.start();
+  const refs = makeSeries(p, 10_000, kind);
+  const ts = Date.now();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let i = 0;
+  while (i < RECORDS) {
+    // A producer that honours backpressure, as the listeners do: 1000 records per "packet".
+    if (!p.accepting()) {
+      await tick();
+      continue;
+    }
+    const end = Math.min(RECORDS, i + 1000);
+    if (kind === MetricKind.Counter) for (; i < end; i++) p.counter(refs[i % 10_000]!, 1, ts);
+    else for (; i < end; i++) p.observe(refs[i % 10_000]!, 0.001 * ((i * 7919) % 5000), 1, ts);
+    p.flush();
+  }
+  await drain(p);
+  await p.flushNow();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await p.close();
+  return { recordsPerSec: RECORDS / seconds, seconds, cpuUserMs: cpu.user / 1000 };
+}
+
+/** rssChild measures RSS growth for 100k active series of one kind (run in a fresh process). */
+async function rssChild(kindName: string): Promise<void> {
+  const kind = kindName === 'counter' ? MetricKind.Counter : MetricKind.Histogram;
+  const p = open();
+  await p.start();
+  globalThis.gc?.();
+  await new Promise((r) => setTimeout(r, 100));
+  const before = process.memoryUsage().rss;
+  const refs = makeSeries(p, 100_000, kind);
+  const ts = Date.now();
+  for (let round = 0; round < 10; round++) {
+    for (let i = 0; i < refs.length; i++) {
+      if (kind === MetricKind.Counter) p.counter(refs[i]!, 1, ts);
+      else p.observe(refs[i]!, 0.001 * (((i + round) * 7919) % 5000), 1, ts);
+      if ((i & 1023) === 0) {
+        p.flush();
+        while (!p.accepting()) await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+  }
+  await drain(p);
+  globalThis.gc?.();
+  await new Promise((r) => setTimeout(r, 200));
+  const after = process.memoryUsage().rss;
+  await p.close();
+  process.stdout.write(JSON.stringify({ kind: kindName, series: 100_000, rssBytes: after - before, bytesPerSeries: (after - before) / 100_000 }) + '\n');
+}
+
+async function main(): Promise<void> {
+  const rssArg = process.argv.find((x) => x.startsWith('--rss='));
+  if (rssArg) return rssChild(rssArg.slice(6));
+  const results: Record<string, unknown> = { workers: WORKERS, records: RECORDS, series: 10_000 };
+  const rows: string[][] = [];
+  for (const [label, kind] of [['counter', MetricKind.Counter], ['histogram', MetricKind.Histogram]] as const) {
+    const r = await throughput(kind);
+    results[`${label}_throughput`] = r;
+    rows.push([`${label} records/s (10k series)`, Math.round(r.recordsPerSec).toLocaleString('en'), `${r.seconds.toFixed(2)} s, process CPU (all threads) ${Math.round(r.cpuUserMs)} ms`]);
+  }
+  for (const kind of ['counter', 'histogram']) {
+    const child = spawnSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, `--rss=${kind}`, `--workers=${WORKERS}`], { encoding: 'utf8' });
+    const line = child.stdout.trim().split('\n').pop() ?? '{}';
+    const r = JSON.parse(line) as { bytesPerSeries?: number };
+    results[`${kind}_rss`] = r;
+    rows.push([`${kind} RSS per active series (100k)`, `${Math.round(r.bytesPerSeries ?? NaN)} B`, '']);
+  }
+  console.log('| scenario | value | note |\n|---|---|---|');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  // Compiled to <outDir>/bench/pipeline.js; results go to the source tree's bench/results/.
+  const dir = new URL('../../bench/results/', import.meta.url).pathname;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(dir + 'pipeline.json', JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2));
+}
+
+await main();

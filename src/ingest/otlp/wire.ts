@@ -1,0 +1,228 @@
+/**
+ * Protobuf wire-format primitives for the hand-written OTLP walkers. The reader works on a
+ * Uint8Array window [pos, end) and never copies: message fields are returned as ranges, so a
+ * decoder can hash or compare the bytes it saw without building strings.
+ */
+
+/** DecodeError marks a malformed body; receivers answer INVALID_ARGUMENT / HTTP 400. */
+export class DecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DecodeError';
+  }
+}
+
+export const WT_VARINT = 0;
+export const WT_I64 = 1;
+export const WT_LEN = 2;
+export const WT_I32 = 5;
+
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+const TWO32 = 4294967296;
+
+/**
+ * Reader is a cursor over one message. Field accessors advance `pos`; `lenEnd` holds the end of
+ * the last length-delimited field read by `len()`. One instance is reused for a whole request.
+ */
+export class Reader {
+  buf: Uint8Array;
+  pos: number;
+  end: number;
+
+  constructor(buf: Uint8Array = new Uint8Array(0), pos = 0, end = buf.length) {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+  }
+
+  /** reset points the reader at a new window. */
+  reset(buf: Uint8Array, pos: number, end: number): this {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    return this;
+  }
+
+  /** more tells whether fields remain before `end`. */
+  more(): boolean {
+    return this.pos < this.end;
+  }
+
+  /** uint32 reads a varint that must fit 32 bits (tags, lengths, enums, small counts). */
+  uint32(): number {
+    const b = this.buf;
+    let p = this.pos;
+    if (p >= this.end) throw new DecodeError('truncated varint');
+    let c = b[p++]!;
+    let v = c & 0x7f;
+    if (c >= 0x80) {
+      c = b[p++]!; v |= (c & 0x7f) << 7;
+      if (c >= 0x80) {
+        c = b[p++]!; v |= (c & 0x7f) << 14;
+        if (c >= 0x80) {
+          c = b[p++]!; v |= (c & 0x7f) << 21;
+          if (c >= 0x80) {
+            c = b[p++]!; v = (v | ((c & 0x0f) << 28)) >>> 0;
+            // Bytes past 32 bits (negative int32 enums are sign-extended to 10 bytes) are skipped.
+            while (c >= 0x80) {
+              if (p >= this.end) throw new DecodeError('truncated varint');
+              c = b[p++]!;
+            }
+          }
+        }
+      }
+    }
+    if (p > this.end) throw new DecodeError('truncated varint');
+    this.pos = p;
+    return v;
+  }
+
+  /** uint64 reads a varint as a float64 (exact below 2^53, which covers every count we keep). */
+  uint64(): number {
+    const b = this.buf;
+    let p = this.pos;
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (p >= this.end) throw new DecodeError('truncated varint');
+      const c = b[p++]!;
+      v += (c & 0x7f) * mul;
+      if (c < 0x80) {
+        this.pos = p;
+        return v;
+      }
+      mul *= 128;
+    }
+    throw new DecodeError('varint longer than 10 bytes');
+  }
+
+  /** int64 reads a two's-complement varint (proto int64) as a float64. */
+  int64(): number {
+    const b = this.buf;
+    const start = this.pos;
+    const v = this.uint64();
+    // A negative int64 is 10 bytes with the top bit set in byte 9.
+    if (this.pos - start === 10 && (b[start + 9]! & 0x01) === 1) return v - 18446744073709551616;
+    return v;
+  }
+
+  /** sint32 reads a zigzag varint. */
+  sint32(): number {
+    const v = this.uint32();
+    return (v >>> 1) ^ -(v & 1);
+  }
+
+  /** fixed64 reads an unsigned little-endian 64-bit value as a float64. */
+  fixed64(): number {
+    const p = this.pos;
+    if (p + 8 > this.end) throw new DecodeError('truncated fixed64');
+    const b = this.buf;
+    const lo = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+    const hi = (b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24)) >>> 0;
+    this.pos = p + 8;
+    return hi * TWO32 + lo;
+  }
+
+  /** sfixed64 reads a signed little-endian 64-bit value as a float64. */
+  sfixed64(): number {
+    const p = this.pos;
+    if (p + 8 > this.end) throw new DecodeError('truncated sfixed64');
+    const b = this.buf;
+    const lo = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+    const hi = b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24);
+    this.pos = p + 8;
+    return hi * TWO32 + lo;
+  }
+
+  /** fixed64Ms reads a fixed64 nanosecond timestamp as integer milliseconds. */
+  fixed64Ms(): number {
+    const p = this.pos;
+    if (p + 8 > this.end) throw new DecodeError('truncated fixed64');
+    const b = this.buf;
+    const lo = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
+    const hi = (b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24)) >>> 0;
+    this.pos = p + 8;
+    // Split so the 2^53 limit of a double is never hit: hi * 2^32 / 1e6 + lo / 1e6.
+    return Math.floor(hi * 4294.967296 + lo / 1e6);
+  }
+
+  /** double reads a little-endian float64. */
+  double(): number {
+    const p = this.pos;
+    if (p + 8 > this.end) throw new DecodeError('truncated double');
+    const b = this.buf;
+    F64_BYTES[0] = b[p]!; F64_BYTES[1] = b[p + 1]!; F64_BYTES[2] = b[p + 2]!; F64_BYTES[3] = b[p + 3]!;
+    F64_BYTES[4] = b[p + 4]!; F64_BYTES[5] = b[p + 5]!; F64_BYTES[6] = b[p + 6]!; F64_BYTES[7] = b[p + 7]!;
+    this.pos = p + 8;
+    return F64[0]!;
+  }
+
+  /** len reads a length prefix and returns the end of the field; `pos` is left at its start. */
+  len(): number {
+    const n = this.uint32();
+    const e = this.pos + n;
+    if (e > this.end) throw new DecodeError('field length past end of message');
+    return e;
+  }
+
+  /** skip skips a field of the given wire type. */
+  skip(wt: number): void {
+    switch (wt) {
+      case WT_VARINT: {
+        const b = this.buf;
+        let p = this.pos;
+        for (let i = 0; ; i++) {
+          if (p >= this.end || i >= 10) throw new DecodeError('truncated varint');
+          if (b[p++]! < 0x80) break;
+        }
+        this.pos = p;
+        return;
+      }
+      case WT_I64:
+        if (this.pos + 8 > this.end) throw new DecodeError('truncated fixed64');
+        this.pos += 8;
+        return;
+      case WT_LEN:
+        this.pos = this.len();
+        return;
+      case WT_I32:
+        if (this.pos + 4 > this.end) throw new DecodeError('truncated fixed32');
+        this.pos += 4;
+        return;
+      default:
+        throw new DecodeError(`unsupported wire type ${wt}`);
+    }
+  }
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+/** utf8String decodes a byte range (slow path: only on a cache miss). */
+export function utf8String(buf: Uint8Array, start: number, end: number): string {
+  if (end - start < 32) {
+    let ascii = true;
+    for (let i = start; i < end; i++) if (buf[i]! >= 0x80) { ascii = false; break; }
+    if (ascii) {
+      let s = '';
+      for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!);
+      return s;
+    }
+  }
+  return utf8.decode(buf.subarray(start, end));
+}
+
+/** hashBytes is FNV-1a over a byte range, seeded so several keys can share one table. */
+export function hashBytes(buf: Uint8Array, start: number, end: number, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) | 0;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+/** bytesEqual compares a range to a stored key. */
+export function bytesEqual(buf: Uint8Array, start: number, end: number, key: Uint8Array): boolean {
+  const n = end - start;
+  if (n !== key.length) return false;
+  for (let i = 0; i < n; i++) if (buf[start + i] !== key[i]) return false;
+  return true;
+}

@@ -1,0 +1,72 @@
+/**
+ * Decimal parsing straight from bytes, so a StatsD value costs no string. The fast path covers
+ * what clients send (`123`, `-4.5`, `0.25`): the digits are read into an integer mantissa below
+ * 2^53 and divided by an exact power of ten, which IEEE division rounds correctly, giving the same
+ * double as `Number(text)`. Anything else (exponents, very long mantissas) takes a slow path
+ * through a string, still strict about the grammar.
+ */
+
+const POW10: Float64Array = (() => {
+  const p = new Float64Array(23);
+  p[0] = 1;
+  for (let i = 1; i < 23; i++) p[i] = p[i - 1]! * 10;
+  return p;
+})();
+const MANTISSA_LIMIT = 900719925474099; // below 2^53 / 10, so one more digit still fits exactly
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * parseDecimal parses b[s, e) as a decimal number with optional sign, fraction and exponent.
+ * It returns NaN when the bytes are not such a number (no `Infinity`, `NaN`, hex or blanks).
+ */
+export function parseDecimal(b: Uint8Array, s: number, e: number): number {
+  if (s >= e) return NaN;
+  let i = s;
+  let neg = false;
+  const first = b[i]!;
+  if (first === 45) {
+    neg = true;
+    i++;
+  } else if (first === 43) {
+    i++;
+  }
+  let mant = 0;
+  let digits = 0;
+  let frac = 0;
+  let slow = false;
+  while (i < e) {
+    const d = b[i]! - 48;
+    if (d < 0 || d > 9) break;
+    if (mant >= MANTISSA_LIMIT) slow = true;
+    mant = mant * 10 + d;
+    digits++;
+    i++;
+  }
+  if (i < e && b[i] === 46) {
+    i++;
+    while (i < e) {
+      const d = b[i]! - 48;
+      if (d < 0 || d > 9) break;
+      if (mant >= MANTISSA_LIMIT) slow = true;
+      mant = mant * 10 + d;
+      digits++;
+      frac++;
+      i++;
+    }
+  }
+  if (digits === 0) return NaN;
+  if (i < e) {
+    const c = b[i]!;
+    if (c !== 101 && c !== 69) return NaN;
+    slow = true;
+  }
+  if (slow || frac > 22) return parseSlow(b, s, e);
+  const v = frac === 0 ? mant : mant / POW10[frac]!;
+  return neg ? -v : v;
+}
+
+function parseSlow(b: Uint8Array, s: number, e: number): number {
+  let text = '';
+  for (let i = s; i < e; i++) text += String.fromCharCode(b[i]!);
+  return DECIMAL.test(text) ? Number(text) : NaN;
+}

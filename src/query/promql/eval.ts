@@ -1,0 +1,463 @@
+import type { SparseHistogram } from '../../model/hdr.js';
+import { getLabel, labelsKey, METRIC_NAME, withLabel, type Labels } from '../../model/labels.js';
+import type { Querier, SelectResult } from '../../store/interface.js';
+import { QueryError } from './api.js';
+import { unwrapParens, type AtModifier, type Call, type Expr, type Subquery, type VectorSelector } from './ast.js';
+import { evalAggregate } from './aggregate.js';
+import { evalBinary } from './binary.js';
+import { evalInstantCall } from './instant-functions.js';
+import { FLOAT_RANGE_FUNCTIONS, HIST_RANGE_FUNCTIONS, RANGE_FUNCTIONS_KEEPING_NAME, type Window } from './range-functions.js';
+import { HistSource, StepSeries, type RangeData } from './value.js';
+
+/** Value is what an expression evaluates to over all steps of an evaluator. */
+export type Value =
+  | { readonly kind: 'vector'; readonly series: StepSeries[] }
+  | { readonly kind: 'scalar'; readonly vs: Float64Array }
+  | { readonly kind: 'string'; readonly value: string }
+  | { readonly kind: 'matrix'; readonly series: RangeData[] };
+
+/** EvalContext is shared by an evaluation and its subquery evaluators. */
+export interface EvalContext {
+  readonly querier: Querier;
+  readonly tenant: string;
+  readonly lookbackMs: number;
+  readonly deadlineMs: number;
+  readonly maxSamples: number;
+  readonly queryStartMs: number;
+  readonly queryEndMs: number;
+  readonly defaultSubqueryStepMs: number;
+  /** Samples currently held, Prometheus' currentSamples. */
+  samples: number;
+  ticks: number;
+}
+
+/** RangeArg is a range-vector function argument with the window parameters to cut it by. */
+interface RangeArg {
+  readonly data: RangeData[];
+  readonly rangeMs: number;
+  readonly offsetMs: number;
+  readonly atMs: number | null;
+}
+
+const EMPTY_F64 = new Float64Array(0);
+
+/** sameLabelsetError is Prometheus' error for two output series with equal labels at one step. */
+export function sameLabelsetError(): QueryError {
+  return new QueryError('execution', 'vector cannot contain metrics with the same labelset');
+}
+
+/** dropMetricName removes `__name__` (returning the same array when there is none). */
+export function dropMetricName(labels: Labels): Labels {
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i]!.name === METRIC_NAME) return labels.filter((l) => l.name !== METRIC_NAME);
+  }
+  return labels;
+}
+
+/**
+ * mergeByLabels joins output series with equal labels (they may fill different steps) and fails
+ * as Prometheus does when two of them have a sample at the same step.
+ */
+export function mergeByLabels(series: StepSeries[]): StepSeries[] {
+  if (series.length < 2) return series;
+  const byKey = new Map<string, StepSeries>();
+  const out: StepSeries[] = [];
+  for (const s of series) {
+    const key = labelsKey(s.labels);
+    const prev = byKey.get(key);
+    if (prev === undefined) {
+      byKey.set(key, s);
+      out.push(s);
+      continue;
+    }
+    for (let i = 0; i < s.present.length; i++) {
+      if (s.present[i] === 0) continue;
+      if (prev.present[i] === 1) throw sameLabelsetError();
+      const h = s.h(i);
+      if (h !== null) prev.setH(i, h);
+      else prev.set(i, s.vs[i]!);
+    }
+  }
+  return out;
+}
+
+/**
+ * Evaluator evaluates an AST over the steps start, start+interval, ..., <= end, like Prometheus'
+ * evaluator: every node yields its value at all steps at once, so selectors read storage once
+ * and per-series arrays are reused across steps.
+ */
+export class Evaluator {
+  readonly ctx: EvalContext;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly intervalMs: number;
+  readonly steps: number;
+  /** Step passed to the querier's hints (0 for an instant query). */
+  private readonly hintStepMs: number;
+
+  constructor(ctx: EvalContext, startMs: number, endMs: number, intervalMs: number, hintStepMs: number) {
+    this.ctx = ctx;
+    this.startMs = startMs;
+    this.endMs = endMs;
+    this.intervalMs = intervalMs;
+    this.steps = Math.floor((endMs - startMs) / intervalMs) + 1;
+    this.hintStepMs = hintStepMs;
+  }
+
+  /** ts returns the timestamp of step i. */
+  ts(i: number): number {
+    return this.startMs + i * this.intervalMs;
+  }
+
+  /** tick checks the deadline every few hundred calls. */
+  tick(): void {
+    if ((++this.ctx.ticks & 255) === 0 && Date.now() > this.ctx.deadlineMs) {
+      throw new QueryError('timeout', 'query timed out in expression evaluation');
+    }
+  }
+
+  /** hold accounts for samples kept in memory and enforces maxSamples. */
+  hold(n: number): void {
+    this.ctx.samples += n;
+    if (this.ctx.samples > this.ctx.maxSamples) {
+      throw new QueryError('execution', 'query processing would load too many samples into memory in query execution');
+    }
+  }
+
+  /** release forgets samples a finished operator no longer holds. */
+  release(n: number): void {
+    this.ctx.samples -= n;
+  }
+
+  /** releaseValue releases every sample of an operand value. */
+  releaseValue(v: Value): void {
+    if (v.kind === 'vector') {
+      let n = 0;
+      for (const s of v.series) n += s.count;
+      this.release(n);
+    }
+  }
+
+  /** holdSeries accounts for a freshly produced vector. */
+  holdSeries(series: StepSeries[]): StepSeries[] {
+    let n = 0;
+    for (const s of series) n += s.count;
+    this.hold(n);
+    this.tick();
+    return series;
+  }
+
+  eval(e: Expr): Value {
+    this.tick();
+    switch (e.kind) {
+      case 'number': {
+        const vs = new Float64Array(this.steps);
+        vs.fill(e.value);
+        return { kind: 'scalar', vs };
+      }
+      case 'string':
+        return { kind: 'string', value: e.value };
+      case 'paren':
+        return this.eval(e.expr);
+      case 'vector':
+        return { kind: 'vector', series: this.holdSeries(this.evalSelector(e, false)) };
+      case 'matrix':
+        return { kind: 'matrix', series: this.rangeAtStep0(this.selectRange(e.vs, e.rangeMs)) };
+      case 'subquery':
+        return { kind: 'matrix', series: this.rangeAtStep0(this.evalSubquery(e)) };
+      case 'unary':
+        return this.evalUnary(e.expr);
+      case 'call':
+        return this.evalCall(e);
+      case 'aggregate':
+        return evalAggregate(this, e);
+      case 'binary':
+        return evalBinary(this, e);
+    }
+  }
+
+  /** evalVector evaluates an expression that type-checked as an instant vector. */
+  evalVector(e: Expr): StepSeries[] {
+    const v = this.eval(e);
+    if (v.kind !== 'vector') throw new QueryError('internal', `expected instant vector, got ${v.kind}`);
+    return v.series;
+  }
+
+  /** evalScalar evaluates an expression that type-checked as a scalar. */
+  evalScalar(e: Expr): Float64Array {
+    const v = this.eval(e);
+    if (v.kind !== 'scalar') throw new QueryError('internal', `expected scalar, got ${v.kind}`);
+    return v.vs;
+  }
+
+  private evalUnary(inner: Expr): Value {
+    const v = this.eval(inner);
+    if (v.kind === 'scalar') {
+      const vs = new Float64Array(v.vs.length);
+      for (let i = 0; i < vs.length; i++) vs[i] = -v.vs[i]!;
+      return { kind: 'scalar', vs };
+    }
+    if (v.kind !== 'vector') throw new QueryError('internal', 'unary on non-vector');
+    for (const s of v.series) {
+      s.labels = dropMetricName(s.labels);
+      for (let i = 0; i < this.steps; i++) {
+        if (s.present[i] === 0) continue;
+        const h = s.h(i);
+        if (h !== null) s.hs![i] = h.clone().scale(-1);
+        else s.vs[i] = -s.vs[i]!;
+      }
+    }
+    return v;
+  }
+
+  atMs(at: AtModifier | null): number | null {
+    if (at === null) return null;
+    if (at.kind === 'time') return at.ms;
+    return at.kind === 'start' ? this.ctx.queryStartMs : this.ctx.queryEndMs;
+  }
+
+  private select(vs: VectorSelector, widthMs: number, rangeMs: number): SelectResult {
+    const at = this.atMs(vs.at);
+    const minEff = (at ?? this.startMs) - vs.offsetMs;
+    const maxEff = (at ?? this.endMs) - vs.offsetMs;
+    try {
+      return this.ctx.querier.select(this.ctx.tenant, vs.matchers, {
+        startMs: minEff - widthMs + 1,
+        endMs: maxEff,
+        stepMs: this.hintStepMs,
+        rangeMs,
+      });
+    } catch (e) {
+      if (e instanceof QueryError) throw e;
+      throw new QueryError('internal', `storage error: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * evalSelector evaluates an instant selector: at each step the latest sample in
+   * (t - lookback, t] (t shifted by offset or pinned by @). With `sampleTime` the value is the
+   * sample's own timestamp in seconds, for timestamp().
+   */
+  evalSelector(vs: VectorSelector, sampleTime: boolean): StepSeries[] {
+    const lookback = this.ctx.lookbackMs;
+    const res = this.select(vs, lookback, 0);
+    const at = this.atMs(vs.at);
+    const out: StepSeries[] = [];
+    const n = this.steps;
+    for (const fs of res.floats) {
+      const t = fs.timestamps, v = fs.values, len = t.length;
+      const s = new StepSeries(fs.labels, n);
+      let p = -1;
+      for (let i = 0; i < n; i++) {
+        const eff = (at ?? this.startMs + i * this.intervalMs) - vs.offsetMs;
+        while (p + 1 < len && t[p + 1]! <= eff) p++;
+        if (p >= 0 && t[p]! > eff - lookback) s.set(i, sampleTime ? t[p]! / 1000 : v[p]!);
+      }
+      if (s.count > 0) out.push(s);
+      this.tick();
+    }
+    for (const hs of res.histograms) {
+      const t = hs.timestamps, len = t.length;
+      const src = new HistSource(hs.deltas, () => hs.base(), null);
+      const s = new StepSeries(hs.labels, n);
+      let p = -1;
+      for (let i = 0; i < n; i++) {
+        const eff = (at ?? this.startMs + i * this.intervalMs) - vs.offsetMs;
+        while (p + 1 < len && t[p + 1]! <= eff) p++;
+        if (p >= 0 && t[p]! > eff - lookback) {
+          if (sampleTime) s.set(i, t[p]! / 1000);
+          else s.setH(i, src.at(p));
+        }
+      }
+      if (s.count > 0) out.push(s);
+      this.tick();
+    }
+    return out;
+  }
+
+  private selectRange(vs: VectorSelector, rangeMs: number): RangeArg {
+    const res = this.select(vs, rangeMs, rangeMs);
+    const data: RangeData[] = [];
+    for (const fs of res.floats) data.push({ labels: fs.labels, t: fs.timestamps, v: fs.values, hist: null });
+    for (const hs of res.histograms) data.push({ labels: hs.labels, t: hs.timestamps, v: EMPTY_F64, hist: new HistSource(hs.deltas, () => hs.base(), null) });
+    return { data, rangeMs, offsetMs: vs.offsetMs, atMs: this.atMs(vs.at) };
+  }
+
+  private evalSubquery(sq: Subquery): RangeArg {
+    const at = this.atMs(sq.at);
+    const step = sq.stepMs > 0 ? sq.stepMs : this.ctx.defaultSubqueryStepMs;
+    const minEff = (at ?? this.startMs) - sq.offsetMs;
+    const maxEff = (at ?? this.endMs) - sq.offsetMs;
+    let innerStart = step * Math.floor((minEff - sq.rangeMs) / step);
+    if (innerStart < minEff - sq.rangeMs) innerStart += step;
+    const data: RangeData[] = [];
+    if (innerStart <= maxEff) {
+      const inner = new Evaluator(this.ctx, innerStart, maxEff, step, step);
+      const series = inner.evalVector(sq.expr);
+      for (const s of series) {
+        const t: number[] = [], v: number[] = [], hs: SparseHistogram[] = [];
+        let floats = 0;
+        for (let i = 0; i < inner.steps; i++) {
+          if (s.present[i] === 0) continue;
+          if (s.h(i) === null) floats++;
+        }
+        for (let i = 0; i < inner.steps; i++) {
+          if (s.present[i] === 0) continue;
+          const h = s.h(i);
+          // A series mixing floats and histograms keeps its floats only.
+          if (floats > 0) {
+            if (h !== null) continue;
+            t.push(inner.ts(i));
+            v.push(s.vs[i]!);
+          } else {
+            t.push(inner.ts(i));
+            hs.push(h!);
+          }
+        }
+        data.push({ labels: s.labels, t, v: floats > 0 ? v : EMPTY_F64, hist: floats > 0 ? null : new HistSource(null, null, hs) });
+      }
+    }
+    return { data, rangeMs: sq.rangeMs, offsetMs: sq.offsetMs, atMs: at };
+  }
+
+  /** rangeAtStep0 cuts a range argument at the first step: an instant query's matrix result. */
+  private rangeAtStep0(arg: RangeArg): RangeData[] {
+    const eff = (arg.atMs ?? this.startMs) - arg.offsetMs;
+    const out: RangeData[] = [];
+    let held = 0;
+    for (const d of arg.data) {
+      const { lo, hi } = windowBounds(d.t, eff - arg.rangeMs, eff);
+      if (lo >= hi) continue;
+      const t: number[] = [], v: number[] = [], hs: SparseHistogram[] = [];
+      for (let i = lo; i < hi; i++) {
+        t.push(d.t[i]!);
+        if (d.hist !== null) hs.push(d.hist.at(i));
+        else v.push(d.v[i]!);
+      }
+      held += hi - lo;
+      out.push({ labels: d.labels, t, v, hist: d.hist !== null ? new HistSource(null, null, hs) : null });
+    }
+    this.hold(held);
+    return out;
+  }
+
+  /** evalRangeArg evaluates a MatrixSelector or Subquery function argument. */
+  evalRangeArg(e: Expr): RangeArg {
+    const u = unwrapParens(e);
+    if (u.kind === 'matrix') return this.selectRange(u.vs, u.rangeMs);
+    if (u.kind === 'subquery') return this.evalSubquery(u);
+    throw new QueryError('internal', `expected range vector, got ${u.kind}`);
+  }
+
+  private evalCall(c: Call): Value {
+    const floatFn = FLOAT_RANGE_FUNCTIONS[c.name];
+    if (floatFn !== undefined || c.name === 'absent_over_time') return this.evalRangeFunction(c);
+    return evalInstantCall(this, c);
+  }
+
+  /** evalRangeFunction applies a range-vector function at every step, window by window. */
+  private evalRangeFunction(c: Call): Value {
+    const matrixIdx = c.name === 'quantile_over_time' ? 1 : 0;
+    let param: Float64Array | null = null;
+    for (let i = 0; i < c.args.length; i++) if (i !== matrixIdx) param = this.evalScalar(c.args[i]!);
+    const arg = this.evalRangeArg(c.args[matrixIdx]!);
+    const n = this.steps;
+    if (c.name === 'absent_over_time') return { kind: 'vector', series: this.holdSeries(this.absentOverTime(c, arg)) };
+    const floatFn = FLOAT_RANGE_FUNCTIONS[c.name]!;
+    const histFn = HIST_RANGE_FUNCTIONS[c.name];
+    const keepName = RANGE_FUNCTIONS_KEEPING_NAME.has(c.name);
+    const w: Window = { rangeStartMs: 0, rangeEndMs: 0, rangeMs: arg.rangeMs, stepMs: 0, param: 0 };
+    const out: StepSeries[] = [];
+    for (const d of arg.data) {
+      if (d.hist !== null && histFn === undefined) continue;
+      const s = new StepSeries(keepName ? d.labels : dropMetricName(d.labels), n);
+      const t = d.t, len = t.length;
+      let lo = 0, hi = 0;
+      for (let i = 0; i < n; i++) {
+        const ts = this.startMs + i * this.intervalMs;
+        const eff = (arg.atMs ?? ts) - arg.offsetMs;
+        const start = eff - arg.rangeMs;
+        if (arg.atMs !== null && i > 0) {
+          lo = 0;
+          hi = 0;
+        }
+        while (hi < len && t[hi]! <= eff) hi++;
+        while (lo < hi && t[lo]! <= start) lo++;
+        if (lo >= hi) continue;
+        // Prometheus counts a window's points while the function runs.
+        if (this.ctx.samples + (hi - lo) > this.ctx.maxSamples) this.hold(hi - lo);
+        w.rangeStartMs = start;
+        w.rangeEndMs = eff;
+        w.stepMs = ts;
+        w.param = param !== null ? param[i]! : 0;
+        if (d.hist === null) {
+          const r = floatFn(t, d.v, lo, hi, w);
+          if (r !== null) s.set(i, r);
+        } else {
+          const r = histFn!(d.hist, t, lo, hi, w);
+          if (r === null) continue;
+          if (typeof r === 'number') s.set(i, r);
+          else s.setH(i, r);
+        }
+      }
+      if (s.count > 0) out.push(s);
+      this.tick();
+    }
+    return { kind: 'vector', series: this.holdSeries(keepName ? out : mergeByLabels(out)) };
+  }
+
+  private absentOverTime(c: Call, arg: RangeArg): StepSeries[] {
+    const n = this.steps;
+    const seen = new Uint8Array(n);
+    for (const d of arg.data) {
+      let lo = 0, hi = 0;
+      for (let i = 0; i < n; i++) {
+        const eff = (arg.atMs ?? this.ts(i)) - arg.offsetMs;
+        if (arg.atMs !== null && i > 0) { lo = 0; hi = 0; }
+        while (hi < d.t.length && d.t[hi]! <= eff) hi++;
+        while (lo < hi && d.t[lo]! <= eff - arg.rangeMs) lo++;
+        if (lo < hi) seen[i] = 1;
+      }
+    }
+    const inner = unwrapParens(c.args[0]!);
+    const s = new StepSeries(absentLabels(inner.kind === 'matrix' ? inner.vs : null), n);
+    for (let i = 0; i < n; i++) if (seen[i] === 0) s.set(i, 1);
+    return s.count > 0 ? [s] : [];
+  }
+}
+
+/** windowBounds returns [lo, hi) of the sorted timestamps in (start, end]. */
+export function windowBounds(t: ArrayLike<number>, start: number, end: number): { lo: number; hi: number } {
+  let lo = 0, hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid]! <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  let e = lo;
+  while (e < t.length && t[e]! <= end) e++;
+  return { lo, hi: e };
+}
+
+/**
+ * absentLabels derives absent()'s output labels from the selector's equality matchers, dropping a
+ * label matched twice, as Prometheus' createLabelsForAbsentFunction does.
+ */
+export function absentLabels(vs: VectorSelector | null): Labels {
+  if (vs === null) return [];
+  let out: Labels = [];
+  const has = new Set<string>();
+  for (const m of vs.matchers) {
+    if (m.name === METRIC_NAME) continue;
+    if (m.type === '=' && !has.has(m.name)) {
+      out = withLabel(out, m.name, m.value);
+      has.add(m.name);
+    } else {
+      out = withLabel(out, m.name, '');
+    }
+  }
+  return out;
+}
+
+/** labelValue is getLabel, re-exported for operator modules. */
+export const labelValue = getLabel;

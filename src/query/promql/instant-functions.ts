@@ -1,0 +1,364 @@
+import { hdrLowerBound, hdrUpperBound, type SparseHistogram } from '../../model/hdr.js';
+import { compareLabels, getLabel, labelsKey, METRIC_NAME, withLabel, type Labels } from '../../model/labels.js';
+import { QueryError } from './api.js';
+import { unwrapParens, type Call } from './ast.js';
+import { absentLabels, dropMetricName, mergeByLabels, type Evaluator, type Value } from './eval.js';
+import { bucketQuantile, parseLe, type Bucket } from './quantile.js';
+import { StepSeries } from './value.js';
+
+/**
+ * Functions over instant vectors and scalars (Prometheus' functions.go): per-sample math, date
+ * functions, label manipulation, histogram functions, absent, scalar/vector/time, sorting.
+ */
+
+const MATH: Readonly<Record<string, (v: number) => number>> = {
+  abs: Math.abs, ceil: Math.ceil, floor: Math.floor, exp: Math.exp, sqrt: Math.sqrt, ln: Math.log,
+  log2: Math.log2, log10: Math.log10, sin: Math.sin, cos: Math.cos, tan: Math.tan, asin: Math.asin,
+  acos: Math.acos, atan: Math.atan, sinh: Math.sinh, cosh: Math.cosh, tanh: Math.tanh, asinh: Math.asinh,
+  acosh: Math.acosh, atanh: Math.atanh,
+  deg: (v) => (v * 180) / Math.PI,
+  rad: (v) => (v * Math.PI) / 180,
+  sgn: (v) => (v < 0 ? -1 : v > 0 ? 1 : v),
+};
+
+function dateOf(v: number): Date | null {
+  if (!Number.isFinite(v)) return null;
+  return new Date(Math.trunc(v) * 1000);
+}
+
+const DATE: Readonly<Record<string, (d: Date) => number>> = {
+  day_of_month: (d) => d.getUTCDate(),
+  day_of_week: (d) => d.getUTCDay(),
+  day_of_year: (d) => Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86400000) + 1,
+  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
+  hour: (d) => d.getUTCHours(),
+  minute: (d) => d.getUTCMinutes(),
+  month: (d) => d.getUTCMonth() + 1,
+  year: (d) => d.getUTCFullYear(),
+};
+
+/** mapFloats applies f to every float sample, dropping the name and skipping histograms. */
+function mapFloats(ev: Evaluator, series: StepSeries[], f: (v: number, step: number) => number | null): StepSeries[] {
+  const out: StepSeries[] = [];
+  for (const s of series) {
+    const o = new StepSeries(dropMetricName(s.labels), ev.steps);
+    for (let i = 0; i < ev.steps; i++) {
+      if (s.present[i] === 0 || s.h(i) !== null) continue;
+      const r = f(s.vs[i]!, i);
+      if (r !== null) o.set(i, r);
+    }
+    if (o.count > 0) out.push(o);
+  }
+  return mergeByLabels(out);
+}
+
+/** mapHistograms applies f to every histogram sample (floats are skipped), dropping the name. */
+function mapHistograms(ev: Evaluator, series: StepSeries[], f: (h: SparseHistogram, step: number) => number): StepSeries[] {
+  const out: StepSeries[] = [];
+  for (const s of series) {
+    if (s.hs === null) continue;
+    const o = new StepSeries(dropMetricName(s.labels), ev.steps);
+    for (let i = 0; i < ev.steps; i++) {
+      const h = s.h(i);
+      if (s.present[i] === 1 && h !== null) o.set(i, f(h, i));
+    }
+    if (o.count > 0) out.push(o);
+  }
+  return mergeByLabels(out);
+}
+
+function vector(ev: Evaluator, series: StepSeries[]): Value {
+  return { kind: 'vector', series: ev.holdSeries(series) };
+}
+
+/** evalInstantCall evaluates a function whose arguments are instant vectors, scalars or strings. */
+export function evalInstantCall(ev: Evaluator, c: Call): Value {
+  const n = ev.steps;
+  const name = c.name;
+  const math = MATH[name];
+  if (math !== undefined) {
+    const arg = ev.eval(c.args[0]!);
+    const r = mapFloats(ev, (arg as { series: StepSeries[] }).series, (v) => math(v));
+    ev.releaseValue(arg);
+    return vector(ev, r);
+  }
+  const date = DATE[name];
+  if (date !== undefined) {
+    if (c.args.length === 0) {
+      const s = new StepSeries([], n);
+      for (let i = 0; i < n; i++) s.set(i, date(new Date(ev.ts(i) - (ev.ts(i) % 1000))));
+      return vector(ev, [s]);
+    }
+    const arg = ev.evalVector(c.args[0]!);
+    return vector(ev, mapFloats(ev, arg, (v) => {
+      const d = dateOf(v);
+      return d === null ? NaN : date(d);
+    }));
+  }
+  switch (name) {
+    case 'time': {
+      const vs = new Float64Array(n);
+      for (let i = 0; i < n; i++) vs[i] = ev.ts(i) / 1000;
+      return { kind: 'scalar', vs };
+    }
+    case 'pi':
+      return { kind: 'scalar', vs: new Float64Array(n).fill(Math.PI) };
+    case 'vector': {
+      const vs = ev.evalScalar(c.args[0]!);
+      const s = new StepSeries([], n);
+      for (let i = 0; i < n; i++) s.set(i, vs[i]!);
+      return vector(ev, [s]);
+    }
+    case 'scalar': {
+      const series = ev.evalVector(c.args[0]!);
+      const vs = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        let found = -1, count = 0;
+        for (let j = 0; j < series.length; j++) {
+          if (series[j]!.present[i] === 1) {
+            count++;
+            found = j;
+          }
+        }
+        vs[i] = count === 1 && series[found]!.h(i) === null ? series[found]!.vs[i]! : NaN;
+      }
+      return { kind: 'scalar', vs };
+    }
+    case 'timestamp': {
+      const inner = unwrapParens(c.args[0]!);
+      if (inner.kind === 'vector') {
+        const series = ev.evalSelector(inner, true);
+        for (const s of series) s.labels = dropMetricName(s.labels);
+        return vector(ev, mergeByLabels(series));
+      }
+      const series = ev.evalVector(c.args[0]!);
+      const out: StepSeries[] = [];
+      for (const s of series) {
+        const o = new StepSeries(dropMetricName(s.labels), n);
+        for (let i = 0; i < n; i++) if (s.present[i] === 1) o.set(i, ev.ts(i) / 1000);
+        out.push(o);
+      }
+      return vector(ev, mergeByLabels(out));
+    }
+    case 'clamp':
+    case 'clamp_min':
+    case 'clamp_max': {
+      const series = ev.evalVector(c.args[0]!);
+      const a = ev.evalScalar(c.args[1]!);
+      const b = name === 'clamp' ? ev.evalScalar(c.args[2]!) : null;
+      return vector(ev, mapFloats(ev, series, (v, i) => {
+        if (name === 'clamp_min') return Math.max(a[i]!, v);
+        if (name === 'clamp_max') return Math.min(a[i]!, v);
+        if (b![i]! < a[i]!) return null;
+        return Math.max(a[i]!, Math.min(b![i]!, v));
+      }));
+    }
+    case 'round': {
+      const series = ev.evalVector(c.args[0]!);
+      const to = c.args.length > 1 ? ev.evalScalar(c.args[1]!) : null;
+      return vector(ev, mapFloats(ev, series, (v, i) => {
+        const inv = 1 / (to === null ? 1 : to[i]!);
+        return Math.floor(v * inv + 0.5) / inv;
+      }));
+    }
+    case 'absent': {
+      const series = ev.evalVector(c.args[0]!);
+      const inner = unwrapParens(c.args[0]!);
+      const s = new StepSeries(absentLabels(inner.kind === 'vector' ? inner : null), n);
+      for (let i = 0; i < n; i++) {
+        let any = false;
+        for (const x of series) if (x.present[i] === 1) { any = true; break; }
+        if (!any) s.set(i, 1);
+      }
+      return vector(ev, s.count > 0 ? [s] : []);
+    }
+    case 'label_replace':
+      return vector(ev, labelReplace(ev, c));
+    case 'label_join':
+      return vector(ev, labelJoin(ev, c));
+    case 'sort':
+    case 'sort_desc':
+      return vector(ev, sortByValue(ev, ev.evalVector(c.args[0]!), name === 'sort_desc'));
+    case 'sort_by_label':
+    case 'sort_by_label_desc':
+      return vector(ev, sortByLabel(ev, c, name === 'sort_by_label_desc'));
+    case 'histogram_quantile':
+      return vector(ev, histogramQuantile(ev, ev.evalScalar(c.args[0]!), ev.evalVector(c.args[1]!)));
+    case 'histogram_count':
+      return vector(ev, mapHistograms(ev, ev.evalVector(c.args[0]!), (h) => h.count));
+    case 'histogram_sum':
+      return vector(ev, mapHistograms(ev, ev.evalVector(c.args[0]!), (h) => h.sum));
+    case 'histogram_avg':
+      return vector(ev, mapHistograms(ev, ev.evalVector(c.args[0]!), (h) => h.sum / h.count));
+    case 'histogram_stdvar':
+      return vector(ev, mapHistograms(ev, ev.evalVector(c.args[0]!), (h) => histogramVariance(h)));
+    case 'histogram_stddev':
+      return vector(ev, mapHistograms(ev, ev.evalVector(c.args[0]!), (h) => Math.sqrt(histogramVariance(h))));
+    case 'histogram_fraction': {
+      const lower = ev.evalScalar(c.args[0]!);
+      const upper = ev.evalScalar(c.args[1]!);
+      return vector(ev, mapHistograms(ev, ev.evalVector(c.args[2]!), (h, i) => h.fraction(lower[i]!, upper[i]!)));
+    }
+  }
+  throw new QueryError('bad_data', `function ${JSON.stringify(name)} is not supported`);
+}
+
+/** histogramVariance estimates the variance from bucket midpoints, as histogram_stdvar does. */
+function histogramVariance(h: SparseHistogram): number {
+  if (!(h.count > 0)) return NaN;
+  const mean = h.sum / h.count;
+  let acc = 0;
+  for (let i = 0; i < h.size; i++) {
+    const idx = h.indices[i]!;
+    const mid = (hdrLowerBound(idx) + hdrUpperBound(idx)) / 2;
+    const d = mid - mean;
+    acc += h.counts[i]! * d * d;
+  }
+  return acc / h.count;
+}
+
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** expandTemplate is Go's Regexp.ExpandString: $1, ${1}, $name, ${name}, $$. */
+export function expandTemplate(template: string, m: RegExpExecArray): string {
+  let out = '';
+  for (let i = 0; i < template.length; i++) {
+    const ch = template[i]!;
+    if (ch !== '$' || i + 1 >= template.length) {
+      out += ch;
+      continue;
+    }
+    if (template[i + 1] === '$') {
+      out += '$';
+      i++;
+      continue;
+    }
+    let name: string;
+    if (template[i + 1] === '{') {
+      const end = template.indexOf('}', i + 2);
+      if (end < 0) { out += ch; continue; }
+      name = template.slice(i + 2, end);
+      i = end;
+    } else {
+      const mm = /^[a-zA-Z0-9_]+/.exec(template.slice(i + 1));
+      if (!mm) { out += ch; continue; }
+      name = mm[0];
+      i += name.length;
+    }
+    if (/^\d+$/.test(name)) out += m[Number(name)] ?? '';
+    else out += m.groups?.[name] ?? '';
+  }
+  return out;
+}
+
+function stringArg(ev: Evaluator, c: Call, i: number): string {
+  const v = ev.eval(c.args[i]!);
+  if (v.kind !== 'string') throw new QueryError('internal', 'expected string');
+  return v.value;
+}
+
+function relabel(ev: Evaluator, series: StepSeries[], f: (l: Labels) => Labels): StepSeries[] {
+  for (const s of series) s.labels = f(s.labels);
+  return mergeByLabels(series);
+}
+
+function labelReplace(ev: Evaluator, c: Call): StepSeries[] {
+  const series = ev.evalVector(c.args[0]!);
+  const dst = stringArg(ev, c, 1), repl = stringArg(ev, c, 2), src = stringArg(ev, c, 3), regex = stringArg(ev, c, 4);
+  let re: RegExp;
+  try {
+    re = new RegExp(`^(?:${regex})$`, 's');
+  } catch (e) {
+    throw new QueryError('execution', `invalid regular expression in label_replace(): ${regex}`);
+  }
+  if (!LABEL_NAME_RE.test(dst)) throw new QueryError('execution', `invalid destination label name in label_replace(): ${dst}`);
+  return relabel(ev, series, (labels) => {
+    const m = re.exec(getLabel(labels, src));
+    if (!m) return labels;
+    return withLabel(labels, dst, expandTemplate(repl, m));
+  });
+}
+
+function labelJoin(ev: Evaluator, c: Call): StepSeries[] {
+  const series = ev.evalVector(c.args[0]!);
+  const dst = stringArg(ev, c, 1), sep = stringArg(ev, c, 2);
+  const srcs: string[] = [];
+  for (let i = 3; i < c.args.length; i++) {
+    const s = stringArg(ev, c, i);
+    if (!LABEL_NAME_RE.test(s)) throw new QueryError('execution', `invalid source label name in label_join(): ${s}`);
+    srcs.push(s);
+  }
+  if (!LABEL_NAME_RE.test(dst)) throw new QueryError('execution', `invalid destination label name in label_join(): ${dst}`);
+  return relabel(ev, series, (labels) => withLabel(labels, dst, srcs.map((s) => getLabel(labels, s)).join(sep)));
+}
+
+function sortByValue(ev: Evaluator, series: StepSeries[], desc: boolean): StepSeries[] {
+  // Ordering only matters for an instant query's single step; NaN sorts last either way.
+  if (ev.steps !== 1) return series;
+  return series.slice().sort((a, b) => {
+    const x = a.h(0) === null ? a.vs[0]! : NaN, y = b.h(0) === null ? b.vs[0]! : NaN;
+    if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
+    if (Number.isNaN(y)) return -1;
+    return desc ? y - x : x - y;
+  });
+}
+
+function sortByLabel(ev: Evaluator, c: Call, desc: boolean): StepSeries[] {
+  const series = ev.evalVector(c.args[0]!);
+  const names: string[] = [];
+  for (let i = 1; i < c.args.length; i++) names.push(stringArg(ev, c, i));
+  return series.slice().sort((a, b) => {
+    for (const n of names) {
+      const x = getLabel(a.labels, n), y = getLabel(b.labels, n);
+      if (x !== y) return (x < y ? -1 : 1) * (desc ? -1 : 1);
+    }
+    return compareLabels(a.labels, b.labels) * (desc ? -1 : 1);
+  });
+}
+
+/**
+ * histogramQuantile groups classic `le` bucket series by their other labels and interpolates
+ * with bucketQuantile; histogram samples answer from their own buckets.
+ */
+function histogramQuantile(ev: Evaluator, q: Float64Array, series: StepSeries[]): StepSeries[] {
+  const n = ev.steps;
+  const groups = new Map<string, { labels: Labels; members: Array<{ s: StepSeries; le: number }> }>();
+  const out: StepSeries[] = [];
+  for (const s of series) {
+    if (s.hs !== null) {
+      const o = new StepSeries(dropMetricName(s.labels), n);
+      for (let i = 0; i < n; i++) {
+        const h = s.h(i);
+        if (s.present[i] === 1 && h !== null) o.set(i, h.quantile(q[i]!));
+      }
+      if (o.count > 0) out.push(o);
+      if (o.count === s.count) continue;
+    }
+    const leStr = getLabel(s.labels, 'le');
+    if (leStr === '') continue;
+    const le = parseLe(leStr);
+    if (Number.isNaN(le)) continue;
+    const labels = s.labels.filter((l) => l.name !== 'le' && l.name !== METRIC_NAME);
+    const key = labelsKey(labels);
+    let g = groups.get(key);
+    if (g === undefined) {
+      g = { labels, members: [] };
+      groups.set(key, g);
+    }
+    g.members.push({ s, le });
+  }
+  const buckets: Bucket[] = [];
+  for (const g of groups.values()) {
+    const o = new StepSeries(g.labels, n);
+    for (let i = 0; i < n; i++) {
+      buckets.length = 0;
+      for (const m of g.members) {
+        if (m.s.present[i] === 1 && m.s.h(i) === null) buckets.push({ upperBound: m.le, count: m.s.vs[i]! });
+      }
+      if (buckets.length > 0) o.set(i, bucketQuantile(q[i]!, buckets));
+    }
+    if (o.count > 0) out.push(o);
+    ev.tick();
+  }
+  return mergeByLabels(out);
+}

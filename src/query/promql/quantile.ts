@@ -1,0 +1,148 @@
+/**
+ * Numeric helpers shared by functions and aggregations, ported from Prometheus' promql/quantile.go
+ * and functions.go so results match bit for bit where the algorithm allows.
+ */
+
+/** kahanSum holds a Neumaier-compensated running sum. */
+export interface KahanState {
+  sum: number;
+  c: number;
+}
+
+/** kahanAdd adds `inc` into a compensated sum (Prometheus' kahanSumInc). */
+export function kahanAdd(s: KahanState, inc: number): void {
+  const t = s.sum + inc;
+  if (!Number.isFinite(t) && !Number.isNaN(t)) s.c = 0;
+  else if (Math.abs(s.sum) >= Math.abs(inc)) s.c += s.sum - t + inc;
+  else s.c += inc - t + s.sum;
+  s.sum = t;
+}
+
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+/** almostEqual is Prometheus' util/almost.Equal. */
+export function almostEqual(a: number, b: number, epsilon: number): boolean {
+  if (a === b) return true;
+  const absSum = Math.abs(a) + Math.abs(b);
+  const diff = Math.abs(a - b);
+  if (a === 0 || b === 0 || absSum < MIN_NORMAL) return diff < epsilon * MIN_NORMAL;
+  return diff / Math.min(absSum, Number.MAX_VALUE) < epsilon;
+}
+
+/** Bucket is one classic histogram bucket: cumulative count of observations <= upperBound. */
+export interface Bucket {
+  upperBound: number;
+  count: number;
+}
+
+const SMALL_DELTA_TOLERANCE = 1e-12;
+
+/**
+ * bucketQuantile is Prometheus' BucketQuantile: sorts by bound, requires a +Inf bucket, merges
+ * equal bounds, forces monotonic counts, then interpolates linearly inside the bucket holding the
+ * rank (the lowest bucket starts at 0 unless its bound is <= 0; the +Inf bucket answers with the
+ * highest finite bound). `buckets` is reordered and modified.
+ */
+export function bucketQuantile(q: number, buckets: Bucket[]): number {
+  if (Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  buckets.sort((a, b) => (a.upperBound < b.upperBound ? -1 : a.upperBound > b.upperBound ? 1 : 0));
+  if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity) return NaN;
+  // Coalesce buckets with the same bound.
+  let n = 0;
+  let last = { upperBound: buckets[0]!.upperBound, count: buckets[0]!.count };
+  for (let i = 1; i < buckets.length; i++) {
+    const b = buckets[i]!;
+    if (b.upperBound === last.upperBound) last.count += b.count;
+    else {
+      buckets[n++] = last;
+      last = { upperBound: b.upperBound, count: b.count };
+    }
+  }
+  buckets[n++] = last;
+  buckets.length = n;
+  // Ensure monotonicity, ignoring numerically insignificant differences.
+  let prev = buckets[0]!.count;
+  for (let i = 1; i < n; i++) {
+    const curr = buckets[i]!.count;
+    if (curr === prev) continue;
+    if (almostEqual(prev, curr, SMALL_DELTA_TOLERANCE) || curr < prev) {
+      buckets[i]!.count = prev;
+      continue;
+    }
+    prev = curr;
+  }
+  if (n < 2) return NaN;
+  const observations = buckets[n - 1]!.count;
+  if (observations === 0) return NaN;
+  let rank = q * observations;
+  // sort.Search over the first n-1 buckets.
+  let lo = 0, hi = n - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (buckets[mid]!.count >= rank) hi = mid;
+    else lo = mid + 1;
+  }
+  const b = lo;
+  if (b === n - 1) return buckets[n - 2]!.upperBound;
+  if (b === 0 && buckets[0]!.upperBound <= 0) return buckets[0]!.upperBound;
+  let bucketStart = 0;
+  const bucketEnd = buckets[b]!.upperBound;
+  let count = buckets[b]!.count;
+  if (b > 0) {
+    bucketStart = buckets[b - 1]!.upperBound;
+    count -= buckets[b - 1]!.count;
+    rank -= buckets[b - 1]!.count;
+  }
+  return bucketStart + (bucketEnd - bucketStart) * (rank / count);
+}
+
+/**
+ * quantileOf is Prometheus' quantile(): sorts `values` (in place) and interpolates between the
+ * two closest ranks; NaN for no values, ±Inf for q outside [0, 1].
+ */
+export function quantileOf(q: number, values: number[]): number {
+  if (values.length === 0 || Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  // Prometheus sorts NaN first (vectorByValueHeap Less treats NaN as smallest).
+  values.sort((a, b) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b));
+  const n = values.length;
+  const rank = q * (n - 1);
+  const lowerIndex = Math.max(0, Math.floor(rank));
+  const upperIndex = Math.min(n - 1, lowerIndex + 1);
+  const weight = rank - Math.floor(rank);
+  return values[lowerIndex]! * (1 - weight) + values[upperIndex]! * weight;
+}
+
+/** parseLe parses an `le` label value as Go's strconv.ParseFloat would; NaN when invalid. */
+export function parseLe(s: string): number {
+  const t = s.trim();
+  if (t !== s || t === '') return NaN;
+  const lower = t.toLowerCase();
+  if (lower === '+inf' || lower === 'inf' || lower === '+infinity' || lower === 'infinity') return Infinity;
+  if (lower === '-inf' || lower === '-infinity') return -Infinity;
+  if (lower === 'nan') return NaN;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t) && !/^[+-]?0x[0-9a-f]+$/i.test(t)) return NaN;
+  return Number(t);
+}
+
+/** formatFloat renders a float as Go's strconv.FormatFloat(f, 'f', -1, 64) does. */
+export function formatFloat(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  const s = String(v);
+  if (!s.includes('e')) return s;
+  const [mant, expStr] = s.split('e') as [string, string];
+  const exp = Number(expStr);
+  const neg = mant.startsWith('-');
+  const digits = mant.replace('-', '').replace('.', '');
+  const pointPos = (mant.replace('-', '').indexOf('.') === -1 ? mant.replace('-', '').length : mant.replace('-', '').indexOf('.')) + exp;
+  let out: string;
+  if (pointPos <= 0) out = '0.' + '0'.repeat(-pointPos) + digits;
+  else if (pointPos >= digits.length) out = digits + '0'.repeat(pointPos - digits.length);
+  else out = digits.slice(0, pointPos) + '.' + digits.slice(pointPos);
+  return (neg ? '-' : '') + out;
+}
