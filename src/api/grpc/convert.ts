@@ -1,8 +1,8 @@
+import { status } from '@grpc/grpc-js';
 import { labelsToRecord, type Labels } from '../../model/labels.js';
 import type { QueryResult } from '../../query/promql/api.js';
 import type { AlertEventMsg, QueryResponse, SampleMsg, SeriesMsg } from './messages.js';
 import { GrpcError } from './status.js';
-import { status } from '@grpc/grpc-js';
 
 /**
  * queryResponse shapes an engine result as tallyd.v1.QueryResponse. Histogram-valued points

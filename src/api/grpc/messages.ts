@@ -95,3 +95,6 @@ export interface AlertEventMsg {
   active_at_ms: number;
   event_ms: number;
 }
+
+/** WatchAlertsRequest is tallyd.v1.WatchAlertsRequest (no fields yet). */
+export type WatchAlertsRequest = Record<string, never>;

@@ -69,19 +69,16 @@ export class HistogramPoint extends PointBase {
   hasMin = false;
   max = 0;
   hasMax = false;
-  bucketCounts = new Float64Array(32);
+  bucketCounts: Float64Array = new Float64Array(32);
   nBuckets = 0;
-  bounds = new Float64Array(32);
+  bounds: Float64Array = new Float64Array(32);
   nBounds = 0;
-  /** The raw explicit_bounds bytes (packed form), so a visitor can tell unchanged bounds cheaply. */
-  boundsStart = 0;
-  boundsEnd = 0;
 }
 
 /** ExpBuckets is one side (positive or negative) of an exponential histogram. */
 export class ExpBuckets {
   offset = 0;
-  counts = new Float64Array(64);
+  counts: Float64Array = new Float64Array(64);
   n = 0;
 }
 
@@ -105,8 +102,8 @@ export class ExpHistogramPoint extends PointBase {
 export class SummaryPoint extends PointBase {
   count = 0;
   sum = 0;
-  quantiles = new Float64Array(8);
-  values = new Float64Array(8);
+  quantiles: Float64Array = new Float64Array(8);
+  values: Float64Array = new Float64Array(8);
   nQuantiles = 0;
 }
 
@@ -334,7 +331,6 @@ export class MetricsDecoder {
     p.count = p.sum = p.min = p.max = 0;
     p.hasSum = p.hasMin = p.hasMax = false;
     p.nBuckets = p.nBounds = 0;
-    p.boundsStart = p.boundsEnd = 0;
     this.attrBegin();
     r.pos = start;
     r.end = end;
@@ -357,18 +353,10 @@ export class MetricsDecoder {
         case (7 << 3) | WT_LEN: {
           const e = r.len();
           if ((e - r.pos) % 8 !== 0) throw new DecodeError('packed double length not a multiple of 8');
-          p.boundsStart = r.pos;
-          p.boundsEnd = e;
           while (r.pos < e) this.pushBound(p, r.double());
           break;
         }
-        case (7 << 3) | WT_I64: {
-          // Unpacked bounds: record the whole span so unchanged bounds still compare equal.
-          if (p.nBounds === 0) p.boundsStart = fs;
-          this.pushBound(p, r.double());
-          p.boundsEnd = r.pos;
-          break;
-        }
+        case (7 << 3) | WT_I64: this.pushBound(p, r.double()); break;
         case (10 << 3) | WT_VARINT: p.flags = r.uint32(); break;
         case (11 << 3) | WT_I64: p.min = r.double(); p.hasMin = true; break;
         case (12 << 3) | WT_I64: p.max = r.double(); p.hasMax = true; break;
@@ -488,7 +476,7 @@ export class MetricsDecoder {
   }
 }
 
-function grow(a: Float64Array): Float64Array {
+function grow(a: Float64Array): Float64Array<ArrayBuffer> {
   const b = new Float64Array(a.length * 2);
   b.set(a);
   return b;

@@ -185,6 +185,20 @@ export class StatsdParser {
     let contStart = -1, contEnd = -1, hCont = FNV_OFFSET;
     while (i < e) {
       const fs = ++i;
+      if (b[fs] === CH_HASH) {
+        // Tags: hashed while scanning, the longest field of a tagged line is read once.
+        if (tagStart >= 0) return BadReason.BadTags;
+        i++;
+        while (i < e) {
+          const t = b[i]!;
+          if (t === CH_PIPE) break;
+          hTags = Math.imul(hTags ^ t, FNV_PRIME);
+          i++;
+        }
+        tagStart = fs + 1;
+        tagEnd = i;
+        continue;
+      }
       while (i < e && b[i] !== CH_PIPE) i++;
       const fe = i;
       if (fs === fe) return BadReason.Malformed;
@@ -192,11 +206,6 @@ export class StatsdParser {
       if (c === CH_AT) {
         rate = parseDecimal(b, fs + 1, fe);
         if (!(rate > 0 && rate <= 1)) return BadReason.BadSampleRate;
-      } else if (c === CH_HASH) {
-        if (tagStart >= 0) return BadReason.BadTags;
-        tagStart = fs + 1;
-        tagEnd = fe;
-        for (let k = tagStart; k < fe; k++) hTags = Math.imul(hTags ^ b[k]!, FNV_PRIME);
       } else if (c === CH_T) {
         const secs = parseUnixSeconds(b, fs + 1, fe);
         if (secs < 0) return BadReason.BadTimestamp;

@@ -1,0 +1,406 @@
+import { REFUSED, type IngestSink, type SeriesOptions } from '../sink.js';
+import { labelsFromRecord, METRIC_NAME, type Labels } from '../../model/labels.js';
+import { MetricKind } from '../../model/metric-kind.js';
+import { hdrIndexOf, SparseHistogram } from '../../model/hdr.js';
+import { forEachAttribute } from './attributes.js';
+import {
+  FLAG_NO_RECORDED_VALUE, MetricType, Temporality,
+  type ExpHistogramPoint, type HistogramPoint, type MetricInfo, type MetricsVisitor, type NumberPoint, type PointBase, type SummaryPoint,
+} from './decode.js';
+import { ByteKeyCache } from './series-cache.js';
+import { ResourceCache, type ResourceInfo } from './resource.js';
+import { LabelAccumulator, labelName, metricName, NameShape } from './translate.js';
+import { Reason, Refusals } from './refusals.js';
+import { utf8String } from './wire.js';
+
+/** How a metric's points reach the sink. */
+const enum Route {
+  CounterDelta = 0,
+  CounterCumulative = 1,
+  GaugeSet = 2,
+  GaugeAdd = 3,
+  Histogram = 4,
+  ExpHistogram = 5,
+  Summary = 6,
+}
+
+/** MetricEntry is an interned metric descriptor with its translated name and route. */
+class MetricEntry {
+  readonly id: number;
+  readonly name: string;
+  readonly route: Route;
+  readonly kind: MetricKind;
+  readonly cumulative: boolean;
+  readonly help: string;
+  readonly unit: string;
+
+  constructor(id: number, name: string, route: Route, kind: MetricKind, cumulative: boolean, help: string, unit: string) {
+    this.id = id;
+    this.name = name;
+    this.route = route;
+    this.kind = kind;
+    this.cumulative = cumulative;
+    this.help = help;
+    this.unit = unit;
+  }
+}
+
+/**
+ * SeriesEntry is an interned data-point series: the sink ref, and for explicit histograms the
+ * sender's bounds and where each bucket lands in HDR (fixed per bounds, so cumulative histograms
+ * subtract exactly). Summaries keep one ref per quantile plus `_sum` and `_count`.
+ */
+class SeriesEntry {
+  ref: number;
+  labels: Labels;
+  bounds: Float64Array | null = null;
+  bucketIndex: Int32Array | null = null;
+  bucketValue: Float64Array | null = null;
+  sumRef = REFUSED;
+  countRef = REFUSED;
+  quantileRefs: Map<number, number> | null = null;
+
+  constructor(ref: number, labels: Labels) {
+    this.ref = ref;
+    this.labels = labels;
+  }
+}
+
+/**
+ * MetricsWriter is the decoder's visitor: it resolves each point's series through byte-keyed
+ * caches and pushes samples into the sink, tallying what was accepted and refused. One writer
+ * serves every request of a receiver (requests are decoded synchronously, one at a time).
+ */
+export class MetricsWriter implements MetricsVisitor {
+  private readonly sink: IngestSink;
+  private readonly resources: ResourceCache;
+  private readonly series: ByteKeyCache<SeriesEntry>;
+  private readonly metrics = new Map<string, MetricEntry>();
+  private readonly tenants = new Map<string, number>();
+  private nextMetricId = 1;
+  private tenant = '';
+  private tenantId = 0;
+  private res: ResourceInfo | null = null;
+  private metricEntry: MetricEntry | null = null;
+  private nowMs = 0;
+  /** points seen in the current request (NO_RECORDED_VALUE markers excluded). */
+  received = 0;
+  readonly refused = new Refusals();
+
+  constructor(sink: IngestSink, promoteResourceAttributes: Iterable<string>, maxSeries = 500_000) {
+    this.sink = sink;
+    this.resources = new ResourceCache(promoteResourceAttributes);
+    this.series = new ByteKeyCache(maxSeries);
+  }
+
+  /** begin starts a request for a tenant. */
+  begin(tenant: string): void {
+    this.tenant = tenant;
+    let id = this.tenants.get(tenant);
+    if (id === undefined) {
+      id = this.tenants.size + 1;
+      this.tenants.set(tenant, id);
+    }
+    this.tenantId = id;
+    this.received = 0;
+    this.refused.reset();
+    this.res = null;
+    this.metricEntry = null;
+    this.nowMs = Date.now();
+  }
+
+  resource(buf: Uint8Array, start: number, end: number): void {
+    this.res = this.resources.intern(buf, start, end, this.tenantId);
+  }
+
+  metric(m: MetricInfo): void {
+    const name = utf8String(m.buf, m.nameStart, m.nameEnd);
+    const unit = utf8String(m.buf, m.unitStart, m.unitEnd);
+    const key = `${m.type}|${m.temporality}|${m.monotonic ? 1 : 0}|${name}|${unit}`;
+    let e = this.metrics.get(key);
+    if (e === undefined) {
+      e = newMetricEntry(this.nextMetricId++, m, name, unit);
+      if (this.metrics.size >= 100_000) this.metrics.clear();
+      this.metrics.set(key, e);
+    }
+    this.metricEntry = e;
+  }
+
+  private ts(p: PointBase): number {
+    return p.timeMs > 0 ? p.timeMs : this.nowMs;
+  }
+
+  /** lookup finds or creates the series of a point (its ref is REFUSED when the sink refused it). */
+  private lookup(p: PointBase, m: MetricEntry): SeriesEntry {
+    const res = this.res!;
+    let e = this.series.get(p.attrBuf, p.attrStart, p.attrEnd, res.id, m.id);
+    if (e === undefined) {
+      const labels = this.labelsOf(p, res, m.name);
+      const opts: SeriesOptions = { help: m.help, unit: m.unit };
+      const ref = m.route === Route.Summary ? REFUSED : this.sink.series(this.tenant, labels, m.kind, opts);
+      e = new SeriesEntry(ref, labels);
+      this.series.set(p.attrBuf, p.attrStart, p.attrEnd, res.id, m.id, e);
+    }
+    return e;
+  }
+
+  private labelsOf(p: PointBase, res: ResourceInfo, name: string): Labels {
+    const acc = new LabelAccumulator();
+    forEachAttribute(p.attrBuf, p.attrStart, p.attrEnd, (k, v) => acc.add(k, v));
+    const rl = res.labels;
+    for (let i = 0; i < rl.promoted.length; i++) {
+      const [k, v] = rl.promoted[i]!;
+      if (!acc.has(labelName(k))) acc.add(k, v);
+    }
+    if (rl.job !== '') acc.set('job', rl.job);
+    if (rl.instance !== '') acc.set('instance', rl.instance);
+    acc.set(METRIC_NAME, name);
+    return labelsFromRecord(acc.record());
+  }
+
+  numberPoint(p: NumberPoint): void {
+    const m = this.metricEntry!;
+    if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0 || !p.hasValue) return;
+    this.received++;
+    const v = p.value;
+    const counter = m.route === Route.CounterDelta || m.route === Route.CounterCumulative;
+    if (v !== v || v === Infinity || v === -Infinity || (counter && v < 0)) {
+      this.refused.add(Reason.BadValue);
+      return;
+    }
+    const e = this.lookup(p, m);
+    if (e.ref === REFUSED) {
+      this.refused.add(Reason.SeriesLimit);
+      return;
+    }
+    const ts = this.ts(p);
+    let ok: boolean;
+    switch (m.route) {
+      case Route.CounterDelta: ok = this.sink.counter(e.ref, v, ts); break;
+      case Route.CounterCumulative: ok = this.sink.counterCumulative(e.ref, v, p.startMs, ts); break;
+      case Route.GaugeAdd: ok = this.sink.gaugeAdd(e.ref, v, ts); break;
+      default: ok = this.sink.gaugeSet(e.ref, v, ts); break;
+    }
+    if (!ok) this.refused.add(Reason.Pipeline);
+  }
+
+  histogramPoint(p: HistogramPoint): void {
+    const m = this.metricEntry!;
+    if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) return;
+    this.received++;
+    if (!validHistogram(p)) {
+      this.refused.add(Reason.BadValue);
+      return;
+    }
+    const res = this.res!;
+    let e = this.series.get(p.attrBuf, p.attrStart, p.attrEnd, res.id, m.id);
+    if (e === undefined || !sameBounds(e, p)) {
+      // A new series, or the sender changed its bounds: (re)declare with the bounds it sends now.
+      const labels = e?.labels ?? this.labelsOf(p, res, m.name);
+      const bounds = p.bounds.slice(0, p.nBounds);
+      const ref = this.sink.series(this.tenant, labels, MetricKind.Histogram, { help: m.help, unit: m.unit, bounds: Array.from(bounds) });
+      if (e === undefined) {
+        e = new SeriesEntry(ref, labels);
+        this.series.set(p.attrBuf, p.attrStart, p.attrEnd, res.id, m.id, e);
+      }
+      e.ref = ref;
+      setBounds(e, bounds);
+    }
+    if (e.ref === REFUSED) {
+      this.refused.add(Reason.SeriesLimit);
+      return;
+    }
+    const h = toSparse(p, e);
+    const ts = this.ts(p);
+    const ok = m.cumulative ? this.sink.histogramCumulative(e.ref, h, p.startMs, ts) : this.sink.histogram(e.ref, h, ts);
+    if (!ok) this.refused.add(Reason.Pipeline);
+  }
+
+  expHistogramPoint(p: ExpHistogramPoint): void {
+    const m = this.metricEntry!;
+    if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) return;
+    this.received++;
+    const h = expToSparse(p);
+    if (h === null) {
+      this.refused.add(Reason.BadValue);
+      return;
+    }
+    const e = this.lookup(p, m);
+    if (e.ref === REFUSED) {
+      this.refused.add(Reason.SeriesLimit);
+      return;
+    }
+    const ts = this.ts(p);
+    const ok = m.cumulative ? this.sink.histogramCumulative(e.ref, h, p.startMs, ts) : this.sink.histogram(e.ref, h, ts);
+    if (!ok) this.refused.add(Reason.Pipeline);
+  }
+
+  summaryPoint(p: SummaryPoint): void {
+    const m = this.metricEntry!;
+    if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) return;
+    this.received++;
+    if (!Number.isFinite(p.sum) || !Number.isFinite(p.count) || p.count < 0) {
+      this.refused.add(Reason.BadValue);
+      return;
+    }
+    const e = this.lookup(p, m);
+    if (e.quantileRefs === null) {
+      e.quantileRefs = new Map();
+      e.sumRef = this.sink.series(this.tenant, renamed(e.labels, m.name + '_sum'), MetricKind.Counter, { help: m.help, unit: m.unit });
+      e.countRef = this.sink.series(this.tenant, renamed(e.labels, m.name + '_count'), MetricKind.Counter, { help: m.help });
+    }
+    const ts = this.ts(p);
+    let ok = true;
+    let limited = false;
+    if (e.sumRef === REFUSED || e.countRef === REFUSED) limited = true;
+    else {
+      ok = this.sink.counterCumulative(e.sumRef, p.sum, p.startMs, ts) && ok;
+      ok = this.sink.counterCumulative(e.countRef, p.count, p.startMs, ts) && ok;
+    }
+    for (let i = 0; i < p.nQuantiles; i++) {
+      const q = p.quantiles[i]!;
+      const v = p.values[i]!;
+      if (v !== v) continue;
+      let ref = e.quantileRefs.get(q);
+      if (ref === undefined) {
+        const labels = labelsFromRecord({ ...recordOf(e.labels), quantile: String(q) });
+        ref = this.sink.series(this.tenant, labels, MetricKind.Gauge, { help: m.help, unit: m.unit });
+        e.quantileRefs.set(q, ref);
+      }
+      if (ref === REFUSED) limited = true;
+      else ok = this.sink.gaugeSet(ref, v, ts) && ok;
+    }
+    if (limited) this.refused.add(Reason.SeriesLimit);
+    else if (!ok) this.refused.add(Reason.Pipeline);
+  }
+}
+
+function newMetricEntry(id: number, m: MetricInfo, name: string, unit: string): MetricEntry {
+  const help = utf8String(m.buf, m.descStart, m.descEnd);
+  const cumulative = m.temporality === Temporality.Cumulative;
+  switch (m.type) {
+    case MetricType.Sum:
+      if (m.monotonic) return new MetricEntry(id, metricName(name, unit, NameShape.MonotonicSum), cumulative ? Route.CounterCumulative : Route.CounterDelta, MetricKind.Counter, cumulative, help, unit);
+      // A non-monotonic sum is a gauge: a delta one moves it, a cumulative one sets it.
+      return new MetricEntry(id, metricName(name, unit, NameShape.Other), m.temporality === Temporality.Delta ? Route.GaugeAdd : Route.GaugeSet, MetricKind.Gauge, cumulative, help, unit);
+    case MetricType.Gauge:
+      return new MetricEntry(id, metricName(name, unit, NameShape.Gauge), Route.GaugeSet, MetricKind.Gauge, false, help, unit);
+    case MetricType.Histogram:
+      return new MetricEntry(id, metricName(name, unit, NameShape.Other), Route.Histogram, MetricKind.Histogram, cumulative, help, unit);
+    case MetricType.ExponentialHistogram:
+      return new MetricEntry(id, metricName(name, unit, NameShape.Other), Route.ExpHistogram, MetricKind.Histogram, cumulative, help, unit);
+    default:
+      return new MetricEntry(id, metricName(name, unit, NameShape.Other), Route.Summary, MetricKind.Gauge, true, help, unit);
+  }
+}
+
+function recordOf(labels: Labels): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of labels) out[l.name] = l.value;
+  return out;
+}
+
+function renamed(labels: Labels, name: string): Labels {
+  return labelsFromRecord({ ...recordOf(labels), [METRIC_NAME]: name });
+}
+
+function validHistogram(p: HistogramPoint): boolean {
+  if (!Number.isFinite(p.count) || (p.hasSum && !Number.isFinite(p.sum))) return false;
+  if (p.nBuckets !== 0 && p.nBuckets !== p.nBounds + 1) return false;
+  for (let i = 0; i < p.nBounds; i++) {
+    const b = p.bounds[i]!;
+    if (!Number.isFinite(b) || (i > 0 && !(b > p.bounds[i - 1]!))) return false;
+  }
+  return true;
+}
+
+function sameBounds(e: SeriesEntry, p: HistogramPoint): boolean {
+  const b = e.bounds;
+  if (b === null) return false;
+  if (p.nBuckets === 0) return true;
+  if (b.length !== p.nBounds) return false;
+  for (let i = 0; i < b.length; i++) if (b[i] !== p.bounds[i]) return false;
+  return true;
+}
+
+function setBounds(e: SeriesEntry, bounds: Float64Array): void {
+  e.bounds = bounds;
+  const n = bounds.length + 1;
+  e.bucketIndex = new Int32Array(n);
+  e.bucketValue = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    // A fixed representative value per bucket: the midpoint, the first bucket's upper half
+    // from 0, the +Inf bucket at its lower bound (where histogram_quantile also stops).
+    let v: number;
+    if (bounds.length === 0) v = 0;
+    else if (i === 0) v = bounds[0]! > 0 ? bounds[0]! / 2 : bounds[0]!;
+    else if (i === n - 1) v = bounds[n - 2]!;
+    else v = (bounds[i - 1]! + bounds[i]!) / 2;
+    e.bucketValue[i] = v;
+    e.bucketIndex[i] = hdrIndexOf(v);
+  }
+}
+
+function toSparse(p: HistogramPoint, e: SeriesEntry): SparseHistogram {
+  const n = p.nBuckets;
+  const h = new SparseHistogram(n > 0 ? n : 1);
+  const idx = e.bucketIndex!, val = e.bucketValue!;
+  let estSum = 0, lo = Infinity, hi = -Infinity;
+  if (n > 0) {
+    const classic = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = p.bucketCounts[i]!;
+      classic[i] = c;
+      if (c > 0) {
+        h.addAtIndex(idx[i]!, c);
+        estSum += val[i]! * c;
+        if (val[i]! < lo) lo = val[i]!;
+        if (val[i]! > hi) hi = val[i]!;
+      }
+    }
+    h.bounds = e.bounds;
+    h.classicCounts = classic;
+  } else if (p.count > 0) {
+    const avg = p.hasSum ? p.sum / p.count : 0;
+    h.addAtIndex(hdrIndexOf(avg), p.count);
+    lo = hi = avg;
+    estSum = avg * p.count;
+  }
+  h.count = p.count;
+  h.sum = p.hasSum ? p.sum : estSum;
+  h.min = p.hasMin ? p.min : lo;
+  h.max = p.hasMax ? p.max : hi;
+  return h;
+}
+
+/**
+ * expToSparse maps base-2 exponential buckets into HDR: bucket k covers (b^k, b^(k+1)] with
+ * b = 2^(2^-scale), and its count lands at the bucket's log-midpoint. At scale >= 10 a bucket is
+ * narrower than an HDR bucket (3 significant digits), so nothing is lost; at lower scales the
+ * error stays inside the sender's own bucket. Negative values and the zero bucket land at 0.
+ */
+function expToSparse(p: ExpHistogramPoint): SparseHistogram | null {
+  if (!Number.isFinite(p.count) || (p.hasSum && !Number.isFinite(p.sum)) || p.scale < -10 || p.scale > 20) return null;
+  const pos = p.positive, neg = p.negative;
+  const h = new SparseHistogram(Math.max(1, pos.n + 1));
+  let zero = p.zeroCount;
+  for (let i = 0; i < neg.n; i++) zero += neg.counts[i]!;
+  if (zero > 0) h.addAtIndex(0, zero);
+  const width = Math.pow(2, -p.scale);
+  let estSum = 0, lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < pos.n; i++) {
+    const c = pos.counts[i]!;
+    if (c <= 0) continue;
+    const v = Math.pow(2, (pos.offset + i + 0.5) * width);
+    h.addAtIndex(hdrIndexOf(v), c);
+    estSum += v * c;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (zero > 0) lo = Math.min(lo, 0);
+  h.count = p.count;
+  h.sum = p.hasSum ? p.sum : estSum;
+  h.min = p.hasMin ? p.min : lo;
+  h.max = p.hasMax ? p.max : hi;
+  return h;
+}

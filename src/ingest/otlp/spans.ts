@@ -1,0 +1,226 @@
+import { REFUSED, type IngestSink } from '../sink.js';
+import { labelsFromRecord, METRIC_NAME } from '../../model/labels.js';
+import { MetricKind } from '../../model/metric-kind.js';
+import { forEachAttributeField } from './attributes.js';
+import { ResourceCache, type ResourceInfo } from './resource.js';
+import { LabelAccumulator, labelName } from './translate.js';
+import { Refusals, Reason } from './refusals.js';
+import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, utf8String } from './wire.js';
+
+/**
+ * spans.ts turns an OTLP `ExportTraceServiceRequest` into metrics; spans are not stored. Names and
+ * labels are those of the OpenTelemetry Collector's spanmetrics connector after Prometheus
+ * translation: `traces_span_metrics_calls_total` and the histogram
+ * `traces_span_metrics_duration_milliseconds` (the connector's default buckets) per
+ * (service_name, span_name, span_kind, status_code), plus job/instance from the resource.
+ * Spans with GenAI usage attributes also feed `gen_ai_client_token_usage` (the semantic-convention
+ * histogram `gen_ai.client.token.usage`) with `gen_ai_token_type` input/output.
+ */
+
+/** SPAN_CALLS is the calls counter's Prometheus name. */
+export const SPAN_CALLS = 'traces_span_metrics_calls_total';
+/** SPAN_DURATION is the duration histogram's Prometheus name (milliseconds, as the connector's default unit). */
+export const SPAN_DURATION = 'traces_span_metrics_duration_milliseconds';
+/** GENAI_TOKENS is the token histogram's Prometheus name. */
+export const GENAI_TOKENS = 'gen_ai_client_token_usage';
+
+/** SPAN_DURATION_BOUNDS_MS are the spanmetrics connector's default explicit buckets. */
+export const SPAN_DURATION_BOUNDS_MS: readonly number[] = [2, 4, 6, 8, 10, 50, 100, 200, 400, 800, 1000, 1400, 2000, 5000, 10_000, 15_000];
+/** GENAI_TOKEN_BOUNDS are the semantic conventions' advised buckets for gen_ai.client.token.usage. */
+export const GENAI_TOKEN_BOUNDS: readonly number[] = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+
+const KINDS = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
+const STATUSES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
+
+interface SpanRefs {
+  readonly calls: number;
+  readonly duration: number;
+}
+
+/** SpanMetricsWriter decodes trace requests and writes span metrics into the sink. */
+export class SpanMetricsWriter {
+  private readonly sink: IngestSink;
+  private readonly resources: ResourceCache;
+  private readonly spanRefs = new Map<string, SpanRefs>();
+  private readonly tokenRefs = new Map<string, number>();
+  private readonly tenants = new Map<string, number>();
+  private tenant = '';
+  /** spans seen in the current request. */
+  received = 0;
+  readonly refused = new Refusals();
+
+  constructor(sink: IngestSink, promoteResourceAttributes: Iterable<string>) {
+    this.sink = sink;
+    this.resources = new ResourceCache(promoteResourceAttributes);
+  }
+
+  /** write decodes a whole request; it throws DecodeError on malformed input. */
+  write(buf: Uint8Array, tenant: string): void {
+    this.tenant = tenant;
+    let tid = this.tenants.get(tenant);
+    if (tid === undefined) this.tenants.set(tenant, (tid = this.tenants.size + 1));
+    this.received = 0;
+    this.refused.reset();
+    if (this.spanRefs.size > 200_000) this.spanRefs.clear();
+    if (this.tokenRefs.size > 200_000) this.tokenRefs.clear();
+    const r = new Reader(buf, 0, buf.length);
+    const now = Date.now();
+    while (r.more()) {
+      const tag = r.uint32();
+      if (tag !== ((1 << 3) | WT_LEN)) { skip(r, tag); continue; }
+      const end = r.len();
+      // ResourceSpans: the resource first, then the scopes.
+      const rs = new Reader(buf, r.pos, end);
+      let resStart = 0, resEnd = 0;
+      while (rs.more()) {
+        const t = rs.uint32();
+        if (t === ((1 << 3) | WT_LEN)) { const e = rs.len(); resStart = rs.pos; resEnd = e; rs.pos = e; } else skip(rs, t);
+      }
+      const res = this.resources.intern(buf, resStart, resEnd, tid);
+      rs.pos = r.pos;
+      while (rs.more()) {
+        const t = rs.uint32();
+        if (t !== ((2 << 3) | WT_LEN)) { skip(rs, t); continue; }
+        const se = rs.len();
+        const ss = new Reader(buf, rs.pos, se);
+        while (ss.more()) {
+          const t2 = ss.uint32();
+          if (t2 !== ((2 << 3) | WT_LEN)) { skip(ss, t2); continue; }
+          const pe = ss.len();
+          this.span(buf, ss.pos, pe, res, now);
+          ss.pos = pe;
+        }
+        rs.pos = se;
+      }
+      r.pos = end;
+    }
+  }
+
+  private span(buf: Uint8Array, start: number, end: number, res: ResourceInfo, now: number): void {
+    const r = new Reader(buf, start, end);
+    let name = '', kind = 0, status = 0;
+    let sHi = 0, sLo = 0, eHi = 0, eLo = 0;
+    while (r.more()) {
+      const tag = r.uint32();
+      switch (tag) {
+        case (5 << 3) | WT_LEN: { const e = r.len(); name = utf8String(buf, r.pos, e); r.pos = e; break; }
+        case (6 << 3) | WT_VARINT: kind = r.uint32(); break;
+        case (7 << 3) | WT_I64: sLo = u32(buf, r.pos); sHi = u32(buf, r.pos + 4); r.skip(WT_I64); break;
+        case (8 << 3) | WT_I64: eLo = u32(buf, r.pos); eHi = u32(buf, r.pos + 4); r.skip(WT_I64); break;
+        case (15 << 3) | WT_LEN: {
+          const e = r.len();
+          const sr = new Reader(buf, r.pos, e);
+          while (sr.more()) {
+            const t = sr.uint32();
+            if (t === ((3 << 3) | WT_VARINT)) status = sr.uint32();
+            else skip(sr, t);
+          }
+          r.pos = e;
+          break;
+        }
+        default: skip(r, tag);
+      }
+    }
+    this.received++;
+    // Subtract the halves separately: nanosecond timestamps exceed 2^53.
+    const durMs = ((eHi - sHi) * 4294967296 + (eLo - sLo)) / 1e6;
+    const endMs = eHi === 0 && eLo === 0 ? now : Math.floor(eHi * 4294.967296 + eLo / 1e6);
+    if (!(durMs >= 0) || !Number.isFinite(durMs)) {
+      this.refused.add(Reason.BadValue);
+      return;
+    }
+    const kindStr = KINDS[kind] ?? `SPAN_KIND_${kind}`;
+    const statusStr = STATUSES[status] ?? `STATUS_CODE_${status}`;
+    const key = `${res.id}\u0000${name}\u0000${kind}\u0000${status}`;
+    let refs = this.spanRefs.get(key);
+    if (refs === undefined) {
+      const base = this.baseLabels(res);
+      base.add('service.name', res.attrs.get('service.name') ?? '');
+      base.add('span.name', name);
+      base.add('span.kind', kindStr);
+      base.add('status.code', statusStr);
+      const rec = base.record();
+      const calls = this.sink.series(this.tenant, labelsFromRecord({ ...rec, [METRIC_NAME]: SPAN_CALLS }), MetricKind.Counter, { help: 'Spans seen, as the spanmetrics connector counts calls.' });
+      const duration = this.sink.series(this.tenant, labelsFromRecord({ ...rec, [METRIC_NAME]: SPAN_DURATION }), MetricKind.Histogram, { help: 'Span durations.', unit: 'ms', bounds: SPAN_DURATION_BOUNDS_MS });
+      refs = { calls, duration };
+      this.spanRefs.set(key, refs);
+    }
+    let ok = true;
+    let limited = false;
+    if (refs.calls === REFUSED || refs.duration === REFUSED) limited = true;
+    else {
+      ok = this.sink.counter(refs.calls, 1, endMs) && ok;
+      ok = this.sink.observe(refs.duration, durMs, 1, endMs) && ok;
+    }
+    const tokens = this.genAiTokens(buf, start, end, res, endMs);
+    if (tokens === 1) limited = true;
+    else if (tokens === 2) ok = false;
+    if (limited) this.refused.add(Reason.SeriesLimit);
+    else if (!ok) this.refused.add(Reason.Pipeline);
+  }
+
+  private baseLabels(res: ResourceInfo): LabelAccumulator {
+    const acc = new LabelAccumulator();
+    for (const [k, v] of res.labels.promoted) acc.add(k, v);
+    if (res.labels.job !== '') acc.set('job', res.labels.job);
+    if (res.labels.instance !== '') acc.set('instance', res.labels.instance);
+    return acc;
+  }
+
+  /** genAiTokens records token usage of a GenAI span: 0 ok, 1 series refused, 2 sample refused. */
+  private genAiTokens(buf: Uint8Array, start: number, end: number, res: ResourceInfo, endMs: number): number {
+    // Only spans that carry usage attributes pay for decoding their attributes.
+    if (!containsAscii(buf, start, end, USAGE)) return 0;
+    const attrs = new Map<string, string>();
+    forEachAttributeField(buf, start, end, 9, (k, v) => attrs.set(k, v));
+    let result = 0;
+    for (const [attr, type] of [['gen_ai.usage.input_tokens', 'input'], ['gen_ai.usage.output_tokens', 'output']] as const) {
+      const text = attrs.get(attr);
+      if (text === undefined) continue;
+      const n = Number(text);
+      if (!(n >= 0) || !Number.isFinite(n)) continue;
+      const dims: Array<[string, string]> = [['gen_ai.token.type', type]];
+      for (const k of GENAI_DIMENSIONS) {
+        const v = attrs.get(k);
+        if (v !== undefined && v !== '') dims.push([k, v]);
+      }
+      const key = `${res.id}\u0000${dims.map((d) => d[0] + '=' + d[1]).join('\u0000')}`;
+      let ref = this.tokenRefs.get(key);
+      if (ref === undefined) {
+        const acc = this.baseLabels(res);
+        for (const [k, v] of dims) if (!acc.has(labelName(k))) acc.add(k, v);
+        ref = this.sink.series(this.tenant, labelsFromRecord({ ...acc.record(), [METRIC_NAME]: GENAI_TOKENS }), MetricKind.Histogram, { help: 'Tokens used by GenAI operations (from spans).', unit: '{token}', bounds: GENAI_TOKEN_BOUNDS });
+        this.tokenRefs.set(key, ref);
+      }
+      if (ref === REFUSED) result = 1;
+      else if (!this.sink.observe(ref, n, 1, endMs) && result === 0) result = 2;
+    }
+    return result;
+  }
+}
+
+/** GENAI_DIMENSIONS are the span attributes kept as labels of the token series. */
+const GENAI_DIMENSIONS = ['gen_ai.operation.name', 'gen_ai.request.model', 'gen_ai.response.model', 'gen_ai.system', 'gen_ai.provider.name', 'gen_ai.agent.id', 'gen_ai.agent.name', 'server.address'];
+
+const USAGE = Buffer.from('gen_ai.usage.');
+
+function containsAscii(buf: Uint8Array, start: number, end: number, needle: Uint8Array): boolean {
+  const first = needle[0]!;
+  const last = end - needle.length;
+  outer: for (let i = start; i <= last; i++) {
+    if (buf[i] !== first) continue;
+    for (let j = 1; j < needle.length; j++) if (buf[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+function u32(buf: Uint8Array, p: number): number {
+  if (p + 4 > buf.length) throw new DecodeError('truncated fixed64');
+  return (buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> 0;
+}
+
+function skip(r: Reader, tag: number): void {
+  if (tag >>> 3 === 0) throw new DecodeError('field number 0');
+  r.skip(tag & 7);
+}

@@ -1,0 +1,85 @@
+import t from 'tap';
+import { QueryError } from '../../../src/query/promql/api.js';
+import { createEngine, parseMatchers } from '../../../src/query/promql/engine.js';
+import { loadSeries } from './load.js';
+
+const engine = createEngine();
+
+/** errorType runs f and returns the QueryError type it threw ('none' when it did not throw). */
+function errorType(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof QueryError ? e.type : 'other';
+  }
+  return 'none';
+}
+const DATA = `
+load 1m
+  x{a="1"} 0+1x60
+  x{a="2"} 0+2x60
+load_hist 1m
+  h{m="a"} 0.1*5 | 0.1*5 | 0.1*5 | 0.1*5
+`;
+
+t.test('a range query reads storage once per selector, with hints covering range and lookback', (tt) => {
+  const q = loadSeries(DATA);
+  const r = engine.range(q, 'default', 'sum(rate(x[5m])) + sum(x)', 600_000, 1_800_000, 60_000);
+  tt.equal(q.selects, 2);
+  tt.equal(r.type, 'matrix');
+  tt.same(q.lastHints, { startMs: 600_000 - 300_000 + 1, endMs: 1_800_000, stepMs: 60_000, rangeMs: 0 });
+  tt.equal(r.type === 'matrix' ? r.series[0]!.timestamps.length : 0, 21);
+  tt.end();
+});
+
+t.test('a query past its deadline fails with a timeout error', (tt) => {
+  const q = loadSeries(DATA);
+  tt.equal(errorType(() => engine.range(q, 'default', 'rate(x[5m])', 0, 3_600_000, 1000, { deadlineMs: Date.now() - 1 })), 'timeout');
+  tt.end();
+});
+
+t.test('a range query over too many samples fails with the Prometheus message', (tt) => {
+  const q = loadSeries(DATA);
+  tt.throws(() => engine.range(q, 'default', 'x', 0, 3_600_000, 60_000, { maxSamples: 50 }), /query processing would load too many samples into memory in query execution/);
+  tt.end();
+});
+
+t.test('an instant range selector over a histogram returns cumulative histograms', (tt) => {
+  const q = loadSeries(DATA);
+  const r = engine.instant(q, 'default', 'h[2m]', 180_000);
+  tt.equal(r.type, 'matrix');
+  if (r.type !== 'matrix') return tt.end();
+  tt.same(r.series[0]!.timestamps, [120_000, 180_000]);
+  tt.same(r.series[0]!.histograms!.map((h) => h!.count), [15, 20]);
+  tt.end();
+});
+
+t.test('an instant selector over a histogram returns the cumulative histogram sample', (tt) => {
+  const q = loadSeries(DATA);
+  const r = engine.instant(q, 'default', 'h', 120_000);
+  tt.equal(r.type, 'vector');
+  if (r.type !== 'vector') return tt.end();
+  tt.equal(r.samples[0]!.h!.count, 15);
+  tt.equal(r.samples[0]!.h!.sum, 1.5);
+  tt.end();
+});
+
+t.test('parseCheck rejects bad PromQL with bad_data and accepts good PromQL', (tt) => {
+  tt.equal(errorType(() => engine.parseCheck('sum by (a) (rate(x[5m])')), 'bad_data');
+  tt.doesNotThrow(() => engine.parseCheck('histogram_quantile(0.99, sum by (model) (rate(llm_provider_request_seconds[5m])))'));
+  tt.end();
+});
+
+t.test('parseMatchers turns a series selector into matchers including the name', (tt) => {
+  const ms = parseMatchers('up{job="a", env=~"p.*"}');
+  tt.same(ms.map((m) => m.toString()), ['__name__="up"', 'job="a"', 'env=~"p.*"']);
+  tt.equal(errorType(() => parseMatchers('sum(up)')), 'bad_data');
+  tt.end();
+});
+
+t.test('a range query of a scalar returns one unlabelled series', (tt) => {
+  const q = loadSeries(DATA);
+  const r = engine.range(q, 'default', '1 + 1', 0, 120_000, 60_000);
+  tt.same(r.type === 'matrix' ? r.series.map((s) => s.values) : null, [[2, 2, 2]]);
+  tt.end();
+});
