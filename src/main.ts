@@ -10,6 +10,8 @@ import { createEngine, parseMatchers } from './query/promql/engine.js';
 import { buildHttpServer } from './api/http/server.js';
 import type { ReadinessCheck } from './api/http/deps.js';
 import { startStatsd } from './ingest/statsd/listen.js';
+import { remoteReadRoutes } from './query/remote-read/routes.js';
+import { startGrpcApi } from './api/grpc/server.js';
 import { DEFAULT_TENANT } from './model/metric-kind.js';
 
 /** Daemon is a running tallyd: what tests and the embedding API hold. */
@@ -75,7 +77,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       log: log.child({ component: 'http' }),
       version: VERSION,
       startTimeMs,
-    });
+    }, [{ plugin: remoteReadRoutes, options: { querier: () => store.querier(), tenantOf: () => DEFAULT_TENANT } }]);
     if (cfg.http.port !== 0) {
       listenerCheck('http');
       await http.listen({ host: cfg.http.host, port: cfg.http.port });
@@ -96,6 +98,21 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       listening.set('statsd', true);
       closers.push({ name: 'statsd', close: () => statsd.close() });
       log.info('listening', { listener: 'statsd', address: formatAddress(cfg.statsd), transports: 'udp,tcp' });
+    }
+
+    if (cfg.grpc.port !== 0) {
+      listenerCheck('grpc');
+      const grpc = await startGrpcApi({
+        address: formatAddress(cfg.grpc),
+        engine,
+        querier: () => store.querier(),
+        queryTimeoutMs: cfg.limits.queryTimeoutMs,
+        maxSamples: cfg.limits.queryMaxSamples,
+        log: log.child({ component: 'grpc' }),
+      });
+      listening.set('grpc', true);
+      closers.push({ name: 'grpc', close: () => grpc.close() });
+      log.info('listening', { listener: 'grpc', address: formatAddress(cfg.grpc) });
     }
 
     let stopping: Promise<void> | null = null;

@@ -148,7 +148,7 @@ export function formatFloat(v: number, fmt: 'e' | 'E' | 'f' | 'g' | 'G', prec: n
   const nd = d.digits.length;
   if (eprec > nd && nd >= d.dp) eprec = nd;
   if (shortest) eprec = 6;
-  const exp = nd === 0 ? 0 : d.dp - 1;
+  const exp = d.dp - 1;
   if (exp < -4 || exp >= eprec) {
     if (prec > nd) prec = nd;
     return fmtE(neg, d, Math.max(prec - 1, 0), fmt === 'G');

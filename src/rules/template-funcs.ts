@@ -94,16 +94,14 @@ export function humanizePercentage(x: GoValue): string {
   return g4(toFloat(x) * 100) + '%';
 }
 
-/** humanizeTimestamp renders unix seconds as Go's time.Time String() in UTC. */
+/** humanizeTimestamp renders unix seconds as Go's time.Time String() in UTC, at ms precision. */
 export function humanizeTimestamp(x: GoValue): string {
   const v = toFloat(x);
   if (!Number.isFinite(v)) return g4(v);
-  const ms = v * 1000;
-  const d = new Date(Math.floor(ms));
-  const iso = d.toISOString(); // 2006-01-02T15:04:05.000Z
-  const nanos = Math.round((v - Math.floor(v)) * 1e9);
-  let frac = '';
-  if (nanos !== 0) frac = '.' + String(nanos).padStart(9, '0').replace(/0+$/, '');
+  // Prometheus goes through model.Time, which keeps milliseconds.
+  const ms = Math.trunc((v * 1e9) / 1e6);
+  const iso = new Date(ms).toISOString(); // 2006-01-02T15:04:05.000Z
+  const frac = iso.slice(19, 23).replace(/\.?0+$/, '');
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac} +0000 UTC`;
 }
 

@@ -83,15 +83,15 @@ export class FakeClock implements Clock {
 
 /** MemSeriesStore holds float series in memory: a Querier for the engine and a writer for rules. */
 export class MemSeriesStore implements Querier {
-  readonly series = new Map<string, { labels: Labels; ts: number[]; vs: number[] }>();
+  readonly data = new Map<string, { labels: Labels; ts: number[]; vs: number[] }>();
 
   add(labels: Record<string, string> | Labels, t: number, v: number): void {
     const l = Array.isArray(labels) ? (labels as Labels) : labelsFromRecord(labels as Record<string, string>);
     const key = labelsKey(l);
-    let s = this.series.get(key);
+    let s = this.data.get(key);
     if (!s) {
       s = { labels: l, ts: [], vs: [] };
-      this.series.set(key, s);
+      this.data.set(key, s);
     }
     // Keep time order; a rewrite at the same timestamp replaces the value.
     const n = s.ts.length;
@@ -109,7 +109,7 @@ export class MemSeriesStore implements Querier {
 
   select(_tenant: string, matchers: readonly Matcher[], hints: SelectHints): SelectResult {
     const floats: FloatSeries[] = [];
-    for (const s of this.series.values()) {
+    for (const s of this.data.values()) {
       if (!matchers.every((m) => m.matches(s.labels.find((l) => l.name === m.name)?.value ?? ''))) continue;
       const ts: number[] = [];
       const vs: number[] = [];
@@ -124,12 +124,8 @@ export class MemSeriesStore implements Querier {
     return { floats, histograms: [] };
   }
 
-  series_(): Labels[] {
-    return [...this.series.values()].map((s) => s.labels);
-  }
-
   series(): Labels[] {
-    return this.series_();
+    return [...this.data.values()].map((s) => s.labels);
   }
 
   labelNames(): string[] {

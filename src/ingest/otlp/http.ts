@@ -74,7 +74,7 @@ export function buildOtlpHttp(opts: Omit<OtlpServerOptions, 'address'>): Fastify
       res = kind === 'metrics' ? receiver.exportMetrics(body, 'http', tenant) : receiver.exportTraces(body, 'http', tenant);
     } catch (err) {
       if (err instanceof HttpError) throw err;
-      if (err instanceof DecodeError || json) {
+      if (err instanceof DecodeError) {
         warnMalformed(warn, kind, err as Error);
         throw new HttpError(400, 'malformed', `malformed ${kind} export request: ${(err as Error).message}`);
       }
@@ -98,7 +98,11 @@ function isJson(req: FastifyRequest): boolean {
 }
 
 function parseJson(raw: Buffer): unknown {
-  return JSON.parse(raw.toString('utf8'));
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new DecodeError(`invalid JSON: ${(err as Error).message}`);
+  }
 }
 
 /** decompress undoes Content-Encoding, refusing (413) to inflate past maxBytes. */

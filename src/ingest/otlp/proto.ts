@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
+import { DecodeError } from './wire.js';
 
 /**
  * proto.ts loads the OTLP .proto files of proto/opentelemetry/ with protobufjs, for the paths that
@@ -8,8 +9,8 @@ import protobuf from 'protobufjs';
  * encoding, and tests that build requests. The hot path never touches it.
  */
 
-/** PROTO_ROOT is the import root of the OTLP .proto files. */
-export const PROTO_ROOT = fileURLToPath(new URL('../../../../proto/opentelemetry/', import.meta.url));
+/** PROTO_ROOT is the import root of the OTLP .proto files (they import `opentelemetry/proto/...`). */
+export const PROTO_ROOT = fileURLToPath(new URL('../../../../proto/', import.meta.url));
 
 const FILES = [
   'opentelemetry/proto/collector/metrics/v1/metrics_service.proto',
@@ -47,12 +48,15 @@ export type ExportKind = 'metrics' | 'traces';
  * protobufjs' fromObject. Throws on a body that is not a JSON object of the right shape.
  */
 export function jsonToProtobuf(kind: ExportKind, body: unknown): Uint8Array {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error('body is not a JSON object');
   const type = otlpType(kind === 'metrics' ? METRICS_REQ : TRACES_REQ);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new DecodeError('body is not a JSON object');
   if (kind === 'traces') hexIdsToBase64(body);
-  const err = type.verify(body);
-  if (err !== null) throw new Error(err);
-  return type.encode(type.fromObject(body as Record<string, unknown>)).finish();
+  // No type.verify(): it refuses int64 given as strings, which OTLP/JSON uses; fromObject accepts them.
+  try {
+    return type.encode(type.fromObject(body as Record<string, unknown>)).finish();
+  } catch (e) {
+    throw new DecodeError((e as Error).message);
+  }
 }
 
 const ID_KEYS = new Set(['traceId', 'spanId', 'parentSpanId', 'trace_id', 'span_id', 'parent_span_id']);

@@ -1,5 +1,5 @@
 import type { SparseHistogram } from '../../model/hdr.js';
-import { getLabel, labelsKey, METRIC_NAME, withLabel, type Labels } from '../../model/labels.js';
+import { labelsKey, METRIC_NAME, withLabel, type Labels } from '../../model/labels.js';
 import type { Querier, SelectResult } from '../../store/interface.js';
 import { QueryError } from './api.js';
 import { unwrapParens, type AtModifier, type Call, type Expr, type Subquery, type VectorSelector } from './ast.js';
@@ -459,5 +459,3 @@ export function absentLabels(vs: VectorSelector | null): Labels {
   return out;
 }
 
-/** labelValue is getLabel, re-exported for operator modules. */
-export const labelValue = getLabel;

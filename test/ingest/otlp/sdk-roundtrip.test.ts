@@ -44,7 +44,7 @@ t.test('the real OpenTelemetry SDK exporters deliver exact values, start times, 
       const tokens = meter.createHistogram('gen_ai.client.token.usage', { unit: '{token}', advice: { explicitBucketBoundaries: [1, 4, 16, 64, 256] } });
       const depth = meter.createUpDownCounter('queue.depth', { unit: '{item}' });
       const cpu = meter.createGauge('process.cpu.utilization', { unit: '1' });
-      const bigInt = meter.createCounter('bytes.sent', { unit: 'By', valueType: 1 /* INT */ });
+      const bigInt = meter.createCounter('net.sent', { unit: 'By', valueType: 1 /* INT */ });
       const before = Date.now();
       for (let round = 1; round <= 3; round++) {
         calls.add(3, { 'gen_ai.request.model': 'gpt-4o', 'http.route': '/chat' });
@@ -55,7 +55,8 @@ t.test('the real OpenTelemetry SDK exporters deliver exact values, start times, 
         cpu.record(0.5 * round);
         await reader.forceFlush();
       }
-      await provider.shutdown();
+      // Assert before shutdown: shutting down exports once more.
+      t.teardown(() => provider.shutdown());
       const where = `${name} ${cumulative ? 'cumulative' : 'delta'}`;
       const job = `agents/${svc}`;
       const find = (metric: string) => sink.series_.filter((s) => s.labels['__name__'] === metric && s.labels['job'] === job);
@@ -77,7 +78,7 @@ t.test('the real OpenTelemetry SDK exporters deliver exact values, start times, 
       }
       t.ok(cs.every((s) => s.tsMs >= before - 1000 && s.tsMs <= Date.now()), `${where}: timestamps are the points' own`);
 
-      const [b] = find('bytes_sent_bytes_total');
+      const [b] = find('net_sent_bytes_total');
       t.same(sink.samplesOf(b?.ref ?? -2).map((s) => s.value), cumulative ? [2 ** 40, 2 ** 41, 3 * 2 ** 40] : [2 ** 40, 2 ** 40, 2 ** 40], `${where}: int sums keep large values exactly`);
 
       const [d] = find('gen_ai_client_operation_duration_seconds');
@@ -105,8 +106,9 @@ t.test('the real OpenTelemetry SDK exporters deliver exact values, start times, 
       t.ok(q, `${where}: up-down counter is a gauge without _total`);
       t.equal(q?.kind, MetricKind.Gauge);
       const qs = sink.samplesOf(q?.ref ?? -2);
-      t.same(qs.map((s) => s.method), Array(3).fill(cumulative ? 'gaugeSet' : 'gaugeAdd'));
-      t.same(qs.map((s) => s.value), cumulative ? [2, 1, 3] : [2, -1, 2], `${where}: up-down values`);
+      // The SDK keeps up-down counters cumulative even under a delta preference.
+      t.same(qs.map((s) => s.method), ['gaugeSet', 'gaugeSet', 'gaugeSet']);
+      t.same(qs.map((s) => s.value), [2, 1, 3], `${where}: up-down values`);
 
       const [g] = find('process_cpu_utilization_ratio');
       t.ok(g, `${where}: gauge of unit 1 gets _ratio`);

@@ -1,0 +1,228 @@
+import { SparseHistogram } from '../model/hdr.js';
+import { MetricKind } from '../model/metric-kind.js';
+import { ByteReader, ByteWriter, bitWidth } from './byte-io.js';
+import { decodeFloatColumn, encodeFloatColumn } from './float-column.js';
+import { decodeHistogram, encodeHistogram } from './histogram-codec.js';
+import { PointBuf } from './point-buf.js';
+
+/**
+ * Chunk layout: one LMDB value per (tier, series, chunk start), holding a run of windows.
+ *
+ *   header: u8 (version << 4 | kind), uvarint points, aggregate
+ *           (counter: f64 increment sum; histogram: the merged histogram; gauge: nothing)
+ *   blocks: u8 points, time column, value columns
+ *
+ * The aggregate lets a reader compute a counter's (or histogram's) cumulative value at any time
+ * from chunk headers alone, without decoding earlier chunks. Blocks are independent given the
+ * window index before them, so an appender can cache the encoded full blocks of a head chunk
+ * and only re-encode its tail. The time column stores gaps between window indices (0 for
+ * consecutive windows), frame-of-reference bit packed: a gapless block costs two bytes.
+ */
+
+const CHUNK_VERSION = 1;
+
+/** blockSize is how many windows a block holds for a kind (histogram records are larger). */
+export function blockSize(kind: MetricKind): number {
+  return kind === MetricKind.Histogram ? 8 : 128;
+}
+
+const G_MIN_IS_LAST = 1;
+const G_MAX_IS_LAST = 2;
+const G_COUNT_ONE = 4;
+const G_SUM_IS_LAST_X_COUNT = 8;
+
+const colScratch = new Float64Array(256);
+
+/** encodeBlock writes points [from, from + n) of `buf`; `prevIdx` is the window before them. */
+export function encodeBlock(w: ByteWriter, buf: PointBuf, from: number, n: number, prevIdx: number): void {
+  w.u8(n);
+  let minGap = Infinity, maxGap = 0;
+  let prev = prevIdx;
+  for (let i = 0; i < n; i++) {
+    const g = buf.idx[from + i]! - prev - 1;
+    if (g < minGap) minGap = g;
+    if (g > maxGap) maxGap = g;
+    prev = buf.idx[from + i]!;
+  }
+  const width = bitWidth(maxGap - minGap);
+  w.uvarint(minGap);
+  w.u8(width);
+  if (width > 0) {
+    prev = prevIdx;
+    for (let i = 0; i < n; i++) {
+      w.bits(buf.idx[from + i]! - prev - 1 - minGap, width);
+      prev = buf.idx[from + i]!;
+    }
+    w.flushBits();
+  }
+  switch (buf.kind) {
+    case MetricKind.Counter:
+      encodeFloatColumn(w, buf.a, from, n);
+      return;
+    case MetricKind.Gauge: {
+      let flags = G_MIN_IS_LAST | G_MAX_IS_LAST | G_COUNT_ONE | G_SUM_IS_LAST_X_COUNT;
+      for (let i = from; i < from + n; i++) {
+        const last = buf.a[i]!;
+        if (!Object.is(buf.b[i], last)) flags &= ~G_MIN_IS_LAST;
+        if (!Object.is(buf.c[i], last)) flags &= ~G_MAX_IS_LAST;
+        if (buf.e[i] !== 1) flags &= ~G_COUNT_ONE;
+        if (!Object.is(buf.d[i], last * buf.e[i]!)) flags &= ~G_SUM_IS_LAST_X_COUNT;
+      }
+      w.u8(flags);
+      encodeFloatColumn(w, buf.a, from, n);
+      if (!(flags & G_MIN_IS_LAST)) encodeFloatColumn(w, buf.b, from, n);
+      if (!(flags & G_MAX_IS_LAST)) encodeFloatColumn(w, buf.c, from, n);
+      if (!(flags & G_COUNT_ONE)) encodeFloatColumn(w, buf.e, from, n);
+      if (!(flags & G_SUM_IS_LAST_X_COUNT)) encodeFloatColumn(w, buf.d, from, n);
+      return;
+    }
+    case MetricKind.Histogram: {
+      let prevBounds: Float64Array | null = null;
+      for (let i = from; i < from + n; i++) {
+        const h = buf.hists[i]!;
+        encodeHistogram(w, h, prevBounds);
+        if (h.bounds !== null) prevBounds = h.bounds;
+      }
+      return;
+    }
+  }
+}
+
+/** decodeBlock appends one block's points to `out`; returns the last window index. */
+function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number): number {
+  const n = r.u8();
+  const minGap = r.uvarint();
+  const width = r.u8();
+  let prev = prevIdx;
+  const start = out.n;
+  for (let i = 0; i < n; i++) {
+    const g = width > 0 ? r.bits(width) : 0;
+    prev = prev + 1 + minGap + g;
+    colScratch[i] = prev;
+  }
+  if (width > 0) r.alignBits();
+  switch (out.kind) {
+    case MetricKind.Counter:
+      for (let i = 0; i < n; i++) out.pushCounter(colScratch[i]!, 0);
+      decodeFloatColumn(r, n, out.a, start);
+      break;
+    case MetricKind.Gauge: {
+      for (let i = 0; i < n; i++) out.pushGauge(colScratch[i]!, 0, 0, 0, 0, 0);
+      const flags = r.u8();
+      decodeFloatColumn(r, n, out.a, start);
+      if (flags & G_MIN_IS_LAST) out.b.set(out.a.subarray(start, start + n), start);
+      else decodeFloatColumn(r, n, out.b, start);
+      if (flags & G_MAX_IS_LAST) out.c.set(out.a.subarray(start, start + n), start);
+      else decodeFloatColumn(r, n, out.c, start);
+      if (flags & G_COUNT_ONE) out.e.fill(1, start, start + n);
+      else decodeFloatColumn(r, n, out.e, start);
+      if (flags & G_SUM_IS_LAST_X_COUNT) for (let i = start; i < start + n; i++) out.d[i] = out.a[i]! * out.e[i]!;
+      else decodeFloatColumn(r, n, out.d, start);
+      break;
+    }
+    case MetricKind.Histogram: {
+      let prevBounds: Float64Array | null = null;
+      for (let i = 0; i < n; i++) {
+        const h = decodeHistogram(r, prevBounds);
+        if (h.bounds !== null) prevBounds = h.bounds;
+        out.pushHistogram(colScratch[i]!, h);
+      }
+      break;
+    }
+  }
+  return prev;
+}
+
+/** ChunkHeader is what a chunk says about itself before its blocks. */
+export interface ChunkHeader {
+  readonly kind: MetricKind;
+  readonly points: number;
+  /** Counter: the sum of the chunk's increments (0 for other kinds). */
+  readonly sum: number;
+  /** Histogram: the merge of the chunk's windows (null for other kinds). */
+  readonly agg: SparseHistogram | null;
+  /** Byte offset of the first block. */
+  readonly bodyOffset: number;
+}
+
+/** readChunkHeader decodes a chunk's header only. */
+export function readChunkHeader(bytes: Uint8Array): ChunkHeader {
+  const r = new ByteReader(bytes);
+  const b0 = r.u8();
+  if (b0 >> 4 !== CHUNK_VERSION) throw new RangeError(`unknown chunk version ${b0 >> 4}`);
+  const kind = (b0 & 15) as MetricKind;
+  const points = r.uvarint();
+  let sum = 0;
+  let agg: SparseHistogram | null = null;
+  if (kind === MetricKind.Counter) sum = r.f64();
+  else if (kind === MetricKind.Histogram) agg = decodeHistogram(r, null);
+  return { kind, points, sum, agg, bodyOffset: r.pos };
+}
+
+/** decodeChunk appends every window of a chunk whose first window index is `baseIdx` to `out`. */
+export function decodeChunk(bytes: Uint8Array, baseIdx: number, out: PointBuf): ChunkHeader {
+  const h = readChunkHeader(bytes);
+  if (h.kind !== out.kind) throw new RangeError(`chunk kind ${h.kind} read as ${out.kind}`);
+  const r = new ByteReader(bytes, h.bodyOffset);
+  let prev = baseIdx - 1;
+  let left = h.points;
+  while (left > 0) {
+    const before = out.n;
+    prev = decodeBlock(r, out, prev);
+    left -= out.n - before;
+  }
+  return h;
+}
+
+const headerWriter = new ByteWriter(64);
+
+/**
+ * assembleChunk concatenates a header and encoded blocks into one chunk value. `sum` is used for
+ * counters, `agg` for histograms.
+ */
+export function assembleChunk(kind: MetricKind, points: number, sum: number, agg: SparseHistogram | null, blocks: readonly Uint8Array[], blockCount = blocks.length): Uint8Array {
+  headerWriter.reset();
+  headerWriter.u8((CHUNK_VERSION << 4) | kind);
+  headerWriter.uvarint(points);
+  if (kind === MetricKind.Counter) headerWriter.f64(sum);
+  else if (kind === MetricKind.Histogram) encodeHistogram(headerWriter, agg ?? new SparseHistogram(1), null);
+  let len = headerWriter.pos;
+  for (let i = 0; i < blockCount; i++) len += blocks[i]!.length;
+  const out = new Uint8Array(len);
+  out.set(headerWriter.buf.subarray(0, headerWriter.pos), 0);
+  let p = headerWriter.pos;
+  for (let i = 0; i < blockCount; i++) {
+    out.set(blocks[i]!, p);
+    p += blocks[i]!.length;
+  }
+  return out;
+}
+
+const blockWriter = new ByteWriter(4096);
+
+/** encodeBlockBytes is encodeBlock into a fresh byte array. */
+export function encodeBlockBytes(buf: PointBuf, from: number, n: number, prevIdx: number): Uint8Array {
+  blockWriter.reset();
+  encodeBlock(blockWriter, buf, from, n, prevIdx);
+  return blockWriter.finish();
+}
+
+/** encodeChunk encodes a whole PointBuf as one chunk (used for cold merges and rollups). */
+export function encodeChunk(buf: PointBuf, baseIdx: number): Uint8Array {
+  const bs = blockSize(buf.kind);
+  const blocks: Uint8Array[] = [];
+  let sum = 0;
+  let agg: SparseHistogram | null = null;
+  if (buf.kind === MetricKind.Counter) for (let i = 0; i < buf.n; i++) sum += buf.a[i]!;
+  if (buf.kind === MetricKind.Histogram) {
+    agg = new SparseHistogram(16);
+    for (let i = 0; i < buf.n; i++) agg.add(buf.hists[i]!);
+  }
+  let prev = baseIdx - 1;
+  for (let from = 0; from < buf.n; from += bs) {
+    const n = Math.min(bs, buf.n - from);
+    blocks.push(encodeBlockBytes(buf, from, n, prev));
+    prev = buf.idx[from + n - 1]!;
+  }
+  return assembleChunk(buf.kind, buf.n, sum, agg, blocks);
+}

@@ -1,0 +1,174 @@
+import { SparseHistogram } from '../model/hdr.js';
+import { MetricKind } from '../model/metric-kind.js';
+
+/**
+ * PointBuf holds windows of one series in column form, ascending by window index: the tail of a
+ * head chunk, a decoded chunk, or points pending in an appender. Columns by kind:
+ * counter `a` = increment; gauge `a..e` = last, min, max, sum, count; histogram `hists`.
+ * Indices are tier window indices (see Tier), not milliseconds.
+ */
+export class PointBuf {
+  readonly kind: MetricKind;
+  n: number;
+  idx: Float64Array;
+  a: Float64Array;
+  b: Float64Array;
+  c: Float64Array;
+  d: Float64Array;
+  e: Float64Array;
+  hists: SparseHistogram[];
+
+  constructor(kind: MetricKind, capacity = 16) {
+    this.kind = kind;
+    this.n = 0;
+    const gauge = kind === MetricKind.Gauge;
+    const hist = kind === MetricKind.Histogram;
+    this.idx = new Float64Array(capacity);
+    this.a = new Float64Array(hist ? 0 : capacity);
+    this.b = new Float64Array(gauge ? capacity : 0);
+    this.c = new Float64Array(gauge ? capacity : 0);
+    this.d = new Float64Array(gauge ? capacity : 0);
+    this.e = new Float64Array(gauge ? capacity : 0);
+    this.hists = [];
+  }
+
+  clear(): void {
+    this.n = 0;
+    this.hists.length = 0;
+  }
+
+  private grow(): void {
+    const cap = this.idx.length * 2 || 16;
+    const g = (x: Float64Array): Float64Array => {
+      if (x.length === 0) return x;
+      const y = new Float64Array(cap);
+      y.set(x);
+      return y;
+    };
+    const idx = new Float64Array(cap);
+    idx.set(this.idx);
+    this.idx = idx;
+    this.a = g(this.a);
+    this.b = g(this.b);
+    this.c = g(this.c);
+    this.d = g(this.d);
+    this.e = g(this.e);
+  }
+
+  /** lastIdx is the last window index, or -Infinity when empty. */
+  lastIdx(): number {
+    return this.n > 0 ? this.idx[this.n - 1]! : -Infinity;
+  }
+
+  /** find returns the position of window `w`, or -(insertion point) - 1. */
+  find(w: number): number {
+    let lo = 0, hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.idx[mid]! < w) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.n && this.idx[lo] === w ? lo : -lo - 1;
+  }
+
+  /** copyFrom appends point j of `src` (same kind); histograms are shared, not copied. */
+  copyFrom(src: PointBuf, j: number): void {
+    this.insertAt(this.n, src.idx[j]!);
+    const i = this.n - 1;
+    this.setFrom(i, src, j);
+  }
+
+  private setFrom(i: number, src: PointBuf, j: number): void {
+    switch (this.kind) {
+      case MetricKind.Counter:
+        this.a[i] = src.a[j]!;
+        return;
+      case MetricKind.Gauge:
+        this.a[i] = src.a[j]!;
+        this.b[i] = src.b[j]!;
+        this.c[i] = src.c[j]!;
+        this.d[i] = src.d[j]!;
+        this.e[i] = src.e[j]!;
+        return;
+      case MetricKind.Histogram:
+        this.hists[i] = src.hists[j]!;
+        return;
+    }
+  }
+
+  private insertAt(pos: number, w: number): void {
+    if (this.n === this.idx.length) this.grow();
+    const n = this.n;
+    if (pos < n) {
+      this.idx.copyWithin(pos + 1, pos, n);
+      if (this.a.length) this.a.copyWithin(pos + 1, pos, n);
+      if (this.b.length) {
+        this.b.copyWithin(pos + 1, pos, n);
+        this.c.copyWithin(pos + 1, pos, n);
+        this.d.copyWithin(pos + 1, pos, n);
+        this.e.copyWithin(pos + 1, pos, n);
+      }
+      if (this.kind === MetricKind.Histogram) this.hists.splice(pos, 0, new SparseHistogram(1));
+    } else if (this.kind === MetricKind.Histogram) {
+      this.hists.push(new SparseHistogram(1));
+    }
+    this.idx[pos] = w;
+    this.n = n + 1;
+  }
+
+  /**
+   * mergeFrom merges point j of `src` into this buffer: a new window is inserted in order, an
+   * existing one merges (counters add; gauges keep the newer last and merge min/max/sum/count;
+   * histograms add). Histograms from `src` are cloned before being kept or modified.
+   */
+  mergeFrom(src: PointBuf, j: number): void {
+    const w = src.idx[j]!;
+    let pos = this.n > 0 && this.idx[this.n - 1]! < w ? -this.n - 1 : this.find(w);
+    if (pos < 0) {
+      pos = -pos - 1;
+      this.insertAt(pos, w);
+      if (this.kind === MetricKind.Histogram) this.hists[pos] = src.hists[j]!.clone();
+      else this.setFrom(pos, src, j);
+      return;
+    }
+    switch (this.kind) {
+      case MetricKind.Counter:
+        this.a[pos] = this.a[pos]! + src.a[j]!;
+        return;
+      case MetricKind.Gauge:
+        this.a[pos] = src.a[j]!;
+        if (src.b[j]! < this.b[pos]!) this.b[pos] = src.b[j]!;
+        if (src.c[j]! > this.c[pos]!) this.c[pos] = src.c[j]!;
+        this.d[pos] = this.d[pos]! + src.d[j]!;
+        this.e[pos] = this.e[pos]! + src.e[j]!;
+        return;
+      case MetricKind.Histogram: {
+        const merged = this.hists[pos]!.clone();
+        merged.add(src.hists[j]!);
+        this.hists[pos] = merged;
+        return;
+      }
+    }
+  }
+
+  /** pushCounter appends a counter window (caller keeps ascending order or uses merge). */
+  pushCounter(w: number, inc: number): void {
+    this.insertAt(this.n, w);
+    this.a[this.n - 1] = inc;
+  }
+
+  pushGauge(w: number, last: number, min: number, max: number, sum: number, count: number): void {
+    this.insertAt(this.n, w);
+    const i = this.n - 1;
+    this.a[i] = last;
+    this.b[i] = min;
+    this.c[i] = max;
+    this.d[i] = sum;
+    this.e[i] = count;
+  }
+
+  pushHistogram(w: number, h: SparseHistogram): void {
+    this.insertAt(this.n, w);
+    this.hists[this.n - 1] = h;
+  }
+}
