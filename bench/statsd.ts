@@ -35,7 +35,7 @@ function parseArgs(argv: string[]): Options {
   return {
     quick,
     seconds: Number(get('seconds') ?? (quick ? 1 : 3)),
-    rates: (get('rates') ?? (quick ? '100000,200000,400000,1200000' : '100000,200000,400000,800000,1200000,1600000')).split(',').map(Number),
+    rates: (get('rates') ?? (quick ? '100000,200000,400000,1200000' : '100000,200000,400000,800000,1000000,1200000,1400000,1600000')).split(',').map(Number),
     targets: (get('targets') ?? 'statsd,tallyd,listener').split(','),
   };
 }

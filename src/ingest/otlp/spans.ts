@@ -5,7 +5,7 @@ import { forEachAttributeField } from './attributes.js';
 import { ResourceCache, type ResourceInfo } from './resource.js';
 import { LabelAccumulator, labelName } from './translate.js';
 import { Refusals, Reason } from './refusals.js';
-import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, utf8String } from './wire.js';
+import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, nanosToMs, utf8String } from './wire.js';
 
 /**
  * spans.ts turns an OTLP `ExportTraceServiceRequest` into metrics; spans are not stored. Names and
@@ -124,7 +124,7 @@ export class SpanMetricsWriter {
     this.received++;
     // Subtract the halves separately: nanosecond timestamps exceed 2^53.
     const durMs = ((eHi - sHi) * 4294967296 + (eLo - sLo)) / 1e6;
-    const endMs = eHi === 0 && eLo === 0 ? now : Math.floor(eHi * 4294.967296 + eLo / 1e6);
+    const endMs = eHi === 0 && eLo === 0 ? now : nanosToMs(eHi, eLo);
     if (!(durMs >= 0) || !Number.isFinite(durMs)) {
       this.refused.add(Reason.BadValue);
       return;

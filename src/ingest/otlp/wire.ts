@@ -143,8 +143,7 @@ export class Reader {
     const lo = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
     const hi = (b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24)) >>> 0;
     this.pos = p + 8;
-    // Split so the 2^53 limit of a double is never hit: hi * 2^32 / 1e6 + lo / 1e6.
-    return Math.floor(hi * 4294.967296 + lo / 1e6);
+    return nanosToMs(hi, lo);
   }
 
   /** double reads a little-endian float64. */
@@ -194,6 +193,14 @@ export class Reader {
         throw new DecodeError(`unsupported wire type ${wt}`);
     }
   }
+}
+
+/**
+ * nanosToMs floors a 64-bit nanosecond count (hi, lo halves) to ms exactly, with no float
+ * rounding: 2^32 = 4294 * 1e6 + 967296, so every intermediate stays below 2^53.
+ */
+export function nanosToMs(hi: number, lo: number): number {
+  return hi * 4294 + Math.floor((hi * 967296 + lo) / 1e6);
 }
 
 const utf8 = new TextDecoder('utf-8');

@@ -16,6 +16,17 @@ const MANTISSA_LIMIT = 900719925474099; // below 2^53 / 10, so one more digit st
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /**
+ * parseDecimalTo parses b[s, e) like parseDecimal into out[0] and says whether it is a finite
+ * number. Hot paths use it because a double returned from a call that is not inlined is boxed
+ * on the heap, while one written into a Float64Array is not.
+ */
+export function parseDecimalTo(b: Uint8Array, s: number, e: number, out: Float64Array): boolean {
+  const v = parseDecimal(b, s, e);
+  out[0] = v;
+  return v - v === 0;
+}
+
+/**
  * parseDecimal parses b[s, e) as a decimal number with optional sign, fraction and exponent.
  * It returns NaN when the bytes are not such a number (no `Infinity`, `NaN`, hex or blanks).
  */

@@ -1,7 +1,7 @@
 import { REFUSED, type IngestSink } from '../sink.js';
 import { labelsFromRecord, sanitizeLabelName, sanitizeMetricName, METRIC_NAME } from '../../model/labels.js';
 import { MetricKind, DEFAULT_TENANT } from '../../model/metric-kind.js';
-import { parseDecimal } from './number.js';
+import { parseDecimal, parseDecimalTo } from './number.js';
 import { SeriesCache, MISS, CACHED_MALFORMED, CACHED_BAD_TAGS } from './series-cache.js';
 
 /**
@@ -95,6 +95,8 @@ const FNV_PRIME = 0x01000193;
 const MAX_UNIX_SECONDS = 1e11;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** SCRATCH receives parsed values (see parseDecimalTo). */
+const SCRATCH = new Float64Array(1);
 
 /**
  * StatsdParser turns StatsD packets into sink calls. One parser per listener: it owns the series
@@ -220,21 +222,24 @@ export class StatsdParser {
     }
 
     // Validate the value(s) before the series lookup, so a bad line never creates a series.
+    // A single value is parsed once, into a typed slot so the double is never boxed.
     if (valStart === valEnd) return BadReason.BadValue;
-    const packed = type === T_TIMER || type === T_HISTOGRAM || type === T_DISTRIBUTION;
+    let value = 0;
+    let many = false;
     if (type !== T_SET) {
-      if (packed) {
+      if ((type === T_TIMER || type === T_HISTOGRAM || type === T_DISTRIBUTION) && hasColon(b, valStart, valEnd)) {
+        many = true;
         let vs = valStart;
         for (let k = valStart; k <= valEnd; k++) {
           if (k === valEnd || b[k] === CH_COLON) {
-            if (!Number.isFinite(parseDecimal(b, vs, k))) return BadReason.BadValue;
+            if (!parseDecimalTo(b, vs, k, SCRATCH)) return BadReason.BadValue;
             vs = k + 1;
           }
         }
       } else {
-        const v = parseDecimal(b, valStart, valEnd);
-        if (!Number.isFinite(v)) return BadReason.BadValue;
-        if (type === T_COUNTER && v < 0) return BadReason.BadValue;
+        if (!parseDecimalTo(b, valStart, valEnd, SCRATCH)) return BadReason.BadValue;
+        value = SCRATCH[0]!;
+        if (type === T_COUNTER && value < 0) return BadReason.BadValue;
       }
     }
 
@@ -255,12 +260,11 @@ export class StatsdParser {
     let ok = true;
     switch (type) {
       case T_COUNTER:
-        ok = sink.counter(ref, parseDecimal(b, valStart, valEnd) / rate, tsMs);
+        ok = sink.counter(ref, value / rate, tsMs);
         break;
       case T_GAUGE: {
-        const v = parseDecimal(b, valStart, valEnd);
         const sign = b[valStart];
-        ok = sign === CH_PLUS || sign === CH_MINUS ? sink.gaugeAdd(ref, v, tsMs) : sink.gaugeSet(ref, v, tsMs);
+        ok = sign === CH_PLUS || sign === CH_MINUS ? sink.gaugeAdd(ref, value, tsMs) : sink.gaugeSet(ref, value, tsMs);
         break;
       }
       case T_SET:
@@ -270,10 +274,15 @@ export class StatsdParser {
         // Timers are sent in milliseconds and stored in seconds; h and d keep the sender's unit.
         const scale = type === T_TIMER ? 0.001 : 1;
         const count = 1 / rate;
+        if (!many) {
+          ok = sink.observe(ref, value * scale, count, tsMs);
+          break;
+        }
         let vs = valStart;
         for (let k = valStart; k <= valEnd; k++) {
           if (k === valEnd || b[k] === CH_COLON) {
-            if (!sink.observe(ref, parseDecimal(b, vs, k) * scale, count, tsMs)) ok = false;
+            parseDecimalTo(b, vs, k, SCRATCH);
+            if (!sink.observe(ref, SCRATCH[0]! * scale, count, tsMs)) ok = false;
             vs = k + 1;
           }
         }
@@ -351,6 +360,11 @@ export function countLines(buf: Uint8Array, start: number, end: number): number 
     }
   }
   return content ? n + 1 : n;
+}
+
+function hasColon(b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (b[i] === CH_COLON) return true;
+  return false;
 }
 
 function isBlank(c: number): boolean {

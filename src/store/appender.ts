@@ -1,0 +1,143 @@
+import type { SparseHistogram } from '../model/hdr.js';
+import type { Labels } from '../model/labels.js';
+import { MetricKind } from '../model/metric-kind.js';
+import type { ChunkWriter } from './chunk-writer.js';
+import type { StoreDbs } from './dbs.js';
+import type { Appender, SeriesMeta } from './interface.js';
+import { PointBuf } from './point-buf.js';
+import type { SeriesIndex } from './series-index.js';
+import type { Tier } from './tier.js';
+
+/** Pending holds one kind's points of an open appender in arrival order. */
+class Pending {
+  readonly pts: PointBuf;
+  ids: Float64Array;
+
+  constructor(kind: MetricKind) {
+    this.pts = new PointBuf(kind, 64);
+    this.ids = new Float64Array(64);
+  }
+
+  noteId(id: number): void {
+    const i = this.pts.n - 1;
+    if (i >= this.ids.length) {
+      const next = new Float64Array(this.ids.length * 2);
+      next.set(this.ids);
+      this.ids = next;
+    }
+    this.ids[i] = id;
+  }
+}
+
+/**
+ * LmdbAppender collects closed windows, then writes them in one lmdb-js transaction: new series
+ * first (so an id clash with another thread turns into an alias before points land), then each
+ * series' points through the ChunkWriter. Several writes of one (series, window) in one commit
+ * merge like writes in later commits do: each call is a distinct partial aggregate.
+ */
+export class LmdbAppender implements Appender {
+  private readonly dbs: StoreDbs;
+  private readonly index: SeriesIndex;
+  private readonly writer: ChunkWriter;
+  private readonly tier: Tier;
+  private readonly pending: Pending[];
+  private readonly resolved: Set<number>;
+  private done: boolean;
+
+  constructor(dbs: StoreDbs, index: SeriesIndex, writer: ChunkWriter, rawTier: Tier) {
+    this.dbs = dbs;
+    this.index = index;
+    this.writer = writer;
+    this.tier = rawTier;
+    this.pending = [new Pending(MetricKind.Counter), new Pending(MetricKind.Gauge), new Pending(MetricKind.Histogram)];
+    this.resolved = new Set();
+    this.done = false;
+  }
+
+  seriesId(tenant: string, labels: Labels, kind: MetricKind, meta?: SeriesMeta): number {
+    const id = this.index.resolve(tenant, labels, kind, meta);
+    if (this.index.isPending(id)) this.resolved.add(id);
+    return id;
+  }
+
+  private check(id: number, kind: MetricKind): void {
+    if (this.done) throw new Error('appender already committed or rolled back');
+    const rec = this.index.record(this.index.canonical(id));
+    if (rec === undefined) throw new Error(`unknown series id ${id}`);
+    if (rec.kind !== kind) throw new Error(`series ${id} is not a ${kind === MetricKind.Counter ? 'counter' : kind === MetricKind.Gauge ? 'gauge' : 'histogram'}`);
+    if (this.index.isPending(id)) this.resolved.add(id);
+  }
+
+  counter(id: number, windowStartMs: number, increment: number): void {
+    this.check(id, MetricKind.Counter);
+    const p = this.pending[MetricKind.Counter]!;
+    p.pts.pushCounter(this.tier.index(windowStartMs), increment);
+    p.noteId(id);
+  }
+
+  gauge(id: number, windowStartMs: number, last: number, min: number, max: number, sum: number, count: number): void {
+    this.check(id, MetricKind.Gauge);
+    const p = this.pending[MetricKind.Gauge]!;
+    p.pts.pushGauge(this.tier.index(windowStartMs), last, min, max, sum, count);
+    p.noteId(id);
+  }
+
+  histogram(id: number, windowStartMs: number, h: SparseHistogram): void {
+    this.check(id, MetricKind.Histogram);
+    const p = this.pending[MetricKind.Histogram]!;
+    p.pts.pushHistogram(this.tier.index(windowStartMs), h);
+    p.noteId(id);
+  }
+
+  async commit(): Promise<void> {
+    if (this.done) throw new Error('appender already committed or rolled back');
+    this.done = true;
+    const newIds = [...this.resolved];
+    const groups = this.group();
+    if (newIds.length === 0 && groups.length === 0) return;
+    const { index, writer, tier } = this;
+    try {
+      await this.dbs.env.transaction(() => {
+        for (const id of newIds) index.persist(id);
+        for (const g of groups) writer.write(tier, index.persist(g.id), g.pts.kind, g.pts);
+      });
+    } catch (err) {
+      writer.forget();
+      for (const id of newIds) index.forget(id);
+      throw err;
+    }
+  }
+
+  rollback(): void {
+    this.done = true;
+    for (const p of this.pending) p.pts.clear();
+  }
+
+  /** group sorts pending points by (series, window) and merges duplicates per series. */
+  private group(): Array<{ id: number; pts: PointBuf }> {
+    const out: Array<{ id: number; pts: PointBuf }> = [];
+    for (const p of this.pending) {
+      const n = p.pts.n;
+      if (n === 0) continue;
+      const order = new Uint32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      const ids = p.ids, idx = p.pts.idx;
+      order.sort((x, y) => {
+        const a = this.index.canonical(ids[x]!), b = this.index.canonical(ids[y]!);
+        return a !== b ? a - b : idx[x]! !== idx[y]! ? idx[x]! - idx[y]! : x - y;
+      });
+      let cur: { id: number; pts: PointBuf } | null = null;
+      for (let k = 0; k < n; k++) {
+        const i = order[k]!;
+        const id = this.index.canonical(ids[i]!);
+        if (cur === null || cur.id !== id) {
+          cur = { id, pts: new PointBuf(p.pts.kind, 8) };
+          out.push(cur);
+        }
+        cur.pts.mergeFrom(p.pts, i);
+      }
+      p.pts.clear();
+    }
+    return out;
+  }
+}

@@ -1,0 +1,133 @@
+import { MetricKind } from '../model/metric-kind.js';
+import { decodeChunk, encodeChunk } from './chunk-encoding.js';
+import type { StoreDbs } from './dbs.js';
+import { HeadChunk, type SealedChunk } from './head-chunk.js';
+import { MAX_START, chunkKey, chunkKeyStart, seriesPrefix } from './keys.js';
+import { PointBuf } from './point-buf.js';
+import type { Tier } from './tier.js';
+
+/**
+ * ChunkWriter turns a commit's points of one series into chunk writes. It MUST run inside a
+ * write transaction (the appender's one lmdb-js batch), because it reads the series' last
+ * chunk to check its cached head: when another thread or an earlier process wrote the series,
+ * the cached head no longer matches and is reloaded, so merges never lose stored windows.
+ *
+ * Points after the head's last window append; points inside the head merge into it; points
+ * older than the head merge into the chunk that covers them (decode, merge, re-encode), the
+ * rare late-window path.
+ */
+export class ChunkWriter {
+  private readonly dbs: StoreDbs;
+  private readonly heads: Map<number, HeadChunk>;
+  private readonly sealed: SealedChunk[];
+
+  constructor(dbs: StoreDbs) {
+    this.dbs = dbs;
+    this.heads = new Map();
+    this.sealed = [];
+  }
+
+  private headKey(tier: Tier, id: number): number {
+    return id * 16 + tier.ordinal;
+  }
+
+  /** write stores `pts` (ascending windows, one entry per window) for series `id`. */
+  write(tier: Tier, id: number, kind: MetricKind, pts: PointBuf): void {
+    const chunks = this.dbs.chunks;
+    let head = this.heads.get(this.headKey(tier, id)) ?? null;
+    // Verify the cached head against the series' last stored chunk.
+    const sealed = this.sealed;
+    sealed.length = 0;
+    let lastKey: Buffer | null = null;
+    for (const k of chunks.getKeys({ start: chunkKey(tier.ordinal, id, MAX_START), end: seriesPrefix(tier.ordinal, id), reverse: true, limit: 1 })) lastKey = k;
+    if (head !== null) {
+      const stored = lastKey === null ? null : chunks.getBinaryFast(lastKey);
+      if (lastKey === null || stored === undefined || stored === null || chunkKeyStart(lastKey) !== head.startMs || stored.length !== head.writtenLength) head = null;
+    }
+    if (head === null && lastKey !== null) head = this.load(tier, kind, lastKey, sealed);
+
+    let cold: PointBuf | null = null;
+    let rebuild: PointBuf | null = null;
+    let rebuildBase = 0;
+    for (let j = 0; j < pts.n; j++) {
+      const w = pts.idx[j]!;
+      if (head === null) head = new HeadChunk(kind, tier, w);
+      if (rebuild === null && w > head.lastIdx) {
+        head.append(pts, j, sealed);
+      } else if (rebuild !== null && w >= rebuildBase) {
+        rebuild.mergeFrom(pts, j);
+      } else if (rebuild === null && w >= head.baseIdx) {
+        rebuild = this.decodeHead(head, kind, sealed);
+        rebuildBase = head.baseIdx;
+        if (w >= rebuildBase) rebuild.mergeFrom(pts, j);
+        else (cold ??= new PointBuf(kind, 8)).mergeFrom(pts, j);
+      } else {
+        (cold ??= new PointBuf(kind, 8)).mergeFrom(pts, j);
+      }
+    }
+    if (rebuild !== null) {
+      head = new HeadChunk(kind, tier, rebuildBase);
+      for (let j = 0; j < rebuild.n; j++) head.append(rebuild, j, sealed);
+    }
+    if (head !== null) {
+      const bytes = head.encode(sealed);
+      for (const s of sealed) void chunks.put(chunkKey(tier.ordinal, id, s.startMs), Buffer.from(s.bytes.buffer, s.bytes.byteOffset, s.bytes.length));
+      void chunks.put(chunkKey(tier.ordinal, id, head.startMs), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      head.writtenLength = bytes.length;
+      this.heads.set(this.headKey(tier, id), head);
+    }
+    if (cold !== null) this.mergeCold(tier, id, kind, cold, head!.baseIdx);
+  }
+
+  private load(tier: Tier, kind: MetricKind, key: Buffer, sealed: SealedChunk[]): HeadChunk | null {
+    const bytes = this.dbs.chunks.getBinary(key);
+    if (bytes === undefined) return null;
+    const buf = new PointBuf(kind, 64);
+    const base = tier.index(chunkKeyStart(key));
+    decodeChunk(bytes, base, buf);
+    const head = new HeadChunk(kind, tier, base);
+    // A chunk grown past the budget by a cold merge seals here (same key, then a new head).
+    for (let j = 0; j < buf.n; j++) head.append(buf, j, sealed);
+    head.writtenLength = sealed.length > 0 ? -1 : bytes.length;
+    return head;
+  }
+
+  /** decodeHead returns the head's windows (sealing first if its tail outgrew the budget). */
+  private decodeHead(head: HeadChunk, kind: MetricKind, sealed: SealedChunk[]): PointBuf {
+    const bytes = head.encode(sealed);
+    const buf = new PointBuf(kind, Math.max(16, head.points));
+    decodeChunk(bytes, head.baseIdx, buf);
+    return buf;
+  }
+
+  /** mergeCold merges windows older than the head into the chunks that cover them. */
+  private mergeCold(tier: Tier, id: number, kind: MetricKind, cold: PointBuf, headBase: number): void {
+    const chunks = this.dbs.chunks;
+    let j = 0;
+    while (j < cold.n) {
+      const w = cold.idx[j]!;
+      const wMs = tier.start(w);
+      let key: Buffer | null = null;
+      for (const k of chunks.getKeys({ start: chunkKey(tier.ordinal, id, wMs), end: seriesPrefix(tier.ordinal, id), reverse: true, limit: 1 })) key = k;
+      // The covering chunk ends where the next one starts (or at the head).
+      let endIdx = headBase;
+      let base: number;
+      const buf = new PointBuf(kind, 64);
+      if (key !== null) {
+        base = tier.index(chunkKeyStart(key));
+        decodeChunk(chunks.getBinary(key)!, base, buf);
+      } else {
+        base = w;
+      }
+      for (const k of chunks.getKeys({ start: chunkKey(tier.ordinal, id, tier.start(base) + 1), end: chunkKey(tier.ordinal, id, MAX_START), limit: 1 })) endIdx = Math.min(endIdx, tier.index(chunkKeyStart(k)));
+      while (j < cold.n && cold.idx[j]! < endIdx) buf.mergeFrom(cold, j++);
+      const bytes = encodeChunk(buf, base);
+      void chunks.put(chunkKey(tier.ordinal, id, tier.start(base)), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+    }
+  }
+
+  /** forget drops every cached head (after a failed commit, so the next write reloads). */
+  forget(): void {
+    this.heads.clear();
+  }
+}

@@ -1,0 +1,126 @@
+import { SparseHistogram } from '../model/hdr.js';
+import { MetricKind } from '../model/metric-kind.js';
+import { assembleChunk, blockSize, encodeBlockBytes } from './chunk-encoding.js';
+import { PointBuf } from './point-buf.js';
+import type { Tier } from './tier.js';
+
+/** SealedChunk is a chunk a head handed over because it reached the page budget. */
+export interface SealedChunk {
+  readonly startMs: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * HeadChunk is the open (last) chunk of one series in one tier, kept in memory by the writer
+ * between commits: its full blocks stay encoded, only the tail block is held as columns, so a
+ * commit re-encodes at most one block and copies the rest. When the next block would push the
+ * chunk past the tier's page budget, the head seals (returns the finished chunk) and restarts at
+ * the first window of that block.
+ */
+export class HeadChunk {
+  readonly kind: MetricKind;
+  readonly tier: Tier;
+  startMs: number;
+  baseIdx: number;
+  points: number;
+  lastIdx: number;
+  /** Length of the value last written for this head, to notice writes by other handles. */
+  writtenLength: number;
+  private blocks: Uint8Array[];
+  private blocksBytes: number;
+  private blocksSum: number;
+  private blocksAgg: SparseHistogram | null;
+  private readonly tail: PointBuf;
+  private tailPrev: number;
+
+  constructor(kind: MetricKind, tier: Tier, firstIdx: number) {
+    this.kind = kind;
+    this.tier = tier;
+    this.startMs = tier.start(firstIdx);
+    this.baseIdx = firstIdx;
+    this.points = 0;
+    this.lastIdx = firstIdx - 1;
+    this.writtenLength = -1;
+    this.blocks = [];
+    this.blocksBytes = 0;
+    this.blocksSum = 0;
+    this.blocksAgg = kind === MetricKind.Histogram ? new SparseHistogram(16) : null;
+    this.tail = new PointBuf(kind, 16);
+    this.tailPrev = firstIdx - 1;
+  }
+
+  /**
+   * append adds point j of `src` (its window after lastIdx); sealed chunks are pushed to
+   * `sealed`. Histograms are cloned, since the appender's caller may reuse them after commit.
+   */
+  append(src: PointBuf, j: number, sealed: SealedChunk[]): void {
+    this.tail.mergeFrom(src, j);
+    this.points++;
+    this.lastIdx = src.idx[j]!;
+    if (this.tail.n >= blockSize(this.kind)) this.completeBlock(sealed);
+  }
+
+  private completeBlock(sealed: SealedChunk[]): void {
+    let bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev);
+    if (this.blocks.length > 0 && this.headerEstimate() + this.blocksBytes + bytes.length > this.tier.chunkBudget) {
+      sealed.push(this.sealBlocks());
+      bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev);
+    }
+    this.blocks.push(bytes);
+    this.blocksBytes += bytes.length;
+    if (this.kind === MetricKind.Counter) for (let i = 0; i < this.tail.n; i++) this.blocksSum += this.tail.a[i]!;
+    else if (this.kind === MetricKind.Histogram) for (let i = 0; i < this.tail.n; i++) this.blocksAgg!.add(this.tail.hists[i]!);
+    this.tailPrev = this.tail.idx[this.tail.n - 1]!;
+    this.tail.clear();
+  }
+
+  /** sealBlocks returns the full blocks as a chunk and restarts the head at the tail. */
+  private sealBlocks(): SealedChunk {
+    const out: SealedChunk = {
+      startMs: this.startMs,
+      bytes: assembleChunk(this.kind, this.points - this.tail.n, this.blocksSum, this.blocksAgg, this.blocks),
+    };
+    const first = this.tail.idx[0]!;
+    this.startMs = this.tier.start(first);
+    this.baseIdx = first;
+    this.points = this.tail.n;
+    this.blocks = [];
+    this.blocksBytes = 0;
+    this.blocksSum = 0;
+    this.blocksAgg = this.kind === MetricKind.Histogram ? new SparseHistogram(16) : null;
+    this.tailPrev = first - 1;
+    this.writtenLength = -1;
+    return out;
+  }
+
+  private headerEstimate(): number {
+    if (this.kind === MetricKind.Counter) return 12;
+    if (this.kind === MetricKind.Gauge) return 4;
+    const agg = this.blocksAgg!;
+    return 48 + 5 * agg.size + (agg.bounds !== null ? 18 * agg.bounds.length : 0);
+  }
+
+  /**
+   * encode returns the head's chunk value; when the tail would push it past the budget, the
+   * full blocks are sealed first (into `sealed`) and the head restarts at the tail.
+   */
+  encode(sealed: SealedChunk[]): Uint8Array {
+    let tailBytes = this.tail.n > 0 ? encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev) : null;
+    if (tailBytes !== null && this.blocks.length > 0 && this.headerEstimate() + this.blocksBytes + tailBytes.length > this.tier.chunkBudget) {
+      sealed.push(this.sealBlocks());
+      tailBytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev);
+    }
+    let sum = this.blocksSum;
+    let agg = this.blocksAgg;
+    if (this.kind === MetricKind.Counter) for (let i = 0; i < this.tail.n; i++) sum += this.tail.a[i]!;
+    else if (this.kind === MetricKind.Histogram && this.tail.n > 0) {
+      agg = agg!.clone();
+      for (let i = 0; i < this.tail.n; i++) agg.add(this.tail.hists[i]!);
+    }
+    if (tailBytes === null) return assembleChunk(this.kind, this.points, sum, agg, this.blocks);
+    this.blocks.push(tailBytes);
+    const out = assembleChunk(this.kind, this.points, sum, agg, this.blocks);
+    this.blocks.pop();
+    return out;
+  }
+}

@@ -1,0 +1,69 @@
+import { SparseHistogram } from '../model/hdr.js';
+import { MetricKind } from '../model/metric-kind.js';
+import { ByteReader } from './byte-io.js';
+import { decodeChunk, readChunkHeader } from './chunk-encoding.js';
+import type { StoreDbs } from './dbs.js';
+import { decodeHistogram } from './histogram-codec.js';
+import { chunkKey, chunkKeyStart, seriesPrefix } from './keys.js';
+import { PointBuf } from './point-buf.js';
+import type { Tier } from './tier.js';
+
+/**
+ * SeriesWindows are one series' windows in [fromIdx, toIdx] plus what came before them:
+ * `baseSum` (counters) or `baseHist` (histograms) is the retired aggregate plus every window
+ * before fromIdx, read from chunk headers without decoding those chunks.
+ */
+export interface SeriesWindows {
+  readonly pts: PointBuf;
+  readonly baseSum: number;
+  readonly baseHist: SparseHistogram | null;
+}
+
+/** retiredKey is the key of a series' retired aggregate in one tier. */
+export function retiredKey(tier: number, id: number): Buffer {
+  return seriesPrefix(tier, id);
+}
+
+/** readWindows reads one series' windows of one tier. */
+export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number): SeriesWindows {
+  const pts = new PointBuf(kind, 64);
+  let baseSum = 0;
+  let baseHist: SparseHistogram | null = null;
+  const cumulative = kind !== MetricKind.Gauge;
+  if (cumulative) {
+    const retired = dbs.retired.getBinary(retiredKey(tier.ordinal, id));
+    if (retired !== undefined) {
+      if (kind === MetricKind.Counter) baseSum = new ByteReader(retired).f64();
+      else baseHist = decodeHistogram(new ByteReader(retired), null);
+    }
+    if (kind === MetricKind.Histogram) baseHist ??= new SparseHistogram(16);
+  }
+  // The chunk covering fromIdx is the last one starting at or before it.
+  const fromMs = tier.start(fromIdx);
+  let firstKey: Buffer | null = null;
+  for (const k of dbs.chunks.getKeys({ start: chunkKey(tier.ordinal, id, fromMs), end: seriesPrefix(tier.ordinal, id), reverse: true, limit: 1 })) firstKey = k;
+  const firstStart = firstKey === null ? fromMs : chunkKeyStart(firstKey);
+  if (cumulative && firstKey !== null) {
+    // Chunks wholly before the covering chunk contribute their header aggregates.
+    for (const { value } of dbs.chunks.getRange({ start: seriesPrefix(tier.ordinal, id), end: chunkKey(tier.ordinal, id, firstStart) })) {
+      const h = readChunkHeader(value);
+      if (kind === MetricKind.Counter) baseSum += h.sum;
+      else if (h.agg !== null) baseHist!.add(h.agg);
+    }
+  }
+  const tmp = new PointBuf(kind, 64);
+  for (const { key, value } of dbs.chunks.getRange({ start: chunkKey(tier.ordinal, id, firstStart), end: chunkKey(tier.ordinal, id, tier.start(toIdx) + 1) })) {
+    tmp.clear();
+    decodeChunk(value, tier.index(chunkKeyStart(key)), tmp);
+    for (let j = 0; j < tmp.n; j++) {
+      const w = tmp.idx[j]!;
+      if (w < fromIdx) {
+        if (kind === MetricKind.Counter) baseSum += tmp.a[j]!;
+        else if (kind === MetricKind.Histogram) baseHist!.add(tmp.hists[j]!);
+      } else if (w <= toIdx) {
+        pts.copyFrom(tmp, j);
+      }
+    }
+  }
+  return { pts, baseSum, baseHist };
+}
