@@ -85,9 +85,10 @@ export interface MetricMetadata {
  * - gauges as the last value of each window;
  * - histograms as `<name>_bucket{le}`, `<name>_sum`, `<name>_count` float series and as
  *   histogram-valued samples under `<name>`.
- * A window's sample carries the window's end time. A window that follows a gap (or is a series'
- * first) is preceded by a sample at its start holding the previous cumulative value (0 at
- * creation), so increase() over one window sees two samples, as with a scraped counter.
+ * A window's sample carries the window's START time (so nothing stored is stamped in the future).
+ * A window that follows a gap (or is a series' first) is preceded by a sample one resolution
+ * earlier holding the previous cumulative value (0 at creation), so increase() over one window
+ * sees two samples, as with a scraped counter.
  * Reads are synchronous and see only committed data.
  */
 export interface Querier {

@@ -1,0 +1,150 @@
+import { PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram } from '../model/hdr.js';
+import { METRIC_NAME, withLabel, type Labels } from '../model/labels.js';
+import { MetricKind } from '../model/metric-kind.js';
+import type { FloatSeries, HistogramSeries } from './interface.js';
+import type { SeriesWindows } from './series-reader.js';
+import type { Tier } from './tier.js';
+
+/** Variant is which Prometheus view of a stored series a selector asked for. */
+export const enum Variant {
+  Plain = 0,
+  Bucket = 1,
+  Sum = 2,
+  Count = 3,
+}
+
+/** VARIANT_SUFFIX is the metric-name suffix of each variant. */
+export const VARIANT_SUFFIX = ['', '_bucket', '_sum', '_count'] as const;
+
+const EMPTY_HIST = new SparseHistogram(1);
+
+/** formatLe renders a bucket bound as Prometheus prints `le`. */
+export function formatLe(le: number): string {
+  if (le === Infinity) return '+Inf';
+  if (le === -Infinity) return '-Inf';
+  return String(le);
+}
+
+/** bucketBounds returns the `le` bounds of a histogram series, +Inf last. */
+export function bucketBounds(metaBounds: readonly number[] | undefined, w: SeriesWindows | null): number[] {
+  let b: ArrayLike<number> | null = metaBounds && metaBounds.length > 0 ? metaBounds : null;
+  if (b === null && w !== null) {
+    for (const h of w.pts.hists) if (h.bounds !== null) { b = h.bounds; break; }
+    if (b === null && w.baseHist?.bounds) b = w.baseHist.bounds;
+  }
+  const out = Array.from(b ?? PROMETHEUS_DEFAULT_BUCKETS);
+  if (out[out.length - 1] !== Infinity) out.push(Infinity);
+  return out;
+}
+
+/** Range is the query window in ms plus the window indices to read for it. */
+export interface ViewRange {
+  readonly startMs: number;
+  readonly endMs: number;
+  /** First window whose end sample can fall in range, minus one (for gap detection). */
+  readonly fromIdx: number;
+  /** Last window whose start can fall in range. */
+  readonly toIdx: number;
+}
+
+/** viewRange derives the windows to read for [startMs, endMs]. */
+export function viewRange(tier: Tier, startMs: number, endMs: number): ViewRange {
+  return { startMs, endMs, fromIdx: tier.index(startMs - 1) - 1, toIdx: tier.index(endMs) };
+}
+
+/**
+ * cumulativeView builds a float series of running totals from per-window increments `inc(i)`:
+ * the sample at each window's end holds the total so far; a window after a gap (or the series'
+ * first) also gets a sample at its start holding the total before it.
+ */
+export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number): FloatSeries {
+  const pts = w.pts;
+  const ts: number[] = [], vs: number[] = [];
+  let cum = base;
+  for (let i = 0; i < pts.n; i++) {
+    const idx = pts.idx[i]!;
+    const before = cum;
+    cum += inc(i);
+    const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
+    if (gap) {
+      const s = tier.start(idx);
+      if (s >= r.startMs && s <= r.endMs) { ts.push(s); vs.push(before); }
+    }
+    const e = tier.end(idx);
+    if (e >= r.startMs && e <= r.endMs) { ts.push(e); vs.push(cum); }
+  }
+  return { labels, timestamps: Float64Array.from(ts), values: Float64Array.from(vs) };
+}
+
+/** gaugeView stamps each window's `last` at the window's end. */
+export function gaugeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows): FloatSeries {
+  const pts = w.pts;
+  const ts: number[] = [], vs: number[] = [];
+  for (let i = 0; i < pts.n; i++) {
+    const e = tier.end(pts.idx[i]!);
+    if (e >= r.startMs && e <= r.endMs) { ts.push(e); vs.push(pts.a[i]!); }
+  }
+  return { labels, timestamps: Float64Array.from(ts), values: Float64Array.from(vs) };
+}
+
+/** histogramView is the bare-name histogram series: per-sample deltas over a lazy base. */
+export function histogramView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows): HistogramSeries {
+  const pts = w.pts;
+  const ts: number[] = [];
+  const deltas: SparseHistogram[] = [];
+  // Windows before the first emitted sample fold into the base, computed on demand.
+  let preCount = 0;
+  for (let i = 0; i < pts.n; i++) {
+    const idx = pts.idx[i]!;
+    const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
+    if (gap) {
+      const s = tier.start(idx);
+      if (s >= r.startMs && s <= r.endMs) { ts.push(s); deltas.push(EMPTY_HIST); }
+    }
+    const e = tier.end(idx);
+    if (e >= r.startMs && e <= r.endMs) { ts.push(e); deltas.push(pts.hists[i]!); }
+    else if (ts.length === 0) preCount = i + 1;
+  }
+  let base: SparseHistogram | null = null;
+  const baseHist = w.baseHist;
+  return {
+    labels,
+    timestamps: Float64Array.from(ts),
+    deltas,
+    base(): SparseHistogram {
+      if (base === null) {
+        base = baseHist !== null ? baseHist.clone() : new SparseHistogram(16);
+        for (let i = 0; i < preCount; i++) base.add(pts.hists[i]!);
+      }
+      return base;
+    },
+  };
+}
+
+/** virtualLabels returns the labels of a variant (and `le` for buckets). */
+export function virtualLabels(labels: Labels, name: string, v: Variant, le?: number): Labels {
+  if (v === Variant.Plain) return labels;
+  let out = withLabel(labels, METRIC_NAME, name + VARIANT_SUFFIX[v]);
+  if (v === Variant.Bucket) out = withLabel(out, 'le', formatLe(le!));
+  return out;
+}
+
+/** histogramFloatViews builds `_bucket{le}` (for `les`), `_sum` and `_count` float series. */
+export function histogramFloatView(labels: Labels, name: string, tier: Tier, r: ViewRange, w: SeriesWindows, v: Variant, le: number): FloatSeries {
+  const hs = w.pts.hists;
+  const base = w.baseHist;
+  const vl = virtualLabels(labels, name, v, le);
+  switch (v) {
+    case Variant.Sum:
+      return cumulativeView(vl, tier, r, w, base?.sum ?? 0, (i) => hs[i]!.sum);
+    case Variant.Count:
+      return cumulativeView(vl, tier, r, w, base?.count ?? 0, (i) => hs[i]!.count);
+    default:
+      return cumulativeView(vl, tier, r, w, base ? base.countLE(le) : 0, (i) => hs[i]!.countLE(le));
+  }
+}
+
+/** kindOf is a tiny helper for readers: which kinds accumulate. */
+export function isCumulative(kind: MetricKind): boolean {
+  return kind !== MetricKind.Gauge;
+}
