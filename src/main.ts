@@ -12,12 +12,20 @@ import type { ReadinessCheck } from './api/http/deps.js';
 import { startStatsd } from './ingest/statsd/listen.js';
 import { remoteReadRoutes } from './query/remote-read/routes.js';
 import { startGrpcApi } from './api/grpc/server.js';
+import { startOtlpGrpc } from './ingest/otlp/grpc.js';
+import { startOtlpHttp } from './ingest/otlp/http.js';
+import { OtlpReceiver } from './ingest/otlp/receiver.js';
+import { remoteWriteRoutes } from './ingest/remote-write/routes.js';
+import { RuleManager } from './rules/index.js';
+import { storeRuleWriter } from './rules/store-writer.js';
+import type { Sample } from './query/promql/api.js';
 import { DEFAULT_TENANT } from './model/metric-kind.js';
 
 /** Daemon is a running tallyd: what tests and the embedding API hold. */
 export interface Daemon {
   readonly store: Store;
   readonly pipeline: Pipeline;
+  readonly rules: RuleManager;
   /** stop closes listeners, flushes every open window, commits and closes the store. */
   stop(): Promise<void>;
 }
@@ -52,6 +60,25 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     closers.push({ name: 'pipeline', close: () => pipeline.close() });
 
     const engine = createEngine();
+    const tenant = DEFAULT_TENANT;
+    const rules = new RuleManager({
+      files: cfg.rules,
+      queryFn: async (expr: string, tMs: number): Promise<Sample[]> => {
+        const r = engine.instant(store.querier(), tenant, expr, tMs, { deadlineMs: Date.now() + cfg.limits.queryTimeoutMs, maxSamples: cfg.limits.queryMaxSamples });
+        if (r.type === 'vector') return r.samples;
+        if (r.type === 'scalar') return [{ labels: [], t: r.t, v: r.v, h: null }];
+        return [];
+      },
+      parseCheck: (expr: string) => engine.parseCheck(expr),
+      write: storeRuleWriter(store),
+      state: store.state('rules'),
+      notifiers: cfg.notifiers,
+      externalLabels: cfg.externalLabels,
+      externalURL: cfg.externalUrl || `http://${formatAddress(cfg.http)}`,
+      evaluationIntervalMs: cfg.evaluationIntervalMs,
+      tenant,
+      log: log.child({ component: 'rules' }),
+    });
     const readiness: ReadinessCheck[] = [
       { name: 'store', check: () => true },
       { name: 'workers', check: () => pipeline.healthy() },
@@ -72,12 +99,15 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       },
       tsdbStatus: () => store.stats(),
       exposition: () => pipeline.exposition(),
-      rules: null,
+      rules,
       readiness,
       log: log.child({ component: 'http' }),
       version: VERSION,
       startTimeMs,
-    }, [{ plugin: remoteReadRoutes, options: { querier: () => store.querier(), tenantOf: () => DEFAULT_TENANT } }]);
+    }, [
+      { plugin: remoteReadRoutes, options: { querier: () => store.querier(), tenantOf: () => DEFAULT_TENANT } },
+      { plugin: remoteWriteRoutes, options: { sink: pipeline, maxBytes: cfg.limits.requestBodyBytes } },
+    ]);
     if (cfg.http.port !== 0) {
       listenerCheck('http');
       await http.listen({ host: cfg.http.host, port: cfg.http.port });
@@ -100,6 +130,24 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       log.info('listening', { listener: 'statsd', address: formatAddress(cfg.statsd), transports: 'udp,tcp' });
     }
 
+    const otlpReceiver = new OtlpReceiver({ sink: pipeline, promoteResourceAttributes: cfg.promoteResourceAttributes });
+    const otlpLog = (msg: string, fields?: Record<string, unknown>) => log.warn(msg, { component: 'otlp', ...fields });
+    for (const [name, addr, start] of [['otlp-grpc', cfg.otlpGrpc, startOtlpGrpc], ['otlp-http', cfg.otlpHttp, startOtlpHttp]] as const) {
+      if (addr.port === 0) continue;
+      listenerCheck(name);
+      const h = await start({
+        address: formatAddress(addr),
+        sink: pipeline,
+        receiver: otlpReceiver,
+        maxBytes: cfg.limits.requestBodyBytes,
+        promoteResourceAttributes: cfg.promoteResourceAttributes,
+        log: otlpLog,
+      });
+      listening.set(name, true);
+      closers.push({ name, close: () => h.close() });
+      log.info('listening', { listener: name, address: formatAddress(addr) });
+    }
+
     if (cfg.grpc.port !== 0) {
       listenerCheck('grpc');
       const grpc = await startGrpcApi({
@@ -108,6 +156,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
         querier: () => store.querier(),
         queryTimeoutMs: cfg.limits.queryTimeoutMs,
         maxSamples: cfg.limits.queryMaxSamples,
+        alertEvents: rules.events,
         log: log.child({ component: 'grpc' }),
       });
       listening.set('grpc', true);
@@ -115,10 +164,16 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       log.info('listening', { listener: 'grpc', address: formatAddress(cfg.grpc) });
     }
 
+    const ruleLoad = await rules.start();
+    closers.push({ name: 'rules', close: () => rules.stop() });
+    if (!ruleLoad.ok) log.error('rule files refused; no rules are evaluated until a reload succeeds', { errors: ruleLoad.errors });
+    for (const w of ruleLoad.warnings) log.warn('rule file repaired', { warning: w });
+
     let stopping: Promise<void> | null = null;
     return {
       store,
       pipeline,
+      rules,
       stop() {
         stopping ??= (async () => {
           // Listeners first (stop accepting), then the pipeline (flush every open window), then the store.
@@ -175,6 +230,13 @@ export async function runDaemon(cfg: Config, log: Logger): Promise<number> {
         },
       );
     };
+    process.on('SIGHUP', () => {
+      log.info('reloading rules', { signal: 'SIGHUP' });
+      daemon.rules.reload().then(
+        (r) => (r.ok ? log.info('rules reloaded') : log.error('rule reload refused; the last good rules stay in force', { errors: r.errors })),
+        (err) => log.error('rule reload failed', { err }),
+      );
+    });
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   });
