@@ -123,6 +123,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
         port: cfg.statsd.port,
         sink: pipeline,
         tenant: cfg.statsdTenant,
+        // With auth configured, StatsD (which carries no credentials) only accepts listed sources.
+        allow: cfg.tokens.length > 0 ? [...cfg.statsdAllow] : undefined,
         log: (msg: string, fields?: Record<string, unknown>) => log.warn(msg, { component: 'statsd', ...fields }),
       });
       listening.set('statsd', true);

@@ -219,17 +219,37 @@ export function utf8String(buf: Uint8Array, start: number, end: number): string 
   return utf8.decode(buf.subarray(start, end));
 }
 
-/** hashBytes is FNV-1a over a byte range, seeded so several keys can share one table. */
+/**
+ * hashBytes hashes a byte range four bytes per step (murmur3-style mixing), seeded so several
+ * keys can share one table. It only spreads keys: equality is always checked with bytesEqual.
+ */
 export function hashBytes(buf: Uint8Array, start: number, end: number, seed: number): number {
-  let h = (0x811c9dc5 ^ seed) | 0;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  let h = (seed ^ (end - start)) | 0;
+  let i = start;
+  for (const last = end - 3; i < last; i += 4) {
+    let k = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
   return h >>> 0;
 }
 
-/** bytesEqual compares a range to a stored key. */
+const nativeCompare = Buffer.prototype.compare;
+
+/** bytesEqual compares a range to a stored key (memcmp through Buffer#compare, no allocation). */
 export function bytesEqual(buf: Uint8Array, start: number, end: number, key: Uint8Array): boolean {
   const n = end - start;
   if (n !== key.length) return false;
-  for (let i = 0; i < n; i++) if (buf[start + i] !== key[i]) return false;
-  return true;
+  if (n < 16) {
+    for (let i = 0; i < n; i++) if (buf[start + i] !== key[i]) return false;
+    return true;
+  }
+  return nativeCompare.call(buf, key, 0, n, start, end) === 0;
 }

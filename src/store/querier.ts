@@ -1,0 +1,238 @@
+import { compareLabels, getLabel, metricName, METRIC_NAME, type Labels } from '../model/labels.js';
+import type { Matcher } from '../model/matcher.js';
+import { MetricKind, metricKindName } from '../model/metric-kind.js';
+import type { StoreDbs } from './dbs.js';
+import type { FloatSeries, HistogramSeries, MetricMetadata, Querier, SelectHints, SelectResult } from './interface.js';
+import { Postings } from './postings.js';
+import { ALL_POSTING, HIST_POSTING, type SeriesIndex, type SeriesRecord } from './series-index.js';
+import { readWindows, type SeriesWindows } from './series-reader.js';
+import type { Tier } from './tier.js';
+import { Variant, VARIANT_SUFFIX, bucketBounds, cumulativeView, formatLe, gaugeView, histogramFloatView, histogramView, viewRange, virtualLabels } from './view.js';
+
+/** ViewRef is one selected Prometheus series: a stored series seen through a variant. */
+interface ViewRef {
+  readonly rec: SeriesRecord;
+  readonly variant: Variant;
+}
+
+const SUFFIXES: ReadonlyArray<[string, Variant]> = [['_bucket', Variant.Bucket], ['_sum', Variant.Sum], ['_count', Variant.Count]];
+
+/**
+ * LmdbQuerier answers selectors from postings. Matching follows Prometheus: a matcher that
+ * matches the empty string also selects series without the label; regex matchers are anchored.
+ * `__name__` matchers see the virtual names of histograms (`x_bucket`, `x_sum`, `x_count` and the
+ * bare `x`), and an `le` matcher on a `_bucket` series filters its bounds. Every read is scoped
+ * to one tenant's postings, so no selector can reach another tenant's series.
+ */
+export class LmdbQuerier implements Querier {
+  private readonly dbs: StoreDbs;
+  private readonly index: SeriesIndex;
+  private readonly tiers: readonly Tier[];
+  private readonly postings: Postings;
+
+  constructor(dbs: StoreDbs, index: SeriesIndex, tiers: readonly Tier[]) {
+    this.dbs = dbs;
+    this.index = index;
+    this.tiers = tiers;
+    this.postings = new Postings(dbs);
+  }
+
+  /** idsFor applies non-name, non-le matchers; null means every series of the tenant. */
+  private idsFor(tenant: string, matchers: readonly Matcher[]): Set<number> | null {
+    let acc: Set<number> | null = null;
+    const excludes: Set<number>[] = [];
+    for (const m of matchers) {
+      if (m.name === METRIC_NAME || m.name === 'le') continue;
+      if (m.type === '=' && m.value !== '') {
+        acc = intersect(acc, new Set(this.postings.ids(tenant, m.name, m.value)));
+        continue;
+      }
+      const matchesEmpty = m.matchesEmpty();
+      const set = new Set<number>();
+      for (const { value, key } of this.postings.values(tenant, m.name)) {
+        const ids = this.postings.idsOfKey(tenant, m.name, value, key);
+        for (const id of ids) {
+          const v = value.hashed ? getLabel(this.index.committedRecord(id)?.labels ?? [], m.name) : value.value;
+          // Positive matchers collect matching ids; empty-matching ones collect the exclusions.
+          if (m.matches(v) !== matchesEmpty) set.add(id);
+        }
+      }
+      if (matchesEmpty) excludes.push(set);
+      else acc = intersect(acc, set);
+    }
+    if (excludes.length === 0) return acc;
+    const base = acc ?? new Set(this.postings.ids(tenant, ALL_POSTING, ''));
+    for (const ex of excludes) for (const id of ex) base.delete(id);
+    return base;
+  }
+
+  /** refs resolves matchers to view refs (unsorted). */
+  private refs(tenant: string, matchers: readonly Matcher[]): ViewRef[] {
+    const nameMs = matchers.filter((m) => m.name === METRIC_NAME);
+    const leMs = matchers.filter((m) => m.name === 'le');
+    const ids = this.idsFor(tenant, matchers);
+    if (ids !== null && ids.size === 0) return [];
+    // Candidate stored names.
+    let names: string[];
+    const eq = nameMs.find((m) => m.type === '=');
+    if (eq !== undefined) {
+      names = [eq.value];
+      for (const [suffix] of SUFFIXES) if (eq.value.endsWith(suffix)) names.push(eq.value.slice(0, -suffix.length));
+    } else {
+      names = this.postings.values(tenant, METRIC_NAME).map((v) => v.value.value);
+    }
+    const histNames = new Set<string>();
+    for (const n of names) if (this.postings.ids(tenant, HIST_POSTING, n).length > 0) histNames.add(n);
+    const out: ViewRef[] = [];
+    for (const n of names) {
+      const variants: Variant[] = [Variant.Plain];
+      if (histNames.has(n)) variants.push(Variant.Bucket, Variant.Sum, Variant.Count);
+      const wanted = variants.filter((v) => nameMs.every((m) => m.matches(n + VARIANT_SUFFIX[v])));
+      if (wanted.length === 0) continue;
+      for (const id of this.postings.ids(tenant, METRIC_NAME, n)) {
+        if (ids !== null && !ids.has(id)) continue;
+        const rec = this.index.committedRecord(id);
+        if (rec === undefined || rec.tenant !== tenant) continue;
+        for (const v of wanted) {
+          if (v === Variant.Plain) {
+            if (leMs.every((m) => m.matches(getLabel(rec.labels, 'le')))) out.push({ rec, variant: v });
+          } else if (rec.kind === MetricKind.Histogram) {
+            if (v === Variant.Bucket || leMs.every((m) => m.matchesEmpty())) out.push({ rec, variant: v });
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  private rawTier(): Tier {
+    return this.tiers[0]!;
+  }
+
+  select(tenant: string, matchers: readonly Matcher[], hints: SelectHints): SelectResult {
+    const tier = this.rawTier();
+    const r = viewRange(tier, hints.startMs, hints.endMs);
+    const leMs = matchers.filter((m) => m.name === 'le');
+    const floats: FloatSeries[] = [];
+    const histograms: HistogramSeries[] = [];
+    const cache = new Map<number, SeriesWindows>();
+    for (const ref of this.refs(tenant, matchers)) {
+      const rec = ref.rec;
+      let w = cache.get(rec.id);
+      if (w === undefined) {
+        w = readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx);
+        cache.set(rec.id, w);
+      }
+      if (w.pts.n === 0) continue;
+      const name = metricName(rec.labels);
+      if (ref.variant === Variant.Plain) {
+        if (rec.kind === MetricKind.Counter) pushNonEmpty(floats, cumulativeView(rec.labels, tier, r, w, w.baseSum, (i) => w!.pts.a[i]!));
+        else if (rec.kind === MetricKind.Gauge) pushNonEmpty(floats, gaugeView(rec.labels, tier, r, w));
+        else {
+          const h = histogramView(rec.labels, tier, r, w);
+          if (h.timestamps.length > 0) histograms.push(h);
+        }
+      } else if (ref.variant === Variant.Bucket) {
+        for (const le of bucketBounds(rec.meta.bounds, w)) {
+          const s = formatLe(le);
+          if (!leMs.every((m) => m.matches(s))) continue;
+          pushNonEmpty(floats, histogramFloatView(rec.labels, name, tier, r, w, Variant.Bucket, le));
+        }
+      } else {
+        pushNonEmpty(floats, histogramFloatView(rec.labels, name, tier, r, w, ref.variant, 0));
+      }
+    }
+    floats.sort((a, b) => compareLabels(a.labels, b.labels));
+    histograms.sort((a, b) => compareLabels(a.labels, b.labels));
+    return { floats, histograms };
+  }
+
+  /** hasData says whether a series has a window overlapping [startMs, endMs] (chunk granularity). */
+  private hasData(rec: SeriesRecord, startMs: number, endMs: number): boolean {
+    const tier = this.rawTier();
+    const r = viewRange(tier, startMs, endMs);
+    const w = readWindows(this.dbs, tier, rec.id, MetricKind.Gauge === rec.kind ? rec.kind : rec.kind, r.fromIdx + 1, r.toIdx);
+    return w.pts.n > 0;
+  }
+
+  private viewLabels(tenant: string, matchers: readonly Matcher[], startMs: number, endMs: number): Labels[] {
+    const leMs = matchers.filter((m) => m.name === 'le');
+    const out: Labels[] = [];
+    const seen = new Map<number, boolean>();
+    for (const ref of this.refs(tenant, matchers)) {
+      const rec = ref.rec;
+      let ok = seen.get(rec.id);
+      if (ok === undefined) {
+        ok = this.hasData(rec, startMs, endMs);
+        seen.set(rec.id, ok);
+      }
+      if (!ok) continue;
+      const name = metricName(rec.labels);
+      if (ref.variant === Variant.Bucket) {
+        for (const le of bucketBounds(rec.meta.bounds, null)) {
+          if (leMs.every((m) => m.matches(formatLe(le)))) out.push(virtualLabels(rec.labels, name, Variant.Bucket, le));
+        }
+      } else {
+        out.push(virtualLabels(rec.labels, name, ref.variant));
+      }
+    }
+    out.sort(compareLabels);
+    return out;
+  }
+
+  series(tenant: string, matchers: readonly Matcher[], startMs: number, endMs: number): Labels[] {
+    return this.viewLabels(tenant, matchers, startMs, endMs);
+  }
+
+  labelNames(tenant: string, matchers: readonly Matcher[], startMs: number, endMs: number): string[] {
+    const names = new Set<string>();
+    if (matchers.length === 0) {
+      for (const n of this.postings.names(tenant)) if (n !== ALL_POSTING && n !== HIST_POSTING) names.add(n);
+      if (this.postings.values(tenant, HIST_POSTING).length > 0) names.add('le');
+    } else {
+      for (const ls of this.viewLabels(tenant, matchers, startMs, endMs)) for (const l of ls) names.add(l.name);
+    }
+    return [...names].sort();
+  }
+
+  labelValues(tenant: string, name: string, matchers: readonly Matcher[], startMs: number, endMs: number): string[] {
+    const values = new Set<string>();
+    if (matchers.length === 0 && name !== 'le') {
+      for (const { value, key } of this.postings.values(tenant, name)) {
+        if (!value.hashed) values.add(value.value);
+        else for (const id of this.postings.idsOfKey(tenant, name, value, key)) values.add(getLabel(this.index.committedRecord(id)?.labels ?? [], name));
+      }
+      if (name === METRIC_NAME) for (const { value } of this.postings.values(tenant, HIST_POSTING)) for (const [s] of SUFFIXES) values.add(value.value + s);
+    } else {
+      for (const ls of this.viewLabels(tenant, matchers, startMs, endMs)) {
+        const v = getLabel(ls, name);
+        if (v !== '') values.add(v);
+      }
+    }
+    return [...values].sort();
+  }
+
+  metadata(tenant: string, metric?: string): MetricMetadata[] {
+    const names = metric !== undefined ? [metric] : this.postings.values(tenant, METRIC_NAME).map((v) => v.value.value);
+    const out: MetricMetadata[] = [];
+    for (const n of names) {
+      const ids = this.postings.ids(tenant, METRIC_NAME, n);
+      if (ids.length === 0) continue;
+      const rec = this.index.committedRecord(ids[0]!);
+      if (rec === undefined) continue;
+      out.push({ metric: n, type: metricKindName(rec.kind), help: rec.meta.help ?? '', unit: rec.meta.unit ?? '' });
+    }
+    return out;
+  }
+}
+
+function intersect(a: Set<number> | null, b: Set<number>): Set<number> {
+  if (a === null) return b;
+  const out = new Set<number>();
+  for (const x of a) if (b.has(x)) out.add(x);
+  return out;
+}
+
+function pushNonEmpty(out: FloatSeries[], s: FloatSeries): void {
+  if (s.timestamps.length > 0) out.push(s);
+}

@@ -1,0 +1,47 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { adminFlush, freePort, promQuery, startDaemon } from '../integration/daemon.js';
+
+const PROMETHEUS = '/usr/bin/prometheus';
+
+if (!existsSync(PROMETHEUS)) {
+  t.fail(`needs Debian's prometheus package (${PROMETHEUS}); .ci/run installs it`);
+} else {
+  t.test('a real Prometheus remote-writes into tallyd', async (t) => {
+    const d = await startDaemon();
+    t.teardown(() => d.stop());
+    const dir = mkdtempSync(join(tmpdir(), 'tallyd-rw-'));
+    const promPort = await freePort();
+    writeFileSync(join(dir, 'prometheus.yml'), `global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: self
+    static_configs:
+      - targets: ['127.0.0.1:${promPort}']
+remote_write:
+  - url: http://127.0.0.1:${d.ports.http}/api/v1/write
+    queue_config:
+      batch_send_deadline: 1s
+`);
+    const prom = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
+    t.teardown(() => {
+      prom.kill('SIGTERM');
+    });
+    const deadline = Date.now() + 40_000;
+    let up: Awaited<ReturnType<typeof promQuery>> = [];
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      await adminFlush(d);
+      up = await promQuery(d, 'up{job="self"}');
+      if (up.length) break;
+    }
+    t.equal(up[0]?.value[1], '1', 'up{job="self"} arrived through remote write');
+    const info = await promQuery(d, 'prometheus_build_info');
+    t.ok(info[0]?.metric['version'], 'labels arrive intact');
+    const counter = await promQuery(d, 'prometheus_http_requests_total');
+    t.ok(counter.length > 0, 'counters arrive');
+  });
+}
