@@ -151,7 +151,7 @@ export class LmdbQuerier implements Querier {
   private hasData(rec: SeriesRecord, startMs: number, endMs: number): boolean {
     const tier = this.rawTier();
     const r = viewRange(tier, startMs, endMs);
-    const w = readWindows(this.dbs, tier, rec.id, MetricKind.Gauge === rec.kind ? rec.kind : rec.kind, r.fromIdx + 1, r.toIdx);
+    const w = readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx + 1, r.toIdx);
     return w.pts.n > 0;
   }
 

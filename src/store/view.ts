@@ -1,6 +1,5 @@
 import { PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram } from '../model/hdr.js';
 import { METRIC_NAME, withLabel, type Labels } from '../model/labels.js';
-import { MetricKind } from '../model/metric-kind.js';
 import type { FloatSeries, HistogramSeries } from './interface.js';
 import type { SeriesWindows } from './series-reader.js';
 import type { Tier } from './tier.js';
@@ -144,7 +143,3 @@ export function histogramFloatView(labels: Labels, name: string, tier: Tier, r: 
   }
 }
 
-/** kindOf is a tiny helper for readers: which kinds accumulate. */
-export function isCumulative(kind: MetricKind): boolean {
-  return kind !== MetricKind.Gauge;
-}

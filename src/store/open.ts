@@ -1,0 +1,22 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDbs } from './dbs.js';
+import type { Store, StoreOptions } from './interface.js';
+import { LmdbStore } from './lmdb-store.js';
+import { Tier, defaultTiers } from './tier.js';
+
+/**
+ * openStore opens (creating when absent) the LMDB store under `opts.dataDir/store.mdb`. Every
+ * thread that reads or writes opens its own Store; lmdb-js shares the environment within a
+ * process and LMDB serialises writers across threads and processes.
+ */
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  if (!(opts.rawResolutionMs > 0)) throw new Error(`rawResolutionMs must be positive, got ${opts.rawResolutionMs}`);
+  mkdirSync(opts.dataDir, { recursive: true });
+  const dbs = openDbs(join(opts.dataDir, 'store.mdb'));
+  const page = (dbs.chunks.getStats() as { pageSize: number }).pageSize;
+  const cfgs = opts.tiers && opts.tiers.length > 0 ? opts.tiers : defaultTiers(opts.rawResolutionMs);
+  // The raw tier's resolution is always the flush interval.
+  const tiers = cfgs.map((c, i) => new Tier(i, i === 0 ? { ...c, resolutionMs: opts.rawResolutionMs, monthly: false } : c, page));
+  return new LmdbStore(dbs, tiers);
+}

@@ -1,0 +1,123 @@
+import t from 'tap';
+import { SparseHistogram } from '../../src/model/hdr.js';
+import { MetricKind } from '../../src/model/metric-kind.js';
+import { ByteReader, ByteWriter } from '../../src/store/byte-io.js';
+import { decodeChunk, encodeChunk, readChunkHeader } from '../../src/store/chunk-encoding.js';
+import { decodeFloatColumn, encodeFloatColumn } from '../../src/store/float-column.js';
+import { decodeHistogram, encodeHistogram } from '../../src/store/histogram-codec.js';
+import { PointBuf } from '../../src/store/point-buf.js';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+function roundTripColumn(values: number[]): Float64Array {
+  const w = new ByteWriter(16);
+  encodeFloatColumn(w, values, 0, values.length);
+  const out = new Float64Array(values.length);
+  const r = new ByteReader(w.finish());
+  decodeFloatColumn(r, values.length, out, 0);
+  t.equal(r.pos, w.pos, 'decoder consumes exactly the encoded bytes');
+  return out;
+}
+
+t.test('float columns round-trip bit for bit, including NaN, infinities, -0 and huge values', async (t) => {
+  const r = rng(1);
+  const cases: Record<string, number[]> = {
+    integers: Array.from({ length: 128 }, () => Math.floor(r() * 100)),
+    decimals: Array.from({ length: 100 }, () => Math.round(r() * 1e4) / 100),
+    randomWalk: (() => { let v = 1000; return Array.from({ length: 128 }, () => (v += Math.floor(r() * 21) - 10)); })(),
+    fullFloats: Array.from({ length: 64 }, () => r() * 1e9 - 5e8),
+    special: [NaN, Infinity, -Infinity, -0, 0, 1e308, -1e308, 5e-324, 2 ** 53, -(2 ** 53) + 1, 0.1 + 0.2],
+    repeated: Array.from({ length: 50 }, () => 42.5),
+    repeatedNaN: [NaN, NaN, NaN],
+    single: [7],
+    negatives: Array.from({ length: 90 }, () => -Math.floor(r() * 1e6) / 1000),
+  };
+  for (const [name, values] of Object.entries(cases)) {
+    const out = roundTripColumn(values);
+    const same = values.every((v, i) => Object.is(v, out[i]));
+    t.ok(same, `${name} round-trips`);
+  }
+});
+
+t.test('integer counter increments pack below one byte per value', async (t) => {
+  const r = rng(2);
+  const values = Array.from({ length: 128 }, () => Math.floor(r() * 100));
+  const w = new ByteWriter(16);
+  encodeFloatColumn(w, values, 0, values.length);
+  t.ok(w.pos < 128, `128 values in ${w.pos} bytes`);
+});
+
+function hist(values: number[]): SparseHistogram {
+  const h = new SparseHistogram();
+  for (const v of values) h.record(v);
+  return h;
+}
+
+function sameHist(t: any, a: SparseHistogram, b: SparseHistogram, msg: string): void {
+  t.same(Array.from(b.indices.subarray(0, b.size)), Array.from(a.indices.subarray(0, a.size)), `${msg}: indices`);
+  t.same(Array.from(b.counts.subarray(0, b.size)), Array.from(a.counts.subarray(0, a.size)), `${msg}: counts`);
+  t.ok(Object.is(a.count, b.count) && Object.is(a.sum, b.sum) && Object.is(a.min, b.min) && Object.is(a.max, b.max), `${msg}: count/sum/min/max`);
+  t.same(b.bounds ? Array.from(b.bounds) : null, a.bounds ? Array.from(a.bounds) : null, `${msg}: bounds`);
+  t.same(b.classicCounts ? Array.from(b.classicCounts) : null, a.classicCounts ? Array.from(a.classicCounts) : null, `${msg}: classic counts`);
+}
+
+t.test('histogram windows round-trip exactly and stay small', async (t) => {
+  const r = rng(3);
+  const micro = hist(Array.from({ length: 5 }, () => Math.round(r() * 2e5) / 1e6));
+  const full = hist(Array.from({ length: 40 }, () => r() * 3));
+  const empty = new SparseHistogram();
+  const scaled = hist([0.5, 1.5, 2.5]).scale(0.1);
+  const classic = hist([0.003, 0.2, 7]);
+  classic.bounds = Float64Array.from([0.005, 0.1, 1]);
+  classic.classicCounts = Float64Array.from([1, 0, 1, 1]);
+  const huge = hist([1e9, 5e-7, 123456.789]);
+  for (const [name, h] of Object.entries({ micro, full, empty, scaled, classic, huge })) {
+    const w = new ByteWriter(16);
+    encodeHistogram(w, h, null);
+    const back = decodeHistogram(new ByteReader(w.finish()), null);
+    sameHist(t, h, back, name);
+  }
+  const w = new ByteWriter(16);
+  encodeHistogram(w, micro, null);
+  t.ok(w.pos <= 32, `a 5-observation window costs ${w.pos} bytes`);
+});
+
+t.test('chunks round-trip counters, gauges and histograms at irregular timestamps', async (t) => {
+  const r = rng(4);
+  const base = 1_000_000;
+  const c = new PointBuf(MetricKind.Counter);
+  const g = new PointBuf(MetricKind.Gauge);
+  const h = new PointBuf(MetricKind.Histogram);
+  let w = base;
+  for (let i = 0; i < 700; i++) {
+    w += r() < 0.8 ? 1 : 1 + Math.floor(r() * 1000);
+    c.pushCounter(w, Math.floor(r() * 50));
+    const v = Math.round(r() * 1000) / 10;
+    g.pushGauge(w, v, v - 1, v + 2.5, v * 3, i % 3 === 0 ? 1 : 3);
+    h.pushHistogram(w, hist([r(), r() * 10]));
+  }
+  for (const buf of [c, g, h]) {
+    const bytes = encodeChunk(buf, base + 1);
+    const out = new PointBuf(buf.kind);
+    const hdr = decodeChunk(bytes, base + 1, out);
+    t.equal(hdr.points, buf.n);
+    t.same(Array.from(out.idx.subarray(0, out.n)), Array.from(buf.idx.subarray(0, buf.n)), `kind ${buf.kind}: windows`);
+    if (buf.kind === MetricKind.Counter) {
+      t.same(Array.from(out.a.subarray(0, out.n)), Array.from(buf.a.subarray(0, buf.n)), 'increments');
+      let sum = 0;
+      for (let i = 0; i < buf.n; i++) sum += buf.a[i]!;
+      t.equal(readChunkHeader(bytes).sum, sum, 'header keeps the increment sum');
+    } else if (buf.kind === MetricKind.Gauge) {
+      for (const col of ['a', 'b', 'c', 'd', 'e'] as const) t.same(Array.from(out[col].subarray(0, out.n)), Array.from(buf[col].subarray(0, buf.n)), `gauge column ${col}`);
+    } else {
+      for (let i = 0; i < buf.n; i += 97) sameHist(t, buf.hists[i]!, out.hists[i]!, `window ${i}`);
+      t.equal(readChunkHeader(bytes).agg!.count, buf.n * 2, 'header keeps the merged histogram');
+    }
+  }
+});
