@@ -3,7 +3,7 @@
 // in-process receiver pushing into the real pipeline (discarding store) or, with --sink=count,
 // a sink that interns and counts. Reports acknowledged points/s, server CPU µs per point and RSS,
 // and in the same run the decode-only rate of the hand-written walker vs plain protobufjs.
-// Run: node dist/bench/otlp.js [--quick] [--seconds=N] [--streams=N] [--sink=pipeline|count]
+// Run: node dist/bench/otlp.js [--quick] [--seconds=N] [--streams=N] [--sink=pipeline|count] [--decode-seconds=N]
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -68,11 +68,14 @@ async function main(): Promise<void> {
 
   // Decode-only comparison, single core, same payload.
   const Req = otlpType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest');
-  const decodeSeconds = QUICK ? 1 : 3;
-  const pbjs = decodeRate('protobufjs decode (plain objects)', requests, decodeSeconds, (b) => void Req.decode(b));
-  const counting = new CountingSink();
-  const rx = new OtlpReceiver({ sink: counting });
-  const walker = decodeRate('tallyd walker → interning counting sink', requests, decodeSeconds, (b) => void rx.exportMetrics(b, 'grpc'));
+  // --decode-seconds=0 skips it (e.g. to profile only the gRPC run); ratios are then NaN.
+  const decodeSeconds = Number(opt('decode-seconds') ?? (QUICK ? 1 : 3));
+  let pbjs = NaN, walker = NaN;
+  if (decodeSeconds > 0) {
+    pbjs = decodeRate('protobufjs decode (plain objects)', requests, decodeSeconds, (b) => void Req.decode(b));
+    const rx = new OtlpReceiver({ sink: new CountingSink() });
+    walker = decodeRate('tallyd walker → interning counting sink', requests, decodeSeconds, (b) => void rx.exportMetrics(b, 'grpc'));
+  }
 
   let pipeline: Pipeline | null = null;
   let sink: IngestSink = new CountingSink();

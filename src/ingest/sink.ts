@@ -45,6 +45,13 @@ export interface IngestSink {
   histogram(ref: number, h: SparseHistogram, tsMs: number): boolean;
   /** histogramCumulative feeds a cumulative histogram of the stream started at startMs. */
   histogramCumulative(ref: number, h: SparseHistogram, startMs: number, tsMs: number): boolean;
+  /**
+   * Optional. histogramBorrowed is `histogramCumulative(ref, h, startMs, tsMs)` when `cumulative`,
+   * else `histogram(ref, h, tsMs)`, except that the sink does NOT take ownership of `h`: it copies
+   * what it keeps before returning, so a parser may refill one scratch histogram for every point.
+   * Parsers call the owning methods with a fresh histogram when a sink does not offer it.
+   */
+  histogramBorrowed?(ref: number, h: SparseHistogram, cumulative: boolean, startMs: number, tsMs: number): boolean;
   flush(): void;
   accepting(): boolean;
 }

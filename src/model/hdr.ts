@@ -174,24 +174,43 @@ export class SparseHistogram {
     return h;
   }
 
-  /** add merges `other` into this histogram (exact: bucket counts add). */
+  /**
+   * add merges `other` into this histogram (exact: bucket counts add). It merges in place,
+   * backwards from the end of the union, so it allocates only when the union outgrows capacity.
+   */
   add(other: SparseHistogram, factor = 1): this {
     const wasEmpty = this.size === 0 && this.count === 0;
-    const a = this.indices, ac = this.counts, n = this.size;
-    const b = other.indices, bc = other.counts, m = other.size;
-    const outI = new Int32Array(n + m);
-    const outC = new Float64Array(n + m);
-    let i = 0, j = 0, k = 0;
-    while (i < n && j < m) {
-      const x = a[i]!, y = b[j]!;
-      if (x < y) { outI[k] = x; outC[k++] = ac[i++]!; }
-      else if (y < x) { outI[k] = y; outC[k++] = bc[j++]! * factor; }
-      else { outI[k] = x; outC[k++] = ac[i++]! + bc[j++]! * factor; }
+    const n = this.size, m = other.size;
+    let k = n;
+    {
+      const a = this.indices, b = other.indices;
+      let i = 0, j = 0;
+      while (i < n && j < m) {
+        const x = a[i]!, y = b[j]!;
+        if (x < y) i++;
+        else if (y < x) { k++; j++; }
+        else { i++; j++; }
+      }
+      k += m - j;
     }
-    while (i < n) { outI[k] = a[i]!; outC[k++] = ac[i++]!; }
-    while (j < m) { outI[k] = b[j]!; outC[k++] = bc[j++]! * factor; }
-    this.indices = outI;
-    this.counts = outC;
+    this.ensure(k);
+    const a = this.indices, ac = this.counts, b = other.indices, bc = other.counts;
+    if (k === n) {
+      // Every bucket of `other` is already here (the steady state of a window): add counts.
+      for (let i = 0, j = 0; j < m; j++) {
+        const y = b[j]!;
+        while (a[i]! < y) i++;
+        ac[i] = ac[i]! + bc[j]! * factor;
+      }
+    } else {
+      let i = n - 1, j = m - 1, p = k - 1;
+      while (j >= 0) {
+        const y = b[j]!;
+        if (i >= 0 && a[i]! > y) { a[p] = a[i]!; ac[p--] = ac[i--]!; }
+        else if (i >= 0 && a[i] === y) { a[p] = y; ac[p--] = ac[i--]! + bc[j--]! * factor; }
+        else { a[p] = y; ac[p--] = bc[j--]! * factor; }
+      }
+    }
     this.size = k;
     this.count += other.count * factor;
     this.sum += other.sum * factor;

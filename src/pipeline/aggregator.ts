@@ -4,7 +4,7 @@ import { labelsEqual } from '../model/labels.js';
 import { MetricKind } from '../model/metric-kind.js';
 import type { SelectResult, Store } from '../store/interface.js';
 import type { BatchMessage, FlushStats } from './protocol.js';
-import { Op, RECORD_STRIDE, decodeHistogram } from './records.js';
+import { Op, RECORD_STRIDE, readHistogram } from './records.js';
 import { SeriesSlot } from './series-slot.js';
 import { CumulativeStream, type StreamJSON } from './temporality.js';
 import { WindowAgg } from './window-agg.js';
@@ -34,6 +34,8 @@ export class Aggregator {
   private readonly res: number;
   private now = 0;
   private seriesCount = 0;
+  /** The histogram a record is read into (or the delta a cumulative one yields); only valid within one record. */
+  private readonly scratch = new SparseHistogram();
 
   constructor(private readonly store: Store, private readonly cfg: AggregatorConfig) {
     this.res = store.rawResolutionMs;
@@ -93,13 +95,13 @@ export class Aggregator {
           break;
         }
         case Op.Histogram: {
-          const h = decodeHistogram(side!, a);
+          const h = readHistogram(this.scratch, side!, a, slot.bounds);
           w.histogram().add(h);
           this.classicAdd(slot, h);
           break;
         }
         case Op.HistogramCumulative: {
-          const delta = this.stream(slot).histogramIncrement(decodeHistogram(side!, a), b, ts);
+          const delta = this.stream(slot).histogramIncrement(side!, a, b, ts, this.scratch, slot.bounds);
           this.markDirty(slot);
           if (delta !== null) {
             w.histogram().add(delta);
@@ -145,6 +147,22 @@ export class Aggregator {
   private classicAdd(slot: SeriesSlot, h: SparseHistogram): void {
     const b = slot.bounds, c = slot.classic!;
     let below = 0;
+    const hb = h.bounds;
+    if (hb !== null && (hb === b || sameValues(hb, b))) {
+      // The sender's buckets are the series' buckets: countLE(b[i]) is the running sum of h's
+      // classic counts, summed in the same order, so this is the loop below without its search.
+      const cc = h.classicCounts!;
+      let le = 0;
+      for (let i = 0; i < b.length; i++) {
+        le += cc[i]!;
+        c[i] = c[i]! + (le - below);
+        below = le;
+      }
+      c[b.length] = c[b.length]! + (h.count - below);
+      slot.hSum += h.sum;
+      slot.hCount += h.count;
+      return;
+    }
     for (let i = 0; i < b.length; i++) {
       const le = h.countLE(b[i]!);
       c[i] = c[i]! + (le - below);
@@ -286,4 +304,11 @@ export class Aggregator {
     for (const s of this.slots) if (s !== undefined && s.tenant === tenant && s.lastSeen >= cutoff) out.push(s);
     return out;
   }
+}
+
+/** sameValues says whether two bound arrays hold the same numbers. */
+function sameValues(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -71,3 +71,53 @@ export function decodeHistogram(buf: Float64Array, off: number): SparseHistogram
   }
   return h;
 }
+
+/** histogramCount is the total count of the histogram encoded at `off`. */
+export function histogramCount(buf: Float64Array, off: number): number {
+  return buf[off + 1]!;
+}
+
+/**
+ * readHistogram overwrites `h` with the histogram written by encodeHistogram at `off`, reusing
+ * h's arrays, so the worker's steady state allocates nothing per histogram. Classic bounds are
+ * shared, never copied, when they equal `knownBounds` or h's own (bounds arrays are immutable);
+ * h's classic counts array is reused when the length fits (it is never shared).
+ */
+export function readHistogram(h: SparseHistogram, buf: Float64Array, off: number, knownBounds: Float64Array | null): SparseHistogram {
+  const n = buf[off]!;
+  if (h.indices.length < n) {
+    const cap = Math.max(n, h.indices.length * 2);
+    h.indices = new Int32Array(cap);
+    h.counts = new Float64Array(cap);
+  }
+  const idx = h.indices, cnt = h.counts;
+  let p = off + 6;
+  for (let i = 0; i < n; i++) idx[i] = buf[p + i]!;
+  p += n;
+  for (let i = 0; i < n; i++) cnt[i] = buf[p + i]!;
+  p += n;
+  h.size = n;
+  h.count = buf[off + 1]!;
+  h.sum = buf[off + 2]!;
+  h.min = buf[off + 3]!;
+  h.max = buf[off + 4]!;
+  const nb = buf[off + 5]!;
+  if (nb < 0) {
+    h.bounds = null;
+    h.classicCounts = null;
+    return h;
+  }
+  h.bounds = boundsAt(buf, p, nb, knownBounds) ?? boundsAt(buf, p, nb, h.bounds) ?? buf.slice(p, p + nb);
+  p += nb;
+  let cc = h.classicCounts;
+  if (cc === null || cc.length !== nb + 1) cc = h.classicCounts = new Float64Array(nb + 1);
+  for (let i = 0; i <= nb; i++) cc[i] = buf[p + i]!;
+  return h;
+}
+
+/** boundsAt returns `known` when it holds the `nb` bounds encoded at buf[p], else null. */
+function boundsAt(buf: Float64Array, p: number, nb: number, known: Float64Array | null): Float64Array | null {
+  if (known === null || known.length !== nb) return null;
+  for (let i = 0; i < nb; i++) if (known[i] !== buf[p + i]) return null;
+  return known;
+}

@@ -207,6 +207,11 @@ export class Pipeline implements IngestSink {
     return true;
   }
 
+  /** histogramBorrowed serialises `h` into the batch at once, so the caller may reuse it. */
+  histogramBorrowed(ref: number, h: SparseHistogram, cumulative: boolean, startMs: number, tsMs: number): boolean {
+    return cumulative ? this.histogramCumulative(ref, h, startMs, tsMs) : this.histogram(ref, h, tsMs);
+  }
+
   private refuseValue(): boolean {
     this.badValue.inc();
     return false;

@@ -1,4 +1,5 @@
 import { SparseHistogram } from '../model/hdr.js';
+import { histogramCount, readHistogram } from './records.js';
 
 /**
  * Cumulative-to-delta conversion per (series, stream start), as the OpenTelemetry Collector's
@@ -54,20 +55,24 @@ export class CumulativeStream {
   }
 
   /**
-   * histogramIncrement advances the stream with a cumulative histogram (taking ownership of
-   * `h`) and returns the delta to record, or null when nothing counts.
+   * histogramIncrement advances the stream with the cumulative histogram encoded at buf[off]
+   * (see records.ts) and returns the delta to record, written into `out`, or null when nothing
+   * counts. The baseline is overwritten in place, so a known stream allocates nothing. `bounds`
+   * are the series' classic bounds, shared instead of copied when the point carries the same.
    */
-  histogramIncrement(h: SparseHistogram, startMs: number, ts: number): SparseHistogram | null {
+  histogramIncrement(buf: Float64Array, off: number, startMs: number, ts: number, out: SparseHistogram, bounds: Float64Array | null): SparseHistogram | null {
     if (!this.known || this.h === null) {
       this.reset(startMs, ts);
-      this.h = h;
-      return startMs > 0 ? h.clone() : null;
+      this.h = readHistogram(new SparseHistogram(), buf, off, bounds);
+      return startMs > 0 ? readHistogram(out, buf, off, this.h.bounds) : null;
     }
     if (ts < this.lastTs) return null;
-    const newStream = (startMs > 0 && startMs !== this.start) || h.count < this.h.count;
-    const delta = newStream ? h.clone() : h.clone().sub(this.h);
+    const base = this.h;
+    const newStream = (startMs > 0 && startMs !== this.start) || histogramCount(buf, off) < base.count;
+    const delta = readHistogram(out, buf, off, base.bounds);
+    if (!newStream) delta.sub(base);
     if (startMs > 0) this.start = startMs;
-    this.h = h;
+    readHistogram(base, buf, off, delta.bounds);
     this.lastTs = ts;
     this.dirty = true;
     return delta.count > 0 || delta.size > 0 ? delta : null;

@@ -99,7 +99,10 @@ export class LmdbAppender implements Appender {
     try {
       await this.dbs.env.transaction(() => {
         for (const id of newIds) index.persist(id);
-        for (const g of groups) writer.write(tier, index.persist(g.id), g.pts.kind, g.pts);
+        for (const g of groups) {
+          const id = index.persist(g.id);
+          writer.write(tier, id, g.pts.kind, g.pts, index.record(id)?.meta.bounds ?? null);
+        }
       });
     } catch (err) {
       writer.forget();

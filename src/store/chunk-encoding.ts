@@ -1,19 +1,19 @@
-import { SparseHistogram } from '../model/hdr.js';
 import { MetricKind } from '../model/metric-kind.js';
 import { ByteReader, ByteWriter, bitWidth } from './byte-io.js';
 import { decodeFloatColumn, encodeFloatColumn } from './float-column.js';
 import { decodeHistogram, encodeHistogram } from './histogram-codec.js';
+import { HistSummary } from './hist-summary.js';
 import { PointBuf } from './point-buf.js';
 
 /**
  * Chunk layout: one LMDB value per (tier, series, chunk start), holding a run of windows.
  *
  *   header: u8 (version << 4 | kind), uvarint points, aggregate
- *           (counter: f64 increment sum; histogram: the merged histogram; gauge: nothing)
+ *           (counter: f64 increment sum; histogram: a HistSummary; gauge: nothing)
  *   blocks: u8 points, time column, value columns
  *
- * The aggregate lets a reader compute a counter's (or histogram's) cumulative value at any time
- * from chunk headers alone, without decoding earlier chunks. Blocks are independent given the
+ * The aggregate lets a reader compute a counter's (or a histogram's count, sum and buckets)
+ * cumulative value at any time from chunk headers alone, without decoding earlier chunks. Blocks are independent given the
  * window index before them, so an appender can cache the encoded full blocks of a head chunk
  * and only re-encode its tail. The time column stores gaps between window indices (0 for
  * consecutive windows), frame-of-reference bit packed: a gapless block costs two bytes.
@@ -139,8 +139,8 @@ export interface ChunkHeader {
   readonly points: number;
   /** Counter: the sum of the chunk's increments (0 for other kinds). */
   readonly sum: number;
-  /** Histogram: the merge of the chunk's windows (null for other kinds). */
-  readonly agg: SparseHistogram | null;
+  /** Histogram: count, sum and bucket counts of the chunk's windows (null for other kinds). */
+  readonly agg: HistSummary | null;
   /** Byte offset of the first block. */
   readonly bodyOffset: number;
 }
@@ -153,9 +153,9 @@ export function readChunkHeader(bytes: Uint8Array): ChunkHeader {
   const kind = (b0 & 15) as MetricKind;
   const points = r.uvarint();
   let sum = 0;
-  let agg: SparseHistogram | null = null;
+  let agg: HistSummary | null = null;
   if (kind === MetricKind.Counter) sum = r.f64();
-  else if (kind === MetricKind.Histogram) agg = decodeHistogram(r, null);
+  else if (kind === MetricKind.Histogram) agg = HistSummary.decode(r);
   return { kind, points, sum, agg, bodyOffset: r.pos };
 }
 
@@ -180,12 +180,12 @@ const headerWriter = new ByteWriter(64);
  * assembleChunk concatenates a header and encoded blocks into one chunk value. `sum` is used for
  * counters, `agg` for histograms.
  */
-export function assembleChunk(kind: MetricKind, points: number, sum: number, agg: SparseHistogram | null, blocks: readonly Uint8Array[], blockCount = blocks.length): Uint8Array {
+export function assembleChunk(kind: MetricKind, points: number, sum: number, agg: HistSummary | null, blocks: readonly Uint8Array[], blockCount = blocks.length): Uint8Array {
   headerWriter.reset();
   headerWriter.u8((CHUNK_VERSION << 4) | kind);
   headerWriter.uvarint(points);
   if (kind === MetricKind.Counter) headerWriter.f64(sum);
-  else if (kind === MetricKind.Histogram) encodeHistogram(headerWriter, agg ?? new SparseHistogram(1), null);
+  else if (kind === MetricKind.Histogram) (agg ?? HistSummary.forBounds(null)).encode(headerWriter);
   let len = headerWriter.pos;
   for (let i = 0; i < blockCount; i++) len += blocks[i]!.length;
   const out = new Uint8Array(len);
@@ -208,15 +208,15 @@ export function encodeBlockBytes(buf: PointBuf, from: number, n: number, prevIdx
 }
 
 /** encodeChunk encodes a whole PointBuf as one chunk (used for cold merges and rollups). */
-export function encodeChunk(buf: PointBuf, baseIdx: number): Uint8Array {
+export function encodeChunk(buf: PointBuf, baseIdx: number, bounds?: ArrayLike<number> | null): Uint8Array {
   const bs = blockSize(buf.kind);
   const blocks: Uint8Array[] = [];
   let sum = 0;
-  let agg: SparseHistogram | null = null;
+  let agg: HistSummary | null = null;
   if (buf.kind === MetricKind.Counter) for (let i = 0; i < buf.n; i++) sum += buf.a[i]!;
   if (buf.kind === MetricKind.Histogram) {
-    agg = new SparseHistogram(16);
-    for (let i = 0; i < buf.n; i++) agg.add(buf.hists[i]!);
+    agg = HistSummary.forBounds(bounds);
+    for (let i = 0; i < buf.n; i++) agg.addWindow(buf.hists[i]!);
   }
   let prev = baseIdx - 1;
   for (let from = 0; from < buf.n; from += bs) {

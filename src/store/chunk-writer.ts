@@ -6,6 +6,24 @@ import { MAX_START, chunkKey, chunkKeyStart, seriesPrefix } from './keys.js';
 import { PointBuf } from './point-buf.js';
 import type { Tier } from './tier.js';
 
+/** Values between PAD_FROM and PAD_TO bytes are padded to PAD_TO (see toValue). */
+const PAD_FROM = 384;
+const PAD_TO = 2048;
+
+/**
+ * toValue wraps chunk bytes as an LMDB value. A value of a few hundred bytes up to half a page
+ * would sit inline in a leaf page, and as heads grow their leaves split and stay half empty
+ * once the values move to overflow pages; padding such values (decoders stop at the point
+ * count, so padding is ignored) sends them to an overflow page right away, which they would
+ * need soon anyway, and keeps leaves dense. Small heads of sparse series stay inline.
+ */
+function toValue(bytes: Uint8Array): Buffer {
+  if (bytes.length <= PAD_FROM || bytes.length >= PAD_TO) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const out = Buffer.alloc(PAD_TO);
+  out.set(bytes, 0);
+  return out;
+}
+
 /**
  * ChunkWriter turns a commit's points of one series into chunk writes. It MUST run inside a
  * write transaction (the appender's one lmdb-js batch), because it reads the series' last
@@ -32,7 +50,7 @@ export class ChunkWriter {
   }
 
   /** write stores `pts` (ascending windows, one entry per window) for series `id`. */
-  write(tier: Tier, id: number, kind: MetricKind, pts: PointBuf): void {
+  write(tier: Tier, id: number, kind: MetricKind, pts: PointBuf, bounds: ArrayLike<number> | null = null): void {
     const chunks = this.dbs.chunks;
     let head = this.heads.get(this.headKey(tier, id)) ?? null;
     // Verify the cached head against the series' last stored chunk.
@@ -44,14 +62,14 @@ export class ChunkWriter {
       const stored = lastKey === null ? null : chunks.getBinaryFast(lastKey);
       if (lastKey === null || stored === undefined || stored === null || chunkKeyStart(lastKey) !== head.startMs || stored.length !== head.writtenLength) head = null;
     }
-    if (head === null && lastKey !== null) head = this.load(tier, kind, lastKey, sealed);
+    if (head === null && lastKey !== null) head = this.load(tier, kind, lastKey, sealed, bounds);
 
     let cold: PointBuf | null = null;
     let rebuild: PointBuf | null = null;
     let rebuildBase = 0;
     for (let j = 0; j < pts.n; j++) {
       const w = pts.idx[j]!;
-      if (head === null) head = new HeadChunk(kind, tier, w);
+      if (head === null) head = new HeadChunk(kind, tier, w, bounds);
       if (rebuild === null && w > head.lastIdx) {
         head.append(pts, j, sealed);
       } else if (rebuild !== null && w >= rebuildBase) {
@@ -66,26 +84,27 @@ export class ChunkWriter {
       }
     }
     if (rebuild !== null) {
-      head = new HeadChunk(kind, tier, rebuildBase);
+      head = new HeadChunk(kind, tier, rebuildBase, bounds);
       for (let j = 0; j < rebuild.n; j++) head.append(rebuild, j, sealed);
     }
     if (head !== null) {
       const bytes = head.encode(sealed);
-      for (const s of sealed) void chunks.put(chunkKey(tier.ordinal, id, s.startMs), Buffer.from(s.bytes.buffer, s.bytes.byteOffset, s.bytes.length));
-      void chunks.put(chunkKey(tier.ordinal, id, head.startMs), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
-      head.writtenLength = bytes.length;
+      for (const s of sealed) void chunks.put(chunkKey(tier.ordinal, id, s.startMs), toValue(s.bytes));
+      const value = toValue(bytes);
+      void chunks.put(chunkKey(tier.ordinal, id, head.startMs), value);
+      head.writtenLength = value.length;
       this.heads.set(this.headKey(tier, id), head);
     }
-    if (cold !== null) this.mergeCold(tier, id, kind, cold, head!.baseIdx);
+    if (cold !== null) this.mergeCold(tier, id, kind, cold, head!.baseIdx, bounds);
   }
 
-  private load(tier: Tier, kind: MetricKind, key: Buffer, sealed: SealedChunk[]): HeadChunk | null {
+  private load(tier: Tier, kind: MetricKind, key: Buffer, sealed: SealedChunk[], bounds: ArrayLike<number> | null): HeadChunk | null {
     const bytes = this.dbs.chunks.getBinary(key);
     if (bytes === undefined) return null;
     const buf = new PointBuf(kind, 64);
     const base = tier.index(chunkKeyStart(key));
     decodeChunk(bytes, base, buf);
-    const head = new HeadChunk(kind, tier, base);
+    const head = new HeadChunk(kind, tier, base, bounds);
     // A chunk grown past the budget by a cold merge seals here (same key, then a new head).
     for (let j = 0; j < buf.n; j++) head.append(buf, j, sealed);
     head.writtenLength = sealed.length > 0 ? -1 : bytes.length;
@@ -101,7 +120,7 @@ export class ChunkWriter {
   }
 
   /** mergeCold merges windows older than the head into the chunks that cover them. */
-  private mergeCold(tier: Tier, id: number, kind: MetricKind, cold: PointBuf, headBase: number): void {
+  private mergeCold(tier: Tier, id: number, kind: MetricKind, cold: PointBuf, headBase: number, bounds: ArrayLike<number> | null): void {
     const chunks = this.dbs.chunks;
     let j = 0;
     while (j < cold.n) {
@@ -121,8 +140,8 @@ export class ChunkWriter {
       }
       for (const k of chunks.getKeys({ start: chunkKey(tier.ordinal, id, tier.start(base) + 1), end: chunkKey(tier.ordinal, id, MAX_START), limit: 1 })) endIdx = Math.min(endIdx, tier.index(chunkKeyStart(k)));
       while (j < cold.n && cold.idx[j]! < endIdx) buf.mergeFrom(cold, j++);
-      const bytes = encodeChunk(buf, base);
-      void chunks.put(chunkKey(tier.ordinal, id, tier.start(base)), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+      const bytes = encodeChunk(buf, base, bounds);
+      void chunks.put(chunkKey(tier.ordinal, id, tier.start(base)), toValue(bytes));
     }
   }
 

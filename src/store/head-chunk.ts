@@ -1,6 +1,6 @@
-import { SparseHistogram } from '../model/hdr.js';
 import { MetricKind } from '../model/metric-kind.js';
 import { assembleChunk, blockSize, encodeBlockBytes } from './chunk-encoding.js';
+import { HistSummary, encodedSummaryLength } from './hist-summary.js';
 import { PointBuf } from './point-buf.js';
 import type { Tier } from './tier.js';
 
@@ -29,11 +29,13 @@ export class HeadChunk {
   private blocks: Uint8Array[];
   private blocksBytes: number;
   private blocksSum: number;
-  private blocksAgg: SparseHistogram | null;
+  private blocksAgg: HistSummary | null;
+  private readonly bounds: ArrayLike<number> | null;
   private readonly tail: PointBuf;
   private tailPrev: number;
 
-  constructor(kind: MetricKind, tier: Tier, firstIdx: number) {
+  constructor(kind: MetricKind, tier: Tier, firstIdx: number, bounds: ArrayLike<number> | null) {
+    this.bounds = bounds;
     this.kind = kind;
     this.tier = tier;
     this.startMs = tier.start(firstIdx);
@@ -44,7 +46,7 @@ export class HeadChunk {
     this.blocks = [];
     this.blocksBytes = 0;
     this.blocksSum = 0;
-    this.blocksAgg = kind === MetricKind.Histogram ? new SparseHistogram(16) : null;
+    this.blocksAgg = kind === MetricKind.Histogram ? HistSummary.forBounds(bounds) : null;
     this.tail = new PointBuf(kind, 16);
     this.tailPrev = firstIdx - 1;
   }
@@ -69,7 +71,7 @@ export class HeadChunk {
     this.blocks.push(bytes);
     this.blocksBytes += bytes.length;
     if (this.kind === MetricKind.Counter) for (let i = 0; i < this.tail.n; i++) this.blocksSum += this.tail.a[i]!;
-    else if (this.kind === MetricKind.Histogram) for (let i = 0; i < this.tail.n; i++) this.blocksAgg!.add(this.tail.hists[i]!);
+    else if (this.kind === MetricKind.Histogram) for (let i = 0; i < this.tail.n; i++) this.blocksAgg!.addWindow(this.tail.hists[i]!);
     this.tailPrev = this.tail.idx[this.tail.n - 1]!;
     this.tail.clear();
   }
@@ -87,7 +89,7 @@ export class HeadChunk {
     this.blocks = [];
     this.blocksBytes = 0;
     this.blocksSum = 0;
-    this.blocksAgg = this.kind === MetricKind.Histogram ? new SparseHistogram(16) : null;
+    this.blocksAgg = this.kind === MetricKind.Histogram ? HistSummary.forBounds(this.bounds) : null;
     this.tailPrev = first - 1;
     this.writtenLength = -1;
     return out;
@@ -96,8 +98,7 @@ export class HeadChunk {
   private headerEstimate(): number {
     if (this.kind === MetricKind.Counter) return 12;
     if (this.kind === MetricKind.Gauge) return 4;
-    const agg = this.blocksAgg!;
-    return 48 + 5 * agg.size + (agg.bounds !== null ? 18 * agg.bounds.length : 0);
+    return 8 + encodedSummaryLength(this.blocksAgg!);
   }
 
   /**
@@ -115,7 +116,7 @@ export class HeadChunk {
     if (this.kind === MetricKind.Counter) for (let i = 0; i < this.tail.n; i++) sum += this.tail.a[i]!;
     else if (this.kind === MetricKind.Histogram && this.tail.n > 0) {
       agg = agg!.clone();
-      for (let i = 0; i < this.tail.n; i++) agg.add(this.tail.hists[i]!);
+      for (let i = 0; i < this.tail.n; i++) agg.addWindow(this.tail.hists[i]!);
     }
     if (tailBytes === null) return assembleChunk(this.kind, this.points, sum, agg, this.blocks);
     this.blocks.push(tailBytes);

@@ -61,7 +61,7 @@ export class LmdbStore implements Store {
         ids.add(chunkKeySeries(key));
         points += h.points;
         // A value above half a page lives on whole overflow pages.
-        bytes += value.length > page / 2 ? Math.ceil((value.length + 24) / page) * page : value.length + key.length + 8;
+        bytes += value.length > page / 2 ? Math.ceil((value.length + 24) / page) * page : value.length + key.length + 10;
         const s = chunkKeyStart(key);
         if (minT === null || s < minT) minT = s;
         if (maxT === null || s > maxT) maxT = s;

@@ -120,7 +120,7 @@ export class LmdbQuerier implements Querier {
       const rec = ref.rec;
       let w = cache.get(rec.id);
       if (w === undefined) {
-        w = readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx);
+        w = readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx, rec.meta.bounds);
         cache.set(rec.id, w);
       }
       if (w.pts.n === 0) continue;

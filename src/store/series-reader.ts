@@ -5,18 +5,23 @@ import { decodeChunk, readChunkHeader } from './chunk-encoding.js';
 import type { StoreDbs } from './dbs.js';
 import { decodeHistogram } from './histogram-codec.js';
 import { chunkKey, chunkKeyStart, seriesPrefix } from './keys.js';
+import { HistSummary } from './hist-summary.js';
 import { PointBuf } from './point-buf.js';
 import type { Tier } from './tier.js';
 
 /**
  * SeriesWindows are one series' windows in [fromIdx, toIdx] plus what came before them:
- * `baseSum` (counters) or `baseHist` (histograms) is the retired aggregate plus every window
- * before fromIdx, read from chunk headers without decoding those chunks.
+ * `baseSum` (counters) or `baseSummary` (histogram count, sum and bucket counts) is the retired
+ * aggregate plus every window before fromIdx, read from chunk headers without decoding those
+ * chunks. `baseSummary` is null when earlier chunks disagree on bucket bounds. `fullBase()`
+ * merges the full histograms before fromIdx, decoding every earlier chunk: only the bare-name
+ * histogram's lazy base() needs it.
  */
 export interface SeriesWindows {
   readonly pts: PointBuf;
   readonly baseSum: number;
-  readonly baseHist: SparseHistogram | null;
+  readonly baseSummary: HistSummary | null;
+  fullBase(): SparseHistogram;
 }
 
 /** retiredKey is the key of a series' retired aggregate in one tier. */
@@ -25,18 +30,21 @@ export function retiredKey(tier: number, id: number): Buffer {
 }
 
 /** readWindows reads one series' windows of one tier. */
-export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number): SeriesWindows {
+export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, bounds?: ArrayLike<number> | null): SeriesWindows {
   const pts = new PointBuf(kind, 64);
   let baseSum = 0;
-  let baseHist: SparseHistogram | null = null;
+  let summary: HistSummary | null = kind === MetricKind.Histogram ? HistSummary.forBounds(bounds) : null;
+  let retiredHist: SparseHistogram | null = null;
   const cumulative = kind !== MetricKind.Gauge;
   if (cumulative) {
     const retired = dbs.retired.getBinary(retiredKey(tier.ordinal, id));
     if (retired !== undefined) {
       if (kind === MetricKind.Counter) baseSum = new ByteReader(retired).f64();
-      else baseHist = decodeHistogram(new ByteReader(retired), null);
+      else {
+        retiredHist = decodeHistogram(new ByteReader(retired), null);
+        summary!.addWindow(retiredHist);
+      }
     }
-    if (kind === MetricKind.Histogram) baseHist ??= new SparseHistogram(16);
   }
   // The chunk covering fromIdx is the last one starting at or before it.
   const fromMs = tier.start(fromIdx);
@@ -48,9 +56,10 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
     for (const { value } of dbs.chunks.getRange({ start: seriesPrefix(tier.ordinal, id), end: chunkKey(tier.ordinal, id, firstStart) })) {
       const h = readChunkHeader(value);
       if (kind === MetricKind.Counter) baseSum += h.sum;
-      else if (h.agg !== null) baseHist!.add(h.agg);
+      else if (summary !== null && (h.agg === null || !summary.add(h.agg))) summary = null;
     }
   }
+  const pre: SparseHistogram[] = [];
   const tmp = new PointBuf(kind, 64);
   for (const { key, value } of dbs.chunks.getRange({ start: chunkKey(tier.ordinal, id, firstStart), end: chunkKey(tier.ordinal, id, tier.start(toIdx) + 1) })) {
     tmp.clear();
@@ -59,11 +68,28 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
       const w = tmp.idx[j]!;
       if (w < fromIdx) {
         if (kind === MetricKind.Counter) baseSum += tmp.a[j]!;
-        else if (kind === MetricKind.Histogram) baseHist!.add(tmp.hists[j]!);
+        else if (kind === MetricKind.Histogram) {
+          pre.push(tmp.hists[j]!);
+          summary?.addWindow(tmp.hists[j]!);
+        }
       } else if (w <= toIdx) {
         pts.copyFrom(tmp, j);
       }
     }
   }
-  return { pts, baseSum, baseHist };
+  let memo: SparseHistogram | null = null;
+  const fullBase = (): SparseHistogram => {
+    if (memo !== null) return memo;
+    const h = (memo = retiredHist !== null ? retiredHist.clone() : new SparseHistogram(16));
+    if (kind !== MetricKind.Histogram) return h;
+    const buf = new PointBuf(kind, 64);
+    for (const { key, value } of dbs.chunks.getRange({ start: seriesPrefix(tier.ordinal, id), end: chunkKey(tier.ordinal, id, firstStart) })) {
+      buf.clear();
+      decodeChunk(value, tier.index(chunkKeyStart(key)), buf);
+      for (let j = 0; j < buf.n; j++) h.add(buf.hists[j]!);
+    }
+    for (const x of pre) h.add(x);
+    return h;
+  };
+  return { pts, baseSum, baseSummary: summary, fullBase };
 }

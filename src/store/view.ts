@@ -29,7 +29,6 @@ export function bucketBounds(metaBounds: readonly number[] | undefined, w: Serie
   let b: ArrayLike<number> | null = metaBounds && metaBounds.length > 0 ? metaBounds : null;
   if (b === null && w !== null) {
     for (const h of w.pts.hists) if (h.bounds !== null) { b = h.bounds; break; }
-    if (b === null && w.baseHist?.bounds) b = w.baseHist.bounds;
   }
   const out = Array.from(b ?? PROMETHEUS_DEFAULT_BUCKETS);
   if (out[out.length - 1] !== Infinity) out.push(Infinity);
@@ -105,14 +104,13 @@ export function histogramView(labels: Labels, tier: Tier, r: ViewRange, w: Serie
     else if (ts.length === 0) preCount = i + 1;
   }
   let base: SparseHistogram | null = null;
-  const baseHist = w.baseHist;
   return {
     labels,
     timestamps: Float64Array.from(ts),
     deltas,
     base(): SparseHistogram {
       if (base === null) {
-        base = baseHist !== null ? baseHist.clone() : new SparseHistogram(16);
+        base = w.fullBase();
         for (let i = 0; i < preCount; i++) base.add(pts.hists[i]!);
       }
       return base;
@@ -131,15 +129,16 @@ export function virtualLabels(labels: Labels, name: string, v: Variant, le?: num
 /** histogramFloatViews builds `_bucket{le}` (for `les`), `_sum` and `_count` float series. */
 export function histogramFloatView(labels: Labels, name: string, tier: Tier, r: ViewRange, w: SeriesWindows, v: Variant, le: number): FloatSeries {
   const hs = w.pts.hists;
-  const base = w.baseHist;
   const vl = virtualLabels(labels, name, v, le);
+  // Header summaries give the base; bounds they lack fall back to decoding earlier windows.
+  const summary = w.baseSummary;
   switch (v) {
     case Variant.Sum:
-      return cumulativeView(vl, tier, r, w, base?.sum ?? 0, (i) => hs[i]!.sum);
+      return cumulativeView(vl, tier, r, w, summary !== null ? summary.sum : w.fullBase().sum, (i) => hs[i]!.sum);
     case Variant.Count:
-      return cumulativeView(vl, tier, r, w, base?.count ?? 0, (i) => hs[i]!.count);
+      return cumulativeView(vl, tier, r, w, summary !== null ? summary.count : w.fullBase().count, (i) => hs[i]!.count);
     default:
-      return cumulativeView(vl, tier, r, w, base ? base.countLE(le) : 0, (i) => hs[i]!.countLE(le));
+      return cumulativeView(vl, tier, r, w, summary?.countLE(le) ?? w.fullBase().countLE(le), (i) => hs[i]!.countLE(le));
   }
 }
 

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { SparseHistogram } from '../../src/model/hdr.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import { ByteReader, ByteWriter } from '../../src/store/byte-io.js';
@@ -59,7 +59,9 @@ function hist(values: number[]): SparseHistogram {
   return h;
 }
 
-function sameHist(t: any, a: SparseHistogram, b: SparseHistogram, msg: string): void {
+type Asserts = Test;
+
+function sameHist(t: Asserts, a: SparseHistogram, b: SparseHistogram, msg: string): void {
   t.same(Array.from(b.indices.subarray(0, b.size)), Array.from(a.indices.subarray(0, a.size)), `${msg}: indices`);
   t.same(Array.from(b.counts.subarray(0, b.size)), Array.from(a.counts.subarray(0, a.size)), `${msg}: counts`);
   t.ok(Object.is(a.count, b.count) && Object.is(a.sum, b.sum) && Object.is(a.min, b.min) && Object.is(a.max, b.max), `${msg}: count/sum/min/max`);

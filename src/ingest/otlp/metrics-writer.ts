@@ -87,8 +87,13 @@ export class MetricsWriter implements MetricsVisitor {
   received = 0;
   readonly refused = new Refusals();
 
+  /** Whether the sink copies histograms it is lent (histogramBorrowed), so `scratch` serves every point. */
+  private readonly borrow: boolean;
+  private readonly scratch = new SparseHistogram(16);
+
   constructor(sink: IngestSink, promoteResourceAttributes: Iterable<string>, maxSeries = 500_000) {
     this.sink = sink;
+    this.borrow = typeof sink.histogramBorrowed === 'function';
     this.resources = new ResourceCache(promoteResourceAttributes);
     this.series = new ByteKeyCache(maxSeries);
   }
@@ -210,9 +215,16 @@ export class MetricsWriter implements MetricsVisitor {
       this.refused.add(Reason.SeriesLimit);
       return;
     }
-    const h = toSparse(p, e);
-    const ts = this.ts(p);
-    const ok = m.cumulative ? this.sink.histogramCumulative(e.ref, h, p.startMs, ts) : this.sink.histogram(e.ref, h, ts);
+    const h = toSparse(p, e, this.borrow ? this.scratch : null);
+    this.sendHistogram(m, e.ref, h, p.startMs, this.ts(p));
+  }
+
+  /** sendHistogram hands a histogram point to the sink, lending the scratch when the sink allows. */
+  private sendHistogram(m: MetricEntry, ref: number, h: SparseHistogram, startMs: number, ts: number): void {
+    const sink = this.sink;
+    let ok: boolean;
+    if (h === this.scratch) ok = sink.histogramBorrowed!(ref, h, m.cumulative, startMs, ts);
+    else ok = m.cumulative ? sink.histogramCumulative(ref, h, startMs, ts) : sink.histogram(ref, h, ts);
     if (!ok) this.refused.add(Reason.Pipeline);
   }
 
@@ -220,7 +232,7 @@ export class MetricsWriter implements MetricsVisitor {
     const m = this.metricEntry!;
     if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) return;
     this.received++;
-    const h = expToSparse(p);
+    const h = expToSparse(p, this.borrow ? this.scratch : null);
     if (h === null) {
       this.refused.add(Reason.BadValue);
       return;
@@ -230,9 +242,7 @@ export class MetricsWriter implements MetricsVisitor {
       this.refused.add(Reason.SeriesLimit);
       return;
     }
-    const ts = this.ts(p);
-    const ok = m.cumulative ? this.sink.histogramCumulative(e.ref, h, p.startMs, ts) : this.sink.histogram(e.ref, h, ts);
-    if (!ok) this.refused.add(Reason.Pipeline);
+    this.sendHistogram(m, e.ref, h, p.startMs, this.ts(p));
   }
 
   summaryPoint(p: SummaryPoint): void {
@@ -341,13 +351,24 @@ function setBounds(e: SeriesEntry, bounds: Float64Array): void {
   }
 }
 
-function toSparse(p: HistogramPoint, e: SeriesEntry): SparseHistogram {
+/** reuse empties a lent scratch histogram, or returns a fresh one to hand over. */
+function reuse(into: SparseHistogram | null, capacity: number): SparseHistogram {
+  if (into === null) return new SparseHistogram(capacity);
+  into.size = 0;
+  into.bounds = null;
+  return into;
+}
+
+/** toSparse converts an explicit-bucket point, into `into` (a lent scratch) or a new histogram. */
+function toSparse(p: HistogramPoint, e: SeriesEntry, into: SparseHistogram | null): SparseHistogram {
   const n = p.nBuckets;
-  const h = new SparseHistogram(n > 0 ? n : 1);
+  const cc = into?.classicCounts ?? null;
+  const h = reuse(into, n > 0 ? n : 1);
+  h.classicCounts = null;
   const idx = e.bucketIndex!, val = e.bucketValue!;
   let estSum = 0, lo = Infinity, hi = -Infinity;
   if (n > 0) {
-    const classic = new Float64Array(n);
+    const classic = cc !== null && cc.length === n ? cc : new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const c = p.bucketCounts[i]!;
       classic[i] = c;
@@ -379,10 +400,11 @@ function toSparse(p: HistogramPoint, e: SeriesEntry): SparseHistogram {
  * narrower than an HDR bucket (3 significant digits), so nothing is lost; at lower scales the
  * error stays inside the sender's own bucket. Negative values and the zero bucket land at 0.
  */
-function expToSparse(p: ExpHistogramPoint): SparseHistogram | null {
+function expToSparse(p: ExpHistogramPoint, into: SparseHistogram | null): SparseHistogram | null {
   if (!Number.isFinite(p.count) || (p.hasSum && !Number.isFinite(p.sum)) || p.scale < -10 || p.scale > 20) return null;
   const pos = p.positive, neg = p.negative;
-  const h = new SparseHistogram(Math.max(1, pos.n + 1));
+  const h = reuse(into, Math.max(1, pos.n + 1));
+  h.classicCounts = null;
   let zero = p.zeroCount;
   for (let i = 0; i < neg.n; i++) zero += neg.counts[i]!;
   if (zero > 0) h.addAtIndex(0, zero);

@@ -7,6 +7,7 @@ import { evalAggregate } from './aggregate.js';
 import { evalBinary } from './binary.js';
 import { evalInstantCall } from './instant-functions.js';
 import { FLOAT_RANGE_FUNCTIONS, HIST_RANGE_FUNCTIONS, RANGE_FUNCTIONS_KEEPING_NAME, type Window } from './range-functions.js';
+import { hasStaleNaN, isStaleNaN, withoutStaleNaN } from './stale.js';
 import { HistSource, StepSeries, type RangeData } from './value.js';
 
 /** Value is what an expression evaluates to over all steps of an evaluator. */
@@ -198,8 +199,11 @@ export class Evaluator {
       return { kind: 'scalar', vs };
     }
     if (v.kind !== 'vector') throw new QueryError('internal', 'unary on non-vector');
+    let dropped = false;
     for (const s of v.series) {
+      const before = s.labels;
       s.labels = dropMetricName(s.labels);
+      if (s.labels !== before) dropped = true;
       for (let i = 0; i < this.steps; i++) {
         if (s.present[i] === 0) continue;
         const h = s.h(i);
@@ -207,7 +211,8 @@ export class Evaluator {
         else s.vs[i] = -s.vs[i]!;
       }
     }
-    return v;
+    // Dropping the name can make two series equal, which Prometheus rejects.
+    return dropped ? { kind: 'vector', series: mergeByLabels(v.series) } : v;
   }
 
   atMs(at: AtModifier | null): number | null {
@@ -251,7 +256,12 @@ export class Evaluator {
       for (let i = 0; i < n; i++) {
         const eff = (at ?? this.startMs + i * this.intervalMs) - vs.offsetMs;
         while (p + 1 < len && t[p + 1]! <= eff) p++;
-        if (p >= 0 && t[p]! > eff - lookback) s.set(i, sampleTime ? t[p]! / 1000 : v[p]!);
+        if (p >= 0 && t[p]! > eff - lookback) {
+          const x = v[p]!;
+          // A stale marker as the latest sample means the series has no value here.
+          if (x !== x && isStaleNaN(x)) continue;
+          s.set(i, sampleTime ? t[p]! / 1000 : x);
+        }
       }
       if (s.count > 0) out.push(s);
       this.tick();
@@ -278,7 +288,13 @@ export class Evaluator {
   private selectRange(vs: VectorSelector, rangeMs: number): RangeArg {
     const res = this.select(vs, rangeMs, rangeMs);
     const data: RangeData[] = [];
-    for (const fs of res.floats) data.push({ labels: fs.labels, t: fs.timestamps, v: fs.values, hist: null });
+    for (const fs of res.floats) {
+      if (hasStaleNaN(fs.values)) {
+        // Range windows never contain stale markers.
+        const clean = withoutStaleNaN(fs.timestamps, fs.values);
+        if (clean.t.length > 0) data.push({ labels: fs.labels, t: clean.t, v: clean.v, hist: null });
+      } else data.push({ labels: fs.labels, t: fs.timestamps, v: fs.values, hist: null });
+    }
     for (const hs of res.histograms) data.push({ labels: hs.labels, t: hs.timestamps, v: EMPTY_F64, hist: new HistSource(hs.deltas, () => hs.base(), null) });
     return { data, rangeMs, offsetMs: vs.offsetMs, atMs: this.atMs(vs.at) };
   }

@@ -3,7 +3,8 @@ import { compareLabels, getLabel, labelsKey, METRIC_NAME, withLabel, type Labels
 import { QueryError } from './api.js';
 import { unwrapParens, type Call } from './ast.js';
 import { absentLabels, dropMetricName, mergeByLabels, type Evaluator, type Value } from './eval.js';
-import { bucketQuantile, parseLe, type Bucket } from './quantile.js';
+import { bucketFraction, bucketQuantile, parseLe, type Bucket } from './quantile.js';
+import { re2ToJs } from './re2.js';
 import { StepSeries } from './value.js';
 
 /**
@@ -182,8 +183,10 @@ export function evalInstantCall(ev: Evaluator, c: Call): Value {
     case 'sort_by_label':
     case 'sort_by_label_desc':
       return vector(ev, sortByLabel(ev, c, name === 'sort_by_label_desc'));
-    case 'histogram_quantile':
-      return vector(ev, histogramQuantile(ev, ev.evalScalar(c.args[0]!), ev.evalVector(c.args[1]!)));
+    case 'histogram_quantile': {
+      const q = ev.evalScalar(c.args[0]!);
+      return vector(ev, classicBuckets(ev, ev.evalVector(c.args[1]!), (h, i) => h.quantile(q[i]!), (b, i) => bucketQuantile(q[i]!, b)));
+    }
     case 'histogram_count':
       return vector(ev, mapHistograms(ev, ev.evalVector(c.args[0]!), (h) => h.count));
     case 'histogram_sum':
@@ -197,7 +200,7 @@ export function evalInstantCall(ev: Evaluator, c: Call): Value {
     case 'histogram_fraction': {
       const lower = ev.evalScalar(c.args[0]!);
       const upper = ev.evalScalar(c.args[1]!);
-      return vector(ev, mapHistograms(ev, ev.evalVector(c.args[2]!), (h, i) => h.fraction(lower[i]!, upper[i]!)));
+      return vector(ev, classicBuckets(ev, ev.evalVector(c.args[2]!), (h, i) => h.fraction(lower[i]!, upper[i]!), (b, i) => bucketFraction(lower[i]!, upper[i]!, b)));
     }
   }
   throw new QueryError('bad_data', `function ${JSON.stringify(name)} is not supported`);
@@ -267,7 +270,7 @@ function labelReplace(ev: Evaluator, c: Call): StepSeries[] {
   const dst = stringArg(ev, c, 1), repl = stringArg(ev, c, 2), src = stringArg(ev, c, 3), regex = stringArg(ev, c, 4);
   let re: RegExp;
   try {
-    re = new RegExp(`^(?:${regex})$`, 's');
+    re = new RegExp(`^(?:${re2ToJs(regex)})$`, 's');
   } catch (e) {
     throw new QueryError('execution', `invalid regular expression in label_replace(): ${regex}`);
   }
@@ -317,10 +320,17 @@ function sortByLabel(ev: Evaluator, c: Call, desc: boolean): StepSeries[] {
 }
 
 /**
- * histogramQuantile groups classic `le` bucket series by their other labels and interpolates
- * with bucketQuantile; histogram samples answer from their own buckets.
+ * classicBuckets evaluates a histogram function: histogram samples answer from their own buckets
+ * (`ofHist`); classic `le` bucket series are grouped by all their other labels, the metric name
+ * included (as Prometheus' signature does), and answered by `ofBuckets`. The output drops the
+ * name, so two histograms differing only by name collide and fail, as in Prometheus.
  */
-function histogramQuantile(ev: Evaluator, q: Float64Array, series: StepSeries[]): StepSeries[] {
+function classicBuckets(
+  ev: Evaluator,
+  series: StepSeries[],
+  ofHist: (h: SparseHistogram, step: number) => number,
+  ofBuckets: (b: Bucket[], step: number) => number,
+): StepSeries[] {
   const n = ev.steps;
   const groups = new Map<string, { labels: Labels; members: Array<{ s: StepSeries; le: number }> }>();
   const out: StepSeries[] = [];
@@ -329,7 +339,7 @@ function histogramQuantile(ev: Evaluator, q: Float64Array, series: StepSeries[])
       const o = new StepSeries(dropMetricName(s.labels), n);
       for (let i = 0; i < n; i++) {
         const h = s.h(i);
-        if (s.present[i] === 1 && h !== null) o.set(i, h.quantile(q[i]!));
+        if (s.present[i] === 1 && h !== null) o.set(i, ofHist(h, i));
       }
       if (o.count > 0) out.push(o);
       if (o.count === s.count) continue;
@@ -338,11 +348,11 @@ function histogramQuantile(ev: Evaluator, q: Float64Array, series: StepSeries[])
     if (leStr === '') continue;
     const le = parseLe(leStr);
     if (Number.isNaN(le)) continue;
-    const labels = s.labels.filter((l) => l.name !== 'le' && l.name !== METRIC_NAME);
-    const key = labelsKey(labels);
+    const withName = s.labels.filter((l) => l.name !== 'le');
+    const key = labelsKey(withName);
     let g = groups.get(key);
     if (g === undefined) {
-      g = { labels, members: [] };
+      g = { labels: dropMetricName(withName), members: [] };
       groups.set(key, g);
     }
     g.members.push({ s, le });
@@ -355,7 +365,7 @@ function histogramQuantile(ev: Evaluator, q: Float64Array, series: StepSeries[])
       for (const m of g.members) {
         if (m.s.present[i] === 1 && m.s.h(i) === null) buckets.push({ upperBound: m.le, count: m.s.vs[i]! });
       }
-      if (buckets.length > 0) o.set(i, bucketQuantile(q[i]!, buckets));
+      if (buckets.length > 0) o.set(i, ofBuckets(buckets, i));
     }
     if (o.count > 0) out.push(o);
     ev.tick();

@@ -7,18 +7,71 @@ import {
   type AggregateOp, type AtModifier, type BinaryOp, type Expr, type MatrixSelector, type Subquery, type ValueType, type VectorMatching, type VectorSelector,
 } from './ast.js';
 import { FUNCTIONS } from './function-defs.js';
+import { re2ToJs } from './re2.js';
 
 /**
  * parseExpr turns a PromQL string into our AST and type-checks it like Prometheus' parser.
  * Every failure is a QueryError('bad_data') worded as Prometheus words it ("1:5: parse error: ...").
  */
-export function parseExpr(input: string): Expr {
+export function parseExpr(raw: string): Expr {
+  const input = normalizeTrailingDots(raw);
   const tree = parser.parse(input);
   const p = new Converter(input);
   p.checkSyntax(tree.topNode);
   const top = tree.topNode.firstChild;
   if (!top) throw p.err(0, 'no expression found in input');
   return p.expr(top);
+}
+
+/**
+ * normalizeTrailingDots rewrites number literals written with a trailing dot (`2.`, `1./6.`),
+ * which Prometheus' lexer accepts and the lezer grammar does not, replacing the dot by a space
+ * so that positions in error messages stay the same. Strings and comments are left alone.
+ */
+function normalizeTrailingDots(input: string): string {
+  if (!input.includes('.')) return input;
+  let out = '';
+  let i = 0;
+  while (i < input.length) {
+    const c = input[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      let j = i + 1;
+      while (j < input.length && input[j] !== c) j += input[j] === '\\' && c !== '`' ? 2 : 1;
+      out += input.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    if (c === '#') {
+      const j = input.indexOf('\n', i);
+      const end = j < 0 ? input.length : j;
+      out += input.slice(i, end);
+      i = end;
+      continue;
+    }
+    if (c >= '0' && c <= '9' && (i === 0 || !/[\w.]/.test(input[i - 1]!))) {
+      let j = i;
+      while (j < input.length && input[j]! >= '0' && input[j]! <= '9') j++;
+      if (input[j] === '.' && (j + 1 >= input.length || !/[\w.]/.test(input[j + 1]!))) {
+        out += input.slice(i, j) + ' ';
+        i = j + 1;
+        continue;
+      }
+      out += input.slice(i, j);
+      i = j;
+      continue;
+    }
+    if (/[\w]/.test(c)) {
+      // Copy a whole identifier or number so digits inside it are not mistaken for literals.
+      let j = i;
+      while (j < input.length && /[\w.:]/.test(input[j]!)) j++;
+      out += input.slice(i, j);
+      i = j;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return out;
 }
 
 const AGG_OPS: ReadonlySet<string> = new Set(['sum', 'avg', 'min', 'max', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'group']);
@@ -191,7 +244,8 @@ class Converter {
           const type = MATCH_OPS[op!.firstChild!.name]!;
           const value = this.string(val!);
           try {
-            matchers.push(new Matcher(type, labelName, value));
+            // RE2-only syntax (inline flags) is rewritten for JavaScript; other patterns stay as written.
+            matchers.push(new Matcher(type, labelName, type === '=~' || type === '!~' ? re2ToJs(value) : value));
           } catch (e) {
             throw this.err(val!.from, `error parsing regexp: ${(e as Error).message}`);
           }
@@ -259,8 +313,14 @@ class Converter {
     return { kind: 'subquery', expr: e, rangeMs, stepMs, offsetMs: 0, at: null };
   }
 
-  /** modifiable finds the selector or subquery an offset/@ applies to. */
+  /**
+   * modifiable finds the selector or subquery an offset/@ applies to. The lezer grammar makes
+   * `a or b offset 5m` and `-a @ 100` modify the whole binary/unary expression; in Prometheus'
+   * grammar the modifier binds to the operand right before it, so descend to it.
+   */
   private modifiable(e: Expr, pos: number, what: string): VectorSelector | Subquery {
+    if (e.kind === 'binary') return this.modifiable(e.rhs, pos, what);
+    if (e.kind === 'unary') return this.modifiable(e.expr, pos, what);
     if (e.kind === 'vector' || e.kind === 'subquery') return e;
     if (e.kind === 'matrix') return e.vs;
     throw this.err(pos, `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`);

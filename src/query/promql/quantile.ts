@@ -99,6 +99,62 @@ export function bucketQuantile(q: number, buckets: Bucket[]): number {
 }
 
 /**
+ * bucketFraction is Prometheus' BucketFraction, histogram_fraction() over classic buckets: the
+ * share of observations between `lower` and `upper`, interpolating linearly inside the buckets
+ * the bounds fall in. NaN without a +Inf bucket, without observations or for a NaN bound; 0 when
+ * lower >= upper. `buckets` is reordered.
+ */
+export function bucketFraction(lower: number, upper: number, buckets: Bucket[]): number {
+  buckets.sort((a, b) => (a.upperBound < b.upperBound ? -1 : a.upperBound > b.upperBound ? 1 : 0));
+  if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity) return NaN;
+  let n = 0;
+  let last = { upperBound: buckets[0]!.upperBound, count: buckets[0]!.count };
+  for (let i = 1; i < buckets.length; i++) {
+    const b = buckets[i]!;
+    if (b.upperBound === last.upperBound) last.count += b.count;
+    else {
+      buckets[n++] = last;
+      last = { upperBound: b.upperBound, count: b.count };
+    }
+  }
+  buckets[n++] = last;
+  buckets.length = n;
+  const count = buckets[n - 1]!.count;
+  if (count === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return NaN;
+  if (lower >= upper) return 0;
+  let rank = 0, lowerRank = 0, upperRank = 0;
+  let lowerSet = false, upperSet = false;
+  for (let i = 0; i < n; i++) {
+    const b = buckets[i]!;
+    const lowerBound = i > 0 ? buckets[i - 1]!.upperBound : -Infinity;
+    const upperBound = b.upperBound;
+    const interpolate = (v: number): number => rank + ((b.count - rank) * (v - lowerBound)) / (upperBound - lowerBound);
+    if (!lowerSet && lowerBound >= lower) {
+      lowerRank = rank;
+      lowerSet = true;
+    }
+    if (!upperSet && lowerBound >= upper) {
+      upperRank = rank;
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    if (!lowerSet && lowerBound < lower && upperBound > lower) {
+      lowerRank = interpolate(lower);
+      lowerSet = true;
+    }
+    if (!upperSet && lowerBound < upper && upperBound > upper) {
+      upperRank = interpolate(upper);
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    rank = b.count;
+  }
+  if (!lowerSet || lowerRank > count) lowerRank = count;
+  if (!upperSet || upperRank > count) upperRank = count;
+  return (upperRank - lowerRank) / count;
+}
+
+/**
  * quantileOf is Prometheus' quantile(): sorts `values` (in place) and interpolates between the
  * two closest ranks; NaN for no values, ±Inf for q outside [0, 1].
  */
