@@ -1,6 +1,6 @@
 // Load generator child for bench/otlp.ts: `node otlp-client.js ADDRESS SECONDS STREAMS NOW_MS`.
 // Each stream is its own gRPC channel sending pre-encoded requests back to back (one in flight
-// per stream); prints {acked, refused, errors} points as JSON when done.
+// per stream); prints {acked, unavailable, errors} points and its own CPU µs as JSON when done.
 import * as grpc from '@grpc/grpc-js';
 import { buildRequests, POINTS_PER_REQUEST, SERIES } from './otlp-payload.js';
 
@@ -34,4 +34,5 @@ await Promise.all(Array.from({ length: streams }, (_, s) => new Promise<void>((r
   };
   next();
 })));
-process.stdout.write(JSON.stringify({ acked, unavailable, errors }) + '\n');
+const cpu = process.cpuUsage();
+process.stdout.write(JSON.stringify({ acked, unavailable, errors, cpuUs: cpu.user + cpu.system }) + '\n');

@@ -5,7 +5,7 @@
 // and in the same run the decode-only rate of the hand-written walker vs plain protobufjs.
 // Run: node dist/bench/otlp.js [--quick] [--seconds=N] [--streams=N] [--sink=pipeline|count] [--decode-seconds=N]
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { IngestSink } from '../src/ingest/sink.js';
 import { labelsKey, type Labels } from '../src/model/labels.js';
@@ -45,6 +45,45 @@ class CountingSink implements IngestSink {
   histogramCumulative(ref: number): boolean { return this.add(ref); }
   flush(): void {}
   accepting(): boolean { return true; }
+}
+
+/**
+ * threadTicks reads each thread's user+system CPU (clock ticks of 10 ms) from /proc, so the
+ * report can say whether the main thread (decode, route) or the aggregation workers bound the run.
+ */
+function threadTicks(): Map<string, { name: string; ticks: number }> {
+  const out = new Map<string, { name: string; ticks: number }>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const name = stat.slice(stat.indexOf('(') + 1, close);
+      const f = stat.slice(close + 2).split(' ');
+      out.set(tid, { name, ticks: Number(f[11]) + Number(f[12]) });
+    }
+  } catch {
+    // Not Linux: the per-thread split is left out.
+  }
+  return out;
+}
+
+/**
+ * cpuSplit is CPU µs per point of the main thread (decode, route) and of every other thread: the
+ * aggregation workers, plus V8's GC and compiler helpers, which share the name "node".
+ */
+function cpuSplit(before: Map<string, { name: string; ticks: number }>, points: number): { main: number; busiestOther: number; otherThreads: number } {
+  const main = String(process.pid);
+  let m = 0, others = 0, busiest = 0;
+  for (const [tid, t] of threadTicks()) {
+    const d = (t.ticks - (before.get(tid)?.ticks ?? 0)) * 10_000;
+    if (tid === main) m += d;
+    else {
+      others += d;
+      busiest = Math.max(busiest, d);
+    }
+  }
+  const per = (us: number): number => Number((us / Math.max(1, points)).toFixed(3));
+  return { main: per(m), busiestOther: per(busiest), otherThreads: per(others) };
 }
 
 function decodeRate(label: string, requests: Buffer[], seconds: number, fn: (b: Buffer) => void): number {
@@ -102,6 +141,7 @@ async function main(): Promise<void> {
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   await ready;
   const cpu0 = process.cpuUsage();
+  const ticks0 = threadTicks();
   const t0 = process.hrtime.bigint();
   let rssMax = 0;
   const sampler = setInterval(() => { rssMax = Math.max(rssMax, process.memoryUsage().rss); }, 200);
@@ -109,7 +149,8 @@ async function main(): Promise<void> {
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
-  const res = JSON.parse(out.trim().split('\n').pop()!) as { acked: number; unavailable: number; errors: number };
+  const res = JSON.parse(out.trim().split('\n').pop()!) as { acked: number; unavailable: number; errors: number; cpuUs: number };
+  const split = cpuSplit(ticks0, res.acked);
   await server.close();
   if (pipeline) await pipeline.close();
   const rate = res.acked / elapsed;
@@ -118,13 +159,15 @@ async function main(): Promise<void> {
     scenario: 'otlp', sink: SINK, seconds: SECONDS, streams: STREAMS, pointsPerRequest: POINTS_PER_REQUEST, series: SERIES,
     requestBytes: requests[0]!.length,
     ackedPointsPerSec: Math.round(rate), refusedUnavailablePoints: res.unavailable, errorPoints: res.errors,
-    serverCpuUsPerPoint: Number(cpuUsPerPoint.toFixed(3)), rssMaxMiB: Math.round(rssMax / 1048576),
+    serverCpuUsPerPoint: Number(cpuUsPerPoint.toFixed(3)), serverCpuUsPerPointByThread: split,
+    clientCpuUsPerPoint: Number((res.cpuUs / Math.max(1, res.acked)).toFixed(3)), rssMaxMiB: Math.round(rssMax / 1048576),
     decodeOnly: { protobufjsPointsPerSec: Math.round(pbjs), walkerPointsPerSec: Math.round(walker), ratio: Number((walker / pbjs).toFixed(2)) },
     pipelineVsProtobufjsDecode: Number((rate / pbjs).toFixed(2)),
     cores: availableParallelism(), node: process.version, at: new Date().toISOString(),
   };
   console.log(`gRPC ingest (${SINK} sink, ${STREAMS} streams, ${SECONDS}s)`.padEnd(44), `${Math.round(rate).toLocaleString('en-US').padStart(12)} points/s acknowledged`);
   console.log(`server CPU per point: ${cpuUsPerPoint.toFixed(3)} µs; max RSS ${result.rssMaxMiB} MiB; UNAVAILABLE ${res.unavailable} points, errors ${res.errors}`);
+  console.log(`  by thread: main ${split.main} µs, other threads ${split.otherThreads} µs (busiest, a worker: ${split.busiestOther} µs); load generator ${result.clientCpuUsPerPoint} µs per point`);
   console.log(`ratio walker/protobufjs decode: ${result.decodeOnly.ratio}x; whole gRPC pipeline / protobufjs decode: ${result.pipelineVsProtobufjsDecode}x`);
   mkdirSync(new URL('../../bench/results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('../../bench/results/otlp.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');

@@ -41,7 +41,7 @@ export class Tier {
     return Date.UTC(1970 + y, idx - y * 12, 1);
   }
 
-  /** end returns the first millisecond after window `idx` (where its sample is stamped). */
+  /** end returns the first millisecond after window `idx`. */
   end(idx: number): number {
     return this.start(idx + 1);
   }

@@ -39,21 +39,24 @@ export function bucketBounds(metaBounds: readonly number[] | undefined, w: Serie
 export interface ViewRange {
   readonly startMs: number;
   readonly endMs: number;
-  /** First window whose end sample can fall in range, minus one (for gap detection). */
+  /** First window whose sample can fall in range, minus one (for gap detection). */
   readonly fromIdx: number;
-  /** Last window whose start can fall in range. */
+  /** Last window whose sample, or whose gap sample one window earlier, can fall in range. */
   readonly toIdx: number;
 }
 
 /** viewRange derives the windows to read for [startMs, endMs]. */
 export function viewRange(tier: Tier, startMs: number, endMs: number): ViewRange {
-  return { startMs, endMs, fromIdx: tier.index(startMs - 1) - 1, toIdx: tier.index(endMs) };
+  // Samples are stamped at window starts: window i's sample is at start(i), its gap sample at
+  // start(i - 1). The first window with start(i) >= startMs is index(startMs - 1) + 1.
+  return { startMs, endMs, fromIdx: tier.index(startMs - 1), toIdx: tier.index(endMs) + 1 };
 }
 
 /**
  * cumulativeView builds a float series of running totals from per-window increments `inc(i)`:
- * the sample at each window's end holds the total so far; a window after a gap (or the series'
- * first) also gets a sample at its start holding the total before it.
+ * the sample at each window's start holds the total including that window (so a flushed window is
+ * visible at once, never stamped in the future); a window after a gap (or the series' first) is
+ * preceded by a sample one window earlier holding the total before it.
  */
 export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number): FloatSeries {
   const pts = w.pts;
@@ -65,21 +68,21 @@ export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: Seri
     cum += inc(i);
     const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
     if (gap) {
-      const s = tier.start(idx);
+      const s = tier.start(idx - 1);
       if (s >= r.startMs && s <= r.endMs) { ts.push(s); vs.push(before); }
     }
-    const e = tier.end(idx);
+    const e = tier.start(idx);
     if (e >= r.startMs && e <= r.endMs) { ts.push(e); vs.push(cum); }
   }
   return { labels, timestamps: Float64Array.from(ts), values: Float64Array.from(vs) };
 }
 
-/** gaugeView stamps each window's `last` at the window's end. */
+/** gaugeView stamps each window's `last` at the window's start. */
 export function gaugeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows): FloatSeries {
   const pts = w.pts;
   const ts: number[] = [], vs: number[] = [];
   for (let i = 0; i < pts.n; i++) {
-    const e = tier.end(pts.idx[i]!);
+    const e = tier.start(pts.idx[i]!);
     if (e >= r.startMs && e <= r.endMs) { ts.push(e); vs.push(pts.a[i]!); }
   }
   return { labels, timestamps: Float64Array.from(ts), values: Float64Array.from(vs) };
@@ -96,10 +99,10 @@ export function histogramView(labels: Labels, tier: Tier, r: ViewRange, w: Serie
     const idx = pts.idx[i]!;
     const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
     if (gap) {
-      const s = tier.start(idx);
+      const s = tier.start(idx - 1);
       if (s >= r.startMs && s <= r.endMs) { ts.push(s); deltas.push(EMPTY_HIST); }
     }
-    const e = tier.end(idx);
+    const e = tier.start(idx);
     if (e >= r.startMs && e <= r.endMs) { ts.push(e); deltas.push(pts.hists[i]!); }
     else if (ts.length === 0) preCount = i + 1;
   }
