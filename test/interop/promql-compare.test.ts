@@ -98,8 +98,8 @@ if (!existsSync(PROMETHEUS)) {
     for (const c of cases) {
       const tol = c.tol ?? DEFAULT_TOL;
       const at = c.onGrid ? evalAt - 5 : evalAt;
-      const [p, q] = await Promise.all([fetchAnswer(prom.url, c.q, at, c.range), fetchAnswer(d.url, c.q, at, c.range)]);
-      const name = `${c.range ? `range step ${c.range.step}s: ` : c.onGrid ? 'on the grid: ' : ''}${c.q}`;
+      const [p, q] = await Promise.all([fetchAnswer(prom.url, c.promQ ?? c.q, at, c.range), fetchAnswer(d.url, c.q, at, c.range)]);
+      const name = `${c.range ? `range step ${c.range.step}s: ` : c.onGrid ? 'on the grid: ' : ''}${c.q}${c.promQ ? ` (Prometheus: ${c.promQ})` : ''}`;
       if (c.error) {
         t.ok(!p.ok && !q.ok && diffAnswers(p, q, tol) === '', `${name}: both refuse it the same way`, { prometheus: p.ok ? 'answered' : p.error, tallyd: q.ok ? 'answered' : q.error });
         continue;
