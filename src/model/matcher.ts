@@ -1,3 +1,5 @@
+import { re2ToJs } from './re2.js';
+
 /** MatchType is one of PromQL's four label matchers. */
 export type MatchType = '=' | '!=' | '=~' | '!~';
 
@@ -15,8 +17,10 @@ export class Matcher {
     this.type = type;
     this.name = name;
     this.value = value;
-    // Anchored and with the `s` flag so `.` matches newlines, as RE2 in Prometheus does with (?s).
-    this.re = type === '=~' || type === '!~' ? new RegExp(`^(?:${value})$`, 's') : null;
+    // Anchored and with the `s` flag so `.` matches newlines, as RE2 in Prometheus does with (?s);
+    // RE2-only syntax such as `(?i)` is rewritten, so every caller (PromQL, remote read, APIs)
+    // accepts the patterns Prometheus accepts. `value` keeps the user's pattern.
+    this.re = type === '=~' || type === '!~' ? new RegExp(`^(?:${re2ToJs(value)})$`, 's') : null;
   }
 
   /** matches tests a label value ('' when the label is absent). */

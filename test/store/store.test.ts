@@ -22,15 +22,15 @@ t.test('a counter reads cumulative since creation, with a start sample at creati
   const r = store.querier().select('default', [eq('__name__', 'req_total')], ALL);
   t.equal(r.floats.length, 1);
   t.same(pairs(r.floats[0]), [
-    [T0, 0], [T0 + S, 5], [T0 + 2 * S, 8],
-    [T0 + 4 * S, 8], [T0 + 5 * S, 10],
+    [T0 - S, 0], [T0, 5], [T0 + S, 8],
+    [T0 + 3 * S, 8], [T0 + 4 * S, 10],
   ]);
   // A range that starts mid-series still reads totals since creation.
-  const mid = store.querier().select('default', [eq('__name__', 'req_total')], { startMs: T0 + 2 * S, endMs: T0 + 5 * S });
-  t.same(pairs(mid.floats[0]), [[T0 + 2 * S, 8], [T0 + 4 * S, 8], [T0 + 5 * S, 10]]);
+  const mid = store.querier().select('default', [eq('__name__', 'req_total')], { startMs: T0 + S, endMs: T0 + 4 * S });
+  t.same(pairs(mid.floats[0]), [[T0 + S, 8], [T0 + 3 * S, 8], [T0 + 4 * S, 10]]);
 });
 
-t.test('a gauge reads the last value of each window at the window end', async (t) => {
+t.test('a gauge reads the last value of each window at the window start', async (t) => {
   const { store } = await openTemp(t);
   const app = store.appender();
   const id = app.seriesId('default', L({ __name__: 'temp' }), MetricKind.Gauge);
@@ -38,7 +38,7 @@ t.test('a gauge reads the last value of each window at the window end', async (t
   app.gauge(id, T0 + 2 * S, -2.5, -3, 0, -5, 2);
   await app.commit();
   const r = store.querier().select('default', [eq('__name__', 'temp')], ALL);
-  t.same(pairs(r.floats[0]), [[T0 + S, 3], [T0 + 3 * S, -2.5]]);
+  t.same(pairs(r.floats[0]), [[T0, 3], [T0 + 2 * S, -2.5]]);
 });
 
 t.test('a late window merges into the stored one instead of replacing it', async (t) => {
@@ -64,10 +64,10 @@ t.test('a late window merges into the stored one instead of replacing it', async
   await app.commit();
   const q = store.querier();
   const cs = pairs(q.select('default', [eq('__name__', 'c_total')], ALL).floats[0]);
-  t.same(cs[cs.length - 1], [T0 + 300 * S, 310], 'the late increment adds to the total');
-  t.same(cs[6], [T0 + 6 * S, 16], 'and shows from its window on');
+  t.same(cs[cs.length - 1], [T0 + 299 * S, 310], 'the late increment adds to the total');
+  t.same(cs[6], [T0 + 5 * S, 16], 'and shows from its window on');
   const gs = pairs(q.select('default', [eq('__name__', 'g')], ALL).floats[0]);
-  t.same(gs[5], [T0 + 6 * S, 100], 'the gauge takes the newer last value');
+  t.same(gs[5], [T0 + 5 * S, 100], 'the gauge takes the newer last value');
   const counts = q.select('default', [eq('__name__', 'lat_count')], ALL).floats[0]!;
   t.equal(counts.values[counts.values.length - 1], 301, 'the histogram windows merge');
   const b1 = q.select('default', [eq('__name__', 'lat_bucket'), eq('le', '1')], ALL).floats[0]!;
@@ -108,7 +108,7 @@ t.test('rollback discards points and commit is durable across a restart', async 
   t.equal(after.histograms.length, 16, 'every histogram series is found again');
   t.same(after.floats.map((s) => pairs(s)), before.floats.map((s) => pairs(s)), 'every point is found again');
   const c0 = after.floats.find((s) => labelsToRecord(s.labels).idx === '0')!;
-  t.equal(c0.timestamps[c0.timestamps.length - 1], T0 + 1000 * S, 'the rolled back window is absent');
+  t.equal(c0.timestamps[c0.timestamps.length - 1], T0 + 999 * S, 'the rolled back window is absent');
   t.same(store.querier().metadata('default', 'm2'), [{ metric: 'm2', type: 'histogram', help: 'latency', unit: '' }]);
   // Appending after the restart continues the same series.
   const app2 = store.appender();
@@ -130,8 +130,8 @@ t.test('tenants are isolated: the same labels in two tenants are two series', as
   app.counter(b, T0, 100);
   await app.commit();
   const q = store.querier();
-  t.same(pairs(q.select('acme', [eq('__name__', 'x_total')], ALL).floats[0]), [[T0, 0], [T0 + S, 1]]);
-  t.same(pairs(q.select('globex', [eq('__name__', 'x_total')], ALL).floats[0]), [[T0, 0], [T0 + S, 100]]);
+  t.same(pairs(q.select('acme', [eq('__name__', 'x_total')], ALL).floats[0]), [[T0 - S, 0], [T0, 1]]);
+  t.same(pairs(q.select('globex', [eq('__name__', 'x_total')], ALL).floats[0]), [[T0 - S, 0], [T0, 100]]);
   t.same(q.select('other', [new Matcher('=~', '__name__', '.+')], ALL).floats, []);
   t.same(q.labelValues('other', 'job', [], 0, 2e13), []);
   t.same(q.labelNames('acme', [], 0, 2e13), ['__name__', 'job']);
@@ -183,9 +183,9 @@ t.test('histograms read as _bucket per le, _sum, _count and as bare-name deltas 
   const buckets = q.select('default', [eq('__name__', 'lat_seconds_bucket')], ALL).floats;
   t.equal(buckets.length, 12, 'Prometheus default bounds plus +Inf');
   const at = (le: string): Array<[number, number]> => pairs(buckets.find((s) => labelsToRecord(s.labels).le === le));
-  t.same(at('0.005'), [[T0, 0], [T0 + S, 1], [T0 + 2 * S, 1], [T0 + 3 * S, 1]]);
-  t.same(at('0.25'), [[T0, 0], [T0 + S, 3], [T0 + 2 * S, 3], [T0 + 3 * S, 3]]);
-  t.same(at('+Inf'), [[T0, 0], [T0 + S, 3], [T0 + 2 * S, 4], [T0 + 3 * S, 5]]);
+  t.same(at('0.005'), [[T0 - S, 0], [T0, 1], [T0 + S, 1], [T0 + 2 * S, 1]]);
+  t.same(at('0.25'), [[T0 - S, 0], [T0, 3], [T0 + S, 3], [T0 + 2 * S, 3]]);
+  t.same(at('+Inf'), [[T0 - S, 0], [T0, 3], [T0 + S, 4], [T0 + 2 * S, 5]]);
   t.same(pairs(q.select('default', [eq('__name__', 'lat_seconds_count')], ALL).floats[0]).map((p) => p[1]), [0, 3, 4, 5]);
   const sum = pairs(q.select('default', [eq('__name__', 'lat_seconds_sum')], ALL).floats[0]);
   t.ok(Math.abs(sum[3]![1] - 21.903) < 1e-9, '_sum is cumulative');
@@ -195,13 +195,13 @@ t.test('histograms read as _bucket per le, _sum, _count and as bare-name deltas 
   t.equal(le.length, 1, 'an le matcher picks one bucket');
   t.same(pairs(le[0]).map((p) => p[1]), [0, 3, 4, 4]);
   // Bare name: histogram samples as deltas.
-  const bare = q.select('default', [eq('__name__', 'lat_seconds')], { startMs: T0 + S, endMs: T0 + 3 * S });
+  const bare = q.select('default', [eq('__name__', 'lat_seconds')], { startMs: T0, endMs: T0 + 2 * S });
   t.equal(bare.floats.length, 0);
   const hs = bare.histograms[0]!;
-  t.same(Array.from(hs.timestamps), [T0 + S, T0 + 2 * S, T0 + 3 * S]);
+  t.same(Array.from(hs.timestamps), [T0, T0 + S, T0 + 2 * S]);
   t.equal(hs.base().count, 0, 'nothing before the first window');
   t.same(hs.deltas.map((d) => d.count), [3, 1, 1]);
-  const later = q.select('default', [eq('__name__', 'lat_seconds')], { startMs: T0 + 2 * S, endMs: T0 + 3 * S }).histograms[0]!;
+  const later = q.select('default', [eq('__name__', 'lat_seconds')], { startMs: T0 + S, endMs: T0 + 2 * S }).histograms[0]!;
   t.equal(later.base().count, 3, 'base holds everything before the range');
   t.same(later.deltas.map((d) => d.count), [1, 1]);
   t.same(q.labelValues('default', '__name__', [], 0, 2e13), ['lat_seconds', 'lat_seconds_bucket', 'lat_seconds_count', 'lat_seconds_sum', 'tok', 'tok_bucket', 'tok_count', 'tok_sum']);

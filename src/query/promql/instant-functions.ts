@@ -4,7 +4,7 @@ import { QueryError } from './api.js';
 import { unwrapParens, type Call } from './ast.js';
 import { absentLabels, dropMetricName, mergeByLabels, type Evaluator, type Value } from './eval.js';
 import { bucketFraction, bucketQuantile, parseLe, type Bucket } from './quantile.js';
-import { re2ToJs } from './re2.js';
+import { re2ToJs } from '../../model/re2.js';
 import { StepSeries } from './value.js';
 
 /**

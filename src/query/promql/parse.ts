@@ -7,7 +7,6 @@ import {
   type AggregateOp, type AtModifier, type BinaryOp, type Expr, type MatrixSelector, type Subquery, type ValueType, type VectorMatching, type VectorSelector,
 } from './ast.js';
 import { FUNCTIONS } from './function-defs.js';
-import { re2ToJs } from './re2.js';
 
 /**
  * parseExpr turns a PromQL string into our AST and type-checks it like Prometheus' parser.
@@ -245,7 +244,7 @@ class Converter {
           const value = this.string(val!);
           try {
             // RE2-only syntax (inline flags) is rewritten for JavaScript; other patterns stay as written.
-            matchers.push(new Matcher(type, labelName, type === '=~' || type === '!~' ? re2ToJs(value) : value));
+            matchers.push(new Matcher(type, labelName, value));
           } catch (e) {
             throw this.err(val!.from, `error parsing regexp: ${(e as Error).message}`);
           }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { re2ToJs } from '../../../src/query/promql/re2.js';
+import { re2ToJs } from '../../../src/model/re2.js';
 import { createEngine } from '../../../src/query/promql/engine.js';
 import { loadSeries } from './load.js';
 
