@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { labelsFromRecord } from '../src/model/labels.js';
 import { ChunkedFrameEncoder, encodeLabels, encodeReadResponse, type SeriesSlice } from '../src/query/remote-read/encode.js';
-import { snappyCompress } from '../src/query/remote-read/snappy.js';
+import { snappyCompress } from '../src/wire/snappy.js';
 import { XorChunkWriter, MAX_SAMPLES_PER_CHUNK } from '../src/query/remote-read/xor-chunk.js';
 
 const arg = (name: string, dflt: number): number => {

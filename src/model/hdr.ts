@@ -80,24 +80,19 @@ export function hdrUpperBound(index: number): number {
 export class SparseHistogram {
   indices: Int32Array;
   counts: Float64Array;
-  size: number;
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  bounds: Float64Array | null;
-  classicCounts: Float64Array | null;
+  // Number fields are initialised where declared: an ES2022 class field declared bare starts as
+  // undefined, and V8 then boxes every later double store into a fresh heap number.
+  size = 0;
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  bounds: Float64Array | null = null;
+  classicCounts: Float64Array | null = null;
 
   constructor(capacity = 8) {
     this.indices = new Int32Array(capacity);
     this.counts = new Float64Array(capacity);
-    this.size = 0;
-    this.count = 0;
-    this.sum = 0;
-    this.min = Infinity;
-    this.max = -Infinity;
-    this.bounds = null;
-    this.classicCounts = null;
   }
 
   /** fromBuckets builds a histogram from parallel ascending index/count arrays (copied). */

@@ -13,29 +13,21 @@ import { histogramCount, readHistogram } from './records.js';
  * restarted worker resumes the stream instead of re-counting or dropping it.
  */
 export class CumulativeStream {
+  // Fields are initialised where declared: a bare ES2022 field starts as undefined, and V8 then
+  // allocates a heap number for every double stored into it.
   /** Start time of the current stream (0 when the sender gives none). */
-  start: number;
-  lastTs: number;
+  start = 0;
+  lastTs = -Infinity;
   /** Last cumulative total (counters). */
-  value: number;
+  value = 0;
   /** Last cumulative histogram (histograms). */
-  h: SparseHistogram | null;
+  h: SparseHistogram | null = null;
   /** Set when the baseline changed since it was last persisted. */
-  dirty: boolean;
+  dirty = false;
   /** Set once a baseline exists (seen here or loaded from the store). */
-  known: boolean;
+  known = false;
   /** Set while the stream waits on the aggregator's list of baselines to persist. */
-  queued: boolean;
-
-  constructor() {
-    this.start = 0;
-    this.lastTs = -Infinity;
-    this.value = 0;
-    this.h = null;
-    this.dirty = false;
-    this.known = false;
-    this.queued = false;
-  }
+  queued = false;
 
   /** counterIncrement advances the stream with a cumulative total and returns the increment to count. */
   counterIncrement(total: number, startMs: number, ts: number): number {

@@ -11,25 +11,19 @@ import { SparseHistogram } from '../model/hdr.js';
  */
 export class WindowAgg {
   readonly start: number;
-  last: number;
-  lastTs: number;
-  min: number;
-  max: number;
-  sum: number;
-  count: number;
-  h: SparseHistogram | null;
-  members: Set<number> | null;
+  // Number fields are initialised where declared, not in the constructor: a bare ES2022 field
+  // starts as undefined, and V8 then allocates a heap number for every double stored into it.
+  last = 0;
+  lastTs = -Infinity;
+  min = Infinity;
+  max = -Infinity;
+  sum = 0;
+  count = 0;
+  h: SparseHistogram | null = null;
+  members: Set<number> | null = null;
 
   constructor(start: number) {
     this.start = start;
-    this.last = 0;
-    this.lastTs = -Infinity;
-    this.min = Infinity;
-    this.max = -Infinity;
-    this.sum = 0;
-    this.count = 0;
-    this.h = null;
-    this.members = null;
   }
 
   /** addGauge records one gauge value observed at ts. */

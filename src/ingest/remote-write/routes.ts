@@ -4,7 +4,7 @@ import { DEFAULT_TENANT } from '../../model/metric-kind.js';
 import { DecodeError } from '../otlp/wire.js';
 import { remoteWriteSamplesReceived, remoteWriteSamplesRefused } from '../otlp/metrics.js';
 import { RemoteWriteDecoder, type RemoteWriteResult } from './decode.js';
-import { snappyUncompress } from './snappy.js';
+import { snappyUncompress } from '../../wire/snappy.js';
 
 /** RemoteWriteOptions configure remoteWriteRoutes. */
 export interface RemoteWriteOptions {

@@ -4,7 +4,7 @@ import type { Querier } from '../../store/interface.js';
 import { DecodeError, SAMPLES, STREAMED_XOR_CHUNKS, decodeReadRequest, type ReadRequest } from './decode.js';
 import { ChunkedFrameEncoder, DEFAULT_MAX_BYTES_IN_FRAME, encodeReadResponse, type SeriesSlice } from './encode.js';
 import { sampleCount, selectForRead } from './select.js';
-import { snappyCompress, snappyUncompress } from './snappy.js';
+import { snappyCompress, snappyUncompress } from '../../wire/snappy.js';
 
 /** RemoteReadOptions configure `remoteReadRoutes`. */
 export interface RemoteReadOptions {

@@ -2,7 +2,7 @@ import t from 'tap';
 import Fastify from 'fastify';
 import protobuf from 'protobufjs';
 import { remoteWriteRoutes } from '../../../src/ingest/remote-write/routes.js';
-import { snappyCompress } from '../../../src/ingest/remote-write/snappy.js';
+import { snappyCompress } from '../../../src/wire/snappy.js';
 import { MetricKind } from '../../../src/model/metric-kind.js';
 import { RecordingSink } from '../otlp/recording-sink.js';
 
