@@ -20,6 +20,7 @@ import { RuleManager } from './rules/index.js';
 import { storeRuleWriter } from './rules/store-writer.js';
 import type { Sample } from './query/promql/api.js';
 import { DEFAULT_TENANT } from './model/metric-kind.js';
+import { registerProcessMetrics } from './self/process-metrics.js';
 
 /** Daemon is a running tallyd: what tests and the embedding API hold. */
 export interface Daemon {
@@ -59,6 +60,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     await pipeline.start();
     closers.push({ name: 'pipeline', close: () => pipeline.close() });
 
+    registerProcessMetrics(() => store.stats().bytes);
     const engine = createEngine();
     const tenant = DEFAULT_TENANT;
     const rules = new RuleManager({

@@ -9,7 +9,7 @@ import type { WindowAgg } from './window-agg.js';
 /**
  * SeriesSlot is a worker's state for one series: its open windows, its store id once known, the
  * live values /metrics shows (counter total, gauge value, cumulative classic buckets) and the
- * cumulative-stream baseline. Every field is assigned here so all slots share one shape.
+ * cumulative-stream baseline. Every field is assigned at construction so all slots share one shape.
  */
 export class SeriesSlot {
   readonly tenant: string;
@@ -19,23 +19,25 @@ export class SeriesSlot {
   readonly meta: SeriesMeta;
   /** Classic bucket upper bounds for exposition (histograms), without +Inf. */
   readonly bounds: Float64Array;
-  storeId: number;
-  windows: WindowAgg[];
+  // Mutable fields are initialised where declared: a bare ES2022 field starts as undefined, and
+  // V8 then allocates a heap number for every double stored into it (per sample, here).
+  storeId = -1;
+  windows: WindowAgg[] = [];
   /** Set while the slot is on the aggregator's list of slots with open windows. */
-  listed: boolean;
-  lastSeen: number;
+  listed = false;
+  lastSeen = -Infinity;
   /** Counter: cumulative total since creation (stored total + everything seen since). */
-  total: number;
+  total = 0;
   /** Gauge: current value (gaugeAdd applies deltas to it). */
-  current: number;
-  hasCurrent: boolean;
+  current = 0;
+  hasCurrent = false;
   /** Histogram: cumulative per-bucket counts (last one +Inf), sum and count. */
   classic: Float64Array | null;
-  hSum: number;
-  hCount: number;
-  stream: CumulativeStream | null;
+  hSum = 0;
+  hCount = 0;
+  stream: CumulativeStream | null = null;
   /** The label pairs rendered for the text format, without braces and without the name. */
-  labelText: string | null;
+  labelText: string | null = null;
 
   constructor(def: SeriesDef) {
     this.tenant = def.tenant;
@@ -50,18 +52,7 @@ export class SeriesSlot {
       ...(def.unit ? { unit: def.unit } : {}),
     } : NO_META;
     this.bounds = def.kind !== MetricKind.Histogram ? NO_BOUNDS : def.bounds ? cleanBounds(def.bounds) : DEFAULT_BOUNDS;
-    this.storeId = -1;
-    this.windows = [];
-    this.listed = false;
-    this.lastSeen = -Infinity;
-    this.total = 0;
-    this.current = 0;
-    this.hasCurrent = false;
     this.classic = def.kind === MetricKind.Histogram ? new Float64Array(this.bounds.length + 1) : null;
-    this.hSum = 0;
-    this.hCount = 0;
-    this.stream = null;
-    this.labelText = null;
   }
 
   /** stateKey names the series in the `temporality` state table; unambiguous across tenants. */
