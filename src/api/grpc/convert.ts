@@ -40,7 +40,7 @@ export function queryResponse(r: QueryResult): QueryResponse {
 }
 
 /**
- * AlertEventLike is what the rule manager emits as `'event'` on the alert emitter. `labels`
+ * AlertEventLike is what the rule manager emits as `'alert'` on the alert emitter. `labels`
  * may be a Labels array or a plain record. `tenant` names the tenant whose rules produced the
  * event; absent means the default tenant. Times are unix ms.
  */

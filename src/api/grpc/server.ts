@@ -38,7 +38,7 @@ export interface GrpcApiOptions {
    * `x-scope-orgid` metadata). Default: the token's tenant, else `default`.
    */
   readonly tenantOf?: (metadata: grpc.Metadata, auth: GrpcAuth | null) => string;
-  /** alertEvents emits `'event'` with an AlertEventLike on every alert state change. */
+  /** alertEvents emits `'alert'` with an AlertEventLike on every alert state change. */
   readonly alertEvents?: EventEmitter;
   /** costs answers Costs; absent means the RPC answers UNIMPLEMENTED. */
   readonly costs?: (req: CostsRequest, tenant: string) => Promise<CostsResponse>;
@@ -211,14 +211,14 @@ export async function startGrpcApi(opts: GrpcApiOptions): Promise<GrpcApi> {
       const stop = () => {
         if (done) return;
         done = true;
-        emitter?.off('event', onEvent);
+        emitter?.off('alert', onEvent);
         streams.delete(end);
       };
       const end = () => {
         stop();
         call.end();
       };
-      emitter?.on('event', onEvent);
+      emitter?.on('alert', onEvent);
       streams.add(end);
       call.on('cancelled', stop);
       call.on('close', stop);

@@ -241,13 +241,13 @@ t.test('WatchAlerts streams each state change of the caller\'s tenant and ends c
   const { client } = await serve(t, { alertEvents: alerts });
   const stream = (client.WatchAlerts as (req: object) => grpc.ClientReadableStream<Record<string, unknown>>)({});
   await new Promise<void>((resolve) => stream.once('metadata', () => resolve()));
-  t.equal(alerts.listenerCount('event'), 1, 'the watch is subscribed');
+  t.equal(alerts.listenerCount('alert'), 1, 'the watch is subscribed');
   const got: Array<Record<string, unknown>> = [];
   const two = new Promise<void>((resolve) => stream.on('data', (d) => { got.push(d); if (got.length === 2) resolve(); }));
   const base = { alertname: 'HighCost', annotations: { summary: 'cost is high' }, value: 12.5, activeAtMs: T0 };
-  alerts.emit('event', { ...base, state: 'pending', labels: [{ name: 'agent', value: 'planner' }], eventMs: T0 });
-  alerts.emit('event', { ...base, state: 'firing', labels: { agent: 'x' }, eventMs: T0 + 1, tenant: 'acme' });
-  alerts.emit('event', { ...base, state: 'firing', labels: { agent: 'planner' }, eventMs: T0 + 60_000 });
+  alerts.emit('alert', { ...base, state: 'pending', labels: [{ name: 'agent', value: 'planner' }], eventMs: T0 });
+  alerts.emit('alert', { ...base, state: 'firing', labels: { agent: 'x' }, eventMs: T0 + 1, tenant: 'acme' });
+  alerts.emit('alert', { ...base, state: 'firing', labels: { agent: 'planner' }, eventMs: T0 + 60_000 });
   await two;
   t.same(got.map((e) => [e.state, e.event_ms, e.labels]), [['pending', String(T0), { agent: 'planner' }], ['firing', String(T0 + 60_000), { agent: 'planner' }]], 'other tenants\' events are not shown');
   t.same(got[0], { alertname: 'HighCost', state: 'pending', labels: { agent: 'planner' }, annotations: { summary: 'cost is high' }, value: 12.5, active_at_ms: String(T0), event_ms: String(T0) });
@@ -255,8 +255,8 @@ t.test('WatchAlerts streams each state change of the caller\'s tenant and ends c
   stream.on('error', () => undefined);
   stream.cancel();
   t.equal((await ended).code, grpc.status.CANCELLED);
-  for (let i = 0; i < 50 && alerts.listenerCount('event') > 0; i++) await new Promise((r) => setTimeout(r, 10));
-  t.equal(alerts.listenerCount('event'), 0, 'the server unsubscribed');
+  for (let i = 0; i < 50 && alerts.listenerCount('alert') > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  t.equal(alerts.listenerCount('alert'), 0, 'the server unsubscribed');
 });
 
 t.test('closing the server ends open alert streams with OK', async (t) => {
@@ -268,5 +268,5 @@ t.test('closing the server ends open alert streams with OK', async (t) => {
   stream.on('data', () => undefined);
   await srv.close();
   t.equal((await status).code, grpc.status.OK);
-  t.equal(alerts.listenerCount('event'), 0);
+  t.equal(alerts.listenerCount('alert'), 0);
 });
