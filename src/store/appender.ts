@@ -6,6 +6,8 @@ import type { StoreDbs } from './dbs.js';
 import type { Appender, SeriesMeta } from './interface.js';
 import { PointBuf } from './point-buf.js';
 import type { SeriesIndex } from './series-index.js';
+import { addRetired } from './retired.js';
+import { TxnStates, type TierWriter } from './tier-writer.js';
 import type { Tier } from './tier.js';
 
 /** Pending holds one kind's points of an open appender in arrival order. */
@@ -29,26 +31,53 @@ class Pending {
   }
 }
 
+/** Part is the share of one series' points bound for one tier (backfill splits a series). */
+interface Part {
+  readonly ordinal: number;
+  /** Points in the tier's own window indices. */
+  readonly pts: PointBuf;
+  /** The same points at raw indices, added to the retired aggregate of every finer tier. */
+  readonly retire: PointBuf | null;
+}
+
+/** RejectCounter counts windows refused because no tier still covers their time. */
+export interface RejectCounter {
+  rejected: number;
+}
+
 /**
  * LmdbAppender collects closed windows, then writes them in one lmdb-js transaction: new series
  * first (so an id clash with another thread turns into an alias before points land), then each
- * series' points through the ChunkWriter. Several writes of one (series, window) in one commit
+ * series' points through the TierWriter. Several writes of one (series, window) in one commit
  * merge like writes in later commits do: each call is a distinct partial aggregate.
+ *
+ * Backfill: a window is routed at commit to the finest tier whose retention still covers it
+ * (the raw tier for live data), merging into that tier's window; its counter increment or
+ * histogram is also added to the retired aggregate of every finer tier, so cumulative totals
+ * read from any tier agree. Windows older than every tier are dropped and counted.
  */
 export class LmdbAppender implements Appender {
   private readonly dbs: StoreDbs;
   private readonly index: SeriesIndex;
   private readonly writer: ChunkWriter;
+  private readonly tiers: readonly Tier[];
   private readonly tier: Tier;
+  private readonly tierWriter: TierWriter;
+  private readonly now: () => number;
+  private readonly rejects: RejectCounter;
   private readonly pending: Pending[];
   private readonly resolved: Set<number>;
   private done: boolean;
 
-  constructor(dbs: StoreDbs, index: SeriesIndex, writer: ChunkWriter, rawTier: Tier) {
+  constructor(dbs: StoreDbs, index: SeriesIndex, writer: ChunkWriter, tiers: readonly Tier[], tierWriter: TierWriter, now: () => number, rejects: RejectCounter) {
     this.dbs = dbs;
     this.index = index;
     this.writer = writer;
-    this.tier = rawTier;
+    this.tiers = tiers;
+    this.tier = tiers[0]!;
+    this.tierWriter = tierWriter;
+    this.now = now;
+    this.rejects = rejects;
     this.pending = [new Pending(MetricKind.Counter), new Pending(MetricKind.Gauge), new Pending(MetricKind.Histogram)];
     this.resolved = new Set();
     this.done = false;
@@ -95,20 +124,59 @@ export class LmdbAppender implements Appender {
     const newIds = [...this.resolved];
     const groups = this.group();
     if (newIds.length === 0 && groups.length === 0) return;
-    const { index, writer, tier } = this;
+    const nowMs = this.now();
+    const routed = groups.map((g) => ({ id: g.id, parts: this.route(g.pts, nowMs) }));
+    const { index, writer, tierWriter, dbs } = this;
     try {
-      await this.dbs.env.transaction(() => {
+      await dbs.env.transaction(() => {
+        const states = new TxnStates(dbs);
         for (const id of newIds) index.persist(id);
-        for (const g of groups) {
+        for (const g of routed) {
           const id = index.persist(g.id);
-          writer.write(tier, id, g.pts.kind, g.pts, index.record(id)?.meta.bounds ?? null);
+          const bounds = index.record(id)?.meta.bounds ?? null;
+          for (const p of g.parts) {
+            if (p.retire !== null) for (let m = 0; m < p.ordinal; m++) addRetired(dbs, m, id, p.retire);
+            tierWriter.write(states, p.ordinal, id, p.pts.kind, p.pts, bounds);
+          }
         }
+        writer.counters.flush();
       });
     } catch (err) {
       writer.forget();
       for (const id of newIds) index.forget(id);
       throw err;
     }
+  }
+
+  /** route splits one series' points (raw indices, ascending) by the tier that takes them. */
+  private route(pts: PointBuf, nowMs: number): Part[] {
+    const raw = this.tier;
+    // Live data: even the oldest window is inside the raw tier's retention.
+    if (pts.n === 0 || raw.end(pts.idx[0]!) > nowMs - raw.retentionMs) return [{ ordinal: 0, pts, retire: null }];
+    const parts: Array<{ ordinal: number; pts: PointBuf; retire: PointBuf | null }> = [];
+    let cur: { ordinal: number; pts: PointBuf; retire: PointBuf | null } | null = null;
+    for (let i = 0; i < pts.n; i++) {
+      const ms = raw.start(pts.idx[i]!);
+      let f = -1;
+      for (let j = 0; j < this.tiers.length; j++) {
+        const t = this.tiers[j]!;
+        if (t.end(t.index(ms)) > nowMs - t.retentionMs) {
+          f = j;
+          break;
+        }
+      }
+      if (f < 0) {
+        this.rejects.rejected++;
+        continue;
+      }
+      if (cur === null || cur.ordinal !== f) {
+        cur = { ordinal: f, pts: new PointBuf(pts.kind, 8), retire: f > 0 ? new PointBuf(pts.kind, 8) : null };
+        parts.push(cur);
+      }
+      cur.pts.mergeAt(this.tiers[f]!.index(ms), pts, i);
+      cur.retire?.mergeFrom(pts, i);
+    }
+    return parts;
   }
 
   rollback(): void {

@@ -1,9 +1,10 @@
 import { MetricKind } from '../model/metric-kind.js';
-import { decodeChunk, encodeChunk } from './chunk-encoding.js';
+import { decodeChunk, encodeChunk, readChunkHeader } from './chunk-encoding.js';
 import type { StoreDbs } from './dbs.js';
 import { HeadChunk, type SealedChunk } from './head-chunk.js';
 import { MAX_START, chunkKey, chunkKeyStart, seriesPrefix } from './keys.js';
 import { PointBuf } from './point-buf.js';
+import type { TierCounters } from './tier-counters.js';
 import type { Tier } from './tier.js';
 
 /** Values between PAD_FROM and PAD_TO bytes are padded to PAD_TO (see toValue). */
@@ -33,16 +34,30 @@ function toValue(bytes: Uint8Array): Buffer {
  * Points after the head's last window append; points inside the head merge into it; points
  * older than the head merge into the chunk that covers them (decode, merge, re-encode), the
  * rare late-window path.
+ *
+ * Heads are cached for the raw tier only: a raw series is written by the one worker that owns
+ * it (and trimmed by retention, which the cache check notices), while rollup tiers are also
+ * written by compaction and backfill from other handles, so their heads reload on every write.
+ * Every put and delete is reported to `counters` for the per-tier totals.
  */
 export class ChunkWriter {
   private readonly dbs: StoreDbs;
+  readonly counters: TierCounters;
   private readonly heads: Map<number, HeadChunk>;
   private readonly sealed: SealedChunk[];
 
-  constructor(dbs: StoreDbs) {
+  constructor(dbs: StoreDbs, counters: TierCounters) {
     this.dbs = dbs;
+    this.counters = counters;
     this.heads = new Map();
     this.sealed = [];
+  }
+
+  /** put stores one chunk value and reports the change to the tier totals. */
+  private put(tier: Tier, id: number, startMs: number, value: Buffer, lastMs: number): void {
+    const key = chunkKey(tier.ordinal, id, startMs);
+    this.counters.replaced(tier.ordinal, this.dbs.chunks.getBinaryFast(key), value, startMs, lastMs);
+    void this.dbs.chunks.put(key, value);
   }
 
   private headKey(tier: Tier, id: number): number {
@@ -52,7 +67,8 @@ export class ChunkWriter {
   /** write stores `pts` (ascending windows, one entry per window) for series `id`. */
   write(tier: Tier, id: number, kind: MetricKind, pts: PointBuf, bounds: ArrayLike<number> | null = null): void {
     const chunks = this.dbs.chunks;
-    let head = this.heads.get(this.headKey(tier, id)) ?? null;
+    const cache = tier.ordinal === 0;
+    let head = cache ? this.heads.get(this.headKey(tier, id)) ?? null : null;
     // Verify the cached head against the series' last stored chunk.
     const sealed = this.sealed;
     sealed.length = 0;
@@ -60,8 +76,9 @@ export class ChunkWriter {
     for (const k of chunks.getKeys({ start: chunkKey(tier.ordinal, id, MAX_START), end: seriesPrefix(tier.ordinal, id), reverse: true, limit: 1 })) lastKey = k;
     if (head !== null) {
       const stored = lastKey === null ? null : chunks.getBinaryFast(lastKey);
-      if (lastKey === null || stored === undefined || stored === null || chunkKeyStart(lastKey) !== head.startMs || stored.length !== head.writtenLength) head = null;
+      if (lastKey === null || stored === undefined || stored === null || chunkKeyStart(lastKey) !== head.startMs || stored.length !== head.writtenLength || readChunkHeader(stored).points !== head.writtenPoints) head = null;
     }
+    if (lastKey === null && pts.n > 0) this.counters.seriesChanged(tier.ordinal, 1);
     if (head === null && lastKey !== null) head = this.load(tier, kind, lastKey, sealed, bounds);
 
     let cold: PointBuf | null = null;
@@ -89,11 +106,13 @@ export class ChunkWriter {
     }
     if (head !== null) {
       const bytes = head.encode(sealed);
-      for (const s of sealed) void chunks.put(chunkKey(tier.ordinal, id, s.startMs), toValue(s.bytes));
+      const lastMs = tier.start(head.lastIdx);
+      for (const s of sealed) this.put(tier, id, s.startMs, toValue(s.bytes), lastMs);
       const value = toValue(bytes);
-      void chunks.put(chunkKey(tier.ordinal, id, head.startMs), value);
+      this.put(tier, id, head.startMs, value, lastMs);
       head.writtenLength = value.length;
-      this.heads.set(this.headKey(tier, id), head);
+      head.writtenPoints = head.points;
+      if (cache) this.heads.set(this.headKey(tier, id), head);
     }
     if (cold !== null) this.mergeCold(tier, id, kind, cold, head!.baseIdx, bounds);
   }
@@ -108,6 +127,7 @@ export class ChunkWriter {
     // A chunk grown past the budget by a cold merge seals here (same key, then a new head).
     for (let j = 0; j < buf.n; j++) head.append(buf, j, sealed);
     head.writtenLength = sealed.length > 0 ? -1 : bytes.length;
+    head.writtenPoints = head.points;
     return head;
   }
 
@@ -141,12 +161,13 @@ export class ChunkWriter {
       for (const k of chunks.getKeys({ start: chunkKey(tier.ordinal, id, tier.start(base) + 1), end: chunkKey(tier.ordinal, id, MAX_START), limit: 1 })) endIdx = Math.min(endIdx, tier.index(chunkKeyStart(k)));
       while (j < cold.n && cold.idx[j]! < endIdx) buf.mergeFrom(cold, j++);
       const bytes = encodeChunk(buf, base, bounds);
-      void chunks.put(chunkKey(tier.ordinal, id, tier.start(base)), toValue(bytes));
+      this.put(tier, id, tier.start(base), toValue(bytes), tier.start(buf.idx[buf.n - 1]!));
     }
   }
 
   /** forget drops every cached head (after a failed commit, so the next write reloads). */
   forget(): void {
     this.heads.clear();
+    this.counters.forget();
   }
 }

@@ -26,6 +26,8 @@ export class HeadChunk {
   lastIdx: number;
   /** Length of the value last written for this head, to notice writes by other handles. */
   writtenLength: number;
+  /** Point count of the value last written (a trim by retention can keep the padded length). */
+  writtenPoints: number;
   private blocks: Uint8Array[];
   private blocksBytes: number;
   private blocksSum: number;
@@ -43,6 +45,7 @@ export class HeadChunk {
     this.points = 0;
     this.lastIdx = firstIdx - 1;
     this.writtenLength = -1;
+    this.writtenPoints = -1;
     this.blocks = [];
     this.blocksBytes = 0;
     this.blocksSum = 0;

@@ -122,7 +122,11 @@ export class PointBuf {
    * histograms add). Histograms from `src` are cloned before being kept or modified.
    */
   mergeFrom(src: PointBuf, j: number): void {
-    const w = src.idx[j]!;
+    this.mergeAt(src.idx[j]!, src, j);
+  }
+
+  /** mergeAt is mergeFrom into window `w` (a rollup's index for the point's time). */
+  mergeAt(w: number, src: PointBuf, j: number): void {
     let pos = this.n > 0 && this.idx[this.n - 1]! < w ? -this.n - 1 : this.find(w);
     if (pos < 0) {
       pos = -pos - 1;

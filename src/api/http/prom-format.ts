@@ -3,27 +3,30 @@ import { hdrLowerBound, hdrUpperBound, type SparseHistogram } from '../../model/
 import type { QueryResult } from '../../query/promql/api.js';
 
 /**
- * formatPromFloat renders a float the way Prometheus' JSON API does (Go's
- * strconv.FormatFloat(v, 'f', -1, 64)): shortest round-trip digits, never an exponent,
- * and `NaN`, `+Inf`, `-Inf`.
+ * formatPromFloat renders a float the way Prometheus' JSON API does (Go's encoding of a float64:
+ * shortest round-trip digits, plain decimal for 1e-6 <= |v| < 1e21, otherwise exponent form with
+ * a two-digit exponent such as `1e+21` or `1.5e-07`), plus `NaN`, `+Inf`, `-Inf` and `-0`.
  */
 export function formatPromFloat(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  const abs = Math.abs(v);
+  if (abs >= 1e21 || abs < 1e-6) {
+    const e = v.toExponential(); // shortest digits, e.g. "1.5e-7"
+    return e.replace(/e([+-])(\d)$/, 'e$10$2');
+  }
   const s = String(v);
-  const e = s.indexOf('e');
-  if (e < 0) return s;
+  if (!s.includes('e')) return s;
+  // 1e-6 <= |v| < 1e-7 cannot happen; small values JS prints with an exponent are expanded here.
   const neg = s.startsWith('-');
-  const mant = s.slice(neg ? 1 : 0, e);
-  const exp = Number(s.slice(e + 1));
-  const dot = mant.indexOf('.');
+  const [mant, expText] = s.slice(neg ? 1 : 0).split('e') as [string, string];
+  const exp = Number(expText);
   const digits = mant.replace('.', '');
+  const dot = mant.indexOf('.');
   const pointPos = (dot < 0 ? mant.length : dot) + exp;
-  let out: string;
-  if (pointPos <= 0) out = '0.' + '0'.repeat(-pointPos) + digits;
-  else if (pointPos >= digits.length) out = digits + '0'.repeat(pointPos - digits.length);
-  else out = digits.slice(0, pointPos) + '.' + digits.slice(pointPos);
+  const out = pointPos <= 0 ? '0.' + '0'.repeat(-pointPos) + digits : digits + '0'.repeat(Math.max(0, pointPos - digits.length));
   return neg ? '-' + out : out;
 }
 

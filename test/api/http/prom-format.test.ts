@@ -4,9 +4,12 @@ import { formatPromFloat, parsePromTime } from '../../../src/api/http/prom-forma
 t.test('floats render as Prometheus renders them', async (t) => {
   t.equal(formatPromFloat(1), '1');
   t.equal(formatPromFloat(0.1), '0.1');
-  t.equal(formatPromFloat(1e21), '1000000000000000000000');
-  t.equal(formatPromFloat(1.5e-7), '0.00000015');
-  t.equal(formatPromFloat(-2.5e22), '-25000000000000000000000');
+  t.equal(formatPromFloat(1e21), '1e+21');
+  t.equal(formatPromFloat(1.5e-7), '1.5e-07');
+  t.equal(formatPromFloat(-2.5e22), '-2.5e+22');
+  t.equal(formatPromFloat(123456789012345680000), '123456789012345680000');
+  t.equal(formatPromFloat(0.000001), '0.000001');
+  t.equal(formatPromFloat(-0), '-0');
   t.equal(formatPromFloat(NaN), 'NaN');
   t.equal(formatPromFloat(Infinity), '+Inf');
   t.equal(formatPromFloat(-Infinity), '-Inf');
