@@ -132,6 +132,12 @@ export interface Store {
   querier(): Querier;
   state(table: string): StateTable;
   stats(): { series: number; tiers: TierStats[]; bytes: number };
+  /**
+   * compact rolls every tier up into the next coarser one and applies retention now (`nowMs`
+   * defaults to the store's clock), in bounded batches that never stall ingest or queries.
+   * Safe to interrupt at any point (a crash counts nothing twice) and to call concurrently.
+   */
+  compact(nowMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 

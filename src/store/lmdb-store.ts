@@ -1,12 +1,13 @@
-import { LmdbAppender } from './appender.js';
-import { readChunkHeader } from './chunk-encoding.js';
+import { LmdbAppender, type RejectCounter } from './appender.js';
 import { ChunkWriter } from './chunk-writer.js';
+import { Compactor } from './compactor.js';
 import type { StoreDbs } from './dbs.js';
 import type { Appender, Querier, StateTable, Store, TierStats } from './interface.js';
-import { chunkKeySeries, chunkKeyStart } from './keys.js';
 import { LmdbQuerier } from './querier.js';
 import { SeriesIndex } from './series-index.js';
 import { LmdbStateTable } from './state-table.js';
+import { TierCounters, readTierTotals } from './tier-counters.js';
+import { TierWriter } from './tier-writer.js';
 import type { Tier } from './tier.js';
 
 /**
@@ -20,20 +21,46 @@ export class LmdbStore implements Store {
   private readonly index: SeriesIndex;
   private readonly writer: ChunkWriter;
   private readonly querierInstance: LmdbQuerier;
+  private readonly tierWriter: TierWriter;
+  private readonly compactor: Compactor;
+  private readonly now: () => number;
+  private readonly rejects: RejectCounter;
+  private compacting: Promise<void> | null;
   private closed: boolean;
 
-  constructor(dbs: StoreDbs, tiers: readonly Tier[]) {
+  constructor(dbs: StoreDbs, tiers: readonly Tier[], now: () => number) {
     this.dbs = dbs;
     this.tiers = tiers;
+    this.now = now;
     this.rawResolutionMs = tiers[0]!.resolutionMs;
     this.index = new SeriesIndex(dbs);
-    this.writer = new ChunkWriter(dbs);
-    this.querierInstance = new LmdbQuerier(dbs, this.index, tiers);
+    const page = (dbs.chunks.getStats() as DbStats).pageSize;
+    this.writer = new ChunkWriter(dbs, new TierCounters(dbs, page));
+    this.tierWriter = new TierWriter(tiers, this.writer);
+    this.compactor = new Compactor(dbs, this.index, tiers, this.writer, this.tierWriter);
+    this.querierInstance = new LmdbQuerier(dbs, this.index, tiers, now);
+    this.rejects = { rejected: 0 };
+    this.compacting = null;
     this.closed = false;
   }
 
   appender(): Appender {
-    return new LmdbAppender(this.dbs, this.index, this.writer, this.tiers[0]!);
+    return new LmdbAppender(this.dbs, this.index, this.writer, this.tiers, this.tierWriter, this.now, this.rejects);
+  }
+
+  /** rejectedWindows counts windows this handle refused because no tier covers their time. */
+  get rejectedWindows(): number {
+    return this.rejects.rejected;
+  }
+
+  /** compact runs compaction and retention; concurrent calls on one handle share one run. */
+  compact(nowMs?: number): Promise<void> {
+    if (this.compacting !== null) return this.compacting;
+    const run = this.compactor.run(nowMs ?? this.now()).finally(() => {
+      this.compacting = null;
+    });
+    this.compacting = run;
+    return run;
   }
 
   querier(): Querier {
@@ -45,28 +72,15 @@ export class LmdbStore implements Store {
   }
 
   /**
-   * stats counts series, and per tier the points, chunk bytes and time span by scanning chunk
-   * headers (meant for /api/v1/status/tsdb, not hot paths). `bytes` is the environment's used
-   * pages: every table's branch, leaf and overflow pages times the page size.
+   * stats reads the per-tier totals every write keeps in the `meta` table (series, points, chunk
+   * page bytes, oldest and newest window), so it costs a few lookups whatever the data size.
+   * `bytes` is the environment's used pages: every table's branch, leaf and overflow pages.
    */
   stats(): { series: number; tiers: TierStats[]; bytes: number } {
     const series = this.dbs.records.getStats() as DbStats;
     const rows: TierStats[] = this.tiers.map((t) => {
-      const ids = new Set<number>();
-      let points = 0, bytes = 0;
-      let minT: number | null = null, maxT: number | null = null;
-      const page = (this.dbs.chunks.getStats() as DbStats).pageSize;
-      for (const { key, value } of this.dbs.chunks.getRange({ start: Buffer.from([t.ordinal]), end: Buffer.from([t.ordinal + 1]) })) {
-        const h = readChunkHeader(value);
-        ids.add(chunkKeySeries(key));
-        points += h.points;
-        // A value above half a page lives on whole overflow pages.
-        bytes += value.length > page / 2 ? Math.ceil((value.length + 24) / page) * page : value.length + key.length + 10;
-        const s = chunkKeyStart(key);
-        if (minT === null || s < minT) minT = s;
-        if (maxT === null || s > maxT) maxT = s;
-      }
-      return { name: t.name, resolutionMs: t.resolutionMs, retentionMs: t.retentionMs, series: ids.size, points, bytes, minTimeMs: minT, maxTimeMs: maxT };
+      const v = readTierTotals(this.dbs, t.ordinal);
+      return { name: t.name, resolutionMs: t.resolutionMs, retentionMs: t.retentionMs, series: v.series, points: v.points, bytes: v.bytes, minTimeMs: v.minTimeMs, maxTimeMs: v.maxTimeMs };
     });
     return { series: series.entryCount, tiers: rows, bytes: this.usedBytes() };
   }
@@ -94,6 +108,7 @@ export class LmdbStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.compacting !== null) await this.compacting.catch(() => undefined);
     await this.dbs.env.committed;
     await this.dbs.env.close();
   }

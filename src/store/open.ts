@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { openDbs } from './dbs.js';
 import type { Store, StoreOptions } from './interface.js';
 import { LmdbStore } from './lmdb-store.js';
+import { initTierStates } from './tier-state.js';
 import { Tier, defaultTiers } from './tier.js';
 
 /**
@@ -18,5 +19,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   const cfgs = opts.tiers && opts.tiers.length > 0 ? opts.tiers : defaultTiers(opts.rawResolutionMs);
   // The raw tier's resolution is always the flush interval.
   const tiers = cfgs.map((c, i) => new Tier(i, i === 0 ? { ...c, resolutionMs: opts.rawResolutionMs, monthly: false } : c, page));
-  return new LmdbStore(dbs, tiers);
+  const now = opts.now ?? Date.now;
+  initTierStates(dbs, tiers.length, now());
+  return new LmdbStore(dbs, tiers, now);
 }

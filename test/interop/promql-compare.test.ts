@@ -24,16 +24,6 @@ const KNOWN_DIFFERENCES: Record<string, string> = {
     'range edge on a sample: Prometheus 2.42 ranges are closed [t-r, t] (7 samples), tallyd\'s are left-open (t-r, t] like Prometheus 3.0 (6 samples)',
   'rate(http_requests_total{code="200",method="GET"}[5m])':
     'range edge on a sample: Prometheus 2.42 takes the sample at t-5m (31 samples, no extrapolation), tallyd leaves it out (30 samples, extrapolated), as Prometheus 3.0 does',
-  'histogram_fraction(0, 1, rate(req_seconds_bucket[5m]))':
-    'engine bug: NaN for every series. bucketFraction (src/query/promql/quantile.ts) takes -Inf as the lower edge of the first bucket, so interpolating inside it is Inf/Inf; Prometheus\' BucketFraction uses 0 when the first upper bound is > 0 (-Inf only when it is <= 0)',
-  'count_values("v", vector(-0.5) * 0)':
-    'engine: the label value of -0 is "0" in tallyd, "-0" in Prometheus (Go FormatFloat keeps the sign; formatFloat in src/query/promql/quantile.ts uses String(v), which drops it)',
-  'ceil(vector(-0.5))':
-    'JSON value text: Prometheus writes -0 as "-0", tallyd as "0" (String(-0) in formatPromFloat, src/api/http/prom-format.ts)',
-  'vector(1e21)':
-    'JSON value text: Prometheus (util/jsonutil MarshalValue) switches to Go\'s exponent format for |v| >= 1e21 ("1e+21"); tallyd\'s formatPromFloat (src/api/http/prom-format.ts) always writes plain digits',
-  'vector(1.5e-7)':
-    'JSON value text: Prometheus switches to Go\'s exponent format for |v| < 1e-6 ("1.5e-07"); tallyd writes "0.00000015"',
 };
 
 /**

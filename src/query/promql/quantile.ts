@@ -126,7 +126,8 @@ export function bucketFraction(lower: number, upper: number, buckets: Bucket[]):
   let lowerSet = false, upperSet = false;
   for (let i = 0; i < n; i++) {
     const b = buckets[i]!;
-    const lowerBound = i > 0 ? buckets[i - 1]!.upperBound : -Infinity;
+    // As in Prometheus, the first bucket starts at 0 when its upper bound is positive.
+    const lowerBound = i > 0 ? buckets[i - 1]!.upperBound : b.upperBound > 0 ? 0 : -Infinity;
     const upperBound = b.upperBound;
     const interpolate = (v: number): number => rank + ((b.count - rank) * (v - lowerBound)) / (upperBound - lowerBound);
     if (!lowerSet && lowerBound >= lower) {
@@ -187,6 +188,7 @@ export function parseLe(s: string): number {
 /** formatFloat renders a float as Go's strconv.FormatFloat(f, 'f', -1, 64) does. */
 export function formatFloat(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
   const s = String(v);
