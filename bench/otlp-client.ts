@@ -1,6 +1,6 @@
 // Load generator child for bench/otlp.ts: `node otlp-client.js ADDRESS SECONDS STREAMS NOW_MS`.
 // Each stream is its own gRPC channel sending pre-encoded requests back to back (one in flight
-// per stream); prints {acked, unavailable, errors} points and its own CPU µs as JSON when done.
+// per stream); prints {acked, unavailable, errors} points and its CPU µs while sending as JSON.
 import * as grpc from '@grpc/grpc-js';
 import { buildRequests, POINTS_PER_REQUEST, SERIES } from './otlp-payload.js';
 
@@ -14,6 +14,7 @@ const Client = grpc.makeGenericClientConstructor({
 
 let acked = 0, unavailable = 0, errors = 0;
 const deadline = Date.now() + seconds * 1000;
+const cpu0 = process.cpuUsage();
 process.stdout.write('ready\n');
 await Promise.all(Array.from({ length: streams }, (_, s) => new Promise<void>((resolve) => {
   const c = new Client(address!, grpc.credentials.createInsecure(), { 'grpc.channel_id': s } as grpc.ChannelOptions) as unknown as { Export: (b: Buffer, cb: (e: grpc.ServiceError | null) => void) => void; close(): void };
@@ -34,5 +35,5 @@ await Promise.all(Array.from({ length: streams }, (_, s) => new Promise<void>((r
   };
   next();
 })));
-const cpu = process.cpuUsage();
+const cpu = process.cpuUsage(cpu0);
 process.stdout.write(JSON.stringify({ acked, unavailable, errors, cpuUs: cpu.user + cpu.system }) + '\n');

@@ -36,6 +36,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     querier: () => querier,
     state: () => table,
     stats: () => ({ series: 0, tiers: [], bytes: 0 }),
+    compact: async () => undefined,
     close: async () => undefined,
   };
 }

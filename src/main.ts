@@ -33,6 +33,9 @@ export interface Daemon {
 
 type Closer = { name: string; close: () => Promise<void> };
 
+/** COMPACT_INTERVAL_MS is how often closed raw windows are rolled up and retention applied. */
+const COMPACT_INTERVAL_MS = 60_000;
+
 /**
  * startDaemon is the composition root: open the store, start the workers, bind the listeners.
  * Stopping runs the same steps in reverse. Data flows one way: listeners push into the pipeline,
@@ -98,6 +101,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       flush: () => pipeline.flushNow(),
       compact: async () => {
         await pipeline.flushNow();
+        await store.compact();
       },
       tsdbStatus: () => store.stats(),
       exposition: () => pipeline.exposition(),
@@ -167,6 +171,13 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       closers.push({ name: 'grpc', close: () => grpc.close() });
       log.info('listening', { listener: 'grpc', address: formatAddress(cfg.grpc) });
     }
+
+    // Rollup and retention run in the background, in bounded batches that yield to the event loop.
+    const compactTimer = setInterval(() => {
+      store.compact().catch((err) => log.error('compaction failed', { err }));
+    }, COMPACT_INTERVAL_MS);
+    compactTimer.unref();
+    closers.push({ name: 'compaction', close: async () => clearInterval(compactTimer) });
 
     const ruleLoad = await rules.start();
     closers.push({ name: 'rules', close: () => rules.stop() });

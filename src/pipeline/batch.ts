@@ -14,6 +14,8 @@ export class Batch {
   defs: SeriesDef[];
   side: Float64Array | null;
   sideLen: number;
+  /** Side floats the last batch used: the next one starts that big instead of doubling up to it. */
+  private sideHint: number;
   readonly capacity: number;
 
   constructor(capacity: number, buf: Float64Array) {
@@ -23,6 +25,7 @@ export class Batch {
     this.defs = [];
     this.side = null;
     this.sideLen = 0;
+    this.sideHint = 1024;
   }
 
   /** full says whether the next record does not fit. */
@@ -52,7 +55,7 @@ export class Batch {
     const need = histogramSize(h);
     let side = this.side;
     if (side === null || this.sideLen + need > side.length) {
-      const grown = pool.takeSide(Math.max(this.sideLen + need, side ? side.length * 2 : 1024));
+      const grown = pool.takeSide(Math.max(this.sideLen + need, side ? side.length * 2 : this.sideHint));
       if (side !== null) {
         grown.set(side.subarray(0, this.sideLen));
         pool.giveSide(side.buffer as ArrayBuffer);
@@ -66,6 +69,7 @@ export class Batch {
 
   /** reset makes the batch reusable with fresh buffers after its old ones were transferred. */
   reset(buf: Float64Array): void {
+    if (this.sideLen > 0) this.sideHint = Math.max(1024, this.sideLen);
     this.buf = buf;
     this.n = 0;
     this.defs = [];

@@ -46,12 +46,9 @@ export class SeriesSlot {
     let name = '';
     for (const l of def.labels) if (l.name === METRIC_NAME) name = l.value;
     this.name = name;
-    this.meta = def.bounds || def.help || def.unit ? {
-      ...(def.bounds ? { bounds: def.bounds } : {}),
-      ...(def.help ? { help: def.help } : {}),
-      ...(def.unit ? { unit: def.unit } : {}),
-    } : NO_META;
-    this.bounds = def.kind !== MetricKind.Histogram ? NO_BOUNDS : def.bounds ? cleanBounds(def.bounds) : DEFAULT_BOUNDS;
+    const shared = sharedMeta(def);
+    this.meta = shared.meta;
+    this.bounds = def.kind !== MetricKind.Histogram ? NO_BOUNDS : shared.bounds;
     this.classic = def.kind === MetricKind.Histogram ? new Float64Array(this.bounds.length + 1) : null;
   }
 
@@ -86,3 +83,37 @@ function cleanBounds(b: readonly number[]): Float64Array {
 }
 
 const DEFAULT_BOUNDS = cleanBounds(PROMETHEUS_DEFAULT_BUCKETS);
+
+/** SharedMeta is what series with the same bounds, help and unit share (never mutated). */
+interface SharedMeta {
+  readonly meta: SeriesMeta;
+  /** Cleaned classic bounds (DEFAULT_BOUNDS when the series has none). */
+  readonly bounds: Float64Array;
+}
+
+/** How many distinct (bounds, help, unit) are interned before slots get their own copies. */
+const MAX_SHARED = 4096;
+const shared = new Map<string, SharedMeta>();
+
+/**
+ * sharedMeta interns a definition's meta and cleaned bounds: a metric's thousands of series
+ * usually share them, so a worker keeps one copy instead of one per series.
+ */
+function sharedMeta(def: SeriesDef): SharedMeta {
+  let key = def.help + '\u0000' + def.unit + '\u0000';
+  if (def.bounds) for (const b of def.bounds) key += (Object.is(b, -0) ? '-0' : String(b)) + ',';
+  else key += '-';
+  let m = shared.get(key);
+  if (m === undefined) {
+    m = {
+      meta: def.bounds || def.help || def.unit ? {
+        ...(def.bounds ? { bounds: def.bounds } : {}),
+        ...(def.help ? { help: def.help } : {}),
+        ...(def.unit ? { unit: def.unit } : {}),
+      } : NO_META,
+      bounds: def.bounds ? cleanBounds(def.bounds) : DEFAULT_BOUNDS,
+    };
+    if (shared.size < MAX_SHARED) shared.set(key, m);
+  }
+  return m;
+}

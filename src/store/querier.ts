@@ -1,4 +1,5 @@
-import { compareLabels, getLabel, metricName, METRIC_NAME, type Labels } from '../model/labels.js';
+import { compareLabels, getLabel, labelsKey, metricName, METRIC_NAME, type Labels } from '../model/labels.js';
+import type { SparseHistogram } from '../model/hdr.js';
 import type { Matcher } from '../model/matcher.js';
 import { MetricKind, metricKindName } from '../model/metric-kind.js';
 import type { StoreDbs } from './dbs.js';
@@ -6,6 +7,7 @@ import type { FloatSeries, HistogramSeries, MetricMetadata, Querier, SelectHints
 import { Postings } from './postings.js';
 import { ALL_POSTING, HIST_POSTING, type SeriesIndex, type SeriesRecord } from './series-index.js';
 import { readWindows, type SeriesWindows } from './series-reader.js';
+import { boundaries, chooseTier, plan } from './tier-select.js';
 import type { Tier } from './tier.js';
 import { Variant, VARIANT_SUFFIX, bucketBounds, cumulativeView, formatLe, gaugeView, histogramFloatView, histogramView, viewRange, virtualLabels } from './view.js';
 
@@ -29,12 +31,14 @@ export class LmdbQuerier implements Querier {
   private readonly index: SeriesIndex;
   private readonly tiers: readonly Tier[];
   private readonly postings: Postings;
+  private readonly now: () => number;
 
-  constructor(dbs: StoreDbs, index: SeriesIndex, tiers: readonly Tier[]) {
+  constructor(dbs: StoreDbs, index: SeriesIndex, tiers: readonly Tier[], now: () => number = Date.now) {
     this.dbs = dbs;
     this.index = index;
     this.tiers = tiers;
     this.postings = new Postings(dbs);
+    this.now = now;
   }
 
   /** idsFor applies non-name, non-le matchers; null means every series of the tenant. */
@@ -105,18 +109,30 @@ export class LmdbQuerier implements Querier {
     return out;
   }
 
-  private rawTier(): Tier {
-    return this.tiers[0]!;
+  /**
+   * select reads the tier chooseTier picks for the hints, stitched at compaction boundaries with
+   * the finer tiers that hold the newer data (see tier-select.ts).
+   */
+  select(tenant: string, matchers: readonly Matcher[], hints: SelectHints): SelectResult {
+    const chosen = chooseTier(this.tiers, hints, this.now());
+    const segs = chosen === 0 ? null : plan(this.tiers, chosen, boundaries(this.dbs, this.tiers), hints.startMs, hints.endMs);
+    const refs = this.refs(tenant, matchers);
+    if (segs === null || segs.length <= 1) {
+      const seg = segs?.[0];
+      return this.selectTier(seg?.tier ?? this.tiers[0]!, refs, matchers, seg?.startMs ?? hints.startMs, seg?.endMs ?? hints.endMs);
+    }
+    const parts = segs.map((g) => this.selectTier(g.tier, refs, matchers, g.startMs, g.endMs));
+    return { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
   }
 
-  select(tenant: string, matchers: readonly Matcher[], hints: SelectHints): SelectResult {
-    const tier = this.rawTier();
-    const r = viewRange(tier, hints.startMs, hints.endMs);
+  /** selectTier reads the refs' views of one tier over [startMs, endMs]. */
+  private selectTier(tier: Tier, refs: readonly ViewRef[], matchers: readonly Matcher[], startMs: number, endMs: number): SelectResult {
+    const r = viewRange(tier, startMs, endMs);
     const leMs = matchers.filter((m) => m.name === 'le');
     const floats: FloatSeries[] = [];
     const histograms: HistogramSeries[] = [];
     const cache = new Map<number, SeriesWindows>();
-    for (const ref of this.refs(tenant, matchers)) {
+    for (const ref of refs) {
       const rec = ref.rec;
       let w = cache.get(rec.id);
       if (w === undefined) {
@@ -147,12 +163,13 @@ export class LmdbQuerier implements Querier {
     return { floats, histograms };
   }
 
-  /** hasData says whether a series has a window overlapping [startMs, endMs] (chunk granularity). */
+  /** hasData says whether a series has a window overlapping [startMs, endMs] in any tier. */
   private hasData(rec: SeriesRecord, startMs: number, endMs: number): boolean {
-    const tier = this.rawTier();
-    const r = viewRange(tier, startMs, endMs);
-    const w = readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx + 1, r.toIdx);
-    return w.pts.n > 0;
+    for (const tier of this.tiers) {
+      const r = viewRange(tier, startMs, endMs);
+      if (readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx + 1, r.toIdx).pts.n > 0) return true;
+    }
+    return false;
   }
 
   private viewLabels(tenant: string, matchers: readonly Matcher[], startMs: number, endMs: number): Labels[] {
@@ -235,4 +252,70 @@ function intersect(a: Set<number> | null, b: Set<number>): Set<number> {
 
 function pushNonEmpty(out: FloatSeries[], s: FloatSeries): void {
   if (s.timestamps.length > 0) out.push(s);
+}
+
+/** stitchFloats concatenates each series' samples over time-ordered segments. */
+function stitchFloats(parts: readonly FloatSeries[][]): FloatSeries[] {
+  const byKey = new Map<string, FloatSeries[]>();
+  for (const list of parts) {
+    for (const s of list) {
+      const k = labelsKey(s.labels);
+      const acc = byKey.get(k);
+      if (acc === undefined) byKey.set(k, [s]);
+      else acc.push(s);
+    }
+  }
+  const out: FloatSeries[] = [];
+  for (const list of byKey.values()) {
+    if (list.length === 1) {
+      out.push(list[0]!);
+      continue;
+    }
+    let n = 0;
+    for (const s of list) n += s.timestamps.length;
+    const ts = new Float64Array(n), vs = new Float64Array(n);
+    let p = 0;
+    for (const s of list) {
+      ts.set(s.timestamps, p);
+      vs.set(s.values, p);
+      p += s.timestamps.length;
+    }
+    out.push({ labels: list[0]!.labels, timestamps: ts, values: vs });
+  }
+  out.sort((a, b) => compareLabels(a.labels, b.labels));
+  return out;
+}
+
+/** stitchHistograms concatenates histogram series; the base is the earliest segment's. */
+function stitchHistograms(parts: readonly HistogramSeries[][]): HistogramSeries[] {
+  const byKey = new Map<string, HistogramSeries[]>();
+  for (const list of parts) {
+    for (const s of list) {
+      const k = labelsKey(s.labels);
+      const acc = byKey.get(k);
+      if (acc === undefined) byKey.set(k, [s]);
+      else acc.push(s);
+    }
+  }
+  const out: HistogramSeries[] = [];
+  for (const list of byKey.values()) {
+    if (list.length === 1) {
+      out.push(list[0]!);
+      continue;
+    }
+    const first = list[0]!;
+    let n = 0;
+    for (const s of list) n += s.timestamps.length;
+    const ts = new Float64Array(n);
+    const deltas: SparseHistogram[] = [];
+    let p = 0;
+    for (const s of list) {
+      ts.set(s.timestamps, p);
+      p += s.timestamps.length;
+      for (const d of s.deltas) deltas.push(d);
+    }
+    out.push({ labels: first.labels, timestamps: ts, deltas, base: () => first.base() });
+  }
+  out.sort((a, b) => compareLabels(a.labels, b.labels));
+  return out;
 }

@@ -157,6 +157,9 @@ class FileStore implements Store {
     return { series: this.byId.size, tiers: [], bytes: 0 };
   }
 
+  /** compact has nothing to roll up: the file store keeps raw windows only. */
+  async compact(): Promise<void> {}
+
   async close(): Promise<void> {}
 }
 

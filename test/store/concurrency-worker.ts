@@ -5,7 +5,7 @@ import { openStore } from '../../src/store/open.js';
 
 /** A worker that creates its own series in a shared directory and reports the ids it got. */
 const { dir, worker, series, windows } = workerData as { dir: string; worker: number; series: number; windows: number };
-const store = await openStore({ dataDir: dir, rawResolutionMs: 10_000 });
+const store = await openStore({ dataDir: dir, rawResolutionMs: 10_000, now: () => 1_700_000_000_000 });
 const ids: number[] = [];
 for (let w = 0; w < windows; w++) {
   const app = store.appender();

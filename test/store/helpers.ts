@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labelsFromRecord, type Labels } from '../../src/model/labels.js';
 import { openStore } from '../../src/store/open.js';
-import type { Store } from '../../src/store/interface.js';
+import type { Store, StoreOptions } from '../../src/store/interface.js';
 
 /** tempDir returns a fresh directory removed by `cleanup`. */
 export function tempDir(): { dir: string; cleanup: () => void } {
@@ -11,10 +11,16 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** openTemp opens a store at 10 s resolution in a fresh directory; teardown closes and removes it. */
-export async function openTemp(t: { teardown: (fn: () => unknown) => void }): Promise<{ store: Store; dir: string }> {
+/** CLOCK_T0 is the default clock of test stores (a fixed instant, so retention is deterministic). */
+export const CLOCK_T0 = 1_700_000_000_000;
+
+/**
+ * openTemp opens a store at 10 s resolution in a fresh directory, with a clock fixed at
+ * CLOCK_T0 unless `opts` says otherwise; teardown closes and removes it.
+ */
+export async function openTemp(t: { teardown: (fn: () => unknown) => void }, opts: Partial<StoreOptions> = {}): Promise<{ store: Store; dir: string }> {
   const { dir, cleanup } = tempDir();
-  const store = await openStore({ dataDir: dir, rawResolutionMs: 10_000 });
+  const store = await openStore({ dataDir: dir, rawResolutionMs: 10_000, now: () => CLOCK_T0, ...opts });
   t.teardown(async () => {
     await store.close();
     cleanup();

@@ -4,12 +4,15 @@ import { labelsToRecord } from '../../src/model/labels.js';
 import { Matcher } from '../../src/model/matcher.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import { openStore } from '../../src/store/open.js';
-import { L, openTemp, pairs, tempDir } from './helpers.js';
+import { CLOCK_T0, L, openTemp, pairs, tempDir } from './helpers.js';
 
 const S = 10_000;
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % S);
 const eq = (n: string, v: string): Matcher => new Matcher('=', n, v);
-const ALL = { startMs: 0, endMs: 2e13 };
+const DAY = 86_400_000;
+// Everything these tests write, inside the raw tier's retention at the stores' clock (CLOCK_T0).
+const ALL = { startMs: T0 - DAY, endMs: T0 + 100 * DAY };
+const NOW = (): number => CLOCK_T0;
 
 t.test('a counter reads cumulative since creation, with a start sample at creation and after gaps', async (t) => {
   const { store } = await openTemp(t);
@@ -77,7 +80,7 @@ t.test('a late window merges into the stored one instead of replacing it', async
 t.test('rollback discards points and commit is durable across a restart', async (t) => {
   const { dir, cleanup } = tempDir();
   t.teardown(cleanup);
-  let store = await openStore({ dataDir: dir, rawResolutionMs: S });
+  let store = await openStore({ dataDir: dir, rawResolutionMs: S, now: NOW });
   const app = store.appender();
   const ids: number[] = [];
   for (let s = 0; s < 50; s++) {
@@ -101,7 +104,7 @@ t.test('rollback discards points and commit is durable across a restart', async 
   dropped.rollback();
   const before = store.querier().select('default', [new Matcher('=~', '__name__', 'm.*')], ALL);
   await store.close();
-  store = await openStore({ dataDir: dir, rawResolutionMs: S });
+  store = await openStore({ dataDir: dir, rawResolutionMs: S, now: NOW });
   t.teardown(() => store.close());
   const after = store.querier().select('default', [new Matcher('=~', '__name__', 'm.*')], ALL);
   t.equal(after.floats.length, before.floats.length, 'every float series is found again');

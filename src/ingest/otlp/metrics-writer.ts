@@ -7,6 +7,7 @@ import {
   FLAG_NO_RECORDED_VALUE, MetricType, Temporality,
   type ExpHistogramPoint, type HistogramPoint, type MetricInfo, type MetricsVisitor, type NumberPoint, type PointBase, type SummaryPoint,
 } from './decode.js';
+import { BucketLayouts, type BucketLayout } from './bucket-layout.js';
 import { ByteKeyCache } from './series-cache.js';
 import { ResourceCache, type ResourceInfo } from './resource.js';
 import { LabelAccumulator, labelName, metricName, NameShape } from './translate.js';
@@ -47,15 +48,13 @@ class MetricEntry {
 
 /**
  * SeriesEntry is an interned data-point series: the sink ref, and for explicit histograms the
- * sender's bounds and where each bucket lands in HDR (fixed per bounds, so cumulative histograms
- * subtract exactly). Summaries keep one ref per quantile plus `_sum` and `_count`.
+ * (shared) layout of the sender's bounds. Summaries keep one ref per quantile plus `_sum` and
+ * `_count`.
  */
 class SeriesEntry {
   ref: number;
   labels: Labels;
-  bounds: Float64Array | null = null;
-  bucketIndex: Int32Array | null = null;
-  bucketValue: Float64Array | null = null;
+  layout: BucketLayout | null = null;
   sumRef = REFUSED;
   countRef = REFUSED;
   quantileRefs: Map<number, number> | null = null;
@@ -75,6 +74,7 @@ export class MetricsWriter implements MetricsVisitor {
   private readonly sink: IngestSink;
   private readonly resources: ResourceCache;
   private readonly series: ByteKeyCache<SeriesEntry>;
+  private readonly layouts = new BucketLayouts();
   private readonly metrics = new Map<string, MetricEntry>();
   private readonly tenants = new Map<string, number>();
   private nextMetricId = 1;
@@ -202,14 +202,14 @@ export class MetricsWriter implements MetricsVisitor {
     if (e === undefined || !sameBounds(e, p)) {
       // A new series, or the sender changed its bounds: (re)declare with the bounds it sends now.
       const labels = e?.labels ?? this.labelsOf(p, res, m.name);
-      const bounds = p.bounds.slice(0, p.nBounds);
-      const ref = this.sink.series(this.tenant, labels, MetricKind.Histogram, { help: m.help, unit: m.unit, bounds: Array.from(bounds) });
+      const layout = this.layouts.get(p.bounds, p.nBounds);
+      const ref = this.sink.series(this.tenant, labels, MetricKind.Histogram, { help: m.help, unit: m.unit, bounds: layout.boundsList });
       if (e === undefined) {
         e = new SeriesEntry(ref, labels);
         this.series.set(p.attrBuf, p.attrStart, p.attrEnd, res.id, m.id, e);
       }
       e.ref = ref;
-      setBounds(e, bounds);
+      e.layout = layout;
     }
     if (e.ref === REFUSED) {
       this.refused.add(Reason.SeriesLimit);
@@ -325,30 +325,12 @@ function validHistogram(p: HistogramPoint): boolean {
 }
 
 function sameBounds(e: SeriesEntry, p: HistogramPoint): boolean {
-  const b = e.bounds;
-  if (b === null) return false;
+  if (e.layout === null) return false;
+  const b = e.layout.bounds;
   if (p.nBuckets === 0) return true;
   if (b.length !== p.nBounds) return false;
   for (let i = 0; i < b.length; i++) if (b[i] !== p.bounds[i]) return false;
   return true;
-}
-
-function setBounds(e: SeriesEntry, bounds: Float64Array): void {
-  e.bounds = bounds;
-  const n = bounds.length + 1;
-  e.bucketIndex = new Int32Array(n);
-  e.bucketValue = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    // A fixed representative value per bucket: the midpoint, the first bucket's upper half
-    // from 0, the +Inf bucket at its lower bound (where histogram_quantile also stops).
-    let v: number;
-    if (bounds.length === 0) v = 0;
-    else if (i === 0) v = bounds[0]! > 0 ? bounds[0]! / 2 : bounds[0]!;
-    else if (i === n - 1) v = bounds[n - 2]!;
-    else v = (bounds[i - 1]! + bounds[i]!) / 2;
-    e.bucketValue[i] = v;
-    e.bucketIndex[i] = hdrIndexOf(v);
-  }
 }
 
 /** reuse empties a lent scratch histogram, or returns a fresh one to hand over. */
@@ -365,7 +347,8 @@ function toSparse(p: HistogramPoint, e: SeriesEntry, into: SparseHistogram | nul
   const cc = into?.classicCounts ?? null;
   const h = reuse(into, n > 0 ? n : 1);
   h.classicCounts = null;
-  const idx = e.bucketIndex!, val = e.bucketValue!;
+  const layout = e.layout!;
+  const idx = layout.index, val = layout.value;
   let estSum = 0, lo = Infinity, hi = -Infinity;
   if (n > 0) {
     const classic = cc !== null && cc.length === n ? cc : new Float64Array(n);
@@ -379,7 +362,7 @@ function toSparse(p: HistogramPoint, e: SeriesEntry, into: SparseHistogram | nul
         if (val[i]! > hi) hi = val[i]!;
       }
     }
-    h.bounds = e.bounds;
+    h.bounds = layout.bounds;
     h.classicCounts = classic;
   } else if (p.count > 0) {
     const avg = p.hasSum ? p.sum / p.count : 0;

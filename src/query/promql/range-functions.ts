@@ -244,7 +244,7 @@ function histRate(h: HistSource, t: ArrayLike<number>, lo: number, hi: number, w
   if (hi - lo < 2) return null;
   // Prometheus does not apply the counter zero-point clamp to histograms.
   const factor = extrapolationFactor(t[lo]!, t[hi - 1]!, hi - lo - 1, w, Infinity, isRate);
-  return h.increase(lo, hi - 1).scale(factor);
+  return h.windowIncrease(lo, hi - 1).scale(factor);
 }
 
 function histInstant(h: HistSource, t: ArrayLike<number>, lo: number, hi: number, isRate: boolean): SparseHistogram | null {

@@ -1,5 +1,6 @@
 import { SparseHistogram } from '../../model/hdr.js';
 import type { Labels } from '../../model/labels.js';
+import { SlidingHistogramSum } from './hist-window.js';
 
 /**
  * StepSeries is one series of an instant-vector expression evaluated at every step of a query,
@@ -97,6 +98,15 @@ export class HistSource {
     if (this.deltas !== null) return sumHistograms(this.deltas, lo + 1, hi + 1);
     return this.abs![hi]!.clone().sub(this.abs![lo]!);
   }
+
+  /**
+   * windowIncrease is increase() for windows that move forward step by step (rate, increase):
+   * the same result, from a sliding sum of deltas instead of a fresh sum per step.
+   */
+  windowIncrease(lo: number, hi: number): SparseHistogram {
+    if (this.deltas !== null) return sliding.sum(this.deltas, lo + 1, hi + 1, sumSummaries) ?? sumHistograms(this.deltas, lo + 1, hi + 1);
+    return this.abs![hi]!.clone().sub(this.abs![lo]!);
+  }
 }
 
 /** RangeData is one series of a range vector: float points or histogram points. */
@@ -107,16 +117,16 @@ export interface RangeData {
   readonly hist: HistSource | null;
 }
 
+/** The sliding window sum every HistSource shares (evaluation is synchronous). */
+const sliding = new SlidingHistogramSum();
+
 /** Dense scratch for merging many histograms in one pass; HDR indices stay below 2^16. */
 let scratch = new Float64Array(1 << 16);
 let touched = new Int32Array(1024);
 
 /** sumHistograms adds hs[lo..hi) into a new histogram in one pass (no per-add reallocation). */
 export function sumHistograms(hs: readonly SparseHistogram[], lo: number, hi: number): SparseHistogram {
-  let nt = 0, count = 0, sum = 0, min = Infinity, max = -Infinity;
-  let bounds: Float64Array | null = null;
-  let classic: Float64Array | null = null;
-  let classicOk = true;
+  let nt = 0;
   for (let k = lo; k < hi; k++) {
     const h = hs[k]!;
     const idx = h.indices, cs = h.counts;
@@ -138,21 +148,6 @@ export function sumHistograms(hs: readonly SparseHistogram[], lo: number, hi: nu
       // Keep a touched bucket distinguishable from an untouched one even when counts cancel.
       scratch[x] = scratch[x]! + cs[j]! || Number.MIN_VALUE;
     }
-    count += h.count;
-    sum += h.sum;
-    if (h.count > 0) {
-      if (h.min < min) min = h.min;
-      if (h.max > max) max = h.max;
-    }
-    if (classicOk && h.bounds !== null) {
-      if (bounds === null) {
-        bounds = h.bounds;
-        classic = new Float64Array(h.classicCounts!.length);
-      } else if (bounds !== h.bounds && (bounds.length !== h.bounds.length || bounds.some((b, q) => b !== h.bounds![q]))) {
-        classicOk = false;
-      }
-      if (classicOk) for (let q = 0; q < classic!.length; q++) classic![q] = classic![q]! + h.classicCounts![q]!;
-    } else if (h.bounds === null && h.count !== 0) classicOk = false;
   }
   const sorted = touched.subarray(0, nt).sort();
   const out = new SparseHistogram(Math.max(1, nt));
@@ -164,6 +159,40 @@ export function sumHistograms(hs: readonly SparseHistogram[], lo: number, hi: nu
     scratch[x] = 0;
   }
   out.size = nt;
+  sumSummaries(hs, lo, hi, out);
+  return out;
+}
+
+/**
+ * sumSummaries sets `out`'s count, sum, min and max to those of hs[lo..hi) added in order, and
+ * its classic buckets to their sum when every histogram with observations has the same bounds.
+ */
+export function sumSummaries(hs: readonly SparseHistogram[], lo: number, hi: number, out: SparseHistogram): void {
+  let count = 0, sum = 0, min = Infinity, max = -Infinity;
+  let bounds: Float64Array | null = null;
+  let classic: Float64Array | null = null;
+  let classicOk = true;
+  for (let k = lo; k < hi; k++) {
+    const h = hs[k]!;
+    count += h.count;
+    sum += h.sum;
+    if (h.count > 0) {
+      if (h.min < min) min = h.min;
+      if (h.max > max) max = h.max;
+    }
+    if (classicOk && h.bounds !== null) {
+      if (bounds === null) {
+        bounds = h.bounds;
+        classic = new Float64Array(h.classicCounts!.length);
+      } else if (bounds !== h.bounds && !equalBounds(bounds, h.bounds)) {
+        classicOk = false;
+      }
+      if (classicOk) {
+        const cc = h.classicCounts!;
+        for (let q = 0; q < classic!.length; q++) classic![q] = classic![q]! + cc[q]!;
+      }
+    } else if (h.bounds === null && h.count !== 0) classicOk = false;
+  }
   out.count = count;
   out.sum = sum;
   out.min = min;
@@ -172,5 +201,10 @@ export function sumHistograms(hs: readonly SparseHistogram[], lo: number, hi: nu
     out.bounds = bounds;
     out.classicCounts = classic;
   }
-  return out;
+}
+
+function equalBounds(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let q = 0; q < a.length; q++) if (a[q] !== b[q]) return false;
+  return true;
 }
