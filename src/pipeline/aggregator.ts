@@ -5,6 +5,7 @@ import { MetricKind } from '../model/metric-kind.js';
 import type { SelectResult, Store } from '../store/interface.js';
 import type { BatchMessage, FlushStats } from './protocol.js';
 import { Op, RECORD_STRIDE, readHistogram } from './records.js';
+import { LabelPool } from './label-pool.js';
 import { SeriesSlot } from './series-slot.js';
 import { CumulativeStream, type StreamJSON } from './temporality.js';
 import { WindowAgg } from './window-agg.js';
@@ -36,6 +37,8 @@ export class Aggregator {
   private seriesCount = 0;
   /** The histogram a record is read into (or the delta a cumulative one yields); only valid within one record. */
   private readonly scratch = new SparseHistogram();
+  /** Shares label pairs between this worker's series (definitions arrive as fresh copies). */
+  private readonly labelPool = new LabelPool();
 
   constructor(private readonly store: Store, private readonly cfg: AggregatorConfig) {
     this.res = store.rawResolutionMs;
@@ -46,7 +49,7 @@ export class Aggregator {
     this.now = msg.now;
     for (let i = 0; i < msg.defs.length; i++) {
       const def = msg.defs[i]!;
-      const slot = new SeriesSlot(def);
+      const slot = new SeriesSlot(def, this.labelPool.intern(def.labels));
       if (this.slots[def.slot] === undefined) this.seriesCount++;
       this.slots[def.slot] = slot;
       if (slot.kind !== MetricKind.Gauge) this.restoreTotal(slot);
@@ -118,15 +121,26 @@ export class Aggregator {
     const ws = slot.windows;
     for (let i = ws.length - 1; i >= 0; i--) if (ws[i]!.start === start) return ws[i]!;
     const w = new WindowAgg(start);
+    if (ws.length === 0) {
+      // Most series have one open window: an exact one-slot array, not a grown one of 17.
+      slot.windows = [w];
+      this.listOpen(slot);
+      return w;
+    }
     // Keep windows ordered by start so the newest is last (set exposition reads it).
     let i = ws.length;
     while (i > 0 && ws[i - 1]!.start > start) i--;
     ws.splice(i, 0, w);
+    this.listOpen(slot);
+    return w;
+  }
+
+  /** listOpen puts a slot on the list of slots with open windows (once). */
+  private listOpen(slot: SeriesSlot): void {
     if (!slot.listed) {
       slot.listed = true;
       this.open.push(slot);
     }
-    return w;
   }
 
   private stream(slot: SeriesSlot): CumulativeStream {
@@ -159,8 +173,7 @@ export class Aggregator {
         below = le;
       }
       c[b.length] = c[b.length]! + (h.count - below);
-      slot.hSum += h.sum;
-      slot.hCount += h.count;
+      slot.addSumCount(h.sum, h.count);
       return;
     }
     for (let i = 0; i < b.length; i++) {
@@ -169,8 +182,7 @@ export class Aggregator {
       below = le;
     }
     c[b.length] = c[b.length]! + (h.count - below);
-    slot.hSum += h.sum;
-    slot.hCount += h.count;
+    slot.addSumCount(h.sum, h.count);
   }
 
   /**
@@ -228,7 +240,11 @@ export class Aggregator {
       }
       ws.length = keep;
       if (keep > 0) stillOpen.push(slot);
-      else slot.listed = false;
+      else {
+        slot.listed = false;
+        // Drop the array's backing store; the next window gets an exact one again.
+        slot.windows = [];
+      }
     }
     this.open = stillOpen;
     const dirty = this.dirtyStreams;
@@ -283,10 +299,7 @@ export class Aggregator {
     let i = ws.length;
     while (i > 0 && ws[i - 1]!.start > w.start) i--;
     ws.splice(i, 0, w);
-    if (!slot.listed) {
-      slot.listed = true;
-      this.open.push(slot);
-    }
+    this.listOpen(slot);
   }
 
   /** activeSeries counts series updated within the TTL. */

@@ -31,25 +31,27 @@ export class SeriesSlot {
   /** Gauge: current value (gaugeAdd applies deltas to it). */
   current = 0;
   hasCurrent = false;
-  /** Histogram: cumulative per-bucket counts (last one +Inf), sum and count. */
+  /**
+   * Histogram: cumulative per-bucket counts (+Inf bucket at bounds.length), then the sum and the
+   * count of observations (at bounds.length + 1 and + 2: one array instead of two boxed fields).
+   */
   classic: Float64Array | null;
-  hSum = 0;
-  hCount = 0;
   stream: CumulativeStream | null = null;
   /** The label pairs rendered for the text format, without braces and without the name. */
   labelText: string | null = null;
 
-  constructor(def: SeriesDef) {
+  /** `labels` are def.labels or an interned copy of them (see LabelPool). */
+  constructor(def: SeriesDef, labels: Labels = def.labels) {
     this.tenant = def.tenant;
-    this.labels = def.labels;
+    this.labels = labels;
     this.kind = def.kind;
     let name = '';
-    for (const l of def.labels) if (l.name === METRIC_NAME) name = l.value;
+    for (const l of labels) if (l.name === METRIC_NAME) name = l.value;
     this.name = name;
     const shared = sharedMeta(def);
     this.meta = shared.meta;
     this.bounds = def.kind !== MetricKind.Histogram ? NO_BOUNDS : shared.bounds;
-    this.classic = def.kind === MetricKind.Histogram ? new Float64Array(this.bounds.length + 1) : null;
+    this.classic = def.kind === MetricKind.Histogram ? new Float64Array(this.bounds.length + 3) : null;
   }
 
   /** stateKey names the series in the `temporality` state table; unambiguous across tenants. */
@@ -67,8 +69,24 @@ export class SeriesSlot {
       else hi = mid;
     }
     this.classic![lo] = this.classic![lo]! + n;
-    this.hSum += v * n;
-    this.hCount += n;
+    this.addSumCount(v * n, n);
+  }
+
+  /** addSumCount adds to the histogram's cumulative sum and count. */
+  addSumCount(sum: number, count: number): void {
+    const c = this.classic!, at = this.bounds.length + 1;
+    c[at] = c[at]! + sum;
+    c[at + 1] = c[at + 1]! + count;
+  }
+
+  /** hSum is the histogram's cumulative sum of observations. */
+  get hSum(): number {
+    return this.classic![this.bounds.length + 1]!;
+  }
+
+  /** hCount is the histogram's cumulative count of observations. */
+  get hCount(): number {
+    return this.classic![this.bounds.length + 2]!;
   }
 }
 

@@ -1,24 +1,58 @@
 import { SparseHistogram } from '../model/hdr.js';
 
 /**
- * WindowAgg is one open aggregation window of one series, keyed by its start
- * (floor(ts / resolution) * resolution). One class serves every kind so the hot loop stays
- * monomorphic; the fields a kind does not use keep their initial values:
- * - counter: `sum` is the increment;
- * - gauge: `last` (the value with the latest timestamp), `min`, `max`, `sum`, `count`;
- * - histogram: `h`;
- * - StatsD set: `members`, the distinct member hashes seen in the window.
+ * GaugeStats are a gauge window's statistics: `last` (the value with the latest timestamp),
+ * `min`, `max`, `sum` and `count`. Only gauge windows allocate one, so counter and histogram
+ * windows do not carry (and V8 does not box) five numbers they never use.
  */
-export class WindowAgg {
-  readonly start: number;
-  // Number fields are initialised where declared, not in the constructor: a bare ES2022 field
-  // starts as undefined, and V8 then allocates a heap number for every double stored into it.
+export class GaugeStats {
+  // Initialised where declared: a bare ES2022 field starts as undefined, and V8 then allocates
+  // a heap number for every double stored into it.
   last = 0;
   lastTs = -Infinity;
   min = Infinity;
   max = -Infinity;
   sum = 0;
   count = 0;
+
+  /** add records one value observed at ts. */
+  add(v: number, ts: number): void {
+    if (ts >= this.lastTs) {
+      this.last = v;
+      this.lastTs = ts;
+    }
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    this.sum += v;
+    this.count++;
+  }
+
+  /** merge folds another window's statistics into these. */
+  merge(o: GaugeStats): void {
+    if (o.lastTs >= this.lastTs) {
+      this.last = o.last;
+      this.lastTs = o.lastTs;
+    }
+    if (o.min < this.min) this.min = o.min;
+    if (o.max > this.max) this.max = o.max;
+    this.sum += o.sum;
+    this.count += o.count;
+  }
+}
+
+/**
+ * WindowAgg is one open aggregation window of one series, keyed by its start
+ * (floor(ts / resolution) * resolution). One class serves every kind so the hot loop stays
+ * monomorphic; the fields a kind does not use stay at their initial values:
+ * - counter: `sum` is the increment;
+ * - gauge: `gauge`, created by the first value;
+ * - histogram: `h`;
+ * - StatsD set: `members`, the distinct member hashes seen in the window.
+ */
+export class WindowAgg {
+  readonly start: number;
+  sum = 0;
+  gauge: GaugeStats | null = null;
   h: SparseHistogram | null = null;
   members: Set<number> | null = null;
 
@@ -28,14 +62,7 @@ export class WindowAgg {
 
   /** addGauge records one gauge value observed at ts. */
   addGauge(v: number, ts: number): void {
-    if (ts >= this.lastTs) {
-      this.last = v;
-      this.lastTs = ts;
-    }
-    if (v < this.min) this.min = v;
-    if (v > this.max) this.max = v;
-    this.sum += v;
-    this.count++;
+    (this.gauge ?? (this.gauge = new GaugeStats())).add(v, ts);
   }
 
   /** histogram returns the window's histogram, creating it on first use. */
@@ -52,14 +79,8 @@ export class WindowAgg {
 
   /** merge folds another window with the same start into this one (used when a commit failed). */
   merge(o: WindowAgg): void {
-    if (o.lastTs >= this.lastTs) {
-      this.last = o.last;
-      this.lastTs = o.lastTs;
-    }
-    if (o.min < this.min) this.min = o.min;
-    if (o.max > this.max) this.max = o.max;
     this.sum += o.sum;
-    this.count += o.count;
+    if (o.gauge !== null) (this.gauge ?? (this.gauge = new GaugeStats())).merge(o.gauge);
     if (o.h !== null) this.histogram().add(o.h);
     if (o.members !== null) for (const m of o.members) this.addMember(m);
   }

@@ -19,8 +19,9 @@ export function writeWindow(app: Appender, slot: SeriesSlot, w: WindowAgg): void
       if (w.members !== null) {
         const n = w.members.size;
         app.gauge(id, w.start, n, n, n, n, 1);
-      } else if (w.count > 0) {
-        app.gauge(id, w.start, w.last, w.min, w.max, w.sum, w.count);
+      } else if (w.gauge !== null && w.gauge.count > 0) {
+        const g = w.gauge;
+        app.gauge(id, w.start, g.last, g.min, g.max, g.sum, g.count);
       }
       return;
     case MetricKind.Histogram:
