@@ -76,3 +76,29 @@ t.test('check-rules names file, line and reason for a bad rule', async (t) => {
   t.equal(r.status, 1);
   t.match(r.stderr, new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5`), 'names the file and the line of the bad expression');
 });
+
+t.test('a bad rule file on reload keeps the last good rules; SIGHUP reloads a fixed one', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tallyd-reload-'));
+  const f = join(dir, 'rules.yml');
+  writeFileSync(f, 'groups:\n  - name: g\n    rules:\n      - record: a:sum\n        expr: sum(a_total)\n');
+  const d = await startDaemon({ args: ['--rules', f] });
+  t.teardown(() => d.stop());
+  const names = async () => {
+    const r = (await (await fetch(`${d.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string }> }>; lastReload?: { success: boolean; errors: string[] } } };
+    return { rules: r.data.groups.flatMap((g) => g.rules.map((x) => x.name)), last: r.data.lastReload };
+  };
+  t.same((await names()).rules, ['a:sum']);
+
+  writeFileSync(f, 'groups:\n  - name: g\n    rules:\n      - record: b:sum\n        expr: sum(b_total\n');
+  const bad = await fetch(`${d.url}/-/reload`, { method: 'POST' });
+  t.equal(bad.status, 500, 'POST /-/reload refuses the bad file');
+  const after = await names();
+  t.same(after.rules, ['a:sum'], 'the last good rules stay in force');
+  t.equal(after.last?.success, false, '/api/v1/rules says the reload failed');
+
+  writeFileSync(f, 'groups:\n  - name: g\n    rules:\n      - record: b:sum\n        expr: sum(b_total)\n');
+  d.proc.kill('SIGHUP');
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && (await names()).rules[0] !== 'b:sum') await new Promise((r) => setTimeout(r, 100));
+  t.same((await names()).rules, ['b:sum'], 'SIGHUP loaded the fixed file');
+});
