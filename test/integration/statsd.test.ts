@@ -113,3 +113,19 @@ t.test('/metrics exposes live series and self metrics', async (t) => {
   t.match(text, /scrape_latency_seconds_bucket\{le="\+Inf"\} 1/);
   t.match(text, /tallyd_statsd_lines_received_total/);
 });
+
+t.test('SIGTERM flushes every open window: lines read before it survive without an admin flush', async (t) => {
+  let d = await startDaemon();
+  t.teardown(() => d.stop());
+  await send(d.ports.statsd, (c) => {
+    c.increment('shutdown.events', 9, { agent_id: 'a1' });
+    c.gauge('shutdown.level', 3);
+  });
+  await waitFor(async () => (await metricValue(d, /^tallyd_statsd_lines_received_total/)) === 2, 'two lines counted');
+  const t0 = Date.now();
+  t.equal(await d.stop('SIGTERM'), 0, 'exit code 0');
+  t.ok(Date.now() - t0 < 10_000, 'stopped within 10 s');
+  d = await startDaemon({ dataDir: d.dataDir, ports: d.ports });
+  t.equal(Number((await promQuery(d, 'shutdown_events_total'))[0]?.value[1]), 9);
+  t.equal(Number((await promQuery(d, 'shutdown_level'))[0]?.value[1]), 3);
+});
