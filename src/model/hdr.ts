@@ -148,13 +148,20 @@ export class SparseHistogram {
     this.size = size + 1;
   }
 
+  /** reserve makes room for `n` buckets without changing the histogram. */
+  reserve(n: number): void {
+    this.ensure(n);
+  }
+
   private ensure(n: number): void {
     if (n <= this.indices.length) return;
     const cap = Math.max(n, this.indices.length * 2);
-    const ni = new Int32Array(cap);
-    ni.set(this.indices.subarray(0, this.size));
-    const nc = new Float64Array(cap);
+    // Counts and indices share one buffer, so a merge touches one memory block, not two.
+    const block = new ArrayBuffer(cap * 12);
+    const nc = new Float64Array(block, 0, cap);
     nc.set(this.counts.subarray(0, this.size));
+    const ni = new Int32Array(block, cap * 8, cap);
+    ni.set(this.indices.subarray(0, this.size));
     this.indices = ni;
     this.counts = nc;
   }

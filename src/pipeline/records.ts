@@ -85,10 +85,19 @@ export function histogramCount(buf: Float64Array, off: number): number {
  */
 export function readHistogram(h: SparseHistogram, buf: Float64Array, off: number, knownBounds: Float64Array | null): SparseHistogram {
   const n = buf[off]!;
+  const nb = buf[off + 5]!;
   if (h.indices.length < n) {
-    const cap = Math.max(n, h.indices.length * 2);
-    h.indices = new Int32Array(cap);
-    h.counts = new Float64Array(cap);
+    if (nb >= 0 && (h.classicCounts === null || h.classicCounts.length !== nb + 1)) {
+      // First fill of a histogram with classic buckets (a stream's baseline): counts, classic
+      // counts and indices in one block, so reading and merging it touch one piece of memory.
+      const block = new ArrayBuffer(n * 8 + (nb + 1) * 8 + n * 4);
+      h.counts = new Float64Array(block, 0, n);
+      h.classicCounts = new Float64Array(block, n * 8, nb + 1);
+      h.indices = new Int32Array(block, (n + nb + 1) * 8, n);
+    } else {
+      h.size = 0;
+      h.reserve(n);
+    }
   }
   const idx = h.indices, cnt = h.counts;
   let p = off + 6;
@@ -101,7 +110,6 @@ export function readHistogram(h: SparseHistogram, buf: Float64Array, off: number
   h.sum = buf[off + 2]!;
   h.min = buf[off + 3]!;
   h.max = buf[off + 4]!;
-  const nb = buf[off + 5]!;
   if (nb < 0) {
     h.bounds = null;
     h.classicCounts = null;

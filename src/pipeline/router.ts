@@ -12,6 +12,9 @@ import { resolveOptions, type PipelineOptions, type ResolvedOptions } from './op
 import type { ExposedFamily, FlushStats, FromWorker, ToWorker, WorkerConfig } from './protocol.js';
 import { Op, RECORD_STRIDE } from './records.js';
 
+/** Series definitions a batch carries before it is posted on its own. */
+const MAX_DEFS_PER_BATCH = 1024;
+
 /** Kind indices of tallyd_samples_received_total. */
 const K_COUNTER = 0, K_GAUGE = 1, K_HISTOGRAM = 2, K_SET = 3;
 const KIND_LABELS = ['counter', 'gauge', 'histogram', 'set'];
@@ -148,7 +151,11 @@ export class Pipeline implements IngestSink {
     let name = '';
     for (const l of labels) if (l.name === METRIC_NAME) name = l.value;
     const bounds = kind === MetricKind.Histogram ? (opts?.bounds ?? this.o.buckets[name] ?? null) : null;
-    this.batches[w]!.defs.push({ slot, tenant, labels: labels.map((l) => ({ name: l.name, value: l.value })), kind, bounds: bounds ? [...bounds] : null, help: opts?.help ?? '', unit: opts?.unit ?? '' });
+    const batch = this.batches[w]!;
+    batch.defs.push({ slot, tenant, labels: labels.map((l) => ({ name: l.name, value: l.value })), kind, bounds: bounds ? [...bounds] : null, help: opts?.help ?? '', unit: opts?.unit ?? '' });
+    // A burst of new series goes out in bounded messages: one huge message would hold every
+    // definition twice (here and cloned in the worker) at once and inflate both heaps for good.
+    if (batch.defs.length >= MAX_DEFS_PER_BATCH) this.post(w);
     if (ref >= this.kinds.length) {
       const k = new Uint8Array(Math.max(ref + 1, this.kinds.length * 2));
       k.set(this.kinds);

@@ -207,6 +207,11 @@ export function encodeBlockBytes(buf: PointBuf, from: number, n: number, prevIdx
   return blockWriter.finish();
 }
 
+/** decodeBlockBytes appends the points of one encoded block to `out`; returns the last index. */
+export function decodeBlockBytes(bytes: Uint8Array, out: PointBuf, prevIdx: number): number {
+  return decodeBlock(new ByteReader(bytes), out, prevIdx);
+}
+
 /** encodeChunk encodes a whole PointBuf as one chunk (used for cold merges and rollups). */
 export function encodeChunk(buf: PointBuf, baseIdx: number, bounds?: ArrayLike<number> | null): Uint8Array {
   const bs = blockSize(buf.kind);

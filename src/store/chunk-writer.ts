@@ -10,6 +10,8 @@ import type { Tier } from './tier.js';
 /** Values between PAD_FROM and PAD_TO bytes are padded to PAD_TO (see toValue). */
 const PAD_FROM = 384;
 const PAD_TO = 2048;
+/** Most rollup-tier heads one writer keeps (each holds up to two page-sized copies). */
+const ROLLUP_HEADS = 8192;
 
 /**
  * toValue wraps chunk bytes as an LMDB value. A value of a few hundred bytes up to half a page
@@ -31,25 +33,31 @@ function toValue(bytes: Uint8Array): Buffer {
  * chunk to check its cached head: when another thread or an earlier process wrote the series,
  * the cached head no longer matches and is reloaded, so merges never lose stored windows.
  *
- * Points after the head's last window append; points inside the head merge into it; points
- * older than the head merge into the chunk that covers them (decode, merge, re-encode), the
- * rare late-window path.
+ * Points after the head's last window append; points inside the head's last block merge into
+ * it (see HeadChunk.mergeRecent); points further back inside the head rebuild it; points older
+ * than the head merge into the chunk that covers them (decode, merge, re-encode), the rare
+ * late-window path.
  *
- * Heads are cached for the raw tier only: a raw series is written by the one worker that owns
- * it (and trimmed by retention, which the cache check notices), while rollup tiers are also
- * written by compaction and backfill from other handles, so their heads reload on every write.
+ * Heads are cached for every tier. A raw series is written by the one worker that owns it (and
+ * trimmed by retention), so a raw head is checked by its chunk start, value length and point
+ * count. Rollup tiers are also written by compaction and backfill from other handles, where a
+ * merge into the last window keeps both (padded values share one length), so a rollup head keeps
+ * the whole value it wrote and is reused only while LMDB holds exactly those bytes. Rollup heads
+ * are bounded (least recently written dropped first), since compaction touches every series.
  * Every put and delete is reported to `counters` for the per-tier totals.
  */
 export class ChunkWriter {
   private readonly dbs: StoreDbs;
   readonly counters: TierCounters;
   private readonly heads: Map<number, HeadChunk>;
+  private readonly rollupHeads: Map<number, HeadChunk>;
   private readonly sealed: SealedChunk[];
 
   constructor(dbs: StoreDbs, counters: TierCounters) {
     this.dbs = dbs;
     this.counters = counters;
     this.heads = new Map();
+    this.rollupHeads = new Map();
     this.sealed = [];
   }
 
@@ -67,8 +75,9 @@ export class ChunkWriter {
   /** write stores `pts` (ascending windows, one entry per window) for series `id`. */
   write(tier: Tier, id: number, kind: MetricKind, pts: PointBuf, bounds: ArrayLike<number> | null = null): void {
     const chunks = this.dbs.chunks;
-    const cache = tier.ordinal === 0;
-    let head = cache ? this.heads.get(this.headKey(tier, id)) ?? null : null;
+    const raw = tier.ordinal === 0;
+    const hk = this.headKey(tier, id);
+    let head = (raw ? this.heads.get(hk) : this.rollupHeads.get(hk)) ?? null;
     // Verify the cached head against the series' last stored chunk.
     const sealed = this.sealed;
     sealed.length = 0;
@@ -76,7 +85,8 @@ export class ChunkWriter {
     for (const k of chunks.getKeys({ start: chunkKey(tier.ordinal, id, MAX_START), end: seriesPrefix(tier.ordinal, id), reverse: true, limit: 1 })) lastKey = k;
     if (head !== null) {
       const stored = lastKey === null ? null : chunks.getBinaryFast(lastKey);
-      if (lastKey === null || stored === undefined || stored === null || chunkKeyStart(lastKey) !== head.startMs || stored.length !== head.writtenLength || readChunkHeader(stored).points !== head.writtenPoints) head = null;
+      if (lastKey === null || stored === undefined || stored === null || chunkKeyStart(lastKey) !== head.startMs) head = null;
+      else if (raw ? stored.length !== head.writtenLength || readChunkHeader(stored).points !== head.writtenPoints : head.written === null || !head.written.equals(stored)) head = null;
     }
     if (lastKey === null && pts.n > 0) this.counters.seriesChanged(tier.ordinal, 1);
     if (head === null && lastKey !== null) head = this.load(tier, kind, lastKey, sealed, bounds);
@@ -91,6 +101,8 @@ export class ChunkWriter {
         head.append(pts, j, sealed);
       } else if (rebuild !== null && w >= rebuildBase) {
         rebuild.mergeFrom(pts, j);
+      } else if (rebuild === null && w >= head.baseIdx && head.mergeRecent(pts, j, sealed)) {
+        // Merged into the head's last block.
       } else if (rebuild === null && w >= head.baseIdx) {
         rebuild = this.decodeHead(head, kind, sealed);
         rebuildBase = head.baseIdx;
@@ -112,7 +124,14 @@ export class ChunkWriter {
       this.put(tier, id, head.startMs, value, lastMs);
       head.writtenLength = value.length;
       head.writtenPoints = head.points;
-      if (cache) this.heads.set(this.headKey(tier, id), head);
+      if (raw) this.heads.set(hk, head);
+      else {
+        head.written = value;
+        // Re-inserting moves the head to the back of the map's order (most recently written).
+        this.rollupHeads.delete(hk);
+        this.rollupHeads.set(hk, head);
+        if (this.rollupHeads.size > ROLLUP_HEADS) this.rollupHeads.delete(this.rollupHeads.keys().next().value!);
+      }
     }
     if (cold !== null) this.mergeCold(tier, id, kind, cold, head!.baseIdx, bounds);
   }
@@ -168,6 +187,7 @@ export class ChunkWriter {
   /** forget drops every cached head (after a failed commit, so the next write reloads). */
   forget(): void {
     this.heads.clear();
+    this.rollupHeads.clear();
     this.counters.forget();
   }
 }

@@ -1,5 +1,5 @@
 import { MetricKind } from '../model/metric-kind.js';
-import { assembleChunk, blockSize, encodeBlockBytes } from './chunk-encoding.js';
+import { assembleChunk, blockSize, decodeBlockBytes, encodeBlockBytes } from './chunk-encoding.js';
 import { HistSummary, encodedSummaryLength } from './hist-summary.js';
 import { PointBuf } from './point-buf.js';
 import type { Tier } from './tier.js';
@@ -16,6 +16,11 @@ export interface SealedChunk {
  * commit re-encodes at most one block and copies the rest. When the next block would push the
  * chunk past the tier's page budget, the head seals (returns the finished chunk) and restarts at
  * the first window of that block.
+ *
+ * A window merged into the head's last windows (a commit that continues a rollup window the
+ * previous commit began, as backfill and write-through do every time) merges into the tail; when
+ * the tail is empty, the last full block is decoded back into the tail first (its aggregates are
+ * kept from before it was added), so such a merge costs one block, not the whole chunk.
  */
 export class HeadChunk {
   readonly kind: MetricKind;
@@ -28,6 +33,8 @@ export class HeadChunk {
   writtenLength: number;
   /** Point count of the value last written (a trim by retention can keep the padded length). */
   writtenPoints: number;
+  /** The value last written for this head (kept for rollup tiers, compared whole on reuse). */
+  written: Buffer | null;
   private blocks: Uint8Array[];
   private blocksBytes: number;
   private blocksSum: number;
@@ -35,6 +42,12 @@ export class HeadChunk {
   private readonly bounds: ArrayLike<number> | null;
   private readonly tail: PointBuf;
   private tailPrev: number;
+  /** The window before the last full block, and the aggregates before it was added. */
+  private lastBlockPrev: number;
+  private preLastSum: number;
+  private preLastAgg: HistSummary | null;
+  /** reopenable: the last full block can be decoded back into the (empty) tail. */
+  private reopenable: boolean;
 
   constructor(kind: MetricKind, tier: Tier, firstIdx: number, bounds: ArrayLike<number> | null) {
     this.bounds = bounds;
@@ -46,12 +59,17 @@ export class HeadChunk {
     this.lastIdx = firstIdx - 1;
     this.writtenLength = -1;
     this.writtenPoints = -1;
+    this.written = null;
     this.blocks = [];
     this.blocksBytes = 0;
     this.blocksSum = 0;
     this.blocksAgg = kind === MetricKind.Histogram ? HistSummary.forBounds(bounds) : null;
     this.tail = new PointBuf(kind, 16);
     this.tailPrev = firstIdx - 1;
+    this.lastBlockPrev = firstIdx - 1;
+    this.preLastSum = 0;
+    this.preLastAgg = null;
+    this.reopenable = false;
   }
 
   /**
@@ -73,10 +91,50 @@ export class HeadChunk {
     }
     this.blocks.push(bytes);
     this.blocksBytes += bytes.length;
+    this.lastBlockPrev = this.tailPrev;
+    this.preLastSum = this.blocksSum;
+    this.reopenable = true;
     if (this.kind === MetricKind.Counter) for (let i = 0; i < this.tail.n; i++) this.blocksSum += this.tail.a[i]!;
-    else if (this.kind === MetricKind.Histogram) for (let i = 0; i < this.tail.n; i++) this.blocksAgg!.addWindow(this.tail.hists[i]!);
+    else if (this.kind === MetricKind.Histogram) {
+      this.preLastAgg = this.blocksAgg!;
+      this.blocksAgg = this.preLastAgg.clone();
+      for (let i = 0; i < this.tail.n; i++) this.blocksAgg.addWindow(this.tail.hists[i]!);
+    }
     this.tailPrev = this.tail.idx[this.tail.n - 1]!;
     this.tail.clear();
+  }
+
+  /**
+   * mergeRecent merges point j of `src`, whose window is at or before lastIdx, into the tail
+   * (reopening the last full block when the tail is empty). It returns false, changing nothing
+   * the head encodes, when the window lies further back or the tail is full: the caller then
+   * rebuilds the head.
+   */
+  mergeRecent(src: PointBuf, j: number, sealed: SealedChunk[]): boolean {
+    const w = src.idx[j]!;
+    if (w <= this.tailPrev) {
+      if (this.tail.n > 0 || !this.reopenable || w <= this.lastBlockPrev) return false;
+      this.reopen();
+    }
+    const before = this.tail.n;
+    if (before >= blockSize(this.kind) && this.tail.find(w) < 0) return false;
+    this.tail.mergeFrom(src, j);
+    if (this.tail.n > before) this.points++;
+    if (w > this.lastIdx) this.lastIdx = w;
+    if (this.tail.n >= blockSize(this.kind)) this.completeBlock(sealed);
+    return true;
+  }
+
+  /** reopen decodes the last full block back into the empty tail, restoring the aggregates. */
+  private reopen(): void {
+    const bytes = this.blocks.pop()!;
+    this.blocksBytes -= bytes.length;
+    decodeBlockBytes(bytes, this.tail, this.lastBlockPrev);
+    this.blocksSum = this.preLastSum;
+    if (this.kind === MetricKind.Histogram) this.blocksAgg = this.preLastAgg;
+    this.preLastAgg = null;
+    this.tailPrev = this.lastBlockPrev;
+    this.reopenable = false;
   }
 
   /** sealBlocks returns the full blocks as a chunk and restarts the head at the tail. */
@@ -94,7 +152,10 @@ export class HeadChunk {
     this.blocksSum = 0;
     this.blocksAgg = this.kind === MetricKind.Histogram ? HistSummary.forBounds(this.bounds) : null;
     this.tailPrev = first - 1;
+    this.reopenable = false;
+    this.preLastAgg = null;
     this.writtenLength = -1;
+    this.written = null;
     return out;
   }
 

@@ -1,8 +1,9 @@
-import { PROMETHEUS_DEFAULT_BUCKETS, type SparseHistogram } from '../model/hdr.js';
+import { PROMETHEUS_DEFAULT_BUCKETS, hdrLowest, hdrScale, type SparseHistogram } from '../model/hdr.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
 import { decodeFloatColumn, encodeFloatColumn } from './float-column.js';
 
 const DEFAULT_LES = Float64Array.from(PROMETHEUS_DEFAULT_BUCKETS);
+const DEFAULT_SCALED = scaledLes(DEFAULT_LES);
 
 /**
  * HistSummary is what a histogram chunk's header keeps about its windows: count, sum and the
@@ -15,12 +16,15 @@ export class HistSummary {
   readonly leCounts: Float64Array;
   count: number;
   sum: number;
+  /** The bounds as HDR scaled integers when they ascend and are >= 0 (one-pass addWindow), else null. */
+  private readonly scaled: Float64Array | null;
 
-  constructor(les: Float64Array) {
+  constructor(les: Float64Array, scaled?: Float64Array | null) {
     this.les = les;
     this.leCounts = new Float64Array(les.length);
     this.count = 0;
     this.sum = 0;
+    this.scaled = scaled !== undefined ? scaled : les === DEFAULT_LES ? DEFAULT_SCALED : scaledLes(les);
   }
 
   /** forBounds builds an empty summary for a series' bounds (Prometheus' defaults when none). */
@@ -31,10 +35,26 @@ export class HistSummary {
     return new HistSummary(Float64Array.from(les));
   }
 
+  /**
+   * addWindow adds one window. Equal to adding `h.countLE(le)` for every bound, in one pass over
+   * the buckets (each prefix sum is accumulated in the same order countLE adds, so the result is
+   * bit for bit the same); histograms with classic buckets take countLE.
+   */
   addWindow(h: SparseHistogram): void {
     this.count += h.count;
     this.sum += h.sum;
-    for (let i = 0; i < this.les.length; i++) this.leCounts[i] = this.leCounts[i]! + h.countLE(this.les[i]!);
+    const les = this.les, out = this.leCounts, scaled = this.scaled;
+    if (scaled === null || h.bounds !== null) {
+      for (let i = 0; i < les.length; i++) out[i] = out[i]! + h.countLE(les[i]!);
+      return;
+    }
+    let b = 0, s = 0;
+    const n = h.size, idx = h.indices, counts = h.counts;
+    for (let i = 0; i < les.length; i++) {
+      const limit = scaled[i]!;
+      while (b < n && hdrLowest(idx[b]!) <= limit) s += counts[b++]!;
+      out[i] = out[i]! + s;
+    }
   }
 
   /** add merges another summary; false when its bounds differ (the caller then decodes). */
@@ -47,7 +67,7 @@ export class HistSummary {
   }
 
   clone(): HistSummary {
-    const c = new HistSummary(this.les);
+    const c = new HistSummary(this.les, this.scaled);
     c.leCounts.set(this.leCounts);
     c.count = this.count;
     c.sum = this.sum;
@@ -85,6 +105,17 @@ export class HistSummary {
     if (les.length > 0) decodeFloatColumn(r, les.length, s.leCounts, 0);
     return s;
   }
+}
+
+/** scaledLes converts ascending non-negative finite bounds to HDR scaled limits (else null). */
+function scaledLes(les: Float64Array): Float64Array | null {
+  const out = new Float64Array(les.length);
+  for (let i = 0; i < les.length; i++) {
+    const le = les[i]!;
+    if (!(le >= 0) || le === Infinity || (i > 0 && !(le > les[i - 1]!))) return null;
+    out[i] = hdrScale(le);
+  }
+  return out;
 }
 
 function sameLes(a: Float64Array, b: Float64Array): boolean {

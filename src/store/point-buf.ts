@@ -1,6 +1,9 @@
 import { SparseHistogram } from '../model/hdr.js';
 import { MetricKind } from '../model/metric-kind.js';
 
+/** EMPTY is a placeholder for a histogram slot about to be assigned (never read or changed). */
+const EMPTY = new SparseHistogram(1);
+
 /**
  * PointBuf holds windows of one series in column form, ascending by window index: the tail of a
  * head chunk, a decoded chunk, or points pending in an appender. Columns by kind:
@@ -17,6 +20,12 @@ export class PointBuf {
   d: Float64Array;
   e: Float64Array;
   hists: SparseHistogram[];
+  /**
+   * own[i] is 1 when hists[i] was made by this buffer (a clone or a merge result) and has not
+   * been handed out, so a merge may add into it in place; 0 when it is shared (pushed by a
+   * caller, copied from another buffer, or copied out), so a merge clones it first.
+   */
+  private own: Uint8Array;
 
   constructor(kind: MetricKind, capacity = 16) {
     this.kind = kind;
@@ -30,6 +39,7 @@ export class PointBuf {
     this.d = new Float64Array(gauge ? capacity : 0);
     this.e = new Float64Array(gauge ? capacity : 0);
     this.hists = [];
+    this.own = new Uint8Array(hist ? capacity : 0);
   }
 
   clear(): void {
@@ -53,6 +63,11 @@ export class PointBuf {
     this.c = g(this.c);
     this.d = g(this.d);
     this.e = g(this.e);
+    if (this.own.length > 0) {
+      const own = new Uint8Array(cap);
+      own.set(this.own);
+      this.own = own;
+    }
   }
 
   /** lastIdx is the last window index, or -Infinity when empty. */
@@ -92,6 +107,9 @@ export class PointBuf {
         return;
       case MetricKind.Histogram:
         this.hists[i] = src.hists[j]!;
+        this.own[i] = 0;
+        // Shared from now on: neither buffer may change it in place.
+        src.own[j] = 0;
         return;
     }
   }
@@ -108,10 +126,14 @@ export class PointBuf {
         this.d.copyWithin(pos + 1, pos, n);
         this.e.copyWithin(pos + 1, pos, n);
       }
-      if (this.kind === MetricKind.Histogram) this.hists.splice(pos, 0, new SparseHistogram(1));
+      if (this.kind === MetricKind.Histogram) {
+        this.hists.splice(pos, 0, EMPTY);
+        this.own.copyWithin(pos + 1, pos, n);
+      }
     } else if (this.kind === MetricKind.Histogram) {
-      this.hists.push(new SparseHistogram(1));
+      this.hists.push(EMPTY);
     }
+    if (this.own.length > 0) this.own[pos] = 0;
     this.idx[pos] = w;
     this.n = n + 1;
   }
@@ -131,8 +153,10 @@ export class PointBuf {
     if (pos < 0) {
       pos = -pos - 1;
       this.insertAt(pos, w);
-      if (this.kind === MetricKind.Histogram) this.hists[pos] = src.hists[j]!.clone();
-      else this.setFrom(pos, src, j);
+      if (this.kind === MetricKind.Histogram) {
+        this.hists[pos] = src.hists[j]!.clone();
+        this.own[pos] = 1;
+      } else this.setFrom(pos, src, j);
       return;
     }
     switch (this.kind) {
@@ -147,9 +171,14 @@ export class PointBuf {
         this.e[pos] = this.e[pos]! + src.e[j]!;
         return;
       case MetricKind.Histogram: {
+        if (this.own[pos] === 1) {
+          this.hists[pos]!.add(src.hists[j]!);
+          return;
+        }
         const merged = this.hists[pos]!.clone();
         merged.add(src.hists[j]!);
         this.hists[pos] = merged;
+        this.own[pos] = 1;
         return;
       }
     }

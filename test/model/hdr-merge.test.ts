@@ -82,3 +82,18 @@ t.test('repeated merges into one window keep exact integer counts and stop growi
   for (let i = 0; i < w.size; i++) s += w.counts[i]!;
   t.equal(s, total, 'bucket counts add up to the count');
 });
+
+t.test('reserve makes room without changing the histogram', async (t) => {
+  const r = rng(9);
+  const h = sparse(r, 6, 20);
+  const before = buckets(h);
+  const count = h.count;
+  h.reserve(100);
+  t.ok(h.indices.length >= 100 && h.counts.length >= 100, 'capacity grew');
+  t.same(buckets(h), before);
+  t.equal(h.count, count);
+  const other = sparse(r, 40, 60);
+  const want = expected(h, other, 1);
+  h.add(other);
+  t.same(buckets(h), want, 'a merge after reserve keeps every bucket');
+});

@@ -131,6 +131,25 @@ t.test('many series and batches: every increment arrives exactly once', async (t
   t.equal(all, 50 * (199 * 200) / 2);
 });
 
+t.test('a burst of thousands of new series interleaved with samples counts every increment once', async (t) => {
+  const dir = tempDir(t);
+  const p = await startPipeline(t, dir, new ManualClock(T0 + RES), { workers: 1 });
+  const n = 5000;
+  const refs: number[] = [];
+  // Definitions and samples interleave in one flush, so definitions leave in several messages.
+  for (let i = 0; i < n; i++) {
+    refs.push(p.series('default', L('burst_total', { i: String(i) }), MetricKind.Counter));
+    p.counter(refs[i]!, i + 1, T0);
+  }
+  for (let i = 0; i < n; i++) p.counter(refs[i]!, 1, T0 + 1);
+  await p.flushClosed();
+  const f = fold(dir);
+  let wrong = 0;
+  for (let i = 0; i < n; i++) if (f.counters.get(key(L('burst_total', { i: String(i) })))?.get(T0) !== i + 2) wrong++;
+  t.equal(wrong, 0, `all ${n} series hold their increments`);
+  t.equal(p.seriesCount('default'), n);
+});
+
 t.test('a failed commit loses nothing: the windows are written by the next flush', async (t) => {
   const dir = tempDir(t);
   const clock = new ManualClock(T0 + RES);

@@ -1,4 +1,5 @@
 import { SparseHistogram } from '../../model/hdr.js';
+import { equalBounds, sumStats } from './hist-stats.js';
 
 /**
  * Largest bucket count a delta may carry, and most deltas a window may hold, for the sliding sum
@@ -17,10 +18,12 @@ const MAX_EXACT_WINDOW = 2 ** 20;
  * buckets that some delta in the window has.
  *
  * Results are bit-for-bit those of summing the window afresh (`sumHistograms`): integer bucket
- * counts add and subtract exactly, the bucket set is the union of the window's deltas' buckets
- * (zero counts included), and count, sum, min, max and classic buckets are folded over the window
- * in order by the same code. A delta with a fractional or huge count (StatsD sample rates) makes
- * `sum` return null and the caller sums the window itself.
+ * and classic counts add and subtract exactly, the bucket set is the union of the window's
+ * deltas' buckets (zero counts included), classic buckets are kept when no delta with
+ * observations lacks them and all deltas' bounds agree, and count, sum, min and max (floats
+ * whose sum depends on order) are folded over the window by the same code. A fractional or huge
+ * count (StatsD sample rates), or bounds that change inside the window, make `sum` return null and
+ * the caller sums the window itself.
  *
  * One instance is shared by an evaluation's series (the engine is synchronous); it follows one
  * deltas array at a time and starts over when asked about another.
@@ -36,6 +39,14 @@ export class SlidingHistogramSum {
   private lo: number;
   private hi: number;
   private exact: boolean;
+  /** Classic bounds of the window (those of the first delta with bounds since the last reset). */
+  private bounds: Float64Array | null;
+  private classic: Float64Array | null;
+  /** Deltas in the window with classic buckets, and of those with other bounds than `bounds`. */
+  private withBounds: number;
+  private otherBounds: number;
+  /** Deltas in the window with observations but no classic buckets. */
+  private noBounds: number;
 
   constructor() {
     this.counts = new Float64Array(1 << 16);
@@ -46,13 +57,18 @@ export class SlidingHistogramSum {
     this.lo = 0;
     this.hi = 0;
     this.exact = true;
+    this.bounds = null;
+    this.classic = null;
+    this.withBounds = 0;
+    this.otherBounds = 0;
+    this.noBounds = 0;
   }
 
   /**
    * sum returns the sum of hs[lo..hi) as a new histogram (hi > lo), or null when the window's
    * counts are not all small integers.
    */
-  sum(hs: readonly SparseHistogram[], lo: number, hi: number, summarise: (hs: readonly SparseHistogram[], lo: number, hi: number, out: SparseHistogram) => void): SparseHistogram | null {
+  sum(hs: readonly SparseHistogram[], lo: number, hi: number): SparseHistogram | null {
     if (hi - lo > MAX_EXACT_WINDOW) return null;
     const moved = (lo - this.lo) + (hi - this.hi);
     if (hs !== this.src || lo < this.lo || hi < this.hi || lo >= this.hi || moved > hi - lo + this.nActive) {
@@ -82,7 +98,13 @@ export class SlidingHistogramSum {
       out.counts[j] = counts[x]!;
     }
     out.size = n;
-    summarise(hs, lo, hi, out);
+    sumStats(hs, lo, hi, out);
+    if (this.withBounds > 0 && this.noBounds === 0) {
+      // Only deltas with other bounds than the first one seen are left: re-anchor by summing afresh.
+      if (this.otherBounds > 0) return null;
+      out.bounds = this.bounds;
+      out.classicCounts = this.classic!.slice();
+    }
     return out;
   }
 
@@ -94,6 +116,11 @@ export class SlidingHistogramSum {
       this.touch[x] = 0;
     }
     this.nActive = 0;
+    this.bounds = null;
+    this.classic = null;
+    this.withBounds = 0;
+    this.otherBounds = 0;
+    this.noBounds = 0;
   }
 
   /** add puts a delta's buckets in the window; false when a count is not a small integer. */
@@ -110,6 +137,25 @@ export class SlidingHistogramSum {
         this.counts[x] = this.counts[x]! + c;
       }
     }
+    const b = h.bounds;
+    if (b === null) {
+      if (h.count !== 0) this.noBounds++;
+      return true;
+    }
+    this.withBounds++;
+    if (this.bounds === null) {
+      this.bounds = b;
+      this.classic = new Float64Array(h.classicCounts!.length);
+    } else if (!equalBounds(this.bounds, b)) {
+      this.otherBounds++;
+      return true;
+    }
+    const cc = h.classicCounts!, sum = this.classic!;
+    for (let q = 0; q < sum.length; q++) {
+      const c = cc[q]!;
+      if (!Number.isInteger(c) || c > MAX_EXACT_COUNT || c < -MAX_EXACT_COUNT) return false;
+      sum[q] = sum[q]! + c;
+    }
     return true;
   }
 
@@ -125,6 +171,18 @@ export class SlidingHistogramSum {
         this.counts[x] = this.counts[x]! - cs[j]!;
       }
     }
+    const b = h.bounds;
+    if (b === null) {
+      if (h.count !== 0) this.noBounds--;
+      return;
+    }
+    this.withBounds--;
+    if (!equalBounds(this.bounds!, b)) {
+      this.otherBounds--;
+      return;
+    }
+    const cc = h.classicCounts!, sum = this.classic!;
+    for (let q = 0; q < sum.length; q++) sum[q] = sum[q]! - cc[q]!;
   }
 
   private position(x: number): number {

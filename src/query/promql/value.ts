@@ -1,5 +1,6 @@
 import { SparseHistogram } from '../../model/hdr.js';
 import type { Labels } from '../../model/labels.js';
+import { equalBounds, sumStats } from './hist-stats.js';
 import { SlidingHistogramSum } from './hist-window.js';
 
 /**
@@ -104,7 +105,7 @@ export class HistSource {
    * the same result, from a sliding sum of deltas instead of a fresh sum per step.
    */
   windowIncrease(lo: number, hi: number): SparseHistogram {
-    if (this.deltas !== null) return sliding.sum(this.deltas, lo + 1, hi + 1, sumSummaries) ?? sumHistograms(this.deltas, lo + 1, hi + 1);
+    if (this.deltas !== null) return sliding.sum(this.deltas, lo + 1, hi + 1) ?? sumHistograms(this.deltas, lo + 1, hi + 1);
     return this.abs![hi]!.clone().sub(this.abs![lo]!);
   }
 }
@@ -168,23 +169,17 @@ export function sumHistograms(hs: readonly SparseHistogram[], lo: number, hi: nu
  * its classic buckets to their sum when every histogram with observations has the same bounds.
  */
 export function sumSummaries(hs: readonly SparseHistogram[], lo: number, hi: number, out: SparseHistogram): void {
-  let count = 0, sum = 0, min = Infinity, max = -Infinity;
+  sumStats(hs, lo, hi, out);
   let bounds: Float64Array | null = null;
   let classic: Float64Array | null = null;
   let classicOk = true;
   for (let k = lo; k < hi; k++) {
     const h = hs[k]!;
-    count += h.count;
-    sum += h.sum;
-    if (h.count > 0) {
-      if (h.min < min) min = h.min;
-      if (h.max > max) max = h.max;
-    }
     if (classicOk && h.bounds !== null) {
       if (bounds === null) {
         bounds = h.bounds;
         classic = new Float64Array(h.classicCounts!.length);
-      } else if (bounds !== h.bounds && !equalBounds(bounds, h.bounds)) {
+      } else if (!equalBounds(bounds, h.bounds)) {
         classicOk = false;
       }
       if (classicOk) {
@@ -193,18 +188,8 @@ export function sumSummaries(hs: readonly SparseHistogram[], lo: number, hi: num
       }
     } else if (h.bounds === null && h.count !== 0) classicOk = false;
   }
-  out.count = count;
-  out.sum = sum;
-  out.min = min;
-  out.max = max;
   if (classicOk && bounds !== null) {
     out.bounds = bounds;
     out.classicCounts = classic;
   }
-}
-
-function equalBounds(a: Float64Array, b: Float64Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let q = 0; q < a.length; q++) if (a[q] !== b[q]) return false;
-  return true;
 }
