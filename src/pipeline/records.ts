@@ -1,4 +1,4 @@
-import { SparseHistogram } from '../model/hdr.js';
+import type { SparseHistogram } from '../model/hdr.js';
 
 /**
  * The record format of a batch: fixed-size records of RECORD_STRIDE float64 slots
@@ -57,19 +57,6 @@ export function encodeHistogram(buf: Float64Array, off: number, h: SparseHistogr
     for (let i = 0; i <= b.length; i++) buf[p++] = cc[i] ?? 0;
   }
   return p;
-}
-
-/** decodeHistogram reads a histogram written by encodeHistogram into a new SparseHistogram. */
-export function decodeHistogram(buf: Float64Array, off: number): SparseHistogram {
-  const n = buf[off]!;
-  const h = SparseHistogram.fromBuckets(buf.subarray(off + 6, off + 6 + n), buf.subarray(off + 6 + n, off + 6 + 2 * n), buf[off + 1]!, buf[off + 2]!, buf[off + 3]!, buf[off + 4]!);
-  const nb = buf[off + 5]!;
-  if (nb >= 0) {
-    const p = off + 6 + 2 * n;
-    h.bounds = buf.slice(p, p + nb);
-    h.classicCounts = buf.slice(p + nb, p + 2 * nb + 1);
-  }
-  return h;
 }
 
 /** histogramCount is the total count of the histogram encoded at `off`. */

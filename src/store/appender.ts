@@ -205,7 +205,8 @@ export class LmdbAppender implements Appender {
           cur = { id, pts: new PointBuf(p.pts.kind, 8) };
           out.push(cur);
         }
-        cur.pts.mergeFrom(p.pts, i);
+        // The caller's histograms stay valid until commit returns; whatever outlives it clones.
+        cur.pts.mergeShared(p.pts, i);
       }
       p.pts.clear();
     }

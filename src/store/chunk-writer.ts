@@ -28,6 +28,14 @@ function toValue(bytes: Uint8Array): Buffer {
 }
 
 /**
+ * sameBytes compares a value we wrote with one read by getBinaryFast, whose `length` is the
+ * value's but whose memory is lmdb-js' shared read buffer (so Buffer.equals would compare more).
+ */
+function sameBytes(written: Buffer | null, stored: Buffer): boolean {
+  return written !== null && written.length === stored.length && written.compare(stored, 0, stored.length) === 0;
+}
+
+/**
  * ChunkWriter turns a commit's points of one series into chunk writes. It MUST run inside a
  * write transaction (the appender's one lmdb-js batch), because it reads the series' last
  * chunk to check its cached head: when another thread or an earlier process wrote the series,
@@ -86,7 +94,7 @@ export class ChunkWriter {
     if (head !== null) {
       const stored = lastKey === null ? null : chunks.getBinaryFast(lastKey);
       if (lastKey === null || stored === undefined || stored === null || chunkKeyStart(lastKey) !== head.startMs) head = null;
-      else if (raw ? stored.length !== head.writtenLength || readChunkHeader(stored).points !== head.writtenPoints : head.written === null || !head.written.equals(stored)) head = null;
+      else if (raw ? stored.length !== head.writtenLength || readChunkHeader(stored).points !== head.writtenPoints : !sameBytes(head.written, stored)) head = null;
     }
     if (lastKey === null && pts.n > 0) this.counters.seriesChanged(tier.ordinal, 1);
     if (head === null && lastKey !== null) head = this.load(tier, kind, lastKey, sealed, bounds);

@@ -1,9 +1,9 @@
-import { PROMETHEUS_DEFAULT_BUCKETS, hdrLowest, hdrScale, type SparseHistogram } from '../model/hdr.js';
+import { PROMETHEUS_DEFAULT_BUCKETS, hdrIndex, hdrScale, type SparseHistogram } from '../model/hdr.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
 import { decodeFloatColumn, encodeFloatColumn } from './float-column.js';
 
 const DEFAULT_LES = Float64Array.from(PROMETHEUS_DEFAULT_BUCKETS);
-const DEFAULT_SCALED = scaledLes(DEFAULT_LES);
+const DEFAULT_LAST_BUCKETS = lastBuckets(DEFAULT_LES);
 
 /**
  * HistSummary is what a histogram chunk's header keeps about its windows: count, sum and the
@@ -16,15 +16,19 @@ export class HistSummary {
   readonly leCounts: Float64Array;
   count: number;
   sum: number;
-  /** The bounds as HDR scaled integers when they ascend and are >= 0 (one-pass addWindow), else null. */
-  private readonly scaled: Float64Array | null;
+  /**
+   * For each bound, the last HDR bucket index counted as `<= le` (countLE counts a bucket while
+   * its lowest value is at most the scaled bound, i.e. up to the bucket holding it); null when
+   * the bounds do not ascend from >= 0, and addWindow then asks countLE.
+   */
+  private readonly lastBucket: Float64Array | null;
 
-  constructor(les: Float64Array, scaled?: Float64Array | null) {
+  constructor(les: Float64Array, lastBucket?: Float64Array | null) {
     this.les = les;
     this.leCounts = new Float64Array(les.length);
     this.count = 0;
     this.sum = 0;
-    this.scaled = scaled !== undefined ? scaled : les === DEFAULT_LES ? DEFAULT_SCALED : scaledLes(les);
+    this.lastBucket = lastBucket !== undefined ? lastBucket : les === DEFAULT_LES ? DEFAULT_LAST_BUCKETS : lastBuckets(les);
   }
 
   /** forBounds builds an empty summary for a series' bounds (Prometheus' defaults when none). */
@@ -43,16 +47,16 @@ export class HistSummary {
   addWindow(h: SparseHistogram): void {
     this.count += h.count;
     this.sum += h.sum;
-    const les = this.les, out = this.leCounts, scaled = this.scaled;
-    if (scaled === null || h.bounds !== null) {
+    const les = this.les, out = this.leCounts, lastBucket = this.lastBucket;
+    if (lastBucket === null || h.bounds !== null) {
       for (let i = 0; i < les.length; i++) out[i] = out[i]! + h.countLE(les[i]!);
       return;
     }
     let b = 0, s = 0;
     const n = h.size, idx = h.indices, counts = h.counts;
     for (let i = 0; i < les.length; i++) {
-      const limit = scaled[i]!;
-      while (b < n && hdrLowest(idx[b]!) <= limit) s += counts[b++]!;
+      const last = lastBucket[i]!;
+      while (b < n && idx[b]! <= last) s += counts[b++]!;
       out[i] = out[i]! + s;
     }
   }
@@ -67,7 +71,7 @@ export class HistSummary {
   }
 
   clone(): HistSummary {
-    const c = new HistSummary(this.les, this.scaled);
+    const c = new HistSummary(this.les, this.lastBucket);
     c.leCounts.set(this.leCounts);
     c.count = this.count;
     c.sum = this.sum;
@@ -107,13 +111,13 @@ export class HistSummary {
   }
 }
 
-/** scaledLes converts ascending non-negative finite bounds to HDR scaled limits (else null). */
-function scaledLes(les: Float64Array): Float64Array | null {
+/** lastBuckets maps ascending non-negative finite bounds to their HDR bucket indices (else null). */
+function lastBuckets(les: Float64Array): Float64Array | null {
   const out = new Float64Array(les.length);
   for (let i = 0; i < les.length; i++) {
     const le = les[i]!;
     if (!(le >= 0) || le === Infinity || (i > 0 && !(le > les[i - 1]!))) return null;
-    out[i] = hdrScale(le);
+    out[i] = hdrIndex(hdrScale(le));
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { SparseHistogram } from '../model/hdr.js';
 import { MetricKind } from '../model/metric-kind.js';
+import { addHistogram } from './hist-add.js';
 
 /** EMPTY is a placeholder for a histogram slot about to be assigned (never read or changed). */
 const EMPTY = new SparseHistogram(1);
@@ -147,6 +148,21 @@ export class PointBuf {
     this.mergeAt(src.idx[j]!, src, j);
   }
 
+  /**
+   * mergeShared is mergeFrom that keeps a new window's histogram by reference instead of cloning
+   * it (it is cloned before any merge changes it): for buffers that live only while the
+   * histograms' owner does, such as one commit's grouped points.
+   */
+  mergeShared(src: PointBuf, j: number): void {
+    const w = src.idx[j]!;
+    if (this.kind === MetricKind.Histogram && (this.n === 0 || this.idx[this.n - 1]! < w)) {
+      this.insertAt(this.n, w);
+      this.hists[this.n - 1] = src.hists[j]!;
+      return;
+    }
+    this.mergeAt(w, src, j);
+  }
+
   /** mergeAt is mergeFrom into window `w` (a rollup's index for the point's time). */
   mergeAt(w: number, src: PointBuf, j: number): void {
     let pos = this.n > 0 && this.idx[this.n - 1]! < w ? -this.n - 1 : this.find(w);
@@ -172,11 +188,11 @@ export class PointBuf {
         return;
       case MetricKind.Histogram: {
         if (this.own[pos] === 1) {
-          this.hists[pos]!.add(src.hists[j]!);
+          addHistogram(this.hists[pos]!, src.hists[j]!);
           return;
         }
         const merged = this.hists[pos]!.clone();
-        merged.add(src.hists[j]!);
+        addHistogram(merged, src.hists[j]!);
         this.hists[pos] = merged;
         this.own[pos] = 1;
         return;

@@ -2,6 +2,7 @@ import { SparseHistogram } from '../model/hdr.js';
 import { MetricKind } from '../model/metric-kind.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
 import type { StoreDbs } from './dbs.js';
+import { addHistogram } from './hist-add.js';
 import { decodeHistogram, encodeHistogram } from './histogram-codec.js';
 import type { PointBuf } from './point-buf.js';
 import { retiredKey } from './series-reader.js';
@@ -25,7 +26,7 @@ export function addRetired(dbs: StoreDbs, tier: number, id: number, pts: PointBu
     writer.f64(sum);
   } else {
     const h = old !== undefined ? decodeHistogram(new ByteReader(old), null) : new SparseHistogram(16);
-    for (let i = from; i < to; i++) h.add(pts.hists[i]!);
+    for (let i = from; i < to; i++) addHistogram(h, pts.hists[i]!);
     writer.reset();
     encodeHistogram(writer, h, null);
   }

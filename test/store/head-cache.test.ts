@@ -1,0 +1,138 @@
+import t from 'tap';
+import { SparseHistogram } from '../../src/model/hdr.js';
+import { Matcher } from '../../src/model/matcher.js';
+import { MetricKind } from '../../src/model/metric-kind.js';
+import type { FloatSeries, Store, TierConfig } from '../../src/store/interface.js';
+import { openStore } from '../../src/store/open.js';
+import { L, tempDir } from './helpers.js';
+
+const S = 10_000;
+const MIN = 60_000;
+const MIN10 = 600_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const N = Date.UTC(2024, 0, 10);
+// Small tiers so a day of backfill fills many blocks: raw keeps an hour, rollups keep years.
+const TIERS: TierConfig[] = [
+  { name: 'raw', resolutionMs: S, retentionMs: HOUR },
+  { name: '1m', resolutionMs: MIN, retentionMs: 3650 * DAY },
+  { name: '10m', resolutionMs: MIN10, retentionMs: 3650 * DAY },
+];
+
+interface Expected {
+  inc: Map<number, number>;
+  last: Map<number, number>;
+  hcount: Map<number, number>;
+  hsum: Map<number, number>;
+}
+
+const newExpected = (): Expected => ({ inc: new Map(), last: new Map(), hcount: new Map(), hsum: new Map() });
+const bump = (m: Map<number, number>, k: number, v: number): void => {
+  m.set(k, (m.get(k) ?? 0) + v);
+};
+
+/** cumulativeAt is the running total after each window start in `m` (ascending). */
+function cumulative(m: Map<number, number>): Map<number, number> {
+  const out = new Map<number, number>();
+  let total = 0;
+  for (const k of [...m.keys()].sort((a, b) => a - b)) {
+    total += m.get(k)!;
+    out.set(k, total);
+  }
+  return out;
+}
+
+function byStamp(s: FloatSeries | undefined): Map<number, number> {
+  const out = new Map<number, number>();
+  if (s !== undefined) for (let i = 0; i < s.timestamps.length; i++) out.set(s.timestamps[i]!, s.values[i]!);
+  return out;
+}
+
+/** mismatches lists windows whose stored sample differs from the expected value. */
+function mismatches(store: Store, name: string, res: number, want: Map<number, number>, from: number, to: number): string[] {
+  const f = store.querier().select('default', [new Matcher('=', '__name__', name)], { startMs: from, endMs: to, stepMs: res }).floats;
+  const got = byStamp(f[0]);
+  const bad: string[] = [];
+  for (const [k, v] of want) {
+    const g = got.get(k);
+    if (g === undefined || Math.abs(g - v) > 1e-9 * Math.max(1, Math.abs(v))) bad.push(`${name}@${new Date(k).toISOString()}: got ${g}, want ${v}`);
+  }
+  return bad;
+}
+
+t.test('backfill written alternately through two handles counts every window once in every rollup tier', async (t) => {
+  const { dir, cleanup } = tempDir();
+  const a = await openStore({ dataDir: dir, rawResolutionMs: S, tiers: TIERS, now: () => N });
+  const b = await openStore({ dataDir: dir, rawResolutionMs: S, tiers: TIERS, now: () => N });
+  t.teardown(async () => {
+    await a.close();
+    await b.close();
+    cleanup();
+  });
+  const app0 = a.appender();
+  const c = app0.seriesId('default', L({ __name__: 'calls_total' }), MetricKind.Counter);
+  const g = app0.seriesId('default', L({ __name__: 'depth' }), MetricKind.Gauge);
+  const h = app0.seriesId('default', L({ __name__: 'lat_seconds' }), MetricKind.Histogram);
+  await app0.commit();
+
+  const e1 = newExpected();
+  const e10 = newExpected();
+  const write = (app: ReturnType<Store['appender']>, w: number, extra: number): void => {
+    const ts = N - DAY + w * S;
+    const inc = (w % 9) + 1 + extra;
+    app.counter(c, ts, inc);
+    const v = (w * 7) % 23;
+    app.gauge(g, ts, v, v, v, v, 1);
+    const hh = new SparseHistogram();
+    hh.record(((w % 50) + 1) * 0.001);
+    if (extra === 0) hh.record(((w % 7) + 1) * 0.1);
+    app.histogram(h, ts, hh);
+    for (const [e, res] of [[e1, MIN], [e10, MIN10]] as const) {
+      const k = ts - (ts % res);
+      bump(e.inc, k, inc);
+      e.last.set(k, v);
+      bump(e.hcount, k, hh.count);
+      bump(e.hsum, k, hh.sum);
+    }
+  };
+
+  // Commits of uneven size (so rollup windows and blocks straddle commits) with gaps; every
+  // fifth commit, the other handle re-writes the last window: a merge into both handles' last
+  // rollup window that changes neither its point count nor (padded) value length.
+  const sizes = [7, 13, 29, 3, 41, 11, 17];
+  const end = (DAY - 2 * HOUR) / S;
+  let w = 0;
+  for (let i = 0; w < end; i++) {
+    const app = a.appender();
+    let last = -1;
+    for (let k = 0; k < sizes[i % sizes.length]! && w < end; k++, w++) {
+      if (w % 17 === 5) continue;
+      write(app, w, 0);
+      last = w;
+    }
+    await app.commit();
+    if (i % 5 === 4 && last >= 0) {
+      const other = b.appender();
+      write(other, last, 1000);
+      await other.commit();
+    }
+  }
+
+  const from = N - DAY - HOUR;
+  const to = N - HOUR;
+  const bad = [
+    ...mismatches(b, 'calls_total', MIN, cumulative(e1.inc), from, to),
+    ...mismatches(b, 'calls_total', MIN10, cumulative(e10.inc), from, to),
+    ...mismatches(a, 'depth', MIN, e1.last, from, to),
+    ...mismatches(a, 'depth', MIN10, e10.last, from, to),
+    ...mismatches(b, 'lat_seconds_count', MIN, cumulative(e1.hcount), from, to),
+    ...mismatches(a, 'lat_seconds_count', MIN10, cumulative(e10.hcount), from, to),
+    ...mismatches(a, 'lat_seconds_sum', MIN10, cumulative(e10.hsum), from, to),
+  ];
+  t.same(bad.slice(0, 5), [], `every 1m and 10m window holds exactly what was written (${bad.length} wrong)`);
+  t.equal(e1.inc.size, (end * S) / MIN, 'the check covered every minute of the day');
+  const st = a.stats().tiers;
+  t.equal(st[0]!.points, 0, 'nothing landed in the raw tier');
+  t.equal(st[1]!.points, e1.inc.size * 3, 'the 1m tier holds one window per minute and series');
+  t.equal(st[2]!.points, e10.inc.size * 3, 'the 10m tier holds one window per 10 minutes and series');
+});
