@@ -1,12 +1,10 @@
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { StatsD } from 'hot-shots';
-import { adminFlush, freePort, startDaemon } from '../integration/daemon.js';
+import { adminFlush, startDaemon } from '../integration/daemon.js';
+import { PROMETHEUS, startPrometheus } from './fixtures/prometheus-server.js';
 
-const PROMETHEUS = '/usr/bin/prometheus';
 const PROMTOOL = '/usr/bin/promtool';
 
 if (!existsSync(PROMETHEUS) || !existsSync(PROMTOOL)) {
@@ -38,15 +36,10 @@ if (!existsSync(PROMETHEUS) || !existsSync(PROMTOOL)) {
     await new Promise((r) => setTimeout(r, 300));
     await adminFlush(d);
 
-    const dir = mkdtempSync(join(tmpdir(), 'tallyd-prom-'));
-    const promPort = await freePort();
-    writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tallyd\n    static_configs:\n      - targets: ['127.0.0.1:${d.ports.http}']\n`);
-    const prom = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
-    t.teardown(() => {
-      prom.kill('SIGTERM');
-    });
+    const prom = await startPrometheus(`global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tallyd\n    static_configs:\n      - targets: ['127.0.0.1:${d.ports.http}']\n`);
+    t.teardown(prom.stop);
     const ask = async (expr: string) => {
-      const r = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(expr)}`);
+      const r = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
       const body = (await r.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
       return body.data.result;
     };

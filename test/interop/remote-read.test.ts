@@ -1,16 +1,13 @@
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Fastify from 'fastify';
 import { remoteReadRoutes } from '../../src/query/remote-read/routes.js';
 import { XorChunkWriter } from '../../src/query/remote-read/xor-chunk.js';
 import { MemoryQuerier } from '../query/remote-read/memory-querier.js';
 import { decodeFrames, loadPrompb, readRequestBody } from '../query/remote-read/prompb-client.js';
 import { decodeXorChunk, sameFloat } from '../query/remote-read/xor-decode.js';
+import { PROMETHEUS, startPrometheus, type PrometheusServer } from './fixtures/prometheus-server.js';
 
 /**
  * Remote read against a real Prometheus (Debian's `prometheus` package):
@@ -18,61 +15,12 @@ import { decodeXorChunk, sameFloat } from '../query/remote-read/xor-decode.js';
  * 2. Prometheus' own STREAMED_XOR_CHUNKS answer is the reference for our XOR chunk bytes.
  */
 
-const PROMETHEUS = '/usr/bin/prometheus';
 const missing = existsSync(PROMETHEUS) ? false : `${PROMETHEUS} not installed (apt-get install prometheus); Prometheus interop skipped`;
 const snappy = createRequire(import.meta.url)('snappyjs') as { compress(b: Uint8Array): Uint8Array };
 const root = loadPrompb();
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function startPrometheus(remoteReadUrl: string): Promise<{ base: string; stop: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'tallyd-prom-'));
-  const port = await freePort();
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    `global:\n  scrape_interval: 1h\nremote_read:\n  - url: ${remoteReadUrl}\n    read_recent: true\n`,
-  );
-  const child: ChildProcess = spawn(PROMETHEUS, [
-    `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--web.enable-remote-write-receiver',
-    '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d.toString(); });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const base = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited: ${stderr}`);
-    try {
-      const r = await fetch(`${base}/-/ready`);
-      if (r.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus not ready after 30s: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { base, stop };
+function startRemoteReadPrometheus(remoteReadUrl: string): Promise<PrometheusServer> {
+  return startPrometheus(`global:\n  scrape_interval: 1h\nremote_read:\n  - url: ${remoteReadUrl}\n    read_recent: true\n`);
 }
 
 async function promQuery(base: string, path: string, params: Record<string, string>): Promise<{ status: string; data: { resultType: string; result: Array<{ metric: Record<string, string>; value?: [number, string]; values?: Array<[number, string]> }> } }> {
@@ -92,19 +40,19 @@ t.test('a Prometheus with remote_read pointed at tallyd answers PromQL over tall
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => app.close());
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1/read`;
-  const prom = await startPrometheus(url);
+  const prom = await startRemoteReadPrometheus(url);
   t.teardown(prom.stop);
 
   const at = (T0 + 1_000_000) / 1000;
-  const inst = await promQuery(prom.base, '/api/v1/query', { query: 'llm_requests_total', time: String(at) });
+  const inst = await promQuery(prom.url, '/api/v1/query', { query: 'llm_requests_total', time: String(at) });
   t.equal(inst.status, 'success');
   const byModel = Object.fromEntries(inst.data.result.map((r) => [r.metric.model, Number(r.value![1])]));
   t.same(byModel, { m0: 100.25, m1: 200.25, m2: 300.25 }, 'instant query sees the sample at its time');
 
-  const sum = await promQuery(prom.base, '/api/v1/query', { query: 'sum(rate(llm_requests_total[5m]))', time: String(at) });
+  const sum = await promQuery(prom.url, '/api/v1/query', { query: 'sum(rate(llm_requests_total[5m]))', time: String(at) });
   t.ok(Math.abs(Number(sum.data.result[0]!.value![1]) - 0.6) < 1e-9, `rate over remote data is 0.1+0.2+0.3 per second (${sum.data.result[0]?.value?.[1]})`);
 
-  const range = await promQuery(prom.base, '/api/v1/query_range', {
+  const range = await promQuery(prom.url, '/api/v1/query_range', {
     query: 'llm_requests_total{model="m2"}',
     start: String(T0 / 1000),
     end: String((T0 + 3_590_000) / 1000),
@@ -120,7 +68,7 @@ t.test('our XOR chunks are byte-identical to the chunks Prometheus itself stream
   await app.register(remoteReadRoutes, { querier: () => new MemoryQuerier(), tenantOf: () => 'default' });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => app.close());
-  const prom = await startPrometheus(`http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1/read`);
+  const prom = await startRemoteReadPrometheus(`http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1/read`);
   t.teardown(prom.stop);
 
   // Samples that exercise every timestamp bucket and value case, written via remote write.
@@ -144,14 +92,14 @@ t.test('our XOR chunks are byte-identical to the chunks Prometheus itself stream
     return { labels: [{ name: '__name__', value: `xor_ref_${kind}` }], samples };
   });
   const W = root.lookupType('prometheus.WriteRequest');
-  const wr = await fetch(`${prom.base}/api/v1/write`, {
+  const wr = await fetch(`${prom.url}/api/v1/write`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' },
     body: new Uint8Array(snappy.compress(W.encode(W.create({ timeseries: series })).finish())),
   });
   t.equal(wr.status, 204, `remote write accepted (${wr.status})`);
 
-  const res = await fetch(`${prom.base}/api/v1/read`, {
+  const res = await fetch(`${prom.url}/api/v1/read`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Read-Version': '0.1.0' },
     body: readRequestBody(root, [{ startTimestampMs: now - 1, endTimestampMs: Date.now(), matchers: [{ type: 2, name: '__name__', value: 'xor_ref_.*' }] }], [1]),
@@ -159,7 +107,9 @@ t.test('our XOR chunks are byte-identical to the chunks Prometheus itself stream
   t.equal(res.headers.get('content-type'), 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse');
   const frames = decodeFrames(root, new Uint8Array(await res.arrayBuffer()));
   const chunks = frames.flatMap((f) => f.chunkedSeries.flatMap((s) => s.chunks));
-  t.ok(chunks.length >= 9, `Prometheus streamed ${chunks.length} chunks for 3 x 300 samples`);
+  // Prometheus cuts a head chunk near 120 samples, stretched towards its 2 h block boundary, so the
+  // count depends on the wall clock: at least one chunk per series.
+  t.ok(chunks.length >= 3, `Prometheus streamed ${chunks.length} chunks for 3 x 300 samples`);
   let compared = 0;
   for (const c of chunks) {
     const d = decodeXorChunk(c.data);

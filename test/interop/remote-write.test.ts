@@ -1,11 +1,8 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { adminFlush, freePort, promQuery, startDaemon } from '../integration/daemon.js';
+import { existsSync } from 'node:fs';
+import { adminFlush, promQuery, startDaemon } from '../integration/daemon.js';
+import { PROMETHEUS, startPrometheus } from './fixtures/prometheus-server.js';
 
-const PROMETHEUS = '/usr/bin/prometheus';
 
 if (!existsSync(PROMETHEUS)) {
   t.fail(`needs Debian's prometheus package (${PROMETHEUS}); .ci/run installs it`);
@@ -13,23 +10,18 @@ if (!existsSync(PROMETHEUS)) {
   t.test('a real Prometheus remote-writes into tallyd', async (t) => {
     const d = await startDaemon();
     t.teardown(() => d.stop());
-    const dir = mkdtempSync(join(tmpdir(), 'tallyd-rw-'));
-    const promPort = await freePort();
-    writeFileSync(join(dir, 'prometheus.yml'), `global:
+    const prom = await startPrometheus(`global:
   scrape_interval: 1s
 scrape_configs:
   - job_name: self
     static_configs:
-      - targets: ['127.0.0.1:${promPort}']
+      - targets: ['127.0.0.1:{{PORT}}']
 remote_write:
   - url: http://127.0.0.1:${d.ports.http}/api/v1/write
     queue_config:
       batch_send_deadline: 1s
 `);
-    const prom = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
-    t.teardown(() => {
-      prom.kill('SIGTERM');
-    });
+    t.teardown(prom.stop);
     const deadline = Date.now() + 40_000;
     let up: Awaited<ReturnType<typeof promQuery>> = [];
     let counter: Awaited<ReturnType<typeof promQuery>> = [];
