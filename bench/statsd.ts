@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import type { ParseResult } from './statsd-parse.js';
+import { freePort } from '../test/support/free-port.js';
 
 const HERE = new URL('.', import.meta.url).pathname; // dist*/bench/
 const ROOT = new URL('../../', import.meta.url).pathname; // the repository
@@ -61,25 +62,6 @@ interface Step {
   lossPct: number;
   cpuUsPerLine: number;
   noLoss: boolean;
-}
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
 }
 
 function cpuSeconds(pid: number): number {
