@@ -5,8 +5,7 @@
 // built), and a bench-only process running tallyd's listener + parser into a counting sink.
 //   npm run bench -- statsd [-- --quick] [--seconds 3] [--rates 100000,400000] [--targets statsd,tallyd,listener]
 import { spawn, fork, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';

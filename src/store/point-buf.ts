@@ -48,6 +48,13 @@ export class PointBuf {
     this.hists.length = 0;
   }
 
+  /** truncate keeps the first `n` windows. */
+  truncate(n: number): void {
+    if (n >= this.n) return;
+    this.n = n;
+    if (this.kind === MetricKind.Histogram) this.hists.length = n;
+  }
+
   private grow(): void {
     const cap = this.idx.length * 2 || 16;
     const g = (x: Float64Array): Float64Array => {

@@ -9,7 +9,7 @@ import { ALL_POSTING, HIST_POSTING, type SeriesIndex, type SeriesRecord } from '
 import { readWindows, type SeriesWindows } from './series-reader.js';
 import { boundaries, chooseTier, plan } from './tier-select.js';
 import type { Tier } from './tier.js';
-import { Variant, VARIANT_SUFFIX, bucketBounds, cumulativeView, formatLe, gaugeView, histogramFloatView, histogramView, viewRange, virtualLabels } from './view.js';
+import { Variant, VARIANT_SUFFIX, bucketBounds, cumulativeView, formatLe, gaugeView, histogramBucketViews, histogramFloatView, histogramView, viewRange, virtualLabels } from './view.js';
 
 /** ViewRef is one selected Prometheus series: a stored series seen through a variant. */
 interface ViewRef {
@@ -149,11 +149,8 @@ export class LmdbQuerier implements Querier {
           if (h.timestamps.length > 0) histograms.push(h);
         }
       } else if (ref.variant === Variant.Bucket) {
-        for (const le of bucketBounds(rec.meta.bounds, w)) {
-          const s = formatLe(le);
-          if (!leMs.every((m) => m.matches(s))) continue;
-          pushNonEmpty(floats, histogramFloatView(rec.labels, name, tier, r, w, Variant.Bucket, le));
-        }
+        const les = bucketBounds(rec.meta.bounds, w).filter((le) => leMs.every((m) => m.matches(formatLe(le))));
+        for (const s of histogramBucketViews(rec.labels, name, tier, r, w, les)) pushNonEmpty(floats, s);
       } else {
         pushNonEmpty(floats, histogramFloatView(rec.labels, name, tier, r, w, ref.variant, 0));
       }

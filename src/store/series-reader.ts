@@ -62,6 +62,15 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
   const pre: SparseHistogram[] = [];
   const tmp = new PointBuf(kind, 64);
   for (const { key, value } of dbs.chunks.getRange({ start: chunkKey(tier.ordinal, id, firstStart), end: chunkKey(tier.ordinal, id, tier.start(toIdx) + 1) })) {
+    const start = chunkKeyStart(key);
+    if (start >= fromMs) {
+      // Every window of this chunk is at or after fromIdx: decode in place, drop those past toIdx.
+      decodeChunk(value, tier.index(start), pts);
+      let n = pts.n;
+      while (n > 0 && pts.idx[n - 1]! > toIdx) n--;
+      pts.truncate(n);
+      continue;
+    }
     tmp.clear();
     decodeChunk(value, tier.index(chunkKeyStart(key)), tmp);
     for (let j = 0; j < tmp.n; j++) {

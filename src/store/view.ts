@@ -1,4 +1,4 @@
-import { PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram } from '../model/hdr.js';
+import { PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram, hdrIndex, hdrScale } from '../model/hdr.js';
 import { METRIC_NAME, withLabel, type Labels } from '../model/labels.js';
 import type { FloatSeries, HistogramSeries } from './interface.js';
 import type { SeriesWindows } from './series-reader.js';
@@ -60,7 +60,8 @@ export function viewRange(tier: Tier, startMs: number, endMs: number): ViewRange
  */
 export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number): FloatSeries {
   const pts = w.pts;
-  const ts: number[] = [], vs: number[] = [];
+  const ts = new Float64Array(2 * pts.n), vs = new Float64Array(2 * pts.n);
+  let k = 0;
   let cum = base;
   for (let i = 0; i < pts.n; i++) {
     const idx = pts.idx[i]!;
@@ -69,23 +70,33 @@ export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: Seri
     const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
     if (gap) {
       const s = tier.start(idx - 1);
-      if (s >= r.startMs && s <= r.endMs) { ts.push(s); vs.push(before); }
+      if (s >= r.startMs && s <= r.endMs) {
+        ts[k] = s;
+        vs[k++] = before;
+      }
     }
     const e = tier.start(idx);
-    if (e >= r.startMs && e <= r.endMs) { ts.push(e); vs.push(cum); }
+    if (e >= r.startMs && e <= r.endMs) {
+      ts[k] = e;
+      vs[k++] = cum;
+    }
   }
-  return { labels, timestamps: Float64Array.from(ts), values: Float64Array.from(vs) };
+  return { labels, timestamps: ts.slice(0, k), values: vs.slice(0, k) };
 }
 
 /** gaugeView stamps each window's `last` at the window's start. */
 export function gaugeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows): FloatSeries {
   const pts = w.pts;
-  const ts: number[] = [], vs: number[] = [];
+  const ts = new Float64Array(pts.n), vs = new Float64Array(pts.n);
+  let k = 0;
   for (let i = 0; i < pts.n; i++) {
     const e = tier.start(pts.idx[i]!);
-    if (e >= r.startMs && e <= r.endMs) { ts.push(e); vs.push(pts.a[i]!); }
+    if (e >= r.startMs && e <= r.endMs) {
+      ts[k] = e;
+      vs[k++] = pts.a[i]!;
+    }
   }
-  return { labels, timestamps: Float64Array.from(ts), values: Float64Array.from(vs) };
+  return { labels, timestamps: ts.slice(0, k), values: vs.slice(0, k) };
 }
 
 /** histogramView is the bare-name histogram series: per-sample deltas over a lazy base. */
@@ -145,3 +156,83 @@ export function histogramFloatView(labels: Labels, name: string, tier: Tier, r: 
   }
 }
 
+
+/**
+ * lastBucketsFor maps bounds to the last HDR bucket index each counts (see HistSummary), or null
+ * unless the finite bounds ascend from >= 0 (then every count goes through countLE).
+ * Infinity maps to Infinity.
+ */
+function lastBucketsFor(les: readonly number[]): Float64Array | null {
+  const out = new Float64Array(les.length);
+  for (let i = 0; i < les.length; i++) {
+    const le = les[i]!;
+    if (le === Infinity) out[i] = Infinity;
+    else if (!(le >= 0) || (i > 0 && !(le > les[i - 1]!))) return null;
+    else out[i] = hdrIndex(hdrScale(le));
+  }
+  return out;
+}
+
+/**
+ * histogramBucketViews builds the `_bucket{le}` float series of one histogram series for every
+ * bound in `les` at once: each window's buckets are walked once for all bounds (countLE would
+ * walk them once per bound), and the samples are the ones cumulativeView stamps, with the same
+ * running sums.
+ */
+export function histogramBucketViews(labels: Labels, name: string, tier: Tier, r: ViewRange, w: SeriesWindows, les: readonly number[]): FloatSeries[] {
+  const pts = w.pts, hs = pts.hists, n = pts.n, L = les.length;
+  const last = lastBucketsFor(les);
+  const cum = new Float64Array(L);
+  const summary = w.baseSummary;
+  let full: SparseHistogram | null = null;
+  for (let l = 0; l < L; l++) {
+    const fromSummary = summary?.countLE(les[l]!) ?? null;
+    cum[l] = fromSummary ?? (full ??= w.fullBase()).countLE(les[l]!);
+  }
+  const cap = 2 * n;
+  const ts = new Float64Array(cap);
+  const vals = new Float64Array(cap * L);
+  const inc = new Float64Array(L);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const idx = pts.idx[i]!;
+    const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
+    if (gap) {
+      const s = tier.start(idx - 1);
+      if (s >= r.startMs && s <= r.endMs) {
+        ts[k] = s;
+        for (let l = 0; l < L; l++) vals[l * cap + k] = cum[l]!;
+        k++;
+      }
+    }
+    const h = hs[i]!;
+    if (last === null || h.bounds !== null) {
+      for (let l = 0; l < L; l++) inc[l] = h.countLE(les[l]!);
+    } else {
+      // countLE's prefix sums, added in its order, for every bound in one walk.
+      let b = 0, acc = 0;
+      const m = h.size, hi = h.indices, hc = h.counts;
+      for (let l = 0; l < L; l++) {
+        const lb = last[l]!;
+        if (lb === Infinity) {
+          inc[l] = h.count;
+          continue;
+        }
+        while (b < m && hi[b]! <= lb) acc += hc[b++]!;
+        inc[l] = acc;
+      }
+    }
+    for (let l = 0; l < L; l++) cum[l] = cum[l]! + inc[l]!;
+    const e = tier.start(idx);
+    if (e >= r.startMs && e <= r.endMs) {
+      ts[k] = e;
+      for (let l = 0; l < L; l++) vals[l * cap + k] = cum[l]!;
+      k++;
+    }
+  }
+  const out: FloatSeries[] = [];
+  for (let l = 0; l < L; l++) {
+    out.push({ labels: virtualLabels(labels, name, Variant.Bucket, les[l]), timestamps: ts.slice(0, k), values: vals.slice(l * cap, l * cap + k) });
+  }
+  return out;
+}

@@ -3,7 +3,11 @@ import { SparseHistogram } from '../../src/model/hdr.js';
 import { Matcher } from '../../src/model/matcher.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import type { FloatSeries, Store, TierConfig } from '../../src/store/interface.js';
+import { blockSize, decodeChunk } from '../../src/store/chunk-encoding.js';
+import { HeadChunk, type SealedChunk } from '../../src/store/head-chunk.js';
 import { openStore } from '../../src/store/open.js';
+import { PointBuf } from '../../src/store/point-buf.js';
+import { Tier } from '../../src/store/tier.js';
 import { L, tempDir } from './helpers.js';
 
 const S = 10_000;
@@ -154,7 +158,7 @@ t.test('merging into the last windows of a head keeps its header totals exact, a
     const sealed: SealedChunk[] = [];
     const src = new PointBuf(kind, 8);
     const want = new PointBuf(kind, 8);
-    const put = (w: number, v: number): void => {
+    const point = (w: number, v: number): void => {
       src.clear();
       if (kind === MetricKind.Counter) src.pushCounter(w, v);
       else {
@@ -162,6 +166,9 @@ t.test('merging into the last windows of a head keeps its header totals exact, a
         h.record(v / 1000);
         src.pushHistogram(w, h);
       }
+    };
+    const put = (w: number, v: number): void => {
+      point(w, v);
       want.mergeFrom(src, 0);
       if (w > head.lastIdx) head.append(src, 0, sealed);
       else t.ok(head.mergeRecent(src, 0, sealed), `window ${w} merges into the head's last block`);
@@ -170,11 +177,13 @@ t.test('merging into the last windows of a head keeps its header totals exact, a
     // Fill exactly one block, so the tail is empty, then merge into its last and first windows.
     for (let i = 0; i < bs; i++) put(1000 + i * 2, i + 0.25);
     put(1000 + (bs - 1) * 2, 7.5);
-    put(1000 + (bs - 1) * 2 - 1, 3.5);
-    put(1000 + 1, 1.5);
+    put(1000, 1.5);
+    point(1001, 1);
+    t.notOk(head.mergeRecent(src, 0, sealed), 'a new window inside a full block is left to a rebuild');
     put(1000 + bs * 2 + 5, 2.5);
+    put(1000 + bs * 2 + 5, 0.5);
     const bytes = head.encode(sealed);
-    t.equal(sealed.length, 0);
+    t.equal(sealed.length, 0, 'the windows fit one chunk');
     const got = new PointBuf(kind, 8);
     const hdr = decodeChunk(bytes, 1000, got);
     t.same(Array.from(got.idx.subarray(0, got.n)), Array.from(want.idx.subarray(0, want.n)), 'every window is stored once, in order');

@@ -22,8 +22,7 @@ const MAX_EXACT_WINDOW = 2 ** 20;
  * deltas' buckets (zero counts included), classic buckets are kept when no delta with
  * observations lacks them and all deltas' bounds agree, and count, sum, min and max (floats
  * whose sum depends on order) are folded over the window by the same code. A fractional or huge
- * count (StatsD sample rates), or bounds that change inside the window, make `sum` return null and
- * the caller sums the window itself.
+ * count (StatsD sample rates) makes `sum` return null and the caller sums the window itself.
  *
  * One instance is shared by an evaluation's series (the engine is synchronous); it follows one
  * deltas array at a time and starts over when asked about another.
@@ -71,24 +70,14 @@ export class SlidingHistogramSum {
   sum(hs: readonly SparseHistogram[], lo: number, hi: number): SparseHistogram | null {
     if (hi - lo > MAX_EXACT_WINDOW) return null;
     const moved = (lo - this.lo) + (hi - this.hi);
-    if (hs !== this.src || lo < this.lo || hi < this.hi || lo >= this.hi || moved > hi - lo + this.nActive) {
-      // Another series, a backward move or a jump: start from an empty window.
-      this.clear();
-      this.src = hs;
-      this.exact = true;
-      this.lo = lo;
-      this.hi = lo;
+    // Another series, a backward move or a jump: start from an empty window.
+    if (hs !== this.src || lo < this.lo || hi < this.hi || lo >= this.hi || moved > hi - lo) this.restart(hs, lo);
+    if (!this.exact || !this.advance(hs, lo, hi)) return null;
+    if (this.otherBounds > 0 && this.otherBounds === this.withBounds) {
+      // The bounds changed and the first ones have left the window: take the new ones as the anchor.
+      this.restart(hs, lo);
+      if (!this.advance(hs, lo, hi)) return null;
     }
-    if (!this.exact) return null;
-    for (let k = this.lo; k < lo; k++) this.remove(hs[k]!);
-    for (let k = this.hi; k < hi; k++) {
-      if (!this.add(hs[k]!)) {
-        this.exact = false;
-        return null;
-      }
-    }
-    this.lo = lo;
-    this.hi = hi;
     const n = this.nActive;
     const out = new SparseHistogram(Math.max(1, n));
     const act = this.active, counts = this.counts;
@@ -99,13 +88,34 @@ export class SlidingHistogramSum {
     }
     out.size = n;
     sumStats(hs, lo, hi, out);
-    if (this.withBounds > 0 && this.noBounds === 0) {
-      // Only deltas with other bounds than the first one seen are left: re-anchor by summing afresh.
-      if (this.otherBounds > 0) return null;
+    // As a fresh sum: classic buckets only when every delta with observations has them, all alike.
+    if (this.withBounds > 0 && this.noBounds === 0 && this.otherBounds === 0) {
       out.bounds = this.bounds;
       out.classicCounts = this.classic!.slice();
     }
     return out;
+  }
+
+  private restart(hs: readonly SparseHistogram[], lo: number): void {
+    this.clear();
+    this.src = hs;
+    this.exact = true;
+    this.lo = lo;
+    this.hi = lo;
+  }
+
+  /** advance moves the window to [lo, hi); false (inexact until restarted) on a count it cannot sum exactly. */
+  private advance(hs: readonly SparseHistogram[], lo: number, hi: number): boolean {
+    for (let k = this.lo; k < lo; k++) this.remove(hs[k]!);
+    for (let k = this.hi; k < hi; k++) {
+      if (!this.add(hs[k]!)) {
+        this.exact = false;
+        return false;
+      }
+    }
+    this.lo = lo;
+    this.hi = hi;
+    return true;
   }
 
   private clear(): void {
