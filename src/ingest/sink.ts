@@ -26,7 +26,7 @@ export const REFUSED = -1;
  *   more than 10 minutes in the future; counted by the pipeline), so OTLP can report it.
  *   They MUST NOT retain any buffer passed in after returning; `histogram` takes ownership of `h`.
  * - Samples are buffered; `flush` hands the buffered batch to the workers (call it at the end of
- *   a packet or request). Nothing blocks: when `accepting()` is false the caller refuses new
+ *   a packet or request; the pipeline may coalesce the flushes of one event-loop turn). Nothing blocks: when `accepting()` is false the caller refuses new
  *   work (OTLP answers UNAVAILABLE / 503) instead of growing memory.
  */
 export interface IngestSink {

@@ -69,6 +69,11 @@ export class Pipeline implements IngestSink {
   private nextId = 0;
   private timer: NodeJS.Timeout | null = null;
   private timerFlushing = false;
+  /** A deferred postAll is queued (see flush). */
+  private postScheduled = false;
+  private readonly postAllNow = (): void => {
+    if (this.postScheduled) this.postAll();
+  };
   private closing = false;
   private closedP: Promise<void> | null = null;
 
@@ -275,7 +280,22 @@ export class Pipeline implements IngestSink {
     b.reset(this.pool.takeRecords());
   }
 
+  /**
+   * flush hands the buffered records to the workers. Parsers call it after every packet or
+   * request; posting is deferred to the end of the current event-loop turn (setImmediate) so the
+   * packets read in one turn share one message per worker instead of one each — per-packet
+   * posts cost a postMessage and a fresh record buffer every 20 lines.
+   */
   flush(): void {
+    if (!this.postScheduled) {
+      this.postScheduled = true;
+      setImmediate(this.postAllNow);
+    }
+  }
+
+  /** postAll posts every worker's pending batch now (before a command that must follow them). */
+  private postAll(): void {
+    this.postScheduled = false;
     for (let w = 0; w < this.n; w++) this.post(w);
     const r = this.received;
     for (let k = 0; k < r.length; k++) {
@@ -355,7 +375,7 @@ export class Pipeline implements IngestSink {
 
   private async flushWindows(all: boolean): Promise<void> {
     await this.readyP;
-    this.flush();
+    this.postAll();
     const t0 = performance.now();
     const now = this.o.now();
     const replies = await Promise.all(this.workers.map((_, w) => this.request(w, (id) => ({ t: 'flush', id, now, all }))));
@@ -377,7 +397,7 @@ export class Pipeline implements IngestSink {
    */
   async exposition(tenant: string = DEFAULT_TENANT): Promise<string> {
     await this.readyP;
-    this.flush();
+    this.postAll();
     const now = this.o.now();
     const replies = await Promise.all(this.workers.map((_, w) => this.request(w, (id) => ({ t: 'expose', id, now, tenant }))));
     const fams: ExposedFamily[][] = [];

@@ -62,10 +62,12 @@ t.test('series idle longer than the TTL leave the page; tenants see only their o
   p.counter(b, 1, T0);
   p.counter(x, 1, T0);
   p.flush();
+  await new Promise((r) => setImmediate(r)); // flush posts at the end of the event-loop turn
   clock.t = T0 + 50_000;
   p.counter(b, 1, clock.t);
   p.counter(x, 1, clock.t);
   p.flush();
+  await new Promise((r) => setImmediate(r));
   clock.t = T0 + 70_000;
   const text = await p.exposition();
   t.notOk(text.includes('a_total'), 'idle 70 s > TTL 60 s');

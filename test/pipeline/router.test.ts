@@ -85,5 +85,6 @@ t.test('samples received are counted by kind on flush', async (t) => {
   const h = p.series('default', L('lat_seconds'), MetricKind.Histogram);
   for (let i = 0; i < 5; i++) p.observe(h, 0.1, 1, T0);
   p.flush();
+  await new Promise((r) => setImmediate(r)); // flush posts at the end of the event-loop turn
   t.equal(await metricValue('tallyd_samples_received_total', { kind: 'histogram' }) - before, 5);
 });
