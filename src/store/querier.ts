@@ -251,9 +251,9 @@ function pushNonEmpty(out: FloatSeries[], s: FloatSeries): void {
   if (s.timestamps.length > 0) out.push(s);
 }
 
-/** stitchFloats concatenates each series' samples over time-ordered segments. */
-function stitchFloats(parts: readonly FloatSeries[][]): FloatSeries[] {
-  const byKey = new Map<string, FloatSeries[]>();
+/** groupByLabels gathers, per label set, a series' segments in the order of `parts`. */
+function groupByLabels<T extends { readonly labels: Labels }>(parts: readonly T[][]): Iterable<T[]> {
+  const byKey = new Map<string, T[]>();
   for (const list of parts) {
     for (const s of list) {
       const k = labelsKey(s.labels);
@@ -262,8 +262,13 @@ function stitchFloats(parts: readonly FloatSeries[][]): FloatSeries[] {
       else acc.push(s);
     }
   }
+  return byKey.values();
+}
+
+/** stitchFloats concatenates each series' samples over time-ordered segments. */
+function stitchFloats(parts: readonly FloatSeries[][]): FloatSeries[] {
   const out: FloatSeries[] = [];
-  for (const list of byKey.values()) {
+  for (const list of groupByLabels(parts)) {
     if (list.length === 1) {
       out.push(list[0]!);
       continue;
@@ -285,17 +290,8 @@ function stitchFloats(parts: readonly FloatSeries[][]): FloatSeries[] {
 
 /** stitchHistograms concatenates histogram series; the base is the earliest segment's. */
 function stitchHistograms(parts: readonly HistogramSeries[][]): HistogramSeries[] {
-  const byKey = new Map<string, HistogramSeries[]>();
-  for (const list of parts) {
-    for (const s of list) {
-      const k = labelsKey(s.labels);
-      const acc = byKey.get(k);
-      if (acc === undefined) byKey.set(k, [s]);
-      else acc.push(s);
-    }
-  }
   const out: HistogramSeries[] = [];
-  for (const list of byKey.values()) {
+  for (const list of groupByLabels(parts)) {
     if (list.length === 1) {
       out.push(list[0]!);
       continue;

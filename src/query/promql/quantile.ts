@@ -38,18 +38,12 @@ export interface Bucket {
 const SMALL_DELTA_TOLERANCE = 1e-12;
 
 /**
- * bucketQuantile is Prometheus' BucketQuantile: sorts by bound, requires a +Inf bucket, merges
- * equal bounds, forces monotonic counts, then interpolates linearly inside the bucket holding the
- * rank (the lowest bucket starts at 0 unless its bound is <= 0; the +Inf bucket answers with the
- * highest finite bound). `buckets` is reordered and modified.
+ * sortAndCoalesce sorts buckets by bound and merges buckets with equal bounds in place; it
+ * returns the bucket count, or 0 when there is no +Inf bucket (both callers then answer NaN).
  */
-export function bucketQuantile(q: number, buckets: Bucket[]): number {
-  if (Number.isNaN(q)) return NaN;
-  if (q < 0) return -Infinity;
-  if (q > 1) return Infinity;
+function sortAndCoalesce(buckets: Bucket[]): number {
   buckets.sort((a, b) => (a.upperBound < b.upperBound ? -1 : a.upperBound > b.upperBound ? 1 : 0));
-  if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity) return NaN;
-  // Coalesce buckets with the same bound.
+  if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity) return 0;
   let n = 0;
   let last = { upperBound: buckets[0]!.upperBound, count: buckets[0]!.count };
   for (let i = 1; i < buckets.length; i++) {
@@ -62,6 +56,21 @@ export function bucketQuantile(q: number, buckets: Bucket[]): number {
   }
   buckets[n++] = last;
   buckets.length = n;
+  return n;
+}
+
+/**
+ * bucketQuantile is Prometheus' BucketQuantile: sorts by bound, requires a +Inf bucket, merges
+ * equal bounds, forces monotonic counts, then interpolates linearly inside the bucket holding the
+ * rank (the lowest bucket starts at 0 unless its bound is <= 0; the +Inf bucket answers with the
+ * highest finite bound). `buckets` is reordered and modified.
+ */
+export function bucketQuantile(q: number, buckets: Bucket[]): number {
+  if (Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  const n = sortAndCoalesce(buckets);
+  if (n === 0) return NaN;
   // Ensure monotonicity, ignoring numerically insignificant differences.
   let prev = buckets[0]!.count;
   for (let i = 1; i < n; i++) {
@@ -105,20 +114,8 @@ export function bucketQuantile(q: number, buckets: Bucket[]): number {
  * lower >= upper. `buckets` is reordered.
  */
 export function bucketFraction(lower: number, upper: number, buckets: Bucket[]): number {
-  buckets.sort((a, b) => (a.upperBound < b.upperBound ? -1 : a.upperBound > b.upperBound ? 1 : 0));
-  if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity) return NaN;
-  let n = 0;
-  let last = { upperBound: buckets[0]!.upperBound, count: buckets[0]!.count };
-  for (let i = 1; i < buckets.length; i++) {
-    const b = buckets[i]!;
-    if (b.upperBound === last.upperBound) last.count += b.count;
-    else {
-      buckets[n++] = last;
-      last = { upperBound: b.upperBound, count: b.count };
-    }
-  }
-  buckets[n++] = last;
-  buckets.length = n;
+  const n = sortAndCoalesce(buckets);
+  if (n === 0) return NaN;
   const count = buckets[n - 1]!.count;
   if (count === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return NaN;
   if (lower >= upper) return 0;
