@@ -1,4 +1,4 @@
-import type { Labels } from '../model/labels.js';
+import { labelsKey, type Labels } from '../model/labels.js';
 import { MetricKind } from '../model/metric-kind.js';
 import type { Store } from '../store/interface.js';
 import type { RuleWriter } from './group.js';
@@ -27,7 +27,7 @@ export function storeRuleWriter(store: Store): RuleWriter {
       };
       pending = batch;
     }
-    const key = tenant + '\u0000' + labels.map((l) => `${l.name}=${l.value}`).join('\u0001');
+    const key = tenant + '\u0000' + labelsKey(labels);
     let id = ids.get(key);
     if (id === undefined) {
       id = pending.appender.seriesId(tenant, labels, MetricKind.Gauge);

@@ -17,17 +17,8 @@ export function formatPromFloat(v: number): string {
     const e = v.toExponential(); // shortest digits, e.g. "1.5e-7"
     return e.replace(/e([+-])(\d)$/, 'e$10$2');
   }
-  const s = String(v);
-  if (!s.includes('e')) return s;
-  // 1e-6 <= |v| < 1e-7 cannot happen; small values JS prints with an exponent are expanded here.
-  const neg = s.startsWith('-');
-  const [mant, expText] = s.slice(neg ? 1 : 0).split('e') as [string, string];
-  const exp = Number(expText);
-  const digits = mant.replace('.', '');
-  const dot = mant.indexOf('.');
-  const pointPos = (dot < 0 ? mant.length : dot) + exp;
-  const out = pointPos <= 0 ? '0.' + '0'.repeat(-pointPos) + digits : digits + '0'.repeat(Math.max(0, pointPos - digits.length));
-  return neg ? '-' + out : out;
+  // Within [1e-6, 1e21) JavaScript, like Go, prints plain shortest round-trip digits.
+  return String(v);
 }
 
 /** promTime renders unix ms as Prometheus' float seconds. */
