@@ -7,6 +7,8 @@ import { openStore } from './store/open.js';
 import type { Store } from './store/interface.js';
 import { Pipeline } from './pipeline/router.js';
 import { createEngine, parseMatchers } from './query/promql/engine.js';
+import { QueryPool } from './query/pool/pool.js';
+import { reviveSample } from './query/pool/revive.js';
 import { buildHttpServer } from './api/http/server.js';
 import type { ReadinessCheck } from './api/http/deps.js';
 import { startStatsd } from './ingest/statsd/listen.js';
@@ -64,13 +66,27 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     closers.push({ name: 'pipeline', close: () => pipeline.close() });
 
     registerProcessMetrics(() => store.stats().bytes);
+    // Every query runs on the query workers, each with its own store handle: the main thread
+    // only receives ingest, routes, and answers cheap endpoints (SPEC section 5, Evaluation).
+    const queries = new QueryPool({
+      size: cfg.queryWorkers,
+      queueLength: cfg.limits.queryQueue,
+      store: { dataDir: cfg.dataDir, rawResolutionMs: cfg.flushIntervalMs, tiers: cfg.tiers },
+      limits: { maxSamples: cfg.limits.queryMaxSamples, maxSeries: cfg.limits.queryMaxSeries },
+      log: (msg, fields) => log.error(msg, { component: 'query', ...fields }),
+    });
+    await queries.start();
+    closers.push({ name: 'query workers', close: () => queries.close() });
     const engine = createEngine();
     const tenant = DEFAULT_TENANT;
     const rules = new RuleManager({
       files: cfg.rules,
+      // Rules take the 'rules' lane: they never wait behind a queue of dashboard queries, and
+      // never hold every worker.
       queryFn: async (expr: string, tMs: number): Promise<Sample[]> => {
-        const r = engine.instant(store.querier(), tenant, expr, tMs, { deadlineMs: Date.now() + cfg.limits.queryTimeoutMs, maxSamples: cfg.limits.queryMaxSamples });
-        if (r.type === 'vector') return r.samples;
+        const r = await queries.run('instant', { tenant, expr, timeMs: tMs, encoding: 'result' }, { deadlineMs: Date.now() + cfg.limits.queryTimeoutMs, lane: 'rules' });
+        if (typeof r === 'string') return [];
+        if (r.type === 'vector') return r.samples.map(reviveSample);
         if (r.type === 'scalar') return [{ labels: [], t: r.t, v: r.v, h: null }];
         return [];
       },
@@ -93,8 +109,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     warnIfExposed(cfg, log);
 
     const http = await buildHttpServer({
-      engine,
-      querier: () => store.querier(),
+      queries,
       parseMatchers,
       tenantOf: () => DEFAULT_TENANT,
       limits: cfg.limits,
@@ -111,7 +126,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       version: VERSION,
       startTimeMs,
     }, [
-      { plugin: remoteReadRoutes, options: { querier: () => store.querier(), tenantOf: () => DEFAULT_TENANT } },
+      { plugin: remoteReadRoutes, options: { queries, tenantOf: () => DEFAULT_TENANT, timeoutMs: cfg.limits.queryTimeoutMs, sampleLimit: cfg.limits.queryMaxSamples } },
       { plugin: remoteWriteRoutes, options: { sink: pipeline, maxBytes: cfg.limits.requestBodyBytes } },
     ]);
     if (cfg.http.port !== 0) {
@@ -160,10 +175,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       listenerCheck('grpc');
       const grpc = await startGrpcApi({
         address: formatAddress(cfg.grpc),
-        engine,
-        querier: () => store.querier(),
+        queries,
         queryTimeoutMs: cfg.limits.queryTimeoutMs,
-        maxSamples: cfg.limits.queryMaxSamples,
         alertEvents: rules.events,
         log: log.child({ component: 'grpc' }),
       });

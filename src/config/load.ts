@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseDocument } from 'yaml';
 import { parseAddress, type ListenAddress } from './address.js';
 import { parseDuration } from './duration.js';
@@ -148,11 +149,12 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
     limits: limits(asMap(file['limits'] ?? {}, 'limits')),
     tiers: tiers(file['tiers'], flushIntervalMs),
     remoteWrite: remoteWrite(file['remote_write'] ?? []),
+    queryWorkers: queryWorkers(file['query_workers']),
   };
 }
 
 /** FILE_SECTIONS are YAML keys that exist only in the config file. */
-const FILE_SECTIONS = ['notifiers', 'auth', 'limits', 'tiers', 'remote_write', 'otlp', 'scrape', 'tls', 'external_labels', 'external_url', 'histogram_buckets', 'rule_evaluation'];
+const FILE_SECTIONS = ['notifiers', 'auth', 'limits', 'tiers', 'remote_write', 'otlp', 'scrape', 'tls', 'external_labels', 'external_url', 'histogram_buckets', 'rule_evaluation', 'query_workers'];
 
 function spec(flag: string): OptionSpec {
   return OPTIONS.find((o) => o.flag === flag)!;
@@ -247,7 +249,7 @@ function tokens(v: unknown): TokenConfig[] {
 }
 
 function limits(m: Record<string, unknown>): Config['limits'] {
-  const allowed = ['series_per_tenant', 'series_per_metric', 'labels_per_series', 'label_name_length', 'label_value_length', 'request_body_bytes', 'query_timeout', 'query_max_samples'];
+  const allowed = ['series_per_tenant', 'series_per_metric', 'labels_per_series', 'label_name_length', 'label_value_length', 'request_body_bytes', 'query_timeout', 'query_max_samples', 'query_max_series', 'query_queue'];
   for (const k of Object.keys(m)) if (!allowed.includes(k)) bad(`config key limits.${k}`, m[k], `one of the keys ${allowed.join(', ')}`);
   const int = (k: string, d: number) => (m[k] === undefined ? d : positiveInt(m[k], `limits.${k}`));
   return {
@@ -259,7 +261,18 @@ function limits(m: Record<string, unknown>): Config['limits'] {
     requestBodyBytes: int('request_body_bytes', DEFAULT_LIMITS.requestBodyBytes),
     queryTimeoutMs: m['query_timeout'] === undefined ? DEFAULT_LIMITS.queryTimeoutMs : durationValue(m['query_timeout'], 'limits.query_timeout'),
     queryMaxSamples: int('query_max_samples', DEFAULT_LIMITS.queryMaxSamples),
+    queryMaxSeries: int('query_max_series', DEFAULT_LIMITS.queryMaxSeries),
+    queryQueue: int('query_queue', DEFAULT_LIMITS.queryQueue),
   };
+}
+
+/** MAX_QUERY_WORKERS bounds `query_workers`: each worker holds a store handle and a V8 heap. */
+const MAX_QUERY_WORKERS = 64;
+
+function queryWorkers(v: unknown): number {
+  if (v === undefined || v === null) return Math.min(2, availableParallelism());
+  const n = positiveInt(v, 'query_workers');
+  return n <= MAX_QUERY_WORKERS ? n : bad('config key query_workers', v, `an integer from 1 to ${MAX_QUERY_WORKERS}`);
 }
 
 function tiers(v: unknown, flushIntervalMs: number): TierConfig[] {

@@ -30,6 +30,10 @@ export interface Limits {
   readonly requestBodyBytes: number;
   readonly queryTimeoutMs: number;
   readonly queryMaxSamples: number;
+  /** Most series one query may select (`limits.query_max_series`). */
+  readonly queryMaxSeries: number;
+  /** Most queries waiting for a query worker, per lane (`limits.query_queue`); more answer 503. */
+  readonly queryQueue: number;
 }
 
 /** RemoteWriteConfig is one `remote_write:` target. */
@@ -67,6 +71,8 @@ export interface Config {
   readonly limits: Limits;
   readonly tiers: readonly TierConfig[];
   readonly remoteWrite: readonly RemoteWriteConfig[];
+  /** Query worker threads (`query_workers`); default min(2, cores). */
+  readonly queryWorkers: number;
 }
 
 /** OptionKind says how a command-line option's text is parsed. */
@@ -126,4 +132,6 @@ export const DEFAULT_LIMITS: Limits = {
   requestBodyBytes: 4 * 1024 * 1024,
   queryTimeoutMs: 30_000,
   queryMaxSamples: 50_000_000,
+  queryMaxSeries: 1_000_000,
+  queryQueue: 64,
 };

@@ -2,6 +2,7 @@ import t from 'tap';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import Fastify from 'fastify';
+import { InlineRunner } from '../../src/query/pool/inline.js';
 import { remoteReadRoutes } from '../../src/query/remote-read/routes.js';
 import { XorChunkWriter } from '../../src/query/remote-read/xor-chunk.js';
 import { MemoryQuerier } from '../query/remote-read/memory-querier.js';
@@ -36,7 +37,7 @@ t.test('a Prometheus with remote_read pointed at tallyd answers PromQL over tall
       Array.from({ length: 360 }, (_, i) => [T0 + i * 10_000, i * (m + 1) + 0.25] as [number, number]));
   }
   const app = Fastify();
-  await app.register(remoteReadRoutes, { querier: () => q, tenantOf: () => 'default' });
+  await app.register(remoteReadRoutes, { queries: new InlineRunner(() => q), tenantOf: () => 'default' });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => app.close());
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1/read`;
@@ -65,7 +66,7 @@ t.test('a Prometheus with remote_read pointed at tallyd answers PromQL over tall
 
 t.test('our XOR chunks are byte-identical to the chunks Prometheus itself streams', { skip: missing }, async (t) => {
   const app = Fastify();
-  await app.register(remoteReadRoutes, { querier: () => new MemoryQuerier(), tenantOf: () => 'default' });
+  await app.register(remoteReadRoutes, { queries: new InlineRunner(() => new MemoryQuerier()), tenantOf: () => 'default' });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => app.close());
   const prom = await startRemoteReadPrometheus(`http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1/read`);

@@ -1,12 +1,13 @@
 import type { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { compareLabels, labelsKey, labelsToRecord, type Labels } from '../../model/labels.js';
 import type { Matcher } from '../../model/matcher.js';
 import { DEFAULT_TENANT } from '../../model/metric-kind.js';
-import type { QueryEngine } from '../../query/promql/api.js';
+import type { QueryResult } from '../../query/promql/api.js';
 import { parseMatchers as parsePromqlSelector } from '../../query/promql/engine.js';
-import type { Querier } from '../../store/interface.js';
+import { MAX_TIME, MIN_TIME, checkRangeRequest, checkTimeBounds } from '../../query/promql/request.js';
+import type { JobOptions, QueryRunner } from '../../query/pool/runner.js';
+import { reviveQueryResult } from '../../query/pool/revive.js';
 import type { Logger } from '../../self/log.js';
 import { alertEventMessage, queryResponse, type AlertEventLike } from './convert.js';
 import type {
@@ -26,8 +27,8 @@ export interface GrpcAuth {
 export interface GrpcApiOptions {
   /** address to bind, "host:port"; port 0 picks a free one. */
   readonly address: string;
-  readonly engine: QueryEngine;
-  readonly querier: () => Querier;
+  /** queries runs every query off the main thread (the query worker pool). */
+  readonly queries: QueryRunner;
   /**
    * parseMatchers parses one series selector (`up{job="x"}`); throws QueryError('bad_data').
    * Default: the PromQL engine's parseMatchers.
@@ -50,8 +51,6 @@ export interface GrpcApiOptions {
   readonly auth?: (metadata: grpc.Metadata) => GrpcAuth | Error;
   /** Longest a query may run when the client's deadline is later or absent; default 30 s. */
   readonly queryTimeoutMs?: number;
-  /** Most samples one query may hold (Prometheus' --query.max-samples). */
-  readonly maxSamples?: number;
   /** Server credentials (TLS); default insecure. */
   readonly credentials?: grpc.ServerCredentials;
   readonly log: Logger;
@@ -65,10 +64,6 @@ export interface GrpcApi {
   close(): Promise<void>;
 }
 
-/** MAX_POINTS_PER_SERIES is Prometheus' limit on range-query resolution. */
-const MAX_POINTS_PER_SERIES = 11_000;
-const MIN_TIME = -9_223_372_036_854;
-const MAX_TIME = 9_223_372_036_854;
 const SHUTDOWN_GRACE_MS = 5_000;
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>) => Res | Promise<Res>;
@@ -111,6 +106,19 @@ export async function startGrpcApi(opts: GrpcApiOptions): Promise<GrpcApi> {
     return ms;
   };
 
+  /** jobOptions bounds a call's job by its deadline and cancels it when the client cancels. */
+  const jobOptions = (call: grpc.ServerUnaryCall<unknown, unknown>): JobOptions => {
+    const deadlineMs = deadlineOf(call);
+    const ac = new AbortController();
+    if (call.cancelled) ac.abort();
+    else call.once('cancelled', () => ac.abort());
+    return { deadlineMs, signal: ac.signal };
+  };
+
+  const invalid = (p: { message: string } | null): void => {
+    if (p !== null) throw new GrpcError(grpc.status.INVALID_ARGUMENT, p.message);
+  };
+
   const unary = <Req, Res>(method: string, fn: Unary<Req, Res>): grpc.handleUnaryCall<Req, Res> => {
     return (call, callback) => {
       Promise.resolve()
@@ -136,55 +144,47 @@ export async function startGrpcApi(opts: GrpcApiOptions): Promise<GrpcApi> {
     });
 
   const impl: grpc.UntypedServiceImplementation = {
-    Query: unary<QueryRequest, QueryResponse>('Query', (call) => {
+    Query: unary<QueryRequest, QueryResponse>('Query', async (call) => {
       const tenant = authorize(call.metadata);
       const req = call.request;
       if (req.expr === '') throw new GrpcError(grpc.status.INVALID_ARGUMENT, 'expr must not be empty');
       const t = req.time_ms !== 0 ? req.time_ms : Date.now();
-      const r = opts.engine.instant(opts.querier(), tenant, req.expr, t, { deadlineMs: deadlineOf(call), maxSamples: opts.maxSamples });
-      return queryResponse(r);
+      const r = await opts.queries.run('instant', { tenant, expr: req.expr, timeMs: t, encoding: 'result' }, jobOptions(call));
+      return queryResponse(reviveQueryResult(r as QueryResult));
     }),
 
-    QueryRange: unary<QueryRangeRequest, QueryResponse>('QueryRange', (call) => {
+    QueryRange: unary<QueryRangeRequest, QueryResponse>('QueryRange', async (call) => {
       const tenant = authorize(call.metadata);
       const { expr, start_ms: start, end_ms: end, step_ms: step } = call.request;
       if (expr === '') throw new GrpcError(grpc.status.INVALID_ARGUMENT, 'expr must not be empty');
-      if (!(step > 0)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, 'zero or negative query resolution step widths are not accepted. Try a positive integer');
-      if (end < start) throw new GrpcError(grpc.status.INVALID_ARGUMENT, 'end timestamp must not be before start time');
-      if ((end - start) / step > MAX_POINTS_PER_SERIES) {
-        throw new GrpcError(grpc.status.INVALID_ARGUMENT, 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
-      }
-      const r = opts.engine.range(opts.querier(), tenant, expr, start, end, step, { deadlineMs: deadlineOf(call), maxSamples: opts.maxSamples });
-      return queryResponse(r);
+      // The step is judged before the time bounds, as this API always did.
+      if (!(step > 0)) invalid(checkRangeRequest(start, start, step));
+      invalid(checkRangeRequest(start, end, step));
+      const r = await opts.queries.run('range', { tenant, expr, startMs: start, endMs: end, stepMs: step, encoding: 'result' }, jobOptions(call));
+      return queryResponse(reviveQueryResult(r as QueryResult));
     }),
 
-    Series: unary<SeriesRequest, SeriesResponse>('Series', (call) => {
+    Series: unary<SeriesRequest, SeriesResponse>('Series', async (call) => {
       const tenant = authorize(call.metadata);
       const req = call.request;
       if (req.match.length === 0) throw new GrpcError(grpc.status.INVALID_ARGUMENT, 'no match selector provided');
       const start = req.start_ms !== 0 ? req.start_ms : MIN_TIME;
       const end = req.end_ms !== 0 ? req.end_ms : MAX_TIME;
-      if (end < start) throw new GrpcError(grpc.status.INVALID_ARGUMENT, 'end timestamp must not be before start time');
-      const querier = opts.querier();
-      const seen = new Map<string, Labels>();
-      for (const ms of parseSets(req.match)) {
-        for (const ls of querier.series(tenant, ms, start, end)) seen.set(labelsKey(ls), ls);
-      }
-      const all = [...seen.values()].sort(compareLabels);
-      return { series: all.map((ls) => ({ labels: labelsToRecord(ls), samples: [] })) };
+      invalid(checkTimeBounds(start, end));
+      parseSets(req.match);
+      const all = await opts.queries.run('series', { tenant, match: req.match, startMs: start, endMs: end }, jobOptions(call));
+      return { series: all.map((labels) => ({ labels, samples: [] })) };
     }),
 
-    LabelValues: unary<LabelValuesRequest, LabelValuesResponse>('LabelValues', (call) => {
+    LabelValues: unary<LabelValuesRequest, LabelValuesResponse>('LabelValues', async (call) => {
       const tenant = authorize(call.metadata);
       const req = call.request;
       if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(req.name)) {
         throw new GrpcError(grpc.status.INVALID_ARGUMENT, `invalid label name: ${JSON.stringify(req.name)}`);
       }
-      const querier = opts.querier();
-      const sets = req.match.length > 0 ? parseSets(req.match) : [[]];
-      const values = new Set<string>();
-      for (const ms of sets) for (const v of querier.labelValues(tenant, req.name, ms, MIN_TIME, MAX_TIME)) values.add(v);
-      return { values: [...values].sort() };
+      if (req.match.length > 0) parseSets(req.match);
+      const values = await opts.queries.run('labelValues', { tenant, name: req.name, match: req.match, startMs: MIN_TIME, endMs: MAX_TIME }, jobOptions(call));
+      return { values };
     }),
 
     Costs: unary<CostsRequest, CostsResponse>('Costs', async (call) => {

@@ -22,6 +22,7 @@ export const CODE_BY_QUERY_ERROR: Readonly<Record<QueryErrorType, status>> = {
   timeout: status.DEADLINE_EXCEEDED,
   canceled: status.CANCELLED,
   internal: status.INTERNAL,
+  unavailable: status.RESOURCE_EXHAUSTED,
 };
 
 function isStatusCode(x: unknown): x is status {

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Matcher } from '../../model/matcher.js';
-import type { QueryEngine } from '../../query/promql/api.js';
-import type { Querier, TierStats } from '../../store/interface.js';
+import type { QueryRunner } from '../../query/pool/runner.js';
+import type { TierStats } from '../../store/interface.js';
 import type { Limits } from '../../config/schema.js';
 import type { Logger } from '../../self/log.js';
 
@@ -20,8 +20,8 @@ export interface RulesApi {
 
 /** HttpDeps is everything the HTTP API needs, as narrow functions (the api layer owns nothing). */
 export interface HttpDeps {
-  readonly engine: QueryEngine;
-  readonly querier: () => Querier;
+  /** queries runs every query off the main thread (the query worker pool). */
+  readonly queries: QueryRunner;
   /** parseMatchers parses one `match[]` selector; throws QueryError('bad_data') when invalid. */
   readonly parseMatchers: (selector: string) => Matcher[];
   readonly tenantOf: (req: FastifyRequest) => string;

@@ -1,16 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { labelsToRecord } from '../../model/labels.js';
-import { Matcher } from '../../model/matcher.js';
 import { parseDuration } from '../../config/duration.js';
+import { MAX_TIME, MIN_TIME, checkRangeRequest, checkTimeBounds, type RequestProblem } from '../../query/promql/request.js';
+import type { JobOptions } from '../../query/pool/runner.js';
 import type { HttpDeps } from './deps.js';
 import { ApiError, sendError } from './errors.js';
 import { Params } from './params.js';
-import { parsePromTime, resultJson } from './prom-format.js';
-
-/** MAX_POINTS_PER_SERIES is Prometheus' limit on range-query resolution. */
-const MAX_POINTS_PER_SERIES = 11_000;
-const MIN_TIME = -9_223_372_036_854; // Prometheus' minimum time, in ms
-const MAX_TIME = 9_223_372_036_854;
+import { parsePromTime } from './prom-format.js';
 
 function timeParam(p: Params, name: string, dflt: number | null): number {
   const text = p.get(name);
@@ -42,17 +37,37 @@ function deadline(deps: HttpDeps, p: Params): number {
   return Date.now() + ms;
 }
 
-function matcherSets(deps: HttpDeps, p: Params, required: boolean): Matcher[][] {
+/**
+ * selectors checks the `match[]` selectors on the main thread (parsing is cheap), so a bad one is
+ * answered without taking a place in the query queue; the worker parses them again.
+ */
+function selectors(deps: HttpDeps, p: Params, required: boolean): string[] {
   const sels = p.all('match[]');
-  if (sels.length === 0) {
-    if (required) throw new ApiError('bad_data', 'no match[] parameter provided');
-    return [[]];
-  }
-  return sels.map((s) => {
+  if (sels.length === 0 && required) throw new ApiError('bad_data', 'no match[] parameter provided');
+  for (const s of sels) {
     const ms = deps.parseMatchers(s);
     if (ms.every((m) => m.matchesEmpty())) throw new ApiError('bad_data', `match[] must contain at least one non-empty matcher`);
-    return ms;
-  });
+  }
+  return sels;
+}
+
+function refuse(problem: RequestProblem | null): void {
+  if (problem === null) return;
+  throw new ApiError('bad_data', problem.param === null ? problem.message : `invalid parameter "${problem.param}": ${problem.message}`);
+}
+
+/**
+ * jobOptions bounds a query job by the request's deadline and cancels it when the client goes
+ * away (the response closes before it was written).
+ */
+function jobOptions(deps: HttpDeps, p: Params, reply: FastifyReply): JobOptions {
+  const ac = new AbortController();
+  const res = reply.raw;
+  const onClose = () => {
+    if (!res.writableEnded) ac.abort();
+  };
+  res.once('close', onClose);
+  return { deadlineMs: deadline(deps, p), signal: ac.signal };
 }
 
 /** promApiRoutes is the Prometheus HTTP API: query, query_range, series, labels, values, metadata. */
@@ -62,90 +77,74 @@ export async function promApiRoutes(app: FastifyInstance, opts: { deps: HttpDeps
     app.get(url, handler);
     app.post(url, handler);
   };
-  const wrap = (fn: (p: Params, req: FastifyRequest) => unknown) => async (req: FastifyRequest, reply: FastifyReply) => {
+  const wrap = (fn: (p: Params, req: FastifyRequest, reply: FastifyReply) => unknown) => async (req: FastifyRequest, reply: FastifyReply) => {
     try {
-      const data = await fn(new Params(req), req);
+      const data = await fn(new Params(req), req, reply);
       return reply.send({ status: 'success', data });
     } catch (err) {
       return sendError(reply, err);
     }
   };
 
-  both('/api/v1/query', wrap((p, req) => {
+  // Query results arrive from the worker as the `data` JSON text, so the main thread only
+  // concatenates strings instead of rendering and stringifying large matrices.
+  const raw = (fn: (p: Params, req: FastifyRequest, reply: FastifyReply) => Promise<string>) => async (req: FastifyRequest, reply: FastifyReply) => {
+    try {
+      const data = await fn(new Params(req), req, reply);
+      return reply.type('application/json; charset=utf-8').send(`{"status":"success","data":${data}}`);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  };
+
+  both('/api/v1/query', raw(async (p, req, reply) => {
     const expr = p.get('query');
     if (expr === '') throw new ApiError('bad_data', 'invalid parameter "query": query must not be empty');
     const t = timeParam(p, 'time', Date.now());
-    const r = deps.engine.instant(deps.querier(), deps.tenantOf(req), expr, t, {
-      deadlineMs: deadline(deps, p),
-      maxSamples: deps.limits.queryMaxSamples,
-    });
-    return resultJson(r);
+    const r = await deps.queries.run('instant', { tenant: deps.tenantOf(req), expr, timeMs: t, encoding: 'prom-json' }, jobOptions(deps, p, reply));
+    return r as string;
   }));
 
-  both('/api/v1/query_range', wrap((p, req) => {
+  both('/api/v1/query_range', raw(async (p, req, reply) => {
     const expr = p.get('query');
     const start = timeParam(p, 'start', null);
     const end = timeParam(p, 'end', null);
-    if (end < start) throw new ApiError('bad_data', 'invalid parameter "end": end timestamp must not be before start time');
+    if (end < start) refuse(checkTimeBounds(start, end));
     const step = durationParam(p, 'step');
     if (step === null) throw new ApiError('bad_data', 'invalid parameter "step": cannot parse "" to a valid duration');
-    if (step <= 0) throw new ApiError('bad_data', 'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
-    if ((end - start) / step > MAX_POINTS_PER_SERIES) {
-      throw new ApiError('bad_data', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
-    }
+    refuse(checkRangeRequest(start, end, step));
     if (expr === '') throw new ApiError('bad_data', 'invalid parameter "query": query must not be empty');
-    const r = deps.engine.range(deps.querier(), deps.tenantOf(req), expr, start, end, step, {
-      deadlineMs: deadline(deps, p),
-      maxSamples: deps.limits.queryMaxSamples,
-    });
-    return resultJson(r);
+    const r = await deps.queries.run('range', { tenant: deps.tenantOf(req), expr, startMs: start, endMs: end, stepMs: step, encoding: 'prom-json' }, jobOptions(deps, p, reply));
+    return r as string;
   }));
 
-  both('/api/v1/series', wrap((p, req) => {
-    const sets = matcherSets(deps, p, true);
+  both('/api/v1/series', wrap((p, req, reply) => {
+    const match = selectors(deps, p, true);
     const start = timeParam(p, 'start', MIN_TIME);
     const end = timeParam(p, 'end', MAX_TIME);
-    const q = deps.querier();
-    const tenant = deps.tenantOf(req);
-    const seen = new Map<string, Record<string, string>>();
-    for (const ms of sets) {
-      for (const l of q.series(tenant, ms, start, end)) {
-        const rec = labelsToRecord(l);
-        seen.set(JSON.stringify(rec), rec);
-      }
-    }
-    return [...seen.values()];
+    return deps.queries.run('series', { tenant: deps.tenantOf(req), match, startMs: start, endMs: end }, jobOptions(deps, p, reply));
   }));
 
-  both('/api/v1/labels', wrap((p, req) => {
+  both('/api/v1/labels', wrap((p, req, reply) => {
     const start = timeParam(p, 'start', MIN_TIME);
     const end = timeParam(p, 'end', MAX_TIME);
-    const names = new Set<string>();
-    for (const ms of matcherSets(deps, p, false)) for (const n of deps.querier().labelNames(deps.tenantOf(req), ms, start, end)) names.add(n);
-    return [...names].sort();
+    const match = selectors(deps, p, false);
+    return deps.queries.run('labels', { tenant: deps.tenantOf(req), match, startMs: start, endMs: end }, jobOptions(deps, p, reply));
   }));
 
-  app.get('/api/v1/label/:name/values', wrap((p, req) => {
+  app.get('/api/v1/label/:name/values', wrap((p, req, reply) => {
     const name = (req.params as { name: string }).name;
     if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw new ApiError('bad_data', `invalid label name: "${name}"`);
     const start = timeParam(p, 'start', MIN_TIME);
     const end = timeParam(p, 'end', MAX_TIME);
-    const values = new Set<string>();
-    for (const ms of matcherSets(deps, p, false)) for (const v of deps.querier().labelValues(deps.tenantOf(req), name, ms, start, end)) values.add(v);
-    return [...values].sort();
+    const match = selectors(deps, p, false);
+    return deps.queries.run('labelValues', { tenant: deps.tenantOf(req), name, match, startMs: start, endMs: end }, jobOptions(deps, p, reply));
   }));
 
-  app.get('/api/v1/metadata', wrap((p, req) => {
+  app.get('/api/v1/metadata', wrap((p, req, reply) => {
     const metric = p.get('metric');
     const limit = p.get('limit') === '' ? Infinity : Number(p.get('limit'));
-    const out: Record<string, Array<{ type: string; help: string; unit: string }>> = {};
-    let n = 0;
-    for (const m of deps.querier().metadata(deps.tenantOf(req), metric || undefined)) {
-      if (n >= limit) break;
-      (out[m.metric] ??= []).push({ type: m.type, help: m.help, unit: m.unit });
-      n++;
-    }
-    return out;
+    return deps.queries.run('metadata', { tenant: deps.tenantOf(req), metric, limit }, jobOptions(deps, p, reply));
   }));
 
   both('/api/v1/query_exemplars', wrap(() => []));

@@ -26,7 +26,7 @@ export type QueryResult =
   | { readonly type: 'string'; readonly t: number; readonly v: string };
 
 /** QueryErrorType follows Prometheus' errorType strings; the HTTP layer maps them to statuses. */
-export type QueryErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal';
+export type QueryErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal' | 'unavailable';
 
 /** QueryError is every failure the engine reports; `message` is Prometheus-style. */
 export class QueryError extends Error {
@@ -46,6 +46,11 @@ export interface QueryOptions {
   readonly maxSamples?: number;
   /** Lookback delta, default 5 m. */
   readonly lookbackMs?: number;
+  /**
+   * interrupt is called every few hundred evaluation steps; it throws (a QueryError) to stop the
+   * evaluation, e.g. when the client went away. The deadline is checked at the same points.
+   */
+  readonly interrupt?: () => void;
 }
 
 /**

@@ -46,11 +46,13 @@ export function createEngine(engineOpts: EngineOptions = {}): QueryEngine {
       defaultSubqueryStepMs: defaultStep,
       samples: 0,
       ticks: 0,
+      interrupt: opts?.interrupt ?? null,
     };
   }
 
   function checkDeadline(ctx: EvalContext): void {
     if (Date.now() > ctx.deadlineMs) throw new QueryError('timeout', 'query timed out in expression evaluation');
+    ctx.interrupt?.();
   }
 
   function wrap<T>(f: () => T): T {

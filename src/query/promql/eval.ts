@@ -30,6 +30,8 @@ export interface EvalContext {
   /** Samples currently held, Prometheus' currentSamples. */
   samples: number;
   ticks: number;
+  /** interrupt throws to stop the evaluation (cancellation); called with the deadline check. */
+  readonly interrupt: (() => void) | null;
 }
 
 /** RangeArg is a range-vector function argument with the window parameters to cut it by. */
@@ -110,11 +112,11 @@ export class Evaluator {
     return this.startMs + i * this.intervalMs;
   }
 
-  /** tick checks the deadline every few hundred calls. */
+  /** tick checks the deadline and cancellation every few hundred calls. */
   tick(): void {
-    if ((++this.ctx.ticks & 255) === 0 && Date.now() > this.ctx.deadlineMs) {
-      throw new QueryError('timeout', 'query timed out in expression evaluation');
-    }
+    if ((++this.ctx.ticks & 255) !== 0) return;
+    if (Date.now() > this.ctx.deadlineMs) throw new QueryError('timeout', 'query timed out in expression evaluation');
+    this.ctx.interrupt?.();
   }
 
   /** hold accounts for samples kept in memory and enforces maxSamples. */

@@ -1,15 +1,16 @@
-import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Querier } from '../../store/interface.js';
+import { QueryError } from '../promql/api.js';
+import type { QueryRunner } from '../pool/runner.js';
 import { DecodeError, SAMPLES, STREAMED_XOR_CHUNKS, decodeReadRequest, type ReadRequest } from './decode.js';
-import { ChunkedFrameEncoder, DEFAULT_MAX_BYTES_IN_FRAME, encodeReadResponse, type SeriesSlice } from './encode.js';
-import { sampleCount, selectForRead } from './select.js';
-import { snappyCompress, snappyUncompress } from '../../wire/snappy.js';
+import { DEFAULT_MAX_BYTES_IN_FRAME } from './encode.js';
+import { snappyUncompress } from '../../wire/snappy.js';
 
 /** RemoteReadOptions configure `remoteReadRoutes`. */
 export interface RemoteReadOptions {
-  /** querier returns the querier to read through (called once per request). */
-  readonly querier: () => Querier;
+  /** queries runs the read off the main thread (the query worker pool). */
+  readonly queries: QueryRunner;
+  /** Longest a read may run; default 30 s (`limits.query_timeout`). */
+  readonly timeoutMs?: number;
   /** tenantOf names the tenant a request may read; it throws (answered 401/403) to refuse. */
   readonly tenantOf: (req: FastifyRequest) => string;
   /** Frame size target for STREAMED_XOR_CHUNKS; default 1 MiB, as Prometheus. */
@@ -36,16 +37,15 @@ function statusOf(err: unknown): number {
   return typeof code === 'number' && code >= 400 && code < 600 ? code : 500;
 }
 
-function* streamFrames(req: ReadRequest, querier: Querier, tenant: string, maxBytesInFrame: number): Generator<Buffer> {
-  const enc = new ChunkedFrameEncoder(maxBytesInFrame);
-  for (let qi = 0; qi < req.queries.length; qi++) {
-    // One query at a time, so memory holds one query's series, not the whole answer.
-    const series = selectForRead(querier, tenant, req.queries[qi]!);
-    for (const s of series) {
-      for (const f of enc.frames(qi, s)) yield Buffer.from(f.buffer, f.byteOffset, f.byteLength);
-    }
-  }
-}
+/** STATUS_BY_QUERY_ERROR is how a failed read job answers: as Prometheus, 400 for the caller's fault. */
+const STATUS_BY_QUERY_ERROR: Readonly<Record<QueryError['type'], number>> = {
+  bad_data: 400,
+  execution: 422,
+  timeout: 503,
+  canceled: 503,
+  unavailable: 503,
+  internal: 500,
+};
 
 /**
  * remoteReadRoutes serves Prometheus remote read on `POST /api/v1/read`: a snappy-compressed
@@ -58,6 +58,7 @@ export async function remoteReadRoutes(app: FastifyInstance, opts: RemoteReadOpt
   const bodyLimit = opts.bodyLimit ?? 4 * 1024 * 1024;
   const maxBytesInFrame = opts.maxBytesInFrame ?? DEFAULT_MAX_BYTES_IN_FRAME;
   const sampleLimit = opts.sampleLimit ?? 50_000_000;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
 
   // The body is snappy bytes whatever Content-Type a client sends; this plugin is encapsulated,
   // so replacing the parsers here leaves the rest of the server's routes alone.
@@ -75,8 +76,10 @@ export async function remoteReadRoutes(app: FastifyInstance, opts: RemoteReadOpt
     const body = req.body;
     if (!(body instanceof Uint8Array) || body.length === 0) return fail(400, 'empty remote read request body');
     let rr: ReadRequest;
+    let raw: Uint8Array;
     try {
-      rr = decodeReadRequest(snappyUncompress(body, bodyLimit));
+      raw = snappyUncompress(body, bodyLimit);
+      rr = decodeReadRequest(raw);
     } catch (err) {
       const msg = err instanceof DecodeError ? err.message : `snappy: ${(err as Error).message}`;
       return fail(400, msg);
@@ -85,45 +88,21 @@ export async function remoteReadRoutes(app: FastifyInstance, opts: RemoteReadOpt
     if (type === null) {
       return fail(400, `server does not support any of the requested response types: ${rr.acceptedResponseTypes.join(', ')}; supported: SAMPLES, STREAMED_XOR_CHUNKS`);
     }
-    const querier = opts.querier();
-
-    if (type === SAMPLES) {
-      let results: SeriesSlice[][];
-      try {
-        results = [];
-        let samples = 0;
-        for (const q of rr.queries) {
-          const slices = selectForRead(querier, tenant, q);
-          samples += sampleCount(slices);
-          if (samples > sampleLimit) return fail(400, `exceeded sample limit (${sampleLimit})`);
-          results.push(slices);
-        }
-      } catch (err) {
-        return fail(statusOf(err), (err as Error).message);
-      }
-      const out = snappyCompress(encodeReadResponse(results));
-      return reply
-        .code(200)
-        .header('Content-Type', SAMPLES_CONTENT_TYPE)
-        .header('Content-Encoding', 'snappy')
-        .send(Buffer.from(out.buffer, out.byteOffset, out.byteLength));
-    }
-
-    // Select the first query before answering, so that a failing querier still gets a status.
-    const frames = streamFrames(rr, querier, tenant, maxBytesInFrame);
-    let first: IteratorResult<Buffer>;
+    // Selection and encoding run on a query worker; the answer comes back as bytes.
+    const ac = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableEnded) ac.abort();
+    });
+    let bytes: Uint8Array;
     try {
-      first = frames.next();
+      bytes = await opts.queries.run('remoteRead', { tenant, request: raw, responseType: type, sampleLimit, maxBytesInFrame }, { deadlineMs: Date.now() + timeoutMs, signal: ac.signal });
     } catch (err) {
-      return fail(statusOf(err), (err as Error).message);
+      return fail(err instanceof QueryError ? STATUS_BY_QUERY_ERROR[err.type] : statusOf(err), (err as Error).message);
     }
-    const stream = Readable.from(
-      (function* () {
-        if (!first.done) yield first.value;
-        yield* frames;
-      })(),
-      { objectMode: false },
-    );
-    return reply.code(200).header('Content-Type', STREAMED_CONTENT_TYPE).send(stream);
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (type === SAMPLES) {
+      return reply.code(200).header('Content-Type', SAMPLES_CONTENT_TYPE).header('Content-Encoding', 'snappy').send(buf);
+    }
+    return reply.code(200).header('Content-Type', STREAMED_CONTENT_TYPE).send(buf);
   });
 }

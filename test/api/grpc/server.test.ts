@@ -8,6 +8,7 @@ import { QueryError, type QueryEngine, type QueryOptions } from '../../../src/qu
 import { createEngine } from '../../../src/query/promql/engine.js';
 import { Logger } from '../../../src/self/log.js';
 import { startGrpcApi, type GrpcApiOptions } from '../../../src/api/grpc/server.js';
+import { InlineRunner } from '../../../src/query/pool/inline.js';
 import { MemoryQuerier } from '../../query/remote-read/memory-querier.js';
 import { repoFile } from '../../query/remote-read/prompb-client.js';
 
@@ -32,8 +33,7 @@ type Client = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 async function serve(t: Test, extra: Partial<GrpcApiOptions> = {}, querier = fixture()): Promise<{ client: Client; port: number; close: () => Promise<void> }> {
   const api = await startGrpcApi({
     address: '127.0.0.1:0',
-    engine: createEngine(),
-    querier: () => querier,
+    queries: new InlineRunner(() => querier),
     log: new Logger('error', {}, () => undefined),
     ...extra,
   });
@@ -195,7 +195,7 @@ t.test('the client deadline bounds the query and a passed timeout is DEADLINE_EX
       return engine.range(q, tenant, e, s, en, st, o);
     },
   };
-  const { client } = await serve(t, { engine: recording, queryTimeoutMs: 60_000 });
+  const { client } = await serve(t, { queries: new InlineRunner(() => fixture(), { engine: recording }), queryTimeoutMs: 60_000 });
   const clientDeadline = Date.now() + 5_000;
   await call(client, 'Query', { expr: 'up', time_ms: T0 }, new grpc.Metadata(), { deadline: clientDeadline });
   t.ok(deadlines[0]! <= clientDeadline + 5 && deadlines[0]! > Date.now(), `engine deadline ${deadlines[0]! - Date.now()} ms ahead is the client's 5 s, not the 60 s timeout`);

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SparseHistogram } from '../../../src/model/hdr.js';
+import { InlineRunner } from '../../../src/query/pool/inline.js';
 import { remoteReadRoutes, type RemoteReadOptions } from '../../../src/query/remote-read/routes.js';
 import { MemoryQuerier } from './memory-querier.js';
 import { decodeFrames, decodeReadResponse, loadPrompb, readRequestBody, type QuerySpec } from './prompb-client.js';
@@ -31,7 +32,7 @@ function fixture(): MemoryQuerier {
 async function serve(t: Test, querier: MemoryQuerier, extra: Partial<RemoteReadOptions> = {}): Promise<string> {
   const app: FastifyInstance = Fastify();
   await app.register(remoteReadRoutes, {
-    querier: () => querier,
+    queries: new InlineRunner(() => querier),
     tenantOf: (req) => {
       const org = req.headers['x-scope-orgid'];
       if (org === 'forbidden') throw Object.assign(new Error('token may not read this tenant'), { statusCode: 403 });
