@@ -70,6 +70,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     // only receives ingest, routes, and answers cheap endpoints (SPEC section 5, Evaluation).
     const queries = new QueryPool({
       size: cfg.queryWorkers,
+      // One more thread only for rules, so a group is never late behind dashboard queries.
+      ruleWorkers: 1,
       queueLength: cfg.limits.queryQueue,
       store: { dataDir: cfg.dataDir, rawResolutionMs: cfg.flushIntervalMs, tiers: cfg.tiers },
       limits: { maxSamples: cfg.limits.queryMaxSamples, maxSeries: cfg.limits.queryMaxSeries },

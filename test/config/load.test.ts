@@ -69,3 +69,18 @@ t.test('durations use Prometheus syntax', async (t) => {
   t.equal(parseDuration('10'), null);
   t.equal(parseDuration('5m1h'), null);
 });
+
+t.test('query workers and the query queue are configurable and validated', async (t) => {
+  const d = loadConfig(parseArgs([]), {});
+  t.ok(d.queryWorkers >= 1 && d.queryWorkers <= 2, 'default min(2, cores)');
+  t.equal(d.limits.queryQueue, 64);
+  t.equal(d.limits.queryMaxSeries, 1_000_000);
+  const c = loadConfig(parseArgs(['--config', file('q.yaml', 'query_workers: 3\nlimits:\n  query_queue: 5\n  query_max_series: 1000\n  query_timeout: 2s\n')]), {});
+  t.equal(c.queryWorkers, 3);
+  t.equal(c.limits.queryQueue, 5);
+  t.equal(c.limits.queryMaxSeries, 1000);
+  t.equal(c.limits.queryTimeoutMs, 2000);
+  t.throws(() => loadConfig(parseArgs(['--config', file('q0.yaml', 'query_workers: 0\n')]), {}), { message: /query_workers.*0.*positive integer/ });
+  t.throws(() => loadConfig(parseArgs(['--config', file('q99.yaml', 'query_workers: 99\n')]), {}), { message: /query_workers.*99.*1 to 64/ });
+  t.throws(() => loadConfig(parseArgs(['--config', file('qq.yaml', 'limits:\n  query_queue: many\n')]), {}), { message: /limits\.query_queue.*"many"/ });
+});

@@ -7,8 +7,13 @@ import type { JobOptions, Lane, QueryRunner } from './runner.js';
 
 /** QueryPoolOptions configure a pool of query worker threads. */
 export interface QueryPoolOptions {
-  /** Number of worker threads (`query_workers`). */
+  /** Number of worker threads for any job (`query_workers`). */
   readonly size: number;
+  /**
+   * Extra workers only rule jobs use (default 0), so a rule evaluation never waits behind a
+   * slow dashboard query. Rule jobs may also take idle shared workers.
+   */
+  readonly ruleWorkers?: number;
   /** Most jobs waiting per lane (`limits.query_queue`); one more answers 'unavailable' at once. */
   readonly queueLength: number;
   readonly store: StoreOptions;
@@ -45,6 +50,8 @@ interface Pending {
 
 interface Slot {
   readonly index: number;
+  /** A reserved slot runs rule jobs only. */
+  readonly reserved: boolean;
   readonly worker: Worker;
   readonly cancel: Int32Array;
   ready: boolean;
@@ -56,8 +63,9 @@ interface Slot {
 /**
  * QueryPool runs query jobs on worker threads, each with its own store handle, so evaluation
  * never holds the main thread (which receives ingest and answers health checks). Jobs wait in
- * a bounded queue per lane; interactive jobs go first, but a rule job is started whenever no
- * rule job runs, and with two or more workers rules never hold every worker. A job past its
+ * a bounded queue per lane; interactive jobs go first on shared workers, but a rule job is
+ * started whenever no rule job runs there, and with two or more shared workers rules never hold
+ * every one. Workers reserved for rules (`ruleWorkers`) take rule jobs only, first. A job past its
  * deadline (or cancelled) whose worker does not stop within the grace period gets that worker
  * terminated and replaced; a crashed worker is replaced too.
  */
@@ -69,13 +77,16 @@ export class QueryPool implements QueryRunner {
   private nextId = 1;
   private closed = false;
   private readonly maxRuleWorkers: number;
+  /** Slots [0, shared) take any job; the rest are reserved for rules. */
+  private readonly shared: number;
 
   constructor(opts: QueryPoolOptions) {
     if (!(Number.isInteger(opts.size) && opts.size > 0)) throw new Error(`query pool size must be a positive integer, got ${opts.size}`);
     if (!(Number.isInteger(opts.queueLength) && opts.queueLength > 0)) throw new Error(`query queue length must be a positive integer, got ${opts.queueLength}`);
     this.o = opts;
     this.graceMs = opts.graceMs ?? 2_000;
-    this.slots = new Array<Slot | null>(opts.size).fill(null);
+    this.shared = opts.size;
+    this.slots = new Array<Slot | null>(opts.size + (opts.ruleWorkers ?? 0)).fill(null);
     this.maxRuleWorkers = opts.size > 1 ? opts.size - 1 : 1;
   }
 
@@ -162,7 +173,7 @@ export class QueryPool implements QueryRunner {
       cancel,
     };
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: cfg, name: `query-${index}` });
-    const slot: Slot = { index, worker, cancel: new Int32Array(cancel), ready: false, dead: false, job: null, killTimer: null };
+    const slot: Slot = { index, reserved: index >= this.shared, worker, cancel: new Int32Array(cancel), ready: false, dead: false, job: null, killTimer: null };
     this.slots[index] = slot;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (m: FromWorker) => {
@@ -253,10 +264,11 @@ export class QueryPool implements QueryRunner {
   }
 
   /** next picks the job an idle worker takes: see the class comment for the lane rule. */
-  private next(): Pending | undefined {
+  private next(slot: Slot): Pending | undefined {
     const rules = this.queues.rules, interactive = this.queues.interactive;
+    if (slot.reserved) return rules.shift();
     let runningRules = 0;
-    for (const s of this.slots) if (s?.job?.lane === 'rules') runningRules++;
+    for (const s of this.slots) if (s?.job?.lane === 'rules' && !s.reserved) runningRules++;
     if (rules.length > 0 && runningRules === 0) return rules.shift();
     if (interactive.length > 0) return interactive.shift();
     if (rules.length > 0 && runningRules < this.maxRuleWorkers) return rules.shift();
@@ -264,10 +276,11 @@ export class QueryPool implements QueryRunner {
   }
 
   private dispatch(): void {
-    for (const slot of this.slots) {
+    // Reserved slots first, so a rule job takes its own worker before a shared one.
+    for (const slot of [...this.slots.slice(this.shared), ...this.slots.slice(0, this.shared)]) {
       if (slot === null || !slot.ready || slot.dead || slot.job !== null) continue;
-      const p = this.next();
-      if (p === undefined) return;
+      const p = this.next(slot);
+      if (p === undefined) continue;
       if (p.timer) clearTimeout(p.timer);
       p.timer = null;
       slot.job = p;
