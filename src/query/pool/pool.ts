@@ -24,6 +24,11 @@ export interface QueryPoolOptions {
   readonly jobModules?: readonly string[];
   /** How long past its deadline (or its cancellation) a job may run before its worker is replaced; default 2 s. */
   readonly graceMs?: number;
+  /**
+   * Nice value of the worker threads (Linux), default 10: under CPU contention the main thread
+   * (ingest, health) runs first. 0 keeps the process's priority.
+   */
+  readonly nice?: number;
   /** log reports worker crashes and replacements. */
   readonly log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -171,6 +176,7 @@ export class QueryPool implements QueryRunner {
       store: this.o.store,
       jobModules: this.o.jobModules ?? DEFAULT_JOB_MODULES,
       cancel,
+      nice: this.o.nice ?? 10,
     };
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: cfg, name: `query-${index}` });
     const slot: Slot = { index, reserved: index >= this.shared, worker, cancel: new Int32Array(cancel), ready: false, dead: false, job: null, killTimer: null };

@@ -15,6 +15,8 @@ export interface WorkerConfig {
    * The worker polls it at every checkpoint, since a busy worker cannot receive messages.
    */
   readonly cancel: SharedArrayBuffer;
+  /** Nice value for the worker thread (Linux); 0 keeps the process's. */
+  readonly nice: number;
 }
 
 /** ToWorker is what the pool sends a worker. */

@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Store, StoreOptions } from '../../store/interface.js';
 import { createEngine } from '../promql/engine.js';
@@ -11,6 +13,22 @@ import { runJob, toWireError } from './run-job.js';
  * cancels it through the shared cancel slot, which the job's checkpoints read.
  */
 const cfg = workerData as WorkerConfig;
+
+/**
+ * lowerPriority makes this thread nicer than the main thread, so that on a machine with few cores
+ * the scheduler gives the thread that receives StatsD/OTLP the CPU before a query. Linux applies
+ * setpriority to one thread when given its thread id; elsewhere the thread keeps its priority.
+ */
+function lowerPriority(nice: number): void {
+  if (nice <= 0) return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+  } catch {
+    // No /proc (not Linux) or not permitted: keep the default priority.
+  }
+}
+lowerPriority(cfg.nice);
 const port = parentPort!;
 const cancel = new Int32Array(cfg.cancel);
 const engine = createEngine();
