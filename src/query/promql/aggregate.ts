@@ -2,7 +2,7 @@ import type { SparseHistogram } from '../../model/hdr.js';
 import { labelsKey, METRIC_NAME, onlyLabels, withLabel, withoutLabels, type Labels } from '../../model/labels.js';
 import { QueryError } from './api.js';
 import type { Aggregate } from './ast.js';
-import type { Evaluator, Value } from './eval.js';
+import type { EvalApi as Evaluator, Value } from './eval-api.js';
 import { formatFloat, kahanAdd, quantileOf, type KahanState } from './quantile.js';
 import { StepSeries, sumHistograms } from './value.js';
 

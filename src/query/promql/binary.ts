@@ -2,7 +2,8 @@ import { SparseHistogram } from '../../model/hdr.js';
 import { getLabel, labelsKey, METRIC_NAME, onlyLabels, withLabel, withoutLabels, type Labels } from '../../model/labels.js';
 import { QueryError } from './api.js';
 import { isComparison, isSetOperator, type Binary, type BinaryOp, type VectorMatching } from './ast.js';
-import { dropMetricName, mergeByLabels, sameLabelsetError, type Evaluator, type Value } from './eval.js';
+import type { EvalApi as Evaluator, Value } from './eval-api.js';
+import { dropMetricName, mergeByLabels, sameLabelsetError } from './series-ops.js';
 import { StepSeries } from './value.js';
 
 /**

@@ -4,6 +4,7 @@ import type { Querier } from '../../store/interface.js';
 import { QueryError, type QueryEngine, type QueryOptions, type QueryResult, type RangeSeries, type Sample } from './api.js';
 import { unwrapParens, type Expr } from './ast.js';
 import { Evaluator, type EvalContext, type Value } from './eval.js';
+import { FUNCTIONS } from './functions.js';
 import { checkRangeQueryType, parseExpr } from './parse.js';
 
 /** EngineOptions tune an engine; every field has Prometheus' default. */
@@ -24,7 +25,7 @@ const DEFAULT_MAX_SAMPLES = 50_000_000;
 /** keepsOrder says whether an instant result keeps evaluation order (sort*, topk/bottomk). */
 function keepsOrder(e: Expr): boolean {
   const u = unwrapParens(e);
-  if (u.kind === 'call') return u.name === 'sort' || u.name === 'sort_desc' || u.name === 'sort_by_label' || u.name === 'sort_by_label_desc';
+  if (u.kind === 'call') return FUNCTIONS.get(u.name)?.keepsOrder === true;
   if (u.kind === 'aggregate') return u.op === 'topk' || u.op === 'bottomk';
   return false;
 }

@@ -1,21 +1,17 @@
 import type { SparseHistogram } from '../../model/hdr.js';
-import { labelsKey, METRIC_NAME, withLabel, type Labels } from '../../model/labels.js';
 import type { Querier, SelectResult } from '../../store/interface.js';
 import { QueryError } from './api.js';
 import { unwrapParens, type AtModifier, type Call, type Expr, type Subquery, type VectorSelector } from './ast.js';
 import { evalAggregate } from './aggregate.js';
 import { evalBinary } from './binary.js';
-import { evalInstantCall } from './instant-functions.js';
-import { FLOAT_RANGE_FUNCTIONS, HIST_RANGE_FUNCTIONS, RANGE_FUNCTIONS_KEEPING_NAME, type Window } from './range-functions.js';
+import type { EvalApi, Value } from './eval-api.js';
+import { FUNCTIONS, type PromFunction } from './functions.js';
+import type { Window } from './range-functions.js';
+import { absentLabels, dropMetricName, mergeByLabels } from './series-ops.js';
 import { hasStaleNaN, isStaleNaN, withoutStaleNaN } from './stale.js';
 import { HistSource, StepSeries, type RangeData } from './value.js';
 
-/** Value is what an expression evaluates to over all steps of an evaluator. */
-export type Value =
-  | { readonly kind: 'vector'; readonly series: StepSeries[] }
-  | { readonly kind: 'scalar'; readonly vs: Float64Array }
-  | { readonly kind: 'string'; readonly value: string }
-  | { readonly kind: 'matrix'; readonly series: RangeData[] };
+export type { Value } from './eval-api.js';
 
 /** EvalContext is shared by an evaluation and its subquery evaluators. */
 export interface EvalContext {
@@ -44,52 +40,12 @@ interface RangeArg {
 
 const EMPTY_F64 = new Float64Array(0);
 
-/** sameLabelsetError is Prometheus' error for two output series with equal labels at one step. */
-export function sameLabelsetError(): QueryError {
-  return new QueryError('execution', 'vector cannot contain metrics with the same labelset');
-}
-
-/** dropMetricName removes `__name__` (returning the same array when there is none). */
-export function dropMetricName(labels: Labels): Labels {
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i]!.name === METRIC_NAME) return labels.filter((l) => l.name !== METRIC_NAME);
-  }
-  return labels;
-}
-
-/**
- * mergeByLabels joins output series with equal labels (they may fill different steps) and fails
- * as Prometheus does when two of them have a sample at the same step.
- */
-export function mergeByLabels(series: StepSeries[]): StepSeries[] {
-  if (series.length < 2) return series;
-  const byKey = new Map<string, StepSeries>();
-  const out: StepSeries[] = [];
-  for (const s of series) {
-    const key = labelsKey(s.labels);
-    const prev = byKey.get(key);
-    if (prev === undefined) {
-      byKey.set(key, s);
-      out.push(s);
-      continue;
-    }
-    for (let i = 0; i < s.present.length; i++) {
-      if (s.present[i] === 0) continue;
-      if (prev.present[i] === 1) throw sameLabelsetError();
-      const h = s.h(i);
-      if (h !== null) prev.setH(i, h);
-      else prev.set(i, s.vs[i]!);
-    }
-  }
-  return out;
-}
-
 /**
  * Evaluator evaluates an AST over the steps start, start+interval, ..., <= end, like Prometheus'
  * evaluator: every node yields its value at all steps at once, so selectors read storage once
  * and per-series arrays are reused across steps.
  */
-export class Evaluator {
+export class Evaluator implements EvalApi {
   readonly ctx: EvalContext;
   readonly startMs: number;
   readonly endMs: number;
@@ -368,26 +324,27 @@ export class Evaluator {
   }
 
   private evalCall(c: Call): Value {
-    const floatFn = FLOAT_RANGE_FUNCTIONS[c.name];
-    if (floatFn !== undefined || c.name === 'absent_over_time') return this.evalRangeFunction(c);
-    return evalInstantCall(this, c);
+    const f = FUNCTIONS.get(c.name);
+    if (f === undefined) throw new QueryError('bad_data', `function ${JSON.stringify(c.name)} is not supported`);
+    if (f.impl.kind === 'instant') return f.impl.fn(this, c);
+    return this.evalRangeFunction(c, f, f.impl);
   }
 
   /** evalRangeFunction applies a range-vector function at every step, window by window. */
-  private evalRangeFunction(c: Call): Value {
-    const matrixIdx = c.name === 'quantile_over_time' ? 1 : 0;
+  private evalRangeFunction(c: Call, f: PromFunction, impl: Extract<PromFunction['impl'], { kind: 'range' }>): Value {
+    const matrixIdx = impl.matrixArg;
     let param: Float64Array | null = null;
     for (let i = 0; i < c.args.length; i++) if (i !== matrixIdx) param = this.evalScalar(c.args[i]!);
     const arg = this.evalRangeArg(c.args[matrixIdx]!);
     const n = this.steps;
-    if (c.name === 'absent_over_time') return { kind: 'vector', series: this.holdSeries(this.absentOverTime(c, arg)) };
-    const floatFn = FLOAT_RANGE_FUNCTIONS[c.name]!;
-    const histFn = HIST_RANGE_FUNCTIONS[c.name];
-    const keepName = RANGE_FUNCTIONS_KEEPING_NAME.has(c.name);
+    const floatFn = impl.float;
+    if (floatFn === null) return { kind: 'vector', series: this.holdSeries(this.absentOverTime(c, arg)) };
+    const histFn = impl.hist;
+    const keepName = f.keepsMetricName;
     const w: Window = { rangeStartMs: 0, rangeEndMs: 0, rangeMs: arg.rangeMs, stepMs: 0, param: 0 };
     const out: StepSeries[] = [];
     for (const d of arg.data) {
-      if (d.hist !== null && histFn === undefined) continue;
+      if (d.hist !== null && histFn === null) continue;
       const s = new StepSeries(keepName ? d.labels : dropMetricName(d.labels), n);
       const t = d.t, len = t.length;
       let lo = 0, hi = 0;
@@ -457,23 +414,4 @@ export function windowBounds(t: ArrayLike<number>, start: number, end: number): 
   return { lo, hi: e };
 }
 
-/**
- * absentLabels derives absent()'s output labels from the selector's equality matchers, dropping a
- * label matched twice, as Prometheus' createLabelsForAbsentFunction does.
- */
-export function absentLabels(vs: VectorSelector | null): Labels {
-  if (vs === null) return [];
-  let out: Labels = [];
-  const has = new Set<string>();
-  for (const m of vs.matchers) {
-    if (m.name === METRIC_NAME) continue;
-    if (m.type === '=' && !has.has(m.name)) {
-      out = withLabel(out, m.name, m.value);
-      has.add(m.name);
-    } else {
-      out = withLabel(out, m.name, '');
-    }
-  }
-  return out;
-}
 

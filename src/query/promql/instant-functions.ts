@@ -2,7 +2,8 @@ import { hdrLowerBound, hdrUpperBound, type SparseHistogram } from '../../model/
 import { compareLabels, getLabel, labelsKey, METRIC_NAME, withLabel, type Labels } from '../../model/labels.js';
 import { QueryError } from './api.js';
 import { unwrapParens, type Call } from './ast.js';
-import { absentLabels, dropMetricName, mergeByLabels, type Evaluator, type Value } from './eval.js';
+import type { EvalApi, Value } from './eval-api.js';
+import { absentLabels, dropMetricName, mergeByLabels } from './series-ops.js';
 import { bucketFraction, bucketQuantile, parseLe, type Bucket } from './quantile.js';
 import { re2ToJs } from '../../model/re2.js';
 import { StepSeries } from './value.js';
@@ -39,7 +40,7 @@ const DATE: Readonly<Record<string, (d: Date) => number>> = {
 };
 
 /** mapFloats applies f to every float sample, dropping the name and skipping histograms. */
-function mapFloats(ev: Evaluator, series: StepSeries[], f: (v: number, step: number) => number | null): StepSeries[] {
+function mapFloats(ev: EvalApi, series: StepSeries[], f: (v: number, step: number) => number | null): StepSeries[] {
   const out: StepSeries[] = [];
   for (const s of series) {
     const o = new StepSeries(dropMetricName(s.labels), ev.steps);
@@ -54,7 +55,7 @@ function mapFloats(ev: Evaluator, series: StepSeries[], f: (v: number, step: num
 }
 
 /** mapHistograms applies f to every histogram sample (floats are skipped), dropping the name. */
-function mapHistograms(ev: Evaluator, series: StepSeries[], f: (h: SparseHistogram, step: number) => number): StepSeries[] {
+function mapHistograms(ev: EvalApi, series: StepSeries[], f: (h: SparseHistogram, step: number) => number): StepSeries[] {
   const out: StepSeries[] = [];
   for (const s of series) {
     if (s.hs === null) continue;
@@ -68,23 +69,25 @@ function mapHistograms(ev: Evaluator, series: StepSeries[], f: (h: SparseHistogr
   return mergeByLabels(out);
 }
 
-function vector(ev: Evaluator, series: StepSeries[]): Value {
+function vector(ev: EvalApi, series: StepSeries[]): Value {
   return { kind: 'vector', series: ev.holdSeries(series) };
 }
 
-/** evalInstantCall evaluates a function whose arguments are instant vectors, scalars or strings. */
-export function evalInstantCall(ev: Evaluator, c: Call): Value {
-  const n = ev.steps;
-  const name = c.name;
-  const math = MATH[name];
-  if (math !== undefined) {
+/** InstantFn evaluates one call of a function over instant vectors, scalars or strings. */
+export type InstantFn = (ev: EvalApi, c: Call) => Value;
+
+function mathFn(math: (v: number) => number): InstantFn {
+  return (ev, c) => {
     const arg = ev.eval(c.args[0]!);
     const r = mapFloats(ev, (arg as { series: StepSeries[] }).series, (v) => math(v));
     ev.releaseValue(arg);
     return vector(ev, r);
-  }
-  const date = DATE[name];
-  if (date !== undefined) {
+  };
+}
+
+function dateFn(date: (d: Date) => number): InstantFn {
+  return (ev, c) => {
+    const n = ev.steps;
     if (c.args.length === 0) {
       const s = new StepSeries([], n);
       for (let i = 0; i < n; i++) s.set(i, date(new Date(ev.ts(i) - (ev.ts(i) % 1000))));
@@ -95,116 +98,125 @@ export function evalInstantCall(ev: Evaluator, c: Call): Value {
       const d = dateOf(v);
       return d === null ? NaN : date(d);
     }));
-  }
-  switch (name) {
-    case 'time': {
-      const vs = new Float64Array(n);
-      for (let i = 0; i < n; i++) vs[i] = ev.ts(i) / 1000;
-      return { kind: 'scalar', vs };
-    }
-    case 'pi':
-      return { kind: 'scalar', vs: new Float64Array(n).fill(Math.PI) };
-    case 'vector': {
-      const vs = ev.evalScalar(c.args[0]!);
-      const s = new StepSeries([], n);
-      for (let i = 0; i < n; i++) s.set(i, vs[i]!);
-      return vector(ev, [s]);
-    }
-    case 'scalar': {
-      const series = ev.evalVector(c.args[0]!);
-      const vs = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        let found = -1, count = 0;
-        for (let j = 0; j < series.length; j++) {
-          if (series[j]!.present[i] === 1) {
-            count++;
-            found = j;
-          }
-        }
-        vs[i] = count === 1 && series[found]!.h(i) === null ? series[found]!.vs[i]! : NaN;
-      }
-      return { kind: 'scalar', vs };
-    }
-    case 'timestamp': {
-      const inner = unwrapParens(c.args[0]!);
-      if (inner.kind === 'vector') {
-        const series = ev.evalSelector(inner, true);
-        for (const s of series) s.labels = dropMetricName(s.labels);
-        return vector(ev, mergeByLabels(series));
-      }
-      const series = ev.evalVector(c.args[0]!);
-      const out: StepSeries[] = [];
-      for (const s of series) {
-        const o = new StepSeries(dropMetricName(s.labels), n);
-        for (let i = 0; i < n; i++) if (s.present[i] === 1) o.set(i, ev.ts(i) / 1000);
-        out.push(o);
-      }
-      return vector(ev, mergeByLabels(out));
-    }
-    case 'clamp':
-    case 'clamp_min':
-    case 'clamp_max': {
-      const series = ev.evalVector(c.args[0]!);
-      const a = ev.evalScalar(c.args[1]!);
-      const b = name === 'clamp' ? ev.evalScalar(c.args[2]!) : null;
-      return vector(ev, mapFloats(ev, series, (v, i) => {
-        if (name === 'clamp_min') return Math.max(a[i]!, v);
-        if (name === 'clamp_max') return Math.min(a[i]!, v);
-        if (b![i]! < a[i]!) return null;
-        return Math.max(a[i]!, Math.min(b![i]!, v));
-      }));
-    }
-    case 'round': {
-      const series = ev.evalVector(c.args[0]!);
-      const to = c.args.length > 1 ? ev.evalScalar(c.args[1]!) : null;
-      return vector(ev, mapFloats(ev, series, (v, i) => {
-        const inv = 1 / (to === null ? 1 : to[i]!);
-        return Math.floor(v * inv + 0.5) / inv;
-      }));
-    }
-    case 'absent': {
-      const series = ev.evalVector(c.args[0]!);
-      const inner = unwrapParens(c.args[0]!);
-      const s = new StepSeries(absentLabels(inner.kind === 'vector' ? inner : null), n);
-      for (let i = 0; i < n; i++) {
-        let any = false;
-        for (const x of series) if (x.present[i] === 1) { any = true; break; }
-        if (!any) s.set(i, 1);
-      }
-      return vector(ev, s.count > 0 ? [s] : []);
-    }
-    case 'label_replace':
-      return vector(ev, labelReplace(ev, c));
-    case 'label_join':
-      return vector(ev, labelJoin(ev, c));
-    case 'sort':
-    case 'sort_desc':
-      return vector(ev, sortByValue(ev, ev.evalVector(c.args[0]!), name === 'sort_desc'));
-    case 'sort_by_label':
-    case 'sort_by_label_desc':
-      return vector(ev, sortByLabel(ev, c, name === 'sort_by_label_desc'));
-    case 'histogram_quantile': {
-      const q = ev.evalScalar(c.args[0]!);
-      return vector(ev, classicBuckets(ev, ev.evalVector(c.args[1]!), (h, i) => h.quantile(q[i]!), (b, i) => bucketQuantile(q[i]!, b)));
-    }
-    case 'histogram_count':
-      return vector(ev, mapHistograms(ev, ev.evalVector(c.args[0]!), (h) => h.count));
-    case 'histogram_sum':
-      return vector(ev, mapHistograms(ev, ev.evalVector(c.args[0]!), (h) => h.sum));
-    case 'histogram_avg':
-      return vector(ev, mapHistograms(ev, ev.evalVector(c.args[0]!), (h) => h.sum / h.count));
-    case 'histogram_stdvar':
-      return vector(ev, mapHistograms(ev, ev.evalVector(c.args[0]!), (h) => histogramVariance(h)));
-    case 'histogram_stddev':
-      return vector(ev, mapHistograms(ev, ev.evalVector(c.args[0]!), (h) => Math.sqrt(histogramVariance(h))));
-    case 'histogram_fraction': {
-      const lower = ev.evalScalar(c.args[0]!);
-      const upper = ev.evalScalar(c.args[1]!);
-      return vector(ev, classicBuckets(ev, ev.evalVector(c.args[2]!), (h, i) => h.fraction(lower[i]!, upper[i]!), (b, i) => bucketFraction(lower[i]!, upper[i]!, b)));
-    }
-  }
-  throw new QueryError('bad_data', `function ${JSON.stringify(name)} is not supported`);
+  };
 }
+
+function clampFn(kind: 'clamp' | 'clamp_min' | 'clamp_max'): InstantFn {
+  return (ev, c) => {
+    const series = ev.evalVector(c.args[0]!);
+    const a = ev.evalScalar(c.args[1]!);
+    const b = kind === 'clamp' ? ev.evalScalar(c.args[2]!) : null;
+    return vector(ev, mapFloats(ev, series, (v, i) => {
+      if (kind === 'clamp_min') return Math.max(a[i]!, v);
+      if (kind === 'clamp_max') return Math.min(a[i]!, v);
+      if (b![i]! < a[i]!) return null;
+      return Math.max(a[i]!, Math.min(b![i]!, v));
+    }));
+  };
+}
+
+function histogramFn(f: (h: SparseHistogram) => number): InstantFn {
+  return (ev, c) => vector(ev, mapHistograms(ev, ev.evalVector(c.args[0]!), f));
+}
+
+/**
+ * INSTANT_FUNCTIONS are the implementations of every function over instant vectors and
+ * scalars, keyed by name; the function registry (functions.ts) pairs each with its signature.
+ */
+export const INSTANT_FUNCTIONS: Readonly<Record<string, InstantFn>> = {
+  ...Object.fromEntries(Object.entries(MATH).map(([k, m]) => [k, mathFn(m)])),
+  ...Object.fromEntries(Object.entries(DATE).map(([k, d]) => [k, dateFn(d)])),
+  time: (ev) => {
+    const n = ev.steps;
+    const vs = new Float64Array(n);
+    for (let i = 0; i < n; i++) vs[i] = ev.ts(i) / 1000;
+    return { kind: 'scalar', vs };
+  },
+  pi: (ev) => ({ kind: 'scalar', vs: new Float64Array(ev.steps).fill(Math.PI) }),
+  vector: (ev, c) => {
+    const n = ev.steps;
+    const vs = ev.evalScalar(c.args[0]!);
+    const s = new StepSeries([], n);
+    for (let i = 0; i < n; i++) s.set(i, vs[i]!);
+    return vector(ev, [s]);
+  },
+  scalar: (ev, c) => {
+    const n = ev.steps;
+    const series = ev.evalVector(c.args[0]!);
+    const vs = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let found = -1, count = 0;
+      for (let j = 0; j < series.length; j++) {
+        if (series[j]!.present[i] === 1) {
+          count++;
+          found = j;
+        }
+      }
+      vs[i] = count === 1 && series[found]!.h(i) === null ? series[found]!.vs[i]! : NaN;
+    }
+    return { kind: 'scalar', vs };
+  },
+  timestamp: (ev, c) => {
+    const n = ev.steps;
+    const inner = unwrapParens(c.args[0]!);
+    if (inner.kind === 'vector') {
+      const series = ev.evalSelector(inner, true);
+      for (const s of series) s.labels = dropMetricName(s.labels);
+      return vector(ev, mergeByLabels(series));
+    }
+    const series = ev.evalVector(c.args[0]!);
+    const out: StepSeries[] = [];
+    for (const s of series) {
+      const o = new StepSeries(dropMetricName(s.labels), n);
+      for (let i = 0; i < n; i++) if (s.present[i] === 1) o.set(i, ev.ts(i) / 1000);
+      out.push(o);
+    }
+    return vector(ev, mergeByLabels(out));
+  },
+  clamp: clampFn('clamp'),
+  clamp_min: clampFn('clamp_min'),
+  clamp_max: clampFn('clamp_max'),
+  round: (ev, c) => {
+    const series = ev.evalVector(c.args[0]!);
+    const to = c.args.length > 1 ? ev.evalScalar(c.args[1]!) : null;
+    return vector(ev, mapFloats(ev, series, (v, i) => {
+      const inv = 1 / (to === null ? 1 : to[i]!);
+      return Math.floor(v * inv + 0.5) / inv;
+    }));
+  },
+  absent: (ev, c) => {
+    const n = ev.steps;
+    const series = ev.evalVector(c.args[0]!);
+    const inner = unwrapParens(c.args[0]!);
+    const s = new StepSeries(absentLabels(inner.kind === 'vector' ? inner : null), n);
+    for (let i = 0; i < n; i++) {
+      let any = false;
+      for (const x of series) if (x.present[i] === 1) { any = true; break; }
+      if (!any) s.set(i, 1);
+    }
+    return vector(ev, s.count > 0 ? [s] : []);
+  },
+  label_replace: (ev, c) => vector(ev, labelReplace(ev, c)),
+  label_join: (ev, c) => vector(ev, labelJoin(ev, c)),
+  sort: (ev, c) => vector(ev, sortByValue(ev, ev.evalVector(c.args[0]!), false)),
+  sort_desc: (ev, c) => vector(ev, sortByValue(ev, ev.evalVector(c.args[0]!), true)),
+  sort_by_label: (ev, c) => vector(ev, sortByLabel(ev, c, false)),
+  sort_by_label_desc: (ev, c) => vector(ev, sortByLabel(ev, c, true)),
+  histogram_quantile: (ev, c) => {
+    const q = ev.evalScalar(c.args[0]!);
+    return vector(ev, classicBuckets(ev, ev.evalVector(c.args[1]!), (h, i) => h.quantile(q[i]!), (b, i) => bucketQuantile(q[i]!, b)));
+  },
+  histogram_count: histogramFn((h) => h.count),
+  histogram_sum: histogramFn((h) => h.sum),
+  histogram_avg: histogramFn((h) => h.sum / h.count),
+  histogram_stdvar: histogramFn((h) => histogramVariance(h)),
+  histogram_stddev: histogramFn((h) => Math.sqrt(histogramVariance(h))),
+  histogram_fraction: (ev, c) => {
+    const lower = ev.evalScalar(c.args[0]!);
+    const upper = ev.evalScalar(c.args[1]!);
+    return vector(ev, classicBuckets(ev, ev.evalVector(c.args[2]!), (h, i) => h.fraction(lower[i]!, upper[i]!), (b, i) => bucketFraction(lower[i]!, upper[i]!, b)));
+  },
+};
 
 /** histogramVariance estimates the variance from bucket midpoints, as histogram_stdvar does. */
 function histogramVariance(h: SparseHistogram): number {
@@ -254,18 +266,18 @@ export function expandTemplate(template: string, m: RegExpExecArray): string {
   return out;
 }
 
-function stringArg(ev: Evaluator, c: Call, i: number): string {
+function stringArg(ev: EvalApi, c: Call, i: number): string {
   const v = ev.eval(c.args[i]!);
   if (v.kind !== 'string') throw new QueryError('internal', 'expected string');
   return v.value;
 }
 
-function relabel(ev: Evaluator, series: StepSeries[], f: (l: Labels) => Labels): StepSeries[] {
+function relabel(ev: EvalApi, series: StepSeries[], f: (l: Labels) => Labels): StepSeries[] {
   for (const s of series) s.labels = f(s.labels);
   return mergeByLabels(series);
 }
 
-function labelReplace(ev: Evaluator, c: Call): StepSeries[] {
+function labelReplace(ev: EvalApi, c: Call): StepSeries[] {
   const series = ev.evalVector(c.args[0]!);
   const dst = stringArg(ev, c, 1), repl = stringArg(ev, c, 2), src = stringArg(ev, c, 3), regex = stringArg(ev, c, 4);
   let re: RegExp;
@@ -282,7 +294,7 @@ function labelReplace(ev: Evaluator, c: Call): StepSeries[] {
   });
 }
 
-function labelJoin(ev: Evaluator, c: Call): StepSeries[] {
+function labelJoin(ev: EvalApi, c: Call): StepSeries[] {
   const series = ev.evalVector(c.args[0]!);
   const dst = stringArg(ev, c, 1), sep = stringArg(ev, c, 2);
   const srcs: string[] = [];
@@ -295,7 +307,7 @@ function labelJoin(ev: Evaluator, c: Call): StepSeries[] {
   return relabel(ev, series, (labels) => withLabel(labels, dst, srcs.map((s) => getLabel(labels, s)).join(sep)));
 }
 
-function sortByValue(ev: Evaluator, series: StepSeries[], desc: boolean): StepSeries[] {
+function sortByValue(ev: EvalApi, series: StepSeries[], desc: boolean): StepSeries[] {
   // Ordering only matters for an instant query's single step; NaN sorts last either way.
   if (ev.steps !== 1) return series;
   return series.slice().sort((a, b) => {
@@ -306,7 +318,7 @@ function sortByValue(ev: Evaluator, series: StepSeries[], desc: boolean): StepSe
   });
 }
 
-function sortByLabel(ev: Evaluator, c: Call, desc: boolean): StepSeries[] {
+function sortByLabel(ev: EvalApi, c: Call, desc: boolean): StepSeries[] {
   const series = ev.evalVector(c.args[0]!);
   const names: string[] = [];
   for (let i = 1; i < c.args.length; i++) names.push(stringArg(ev, c, i));
@@ -326,7 +338,7 @@ function sortByLabel(ev: Evaluator, c: Call, desc: boolean): StepSeries[] {
  * name, so two histograms differing only by name collide and fail, as in Prometheus.
  */
 function classicBuckets(
-  ev: Evaluator,
+  ev: EvalApi,
   series: StepSeries[],
   ofHist: (h: SparseHistogram, step: number) => number,
   ofBuckets: (b: Bucket[], step: number) => number,

@@ -6,7 +6,7 @@ import {
   documentedType, isComparison, isSetOperator, typeOf, unwrapParens,
   type AggregateOp, type AtModifier, type BinaryOp, type Expr, type MatrixSelector, type Subquery, type ValueType, type VectorMatching, type VectorSelector,
 } from './ast.js';
-import { FUNCTIONS } from './function-defs.js';
+import { FUNCTIONS } from './functions.js';
 
 /**
  * parseExpr turns a PromQL string into our AST and type-checks it like Prometheus' parser.

@@ -254,6 +254,3 @@ function histInstant(h: HistSource, t: ArrayLike<number>, lo: number, hi: number
   const d = h.increase(hi - 2, hi - 1);
   return isRate ? d.scale(1000 / dt) : d;
 }
-
-/** RANGE_FUNCTIONS_KEEPING_NAME keep `__name__` on their output, as Prometheus does. */
-export const RANGE_FUNCTIONS_KEEPING_NAME: ReadonlySet<string> = new Set(['last_over_time']);

@@ -1,6 +1,6 @@
 import { labelsKey, labelsFromPairs, type Labels } from '../../../src/model/labels.js';
 import { QueryError, type QueryEngine, type QueryResult } from '../../../src/query/promql/api.js';
-import { FUNCTIONS } from '../../../src/query/promql/function-defs.js';
+import { FUNCTIONS } from '../../../src/query/promql/functions.js';
 import { parseDurationMs, parseExpr } from '../../../src/query/promql/parse.js';
 import { MemQuerier } from './mem-querier.js';
 
