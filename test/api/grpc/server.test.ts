@@ -9,6 +9,7 @@ import { createEngine } from '../../../src/query/promql/engine.js';
 import { Logger } from '../../../src/self/log.js';
 import { startGrpcApi, type GrpcApiOptions } from '../../../src/api/grpc/server.js';
 import { InlineRunner } from '../../../src/query/pool/inline.js';
+import type { JobOptions, QueryRunner } from '../../../src/query/pool/runner.js';
 import { MemoryQuerier } from '../../query/remote-read/memory-querier.js';
 import { repoFile } from '../../query/remote-read/prompb-client.js';
 
@@ -269,4 +270,30 @@ t.test('closing the server ends open alert streams with OK', async (t) => {
   await srv.close();
   t.equal((await status).code, grpc.status.OK);
   t.equal(alerts.listenerCount('alert'), 0);
+});
+
+t.test('queries go through the query runner: a full queue is RESOURCE_EXHAUSTED, a cancelled call aborts its job', async (t) => {
+  const signals: AbortSignal[] = [];
+  let mode: 'full' | 'hang' = 'full';
+  const runner: QueryRunner = {
+    run: ((_kind: string, _params: unknown, opts: JobOptions) => {
+      if (mode === 'full') return Promise.reject(new QueryError('unavailable', 'too many queries waiting (limits.query_queue is 1); try again later'));
+      signals.push(opts.signal!);
+      return new Promise((_resolve, reject) => opts.signal!.addEventListener('abort', () => reject(new QueryError('canceled', 'gone'))));
+    }) as QueryRunner['run'],
+    runKind: () => Promise.reject(new Error('unused')),
+  };
+  const { client } = await serve(t, { queries: runner });
+  const full = await callError(client, 'Query', { expr: 'up', time_ms: T0 });
+  t.equal(full.code, grpc.status.RESOURCE_EXHAUSTED, full.details);
+
+  mode = 'hang';
+  const pending = (client.Query as (req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void) => grpc.ClientUnaryCall)(
+    { expr: 'up', time_ms: T0 }, new grpc.Metadata(), () => undefined);
+  for (let i = 0; i < 50 && signals.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(signals.length, 1, 'the job started');
+  t.notOk(signals[0]!.aborted);
+  pending.cancel();
+  for (let i = 0; i < 50 && !signals[0]!.aborted; i++) await new Promise((r) => setTimeout(r, 20));
+  t.ok(signals[0]!.aborted, 'cancelling the call aborts the job');
 });
