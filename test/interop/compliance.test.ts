@@ -48,6 +48,19 @@ function judge(c: ComplianceCase, p: Answer, q: Answer): string {
   return diffAnswers(p, q, TOLERANCE);
 }
 
+/** sendRetrying posts a body, retrying while the receiver sheds load (503), as Prometheus does. */
+async function sendRetrying(url: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await postWriteRequest(url, body);
+      return;
+    } catch (err) {
+      if (attempt >= 50 || !/answered 503/.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 async function pool<T>(items: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: n }, async () => {
@@ -66,10 +79,10 @@ if (!existsSync(PROMETHEUS)) {
 
     const end = Date.now() - 40_000;
     const data = makeDemoData(end, MINUTES);
-    const reqs = bodies(data, 120_000);
+    const reqs = bodies(data, 30_000);
     for (const b of reqs) {
       await postWriteRequest(`${prom.url}/api/v1/write`, b);
-      await postWriteRequest(`${d.url}/api/v1/write`, b);
+      await sendRetrying(`${d.url}/api/v1/write`, b);
     }
     await adminFlush(d);
 
