@@ -215,13 +215,15 @@ export class RemoteWriteBatch {
 
   /**
    * encode returns the snappy-compressed WriteRequest of `values[row * k + i]` at `ts[i]`
-   * (i < k) for every row.
+   * (i < k) for every row, each timestamp moved by `jitter(row, i)` ms when given.
    */
-  encode(ts: Float64Array, k: number, values: Float64Array): Uint8Array {
-    let sampleBytes = 0;
-    for (let i = 0; i < k; i++) sampleBytes += 12 + varintLen(ts[i]!);
+  encode(ts: Float64Array, k: number, values: Float64Array, jitter?: (row: number, i: number) => number): Uint8Array {
+    const at = (r: number, i: number): number => (jitter === undefined ? ts[i]! : ts[i]! + jitter(r, i));
     let need = 0;
-    for (const lb of this.labelBytes) need += 16 + lb.length + sampleBytes;
+    for (let r = 0; r < this.labelBytes.length; r++) {
+      need += 16 + this.labelBytes[r]!.length;
+      for (let i = 0; i < k; i++) need += 12 + varintLen(at(r, i));
+    }
     if (need > this.buf.length) {
       this.buf = new Uint8Array(need * 2);
       this.view = new DataView(this.buf.buffer);
@@ -229,12 +231,14 @@ export class RemoteWriteBatch {
     this.pos = 0;
     for (let r = 0; r < this.labelBytes.length; r++) {
       const lb = this.labelBytes[r]!;
+      let sampleBytes = 0;
+      for (let i = 0; i < k; i++) sampleBytes += 12 + varintLen(at(r, i));
       this.buf[this.pos++] = 0x0a;
       this.varint(lb.length + sampleBytes);
       this.buf.set(lb, this.pos);
       this.pos += lb.length;
       for (let i = 0; i < k; i++) {
-        const t = ts[i]!;
+        const t = at(r, i);
         this.buf[this.pos++] = 0x12;
         this.buf[this.pos++] = 10 + varintLen(t);
         this.buf[this.pos++] = 0x09;

@@ -25,6 +25,14 @@ export function seriesLabels(s: number): Record<string, string> {
   return { instance: `host-${s % 50}`, series: String(s) };
 }
 
+/**
+ * jitterMs is how far series s' sample of window w lies past the 10 s grid in the jittered
+ * workload (--jitter): 0 to 8 ms, as a scraper's timestamps drift by a few ms around its grid.
+ */
+export function jitterMs(s: number, w: number): number {
+  return (((s * 7919 + w * 104729) >>> 0) % 9);
+}
+
 /** LES are the classic bucket bounds both tallyd (no configured bounds) and the peers see. */
 export const LES: readonly number[] = PROMETHEUS_DEFAULT_BUCKETS;
 

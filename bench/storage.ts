@@ -15,7 +15,11 @@
  * queries (instant and range, over 1, 7 and 30 days as far as the data reaches) through
  * /api/v1/query(_range) are reported beside a tallyd daemon's serving the loaded store.
  *
- *   node dist/bench/storage.js [--quick] [--days 30] [--series 1000] [--runs 7] [--no-peers]
+ * With --jitter, every sample lies 0 to 8 ms past the 10 s grid (a scraper's drift), different
+ * per series and window: tallyd stores each window's last point time, the peers the timestamps,
+ * so bytes per point include what irregular timestamps cost.
+ *
+ *   node dist/bench/storage.js [--quick] [--days 30] [--series 1000] [--runs 7] [--no-peers] [--jitter]
  *   (--quick: 3 days, 100 series; default: 30 days, 1000 series)
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +32,7 @@ import type { TierStats } from '../src/store/interface.js';
 import type { LmdbStore } from '../src/store/lmdb-store.js';
 import { openStore } from '../src/store/open.js';
 import { PROMETHEUS, RemoteWriteBatch, VICTORIA, dirBytes, prometheusSettle, prometheusSnapshotBytes, remoteWrite, startPrometheus, startTallyd, startVictoria, timeQuery, victoriaDataBytes, victoriaFlush, type QueryTiming, type Server } from './storage-peers.js';
-import { LES, RES, Workload, kindName, metricName, seriesLabels } from './storage-workload.js';
+import { LES, RES, Workload, jitterMs, kindName, metricName, seriesLabels } from './storage-workload.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -40,6 +44,7 @@ const days = arg('--days', quick ? 3 : 30);
 const totalSeries = arg('--series', quick ? 100 : 1000);
 const runs = arg('--runs', quick ? 5 : 7);
 const withPeers = !args.includes('--no-peers');
+const jitter = args.includes('--jitter');
 const DAY = 86_400_000;
 const windows = Math.round((days * DAY) / RES);
 const perKind = Math.max(1, Math.round(totalSeries / 3));
@@ -102,11 +107,12 @@ async function loadTallyd(kind: MetricKind, dir: string): Promise<Omit<KindResul
   const writeWindow = (app: ReturnType<typeof store.appender>, w: number): void => {
     const ts = T0 + w * RES;
     for (let s = 0; s < perKind; s++) {
-      if (kind === MetricKind.Counter) app.counter(ids[s]!, ts, wl.counter());
+      const last = jitter ? ts + jitterMs(s, w) : ts;
+      if (kind === MetricKind.Counter) app.counter(ids[s]!, ts, wl.counter(), last);
       else if (kind === MetricKind.Gauge) {
         const v = wl.gauge(s);
-        app.gauge(ids[s]!, ts, v, v, v, v, 1);
-      } else app.histogram(ids[s]!, ts, wl.histogram());
+        app.gauge(ids[s]!, ts, v, v, v, v, 1, last);
+      } else app.histogram(ids[s]!, ts, wl.histogram(), last);
     }
   };
   const t0 = performance.now();
@@ -204,7 +210,7 @@ async function loadPeers(kind: MetricKind, peers: Server[]): Promise<{ seconds: 
         }
       }
     }
-    const body = batch.encode(ts, kk, values);
+    const body = batch.encode(ts, kk, values, jitter ? (row, i) => jitterMs(Math.floor(row / per), w0 + i) : undefined);
     samples += rows.length * kk;
     await pending;
     pending = Promise.all(peers.map((p) => remoteWrite(`${p.url}/api/v1/write`, body)));
@@ -295,7 +301,7 @@ async function runKind(kind: MetricKind): Promise<KindResult> {
 
 const results: KindResult[] = [];
 for (const kind of [MetricKind.Counter, MetricKind.Gauge, MetricKind.Histogram]) results.push(await runKind(kind));
-console.log(`storage: ${days} day(s) of ${RES / 1000} s windows loaded at "now" (older than 2 d backfilled), ${perKind} series per kind, commit per hour of data`);
+console.log(`storage${jitter ? ' (jittered timestamps, 0-8 ms off the grid)' : ''}: ${days} day(s) of ${RES / 1000} s windows loaded at "now" (older than 2 d backfilled), ${perKind} series per kind, commit per hour of data`);
 console.log('kind       tier      points      bytes/pt   MB');
 for (const r of results) {
   for (const t of r.tiers) console.log(`${r.kind.padEnd(10)} ${t.name.padEnd(8)} ${String(t.points).padStart(10)}  ${t.bytesPerPoint.toFixed(3).padStart(10)}  ${(t.bytes / 1e6).toFixed(2).padStart(6)}`);
@@ -332,4 +338,4 @@ if (withPeerData.length > 0) {
 }
 const outDir = new URL('./results/', import.meta.url).pathname.replace('/dist/bench/', '/bench/').replace(/\/dist-[^/]+\/bench\//, '/bench/');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'storage.json'), JSON.stringify({ scenario: 'storage', days, resolutionMs: RES, seriesPerKind: perKind, queryRuns: runs, goals: { counterGaugeBytesPerPoint: 1.0, histogramBytesPerWindow: 32, queries30dFasterThanPrometheus: 10 }, results }, null, 2));
+writeFileSync(join(outDir, jitter ? 'storage-jitter.json' : 'storage.json'), JSON.stringify({ scenario: 'storage', jitter, days, resolutionMs: RES, seriesPerKind: perKind, queryRuns: runs, goals: { counterGaugeBytesPerPoint: 1.0, histogramBytesPerWindow: 32, queries30dFasterThanPrometheus: 10 }, results }, null, 2));

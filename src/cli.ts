@@ -61,6 +61,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tallyd: configuration error: ${err.message}\n`);
       return 2;
     }
+    if ((err as Error).name === 'FormatError') {
+      // A data directory in another storage format: the message says what to do; no stack.
+      process.stderr.write(`tallyd: ${(err as Error).message}\n`);
+      return 1;
+    }
     process.stderr.write(`tallyd: ${(err as Error).stack ?? String(err)}\n`);
     return 1;
   }

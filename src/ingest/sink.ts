@@ -52,6 +52,12 @@ export interface IngestSink {
    * Parsers call the owning methods with a fresh histogram when a sink does not offer it.
    */
   histogramBorrowed?(ref: number, h: SparseHistogram, cumulative: boolean, startMs: number, tsMs: number): boolean;
+  /**
+   * Optional. stale ends the series at tsMs, as a Prometheus stale marker does (remote write's
+   * stale NaN, OTLP's "no recorded value" flag): reads find no value for it after tsMs until a new
+   * sample arrives. Parsers drop the marker when a sink does not offer it.
+   */
+  stale?(ref: number, tsMs: number): boolean;
   flush(): void;
   accepting(): boolean;
 }

@@ -8,7 +8,8 @@ import { Op, RECORD_STRIDE, readHistogram } from './records.js';
 import { LabelPool } from './label-pool.js';
 import { SeriesSlot } from './series-slot.js';
 import { CumulativeStream, type StreamJSON } from './temporality.js';
-import { WindowAgg } from './window-agg.js';
+import { GaugeStats, WindowAgg } from './window-agg.js';
+import { STALE_NAN } from '../model/stale.js';
 import { writeWindow } from './window-write.js';
 
 /** AggregatorConfig is what an Aggregator needs besides its store. */
@@ -62,7 +63,11 @@ export class Aggregator {
       if (slot === undefined) continue;
       const a = f[p + 2]!, b = f[p + 3]!, ts = f[p + 4]!;
       slot.lastSeen = now;
+      // Histogram windows have no value a stale marker could replace: the marker is dropped.
+      if (f[p] === Op.Stale && slot.kind === MetricKind.Histogram) continue;
       const w = this.window(slot, ts - (((ts % res) + res) % res));
+      const later = ts >= w.t;
+      if (later) w.t = ts;
       switch (f[p]!) {
         case Op.Counter:
           w.sum += a;
@@ -71,6 +76,7 @@ export class Aggregator {
         case Op.CounterCumulative: {
           const inc = this.stream(slot).counterIncrement(a, b, ts);
           this.markDirty(slot);
+          if (later) w.raw = a;
           w.sum += inc;
           slot.total += inc;
           break;
@@ -103,6 +109,12 @@ export class Aggregator {
           this.classicAdd(slot, h);
           break;
         }
+        case Op.Stale:
+          if (slot.kind === MetricKind.Gauge) {
+            (w.gauge ?? (w.gauge = new GaugeStats())).addStale(ts);
+            slot.hasCurrent = false;
+          } else if (slot.kind === MetricKind.Counter && later) w.raw = STALE_NAN;
+          break;
         case Op.HistogramCumulative: {
           const delta = this.stream(slot).histogramIncrement(side!, a, b, ts, this.scratch, slot.bounds);
           this.markDirty(slot);

@@ -25,10 +25,12 @@ export const enum Op {
   Histogram = 6,
   /** a = offset in the side buffer, b = stream start ms */
   HistogramCumulative = 7,
+  /** the series ends at ts (stale marker); a, b unused */
+  Stale = 8,
 }
 
 /** OP_COUNT is the number of op codes (size of per-op tallies). */
-export const OP_COUNT = 8;
+export const OP_COUNT = 9;
 
 /** histogramSize is how many float64 slots encodeHistogram needs for `h`. */
 export function histogramSize(h: SparseHistogram): number {

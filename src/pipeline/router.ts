@@ -219,6 +219,16 @@ export class Pipeline implements IngestSink {
     return true;
   }
 
+  /** stale ends a series at tsMs (a Prometheus stale marker, OTLP's "no recorded value"). */
+  stale(ref: number, tsMs: number): boolean {
+    const kind = ref >= 0 ? this.kinds[ref]! - 1 : -1;
+    if (kind < 0) {
+      this.kindMismatch.inc();
+      return false;
+    }
+    return this.push(Op.Stale, kind as MetricKind, ref, 0, 0, tsMs);
+  }
+
   /** histogramBorrowed serialises `h` into the batch at once, so the caller may reuse it. */
   histogramBorrowed(ref: number, h: SparseHistogram, cumulative: boolean, startMs: number, tsMs: number): boolean {
     return cumulative ? this.histogramCumulative(ref, h, startMs, tsMs) : this.histogram(ref, h, tsMs);

@@ -1,4 +1,5 @@
 import { SparseHistogram } from '../model/hdr.js';
+import { isStaleNaN, STALE_NAN } from '../model/stale.js';
 
 /**
  * GaugeStats are a gauge window's statistics: `last` (the value with the latest timestamp),
@@ -14,6 +15,14 @@ export class GaugeStats {
   max = -Infinity;
   sum = 0;
   count = 0;
+
+  /** addStale ends the series at ts: the window's last value becomes the stale marker. */
+  addStale(ts: number): void {
+    if (ts >= this.lastTs) {
+      this.last = STALE_NAN;
+      this.lastTs = ts;
+    }
+  }
 
   /** add records one value observed at ts. */
   add(v: number, ts: number): void {
@@ -44,13 +53,17 @@ export class GaugeStats {
  * WindowAgg is one open aggregation window of one series, keyed by its start
  * (floor(ts / resolution) * resolution). One class serves every kind so the hot loop stays
  * monomorphic; the fields a kind does not use stay at their initial values:
- * - counter: `sum` is the increment;
+ * - counter: `sum` is the increment, `raw` the sender's value when it sends totals;
  * - gauge: `gauge`, created by the first value;
  * - histogram: `h`;
  * - StatsD set: `members`, the distinct member hashes seen in the window.
  */
 export class WindowAgg {
   readonly start: number;
+  /** Time of the window's last point (where reads stamp its sample). */
+  t = -Infinity;
+  /** Counter that arrived cumulative: the sender's value at `t` (NaN: arrived as increments). */
+  raw = NaN;
   sum = 0;
   gauge: GaugeStats | null = null;
   h: SparseHistogram | null = null;
@@ -79,6 +92,10 @@ export class WindowAgg {
 
   /** merge folds another window with the same start into this one (used when a commit failed). */
   merge(o: WindowAgg): void {
+    if (o.t >= this.t) {
+      this.t = o.t;
+      if (o.raw === o.raw || isStaleNaN(o.raw)) this.raw = o.raw;
+    }
     this.sum += o.sum;
     if (o.gauge !== null) (this.gauge ?? (this.gauge = new GaugeStats())).merge(o.gauge);
     if (o.h !== null) this.histogram().add(o.h);

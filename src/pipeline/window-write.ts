@@ -13,19 +13,19 @@ export function writeWindow(app: Appender, slot: SeriesSlot, w: WindowAgg): void
   const id = slot.storeId;
   switch (slot.kind) {
     case MetricKind.Counter:
-      app.counter(id, w.start, w.sum);
+      app.counter(id, w.start, w.sum, w.t, w.raw);
       return;
     case MetricKind.Gauge:
       if (w.members !== null) {
         const n = w.members.size;
-        app.gauge(id, w.start, n, n, n, n, 1);
-      } else if (w.gauge !== null && w.gauge.count > 0) {
+        app.gauge(id, w.start, n, n, n, n, 1, w.t);
+      } else if (w.gauge !== null && (w.gauge.count > 0 || w.gauge.lastTs > -Infinity)) {
         const g = w.gauge;
-        app.gauge(id, w.start, g.last, g.min, g.max, g.sum, g.count);
+        app.gauge(id, w.start, g.last, g.min, g.max, g.sum, g.count, w.t);
       }
       return;
     case MetricKind.Histogram:
-      if (w.h !== null) app.histogram(id, w.start, w.h);
+      if (w.h !== null) app.histogram(id, w.start, w.h, w.t);
       return;
   }
 }

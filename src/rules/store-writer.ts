@@ -34,7 +34,8 @@ export function storeRuleWriter(store: Store): RuleWriter {
       ids.set(key, id);
     }
     const ws = Math.floor(tMs / res) * res;
-    pending.appender.gauge(id, ws, value, value, value, value, 1);
+    // Stamped at the evaluation time, as Prometheus stamps recording rule samples.
+    pending.appender.gauge(id, ws, value, value, value, value, 1, tMs);
     return pending.done;
   };
 }

@@ -97,25 +97,38 @@ export class LmdbAppender implements Appender {
     if (this.index.isPending(id)) this.resolved.add(id);
   }
 
-  counter(id: number, windowStartMs: number, increment: number): void {
+  counter(id: number, windowStartMs: number, increment: number, lastMs?: number, raw = NaN): void {
     this.check(id, MetricKind.Counter);
     const p = this.pending[MetricKind.Counter]!;
-    p.pts.pushCounter(this.tier.index(windowStartMs), increment);
+    const w = this.tier.index(windowStartMs);
+    p.pts.pushCounter(w, increment, this.lastTime(w, lastMs), raw);
     p.noteId(id);
   }
 
-  gauge(id: number, windowStartMs: number, last: number, min: number, max: number, sum: number, count: number): void {
+  gauge(id: number, windowStartMs: number, last: number, min: number, max: number, sum: number, count: number, lastMs?: number): void {
     this.check(id, MetricKind.Gauge);
     const p = this.pending[MetricKind.Gauge]!;
-    p.pts.pushGauge(this.tier.index(windowStartMs), last, min, max, sum, count);
+    const w = this.tier.index(windowStartMs);
+    p.pts.pushGauge(w, last, min, max, sum, count, this.lastTime(w, lastMs));
     p.noteId(id);
   }
 
-  histogram(id: number, windowStartMs: number, h: SparseHistogram): void {
+  histogram(id: number, windowStartMs: number, h: SparseHistogram, lastMs?: number): void {
     this.check(id, MetricKind.Histogram);
     const p = this.pending[MetricKind.Histogram]!;
-    p.pts.pushHistogram(this.tier.index(windowStartMs), h);
+    const w = this.tier.index(windowStartMs);
+    p.pts.pushHistogram(w, h, this.lastTime(w, lastMs));
     p.noteId(id);
+  }
+
+  /**
+   * lastTime is a window's last point time in whole ms, kept inside the window; without one
+   * (a caller that does not know it) the window's start, which is never after any of its points.
+   */
+  private lastTime(w: number, lastMs: number | undefined): number {
+    const start = this.tier.start(w);
+    if (lastMs === undefined || !Number.isFinite(lastMs)) return start;
+    return Math.min(Math.max(Math.floor(lastMs), start), this.tier.end(w) - 1);
   }
 
   async commit(): Promise<void> {

@@ -4,22 +4,40 @@ import { decodeFloatColumn, encodeFloatColumn } from './float-column.js';
 import { decodeHistogram, encodeHistogram } from './histogram-codec.js';
 import { HistSummary } from './hist-summary.js';
 import { PointBuf } from './point-buf.js';
+import { isStaleNaN } from '../model/stale.js';
 
 /**
  * Chunk layout: one LMDB value per (tier, series, chunk start), holding a run of windows.
  *
  *   header: u8 (version << 4 | kind), uvarint points, aggregate
  *           (counter: f64 increment sum; histogram: a HistSummary; gauge: nothing)
- *   blocks: u8 points, time column, value columns
+ *   blocks: u8 points, window column, time column, value columns
  *
  * The aggregate lets a reader compute a counter's (or a histogram's count, sum and buckets)
  * cumulative value at any time from chunk headers alone, without decoding earlier chunks. Blocks are independent given the
  * window index before them, so an appender can cache the encoded full blocks of a head chunk
- * and only re-encode its tail. The time column stores gaps between window indices (0 for
- * consecutive windows), frame-of-reference bit packed: a gapless block costs two bytes.
+ * and only re-encode its tail. The window column stores gaps between window indices (0 for
+ * consecutive windows), frame-of-reference bit packed: a gapless block costs two bytes. The time
+ * column stores each window's last point time as its millisecond offset from the window's start,
+ * frame-of-reference bit packed too: a sender on a regular grid costs two or three bytes a
+ * block, scrape jitter of a few ms a few bits a point.
+ *
+ * Counter blocks start with a flags byte: C_RAW when the windows carry the sender's cumulative
+ * value (remote write, OTLP cumulative; column `b`), C_DERIVED when every increment after the
+ * block's first equals what the sender's values imply (difference, or the value itself after a
+ * reset), so only the first increment is stored.
  */
 
-const CHUNK_VERSION = 1;
+/** CHUNK_VERSION 2 added the time column and the counter flags (version 1 is refused). */
+const CHUNK_VERSION = 2;
+
+/** WindowClock maps a window index to its first millisecond (a Tier). */
+export interface WindowClock {
+  start(idx: number): number;
+}
+
+const C_RAW = 1;
+const C_DERIVED = 2;
 
 /** blockSize is how many windows a block holds for a kind (histogram records are larger). */
 export function blockSize(kind: MetricKind): number {
@@ -34,7 +52,7 @@ const G_SUM_IS_LAST_X_COUNT = 8;
 const colScratch = new Float64Array(256);
 
 /** encodeBlock writes points [from, from + n) of `buf`; `prevIdx` is the window before them. */
-export function encodeBlock(w: ByteWriter, buf: PointBuf, from: number, n: number, prevIdx: number): void {
+export function encodeBlock(w: ByteWriter, buf: PointBuf, from: number, n: number, prevIdx: number, clock: WindowClock): void {
   w.u8(n);
   let minGap = Infinity, maxGap = 0;
   let prev = prevIdx;
@@ -55,10 +73,17 @@ export function encodeBlock(w: ByteWriter, buf: PointBuf, from: number, n: numbe
     }
     w.flushBits();
   }
+  encodeTimes(w, buf, from, n, clock);
   switch (buf.kind) {
-    case MetricKind.Counter:
-      encodeFloatColumn(w, buf.a, from, n);
+    case MetricKind.Counter: {
+      let flags = 0;
+      for (let i = from; i < from + n; i++) if (!Number.isNaN(buf.b[i]!) || isStaleNaN(buf.b[i]!)) flags = C_RAW;
+      if (flags === C_RAW && derivable(buf, from, n)) flags |= C_DERIVED;
+      w.u8(flags);
+      if (flags & C_RAW) encodeFloatColumn(w, buf.b, from, n);
+      encodeFloatColumn(w, buf.a, from, flags & C_DERIVED ? 1 : n);
       return;
+    }
     case MetricKind.Gauge: {
       let flags = G_MIN_IS_LAST | G_MAX_IS_LAST | G_COUNT_ONE | G_SUM_IS_LAST_X_COUNT;
       for (let i = from; i < from + n; i++) {
@@ -88,8 +113,52 @@ export function encodeBlock(w: ByteWriter, buf: PointBuf, from: number, n: numbe
   }
 }
 
+const offs = new Float64Array(256);
+
+/** encodeTimes writes the block's last-point times as offsets from their window starts. */
+function encodeTimes(w: ByteWriter, buf: PointBuf, from: number, n: number, clock: WindowClock): void {
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const o = Math.round(buf.t[from + i]! - clock.start(buf.idx[from + i]!));
+    offs[i] = o;
+    if (o < min) min = o;
+    if (o > max) max = o;
+  }
+  const width = bitWidth(max - min);
+  w.svarint(min);
+  w.u8(width);
+  if (width > 0) {
+    for (let i = 0; i < n; i++) w.bits(offs[i]! - min, width);
+    w.flushBits();
+  }
+}
+
+const timeScratch = new Float64Array(256);
+
+/** decodeTimes reads a block's times into timeScratch (its window indices are in colScratch). */
+function decodeTimes(r: ByteReader, n: number, clock: WindowClock): void {
+  const min = r.svarint();
+  const width = r.u8();
+  for (let i = 0; i < n; i++) timeScratch[i] = clock.start(colScratch[i]!) + min + (width > 0 ? r.bits(width) : 0);
+  if (width > 0) r.alignBits();
+}
+
+/** derived is the increment a sender's value `cur` implies after `prev` (a drop is a reset). */
+function derived(prev: number, cur: number): number {
+  return cur >= prev ? cur - prev : cur;
+}
+
+/** derivable says whether every increment after the block's first follows from column `b`. */
+function derivable(buf: PointBuf, from: number, n: number): boolean {
+  for (let i = from + 1; i < from + n; i++) {
+    const prev = buf.b[i - 1]!, cur = buf.b[i]!;
+    if (!Number.isFinite(prev) || !Number.isFinite(cur) || !Object.is(buf.a[i], derived(prev, cur))) return false;
+  }
+  return true;
+}
+
 /** decodeBlock appends one block's points to `out`; returns the last window index. */
-function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number): number {
+function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number, clock: WindowClock): number {
   const n = r.u8();
   const minGap = r.uvarint();
   const width = r.u8();
@@ -101,13 +170,20 @@ function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number): number {
     colScratch[i] = prev;
   }
   if (width > 0) r.alignBits();
+  decodeTimes(r, n, clock);
   switch (out.kind) {
-    case MetricKind.Counter:
-      for (let i = 0; i < n; i++) out.pushCounter(colScratch[i]!, 0);
-      decodeFloatColumn(r, n, out.a, start);
+    case MetricKind.Counter: {
+      for (let i = 0; i < n; i++) out.pushCounter(colScratch[i]!, 0, timeScratch[i]!);
+      const flags = r.u8();
+      if (flags & C_RAW) decodeFloatColumn(r, n, out.b, start);
+      if (flags & C_DERIVED) {
+        decodeFloatColumn(r, 1, out.a, start);
+        for (let i = start + 1; i < start + n; i++) out.a[i] = derived(out.b[i - 1]!, out.b[i]!);
+      } else decodeFloatColumn(r, n, out.a, start);
       break;
+    }
     case MetricKind.Gauge: {
-      for (let i = 0; i < n; i++) out.pushGauge(colScratch[i]!, 0, 0, 0, 0, 0);
+      for (let i = 0; i < n; i++) out.pushGauge(colScratch[i]!, 0, 0, 0, 0, 0, timeScratch[i]!);
       const flags = r.u8();
       decodeFloatColumn(r, n, out.a, start);
       if (flags & G_MIN_IS_LAST) out.b.set(out.a.subarray(start, start + n), start);
@@ -125,7 +201,7 @@ function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number): number {
       for (let i = 0; i < n; i++) {
         const h = decodeHistogram(r, prevBounds);
         if (h.bounds !== null) prevBounds = h.bounds;
-        out.pushHistogram(colScratch[i]!, h);
+        out.pushHistogram(colScratch[i]!, h, timeScratch[i]!);
       }
       break;
     }
@@ -160,7 +236,7 @@ export function readChunkHeader(bytes: Uint8Array): ChunkHeader {
 }
 
 /** decodeChunk appends every window of a chunk whose first window index is `baseIdx` to `out`. */
-export function decodeChunk(bytes: Uint8Array, baseIdx: number, out: PointBuf): ChunkHeader {
+export function decodeChunk(bytes: Uint8Array, baseIdx: number, out: PointBuf, clock: WindowClock): ChunkHeader {
   const h = readChunkHeader(bytes);
   if (h.kind !== out.kind) throw new RangeError(`chunk kind ${h.kind} read as ${out.kind}`);
   const r = new ByteReader(bytes, h.bodyOffset);
@@ -168,7 +244,7 @@ export function decodeChunk(bytes: Uint8Array, baseIdx: number, out: PointBuf): 
   let left = h.points;
   while (left > 0) {
     const before = out.n;
-    prev = decodeBlock(r, out, prev);
+    prev = decodeBlock(r, out, prev, clock);
     left -= out.n - before;
   }
   return h;
@@ -201,19 +277,19 @@ export function assembleChunk(kind: MetricKind, points: number, sum: number, agg
 const blockWriter = new ByteWriter(4096);
 
 /** encodeBlockBytes is encodeBlock into a fresh byte array. */
-export function encodeBlockBytes(buf: PointBuf, from: number, n: number, prevIdx: number): Uint8Array {
+export function encodeBlockBytes(buf: PointBuf, from: number, n: number, prevIdx: number, clock: WindowClock): Uint8Array {
   blockWriter.reset();
-  encodeBlock(blockWriter, buf, from, n, prevIdx);
+  encodeBlock(blockWriter, buf, from, n, prevIdx, clock);
   return blockWriter.finish();
 }
 
 /** decodeBlockBytes appends the points of one encoded block to `out`; returns the last index. */
-export function decodeBlockBytes(bytes: Uint8Array, out: PointBuf, prevIdx: number): number {
-  return decodeBlock(new ByteReader(bytes), out, prevIdx);
+export function decodeBlockBytes(bytes: Uint8Array, out: PointBuf, prevIdx: number, clock: WindowClock): number {
+  return decodeBlock(new ByteReader(bytes), out, prevIdx, clock);
 }
 
 /** encodeChunk encodes a whole PointBuf as one chunk (used for cold merges and rollups). */
-export function encodeChunk(buf: PointBuf, baseIdx: number, bounds?: ArrayLike<number> | null): Uint8Array {
+export function encodeChunk(buf: PointBuf, baseIdx: number, clock: WindowClock, bounds?: ArrayLike<number> | null): Uint8Array {
   const bs = blockSize(buf.kind);
   const blocks: Uint8Array[] = [];
   let sum = 0;
@@ -226,7 +302,7 @@ export function encodeChunk(buf: PointBuf, baseIdx: number, bounds?: ArrayLike<n
   let prev = baseIdx - 1;
   for (let from = 0; from < buf.n; from += bs) {
     const n = Math.min(bs, buf.n - from);
-    blocks.push(encodeBlockBytes(buf, from, n, prev));
+    blocks.push(encodeBlockBytes(buf, from, n, prev, clock));
     prev = buf.idx[from + n - 1]!;
   }
   return assembleChunk(buf.kind, buf.n, sum, agg, blocks);

@@ -149,7 +149,7 @@ export class ChunkWriter {
     if (bytes === undefined) return null;
     const buf = new PointBuf(kind, 64);
     const base = tier.index(chunkKeyStart(key));
-    decodeChunk(bytes, base, buf);
+    decodeChunk(bytes, base, buf, tier);
     const head = new HeadChunk(kind, tier, base, bounds);
     // A chunk grown past the budget by a cold merge seals here (same key, then a new head).
     for (let j = 0; j < buf.n; j++) head.append(buf, j, sealed);
@@ -162,7 +162,7 @@ export class ChunkWriter {
   private decodeHead(head: HeadChunk, kind: MetricKind, sealed: SealedChunk[]): PointBuf {
     const bytes = head.encode(sealed);
     const buf = new PointBuf(kind, Math.max(16, head.points));
-    decodeChunk(bytes, head.baseIdx, buf);
+    decodeChunk(bytes, head.baseIdx, buf, head.tier);
     return buf;
   }
 
@@ -181,13 +181,13 @@ export class ChunkWriter {
       const buf = new PointBuf(kind, 64);
       if (key !== null) {
         base = tier.index(chunkKeyStart(key));
-        decodeChunk(chunks.getBinary(key)!, base, buf);
+        decodeChunk(chunks.getBinary(key)!, base, buf, tier);
       } else {
         base = w;
       }
       for (const k of chunks.getKeys({ start: chunkKey(tier.ordinal, id, tier.start(base) + 1), end: chunkKey(tier.ordinal, id, MAX_START), limit: 1 })) endIdx = Math.min(endIdx, tier.index(chunkKeyStart(k)));
       while (j < cold.n && cold.idx[j]! < endIdx) buf.mergeFrom(cold, j++);
-      const bytes = encodeChunk(buf, base, bounds);
+      const bytes = encodeChunk(buf, base, tier, bounds);
       this.put(tier, id, tier.start(base), toValue(bytes), tier.start(buf.idx[buf.n - 1]!));
     }
   }

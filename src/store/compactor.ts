@@ -102,7 +102,7 @@ export class Compactor {
     for (const { key, value } of chunks.getRange({ start: chunkKey(src.ordinal, id, firstStart), end: chunkKey(src.ordinal, id, toMs) })) {
       const kind = readChunkHeader(value).kind;
       const tmp = new PointBuf(kind, 64);
-      decodeChunk(value, src.index(chunkKeyStart(key)), tmp);
+      decodeChunk(value, src.index(chunkKeyStart(key)), tmp, src);
       buf ??= new PointBuf(kind, tmp.n);
       for (let j = 0; j < tmp.n; j++) {
         const w = tmp.idx[j]!;
@@ -169,7 +169,7 @@ export class Compactor {
       const { key, value } = entries[e]!;
       const kind = readChunkHeader(value).kind as MetricKind;
       const buf = new PointBuf(kind, 64);
-      decodeChunk(value, tier.index(chunkKeyStart(key)), buf);
+      decodeChunk(value, tier.index(chunkKeyStart(key)), buf, tier);
       let drop = 0;
       while (drop < buf.n && tier.end(buf.idx[drop]!) <= cutoffMs && tier.start(buf.idx[drop]!) < markMs) drop++;
       if (drop === 0) {
@@ -184,7 +184,7 @@ export class Compactor {
         const keep = new PointBuf(kind, buf.n - drop);
         for (let i = drop; i < buf.n; i++) keep.copyFrom(buf, i);
         const startMs = tier.start(keep.idx[0]!);
-        const bytes = encodeKeep(keep, this.index.record(id)?.meta.bounds ?? null);
+        const bytes = encodeKeep(keep, tier, this.index.record(id)?.meta.bounds ?? null);
         this.writer.counters.replaced(ord, undefined, bytes, startMs, tier.start(keep.idx[keep.n - 1]!));
         void chunks.put(chunkKey(ord, id, startMs), bytes);
         firstLeft = startMs;
@@ -210,7 +210,7 @@ export class Compactor {
   }
 }
 
-function encodeKeep(buf: PointBuf, bounds: ArrayLike<number> | null): Buffer {
-  const bytes = encodeChunk(buf, buf.idx[0]!, bounds);
+function encodeKeep(buf: PointBuf, tier: Tier, bounds: ArrayLike<number> | null): Buffer {
+  const bytes = encodeChunk(buf, buf.idx[0]!, tier, bounds);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }

@@ -84,10 +84,10 @@ export class HeadChunk {
   }
 
   private completeBlock(sealed: SealedChunk[]): void {
-    let bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev);
+    let bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier);
     if (this.blocks.length > 0 && this.headerEstimate() + this.blocksBytes + bytes.length > this.tier.chunkBudget) {
       sealed.push(this.sealBlocks());
-      bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev);
+      bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier);
     }
     this.blocks.push(bytes);
     this.blocksBytes += bytes.length;
@@ -129,7 +129,7 @@ export class HeadChunk {
   private reopen(): void {
     const bytes = this.blocks.pop()!;
     this.blocksBytes -= bytes.length;
-    decodeBlockBytes(bytes, this.tail, this.lastBlockPrev);
+    decodeBlockBytes(bytes, this.tail, this.lastBlockPrev, this.tier);
     this.blocksSum = this.preLastSum;
     if (this.kind === MetricKind.Histogram) this.blocksAgg = this.preLastAgg;
     this.preLastAgg = null;
@@ -170,10 +170,10 @@ export class HeadChunk {
    * full blocks are sealed first (into `sealed`) and the head restarts at the tail.
    */
   encode(sealed: SealedChunk[]): Uint8Array {
-    let tailBytes = this.tail.n > 0 ? encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev) : null;
+    let tailBytes = this.tail.n > 0 ? encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier) : null;
     if (tailBytes !== null && this.blocks.length > 0 && this.headerEstimate() + this.blocksBytes + tailBytes.length > this.tier.chunkBudget) {
       sealed.push(this.sealBlocks());
-      tailBytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev);
+      tailBytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier);
     }
     let sum = this.blocksSum;
     let agg = this.blocksAgg;

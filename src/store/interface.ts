@@ -21,16 +21,24 @@ export interface SeriesMeta {
  * Appender is a transaction: collect points, then commit (durable when the promise resolves) or
  * roll back, then discard it. One commit is one LMDB batch.
  * A point is one closed window of one series, keyed by the window's start (aligned to the raw
- * resolution). Writing the same (series, window) twice in later commits merges the aggregates
- * (late points); it never double counts within one commit's own data.
+ * resolution), with `lastMs`, the time of the last point that went into it (reads stamp the
+ * window's sample there; absent: the window's start). Writing the same (series, window) twice in
+ * later commits merges the aggregates (late points) and keeps the later time; it never double
+ * counts within one commit's own data. A value that is Prometheus' stale marker (see
+ * model/stale.ts: a gauge's `last`, a counter's `raw`) ends the series at `lastMs`.
  */
 export interface Appender {
   /** seriesId returns the stable id of a series, creating it (with meta) when new. */
   seriesId(tenant: string, labels: Labels, kind: MetricKind, meta?: SeriesMeta): number;
-  counter(id: number, windowStartMs: number, increment: number): void;
-  gauge(id: number, windowStartMs: number, last: number, min: number, max: number, sum: number, count: number): void;
+  /**
+   * counter stores a window's increment; `raw` is the sender's own cumulative value at lastMs
+   * when the counter arrived cumulative (reads then return the sender's values, resets
+   * included), NaN or absent when it arrived as increments (reads return totals since creation).
+   */
+  counter(id: number, windowStartMs: number, increment: number, lastMs?: number, raw?: number): void;
+  gauge(id: number, windowStartMs: number, last: number, min: number, max: number, sum: number, count: number, lastMs?: number): void;
   /** histogram stores a window's histogram; the appender may keep `h` until commit returns. */
-  histogram(id: number, windowStartMs: number, h: SparseHistogram): void;
+  histogram(id: number, windowStartMs: number, h: SparseHistogram, lastMs?: number): void;
   commit(): Promise<void>;
   rollback(): void;
 }
@@ -81,14 +89,16 @@ export interface MetricMetadata {
 
 /**
  * Querier reads the Prometheus view of stored series for one tenant:
- * - counters as cumulative totals since series creation;
+ * - counters that arrived cumulative as the sender's values (resets included); counters that
+ *   arrived as increments as totals since series creation;
  * - gauges as the last value of each window;
  * - histograms as `<name>_bucket{le}`, `<name>_sum`, `<name>_count` float series and as
  *   histogram-valued samples under `<name>`.
- * A window's sample carries the window's START time (so nothing stored is stamped in the future).
- * A window that follows a gap (or is a series' first) is preceded by a sample one resolution
- * earlier holding the previous cumulative value (0 at creation), so increase() over one window
- * sees two samples, as with a scraped counter.
+ * A window's sample carries the time of the last point that went into it, so no sample is
+ * stamped after the moment it was measured. A total-since-creation window that follows a gap
+ * (or is a series' first) is preceded by a sample at the window's start holding the previous
+ * total (0 at creation), so increase() over one window sees two samples. Stale markers
+ * (model/stale.ts) are returned as values.
  * Reads are synchronous and see only committed data.
  */
 export interface Querier {

@@ -1,6 +1,7 @@
 import { SparseHistogram } from '../model/hdr.js';
 import { MetricKind } from '../model/metric-kind.js';
 import { addHistogram } from './hist-add.js';
+import { isStaleNaN } from '../model/stale.js';
 
 /** EMPTY is a placeholder for a histogram slot about to be assigned (never read or changed). */
 const EMPTY = new SparseHistogram(1);
@@ -8,13 +9,18 @@ const EMPTY = new SparseHistogram(1);
 /**
  * PointBuf holds windows of one series in column form, ascending by window index: the tail of a
  * head chunk, a decoded chunk, or points pending in an appender. Columns by kind:
- * counter `a` = increment; gauge `a..e` = last, min, max, sum, count; histogram `hists`.
+ * counter `a` = increment, `b` = the sender's own (cumulative) value at the window's last point,
+ * NaN when the counter arrived as increments; gauge `a..e` = last, min, max, sum, count;
+ * histogram `hists`. Every kind has `t`: the time (ms) of the last point that went into the
+ * window, where reads stamp the window's sample. A stale marker is the value (`a` for gauges,
+ * `b` for counters) being Prometheus' stale NaN.
  * Indices are tier window indices (see Tier), not milliseconds.
  */
 export class PointBuf {
   readonly kind: MetricKind;
   n: number;
   idx: Float64Array;
+  t: Float64Array;
   a: Float64Array;
   b: Float64Array;
   c: Float64Array;
@@ -34,8 +40,9 @@ export class PointBuf {
     const gauge = kind === MetricKind.Gauge;
     const hist = kind === MetricKind.Histogram;
     this.idx = new Float64Array(capacity);
+    this.t = new Float64Array(capacity);
     this.a = new Float64Array(hist ? 0 : capacity);
-    this.b = new Float64Array(gauge ? capacity : 0);
+    this.b = new Float64Array(hist ? 0 : capacity);
     this.c = new Float64Array(gauge ? capacity : 0);
     this.d = new Float64Array(gauge ? capacity : 0);
     this.e = new Float64Array(gauge ? capacity : 0);
@@ -66,6 +73,7 @@ export class PointBuf {
     const idx = new Float64Array(cap);
     idx.set(this.idx);
     this.idx = idx;
+    this.t = g(this.t);
     this.a = g(this.a);
     this.b = g(this.b);
     this.c = g(this.c);
@@ -102,9 +110,11 @@ export class PointBuf {
   }
 
   private setFrom(i: number, src: PointBuf, j: number): void {
+    this.t[i] = src.t[j]!;
     switch (this.kind) {
       case MetricKind.Counter:
         this.a[i] = src.a[j]!;
+        this.b[i] = src.b[j]!;
         return;
       case MetricKind.Gauge:
         this.a[i] = src.a[j]!;
@@ -127,9 +137,10 @@ export class PointBuf {
     const n = this.n;
     if (pos < n) {
       this.idx.copyWithin(pos + 1, pos, n);
+      this.t.copyWithin(pos + 1, pos, n);
       if (this.a.length) this.a.copyWithin(pos + 1, pos, n);
-      if (this.b.length) {
-        this.b.copyWithin(pos + 1, pos, n);
+      if (this.b.length) this.b.copyWithin(pos + 1, pos, n);
+      if (this.c.length) {
         this.c.copyWithin(pos + 1, pos, n);
         this.d.copyWithin(pos + 1, pos, n);
         this.e.copyWithin(pos + 1, pos, n);
@@ -148,8 +159,9 @@ export class PointBuf {
 
   /**
    * mergeFrom merges point j of `src` into this buffer: a new window is inserted in order, an
-   * existing one merges (counters add; gauges keep the newer last and merge min/max/sum/count;
-   * histograms add). Histograms from `src` are cloned before being kept or modified.
+   * existing one merges (counters add, and keep the sender's value of the later point; gauges
+   * keep the later last and merge min/max/sum/count; histograms add; the window's time is the
+   * later of the two). Histograms from `src` are cloned before being kept or modified.
    */
   mergeFrom(src: PointBuf, j: number): void {
     this.mergeAt(src.idx[j]!, src, j);
@@ -164,6 +176,7 @@ export class PointBuf {
     const w = src.idx[j]!;
     if (this.kind === MetricKind.Histogram && (this.n === 0 || this.idx[this.n - 1]! < w)) {
       this.insertAt(this.n, w);
+      this.t[this.n - 1] = src.t[j]!;
       this.hists[this.n - 1] = src.hists[j]!;
       return;
     }
@@ -177,17 +190,21 @@ export class PointBuf {
       pos = -pos - 1;
       this.insertAt(pos, w);
       if (this.kind === MetricKind.Histogram) {
+        this.t[pos] = src.t[j]!;
         this.hists[pos] = src.hists[j]!.clone();
         this.own[pos] = 1;
       } else this.setFrom(pos, src, j);
       return;
     }
+    const later = src.t[j]! >= this.t[pos]!;
+    if (later) this.t[pos] = src.t[j]!;
     switch (this.kind) {
       case MetricKind.Counter:
         this.a[pos] = this.a[pos]! + src.a[j]!;
+        if (later && (src.b[j]! === src.b[j]! || isStaleNaN(src.b[j]!))) this.b[pos] = src.b[j]!;
         return;
       case MetricKind.Gauge:
-        this.a[pos] = src.a[j]!;
+        if (later) this.a[pos] = src.a[j]!;
         if (src.b[j]! < this.b[pos]!) this.b[pos] = src.b[j]!;
         if (src.c[j]! > this.c[pos]!) this.c[pos] = src.c[j]!;
         this.d[pos] = this.d[pos]! + src.d[j]!;
@@ -207,15 +224,21 @@ export class PointBuf {
     }
   }
 
-  /** pushCounter appends a counter window (caller keeps ascending order or uses merge). */
-  pushCounter(w: number, inc: number): void {
+  /**
+   * pushCounter appends a counter window (caller keeps ascending order or uses merge): `t` is
+   * its last point's time, `raw` the sender's cumulative value there (NaN: none).
+   */
+  pushCounter(w: number, inc: number, t: number, raw = NaN): void {
     this.insertAt(this.n, w);
+    this.t[this.n - 1] = t;
     this.a[this.n - 1] = inc;
+    this.b[this.n - 1] = raw;
   }
 
-  pushGauge(w: number, last: number, min: number, max: number, sum: number, count: number): void {
+  pushGauge(w: number, last: number, min: number, max: number, sum: number, count: number, t: number): void {
     this.insertAt(this.n, w);
     const i = this.n - 1;
+    this.t[i] = t;
     this.a[i] = last;
     this.b[i] = min;
     this.c[i] = max;
@@ -223,8 +246,9 @@ export class PointBuf {
     this.e[i] = count;
   }
 
-  pushHistogram(w: number, h: SparseHistogram): void {
+  pushHistogram(w: number, h: SparseHistogram, t: number): void {
     this.insertAt(this.n, w);
+    this.t[this.n - 1] = t;
     this.hists[this.n - 1] = h;
   }
 }

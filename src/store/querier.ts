@@ -142,8 +142,8 @@ export class LmdbQuerier implements Querier {
       if (w.pts.n === 0) continue;
       const name = metricName(rec.labels);
       if (ref.variant === Variant.Plain) {
-        if (rec.kind === MetricKind.Counter) pushNonEmpty(floats, cumulativeView(rec.labels, tier, r, w, w.baseSum, (i) => w!.pts.a[i]!));
-        else if (rec.kind === MetricKind.Gauge) pushNonEmpty(floats, gaugeView(rec.labels, tier, r, w));
+        if (rec.kind === MetricKind.Counter) pushNonEmpty(floats, cumulativeView(rec.labels, tier, r, w, w.baseSum, (i) => w!.pts.a[i]!, w.pts.b));
+        else if (rec.kind === MetricKind.Gauge) pushNonEmpty(floats, gaugeView(rec.labels, r, w));
         else {
           const h = histogramView(rec.labels, tier, r, w);
           if (h.timestamps.length > 0) histograms.push(h);

@@ -65,14 +65,14 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
     const start = chunkKeyStart(key);
     if (start >= fromMs) {
       // Every window of this chunk is at or after fromIdx: decode in place, drop those past toIdx.
-      decodeChunk(value, tier.index(start), pts);
+      decodeChunk(value, tier.index(start), pts, tier);
       let n = pts.n;
       while (n > 0 && pts.idx[n - 1]! > toIdx) n--;
       pts.truncate(n);
       continue;
     }
     tmp.clear();
-    decodeChunk(value, tier.index(chunkKeyStart(key)), tmp);
+    decodeChunk(value, tier.index(chunkKeyStart(key)), tmp, tier);
     for (let j = 0; j < tmp.n; j++) {
       const w = tmp.idx[j]!;
       if (w < fromIdx) {
@@ -94,7 +94,7 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
     const buf = new PointBuf(kind, 64);
     for (const { key, value } of dbs.chunks.getRange({ start: seriesPrefix(tier.ordinal, id), end: chunkKey(tier.ordinal, id, firstStart) })) {
       buf.clear();
-      decodeChunk(value, tier.index(chunkKeyStart(key)), buf);
+      decodeChunk(value, tier.index(chunkKeyStart(key)), buf, tier);
       for (let j = 0; j < buf.n; j++) h.add(buf.hists[j]!);
     }
     for (const x of pre) h.add(x);

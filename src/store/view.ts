@@ -3,6 +3,7 @@ import { METRIC_NAME, withLabel, type Labels } from '../model/labels.js';
 import type { FloatSeries, HistogramSeries } from './interface.js';
 import type { SeriesWindows } from './series-reader.js';
 import type { Tier } from './tier.js';
+import { isStaleNaN } from '../model/stale.js';
 
 /** Variant is which Prometheus view of a stored series a selector asked for. */
 export const enum Variant {
@@ -47,50 +48,73 @@ export interface ViewRange {
 
 /** viewRange derives the windows to read for [startMs, endMs]. */
 export function viewRange(tier: Tier, startMs: number, endMs: number): ViewRange {
-  // Samples are stamped at window starts: window i's sample is at start(i), its gap sample at
-  // start(i - 1). The first window with start(i) >= startMs is index(startMs - 1) + 1.
-  return { startMs, endMs, fromIdx: tier.index(startMs - 1), toIdx: tier.index(endMs) + 1 };
+  // Window i's sample is at its last point's time, inside [start(i), end(i)), and so is its gap
+  // sample; the window before the first one that can hold startMs is read for gap detection.
+  return { startMs, endMs, fromIdx: tier.index(startMs) - 1, toIdx: tier.index(endMs) };
 }
 
 /**
- * cumulativeView builds a float series of running totals from per-window increments `inc(i)`:
- * the sample at each window's start holds the total including that window (so a flushed window is
- * visible at once, never stamped in the future); a window after a gap (or the series' first) is
- * preceded by a sample one window earlier holding the total before it.
+ * gapTime is where the sample before a window that follows a gap goes: the window's start (no
+ * point of the series came between the previous window and it), or, when the window's own
+ * sample sits on its start, the previous window's start.
  */
-export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number): FloatSeries {
+function gapTime(tier: Tier, idx: number, t: number): number {
+  const s = tier.start(idx);
+  return s < t ? s : tier.start(idx - 1);
+}
+
+/** isRaw says whether a counter window carries the sender's own value (or its stale marker). */
+function isRaw(v: number): boolean {
+  return v === v || isStaleNaN(v);
+}
+
+/**
+ * cumulativeView builds a float series from per-window increments `inc(i)`, each sample at its
+ * window's last point time: a window carrying the sender's value (`raw`, counters that arrived
+ * cumulative) reads that value; otherwise the running total including the window, and a window
+ * after a gap (or the series' first) is preceded by a sample at its start holding the total
+ * before it (0 at creation).
+ */
+export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null = null): FloatSeries {
   const pts = w.pts;
   const ts = new Float64Array(2 * pts.n), vs = new Float64Array(2 * pts.n);
   let k = 0;
   let cum = base;
   for (let i = 0; i < pts.n; i++) {
     const idx = pts.idx[i]!;
+    const t = pts.t[i]!;
     const before = cum;
     cum += inc(i);
+    if (raw !== null && isRaw(raw[i]!)) {
+      if (t >= r.startMs && t <= r.endMs) {
+        ts[k] = t;
+        vs[k++] = raw[i]!;
+      }
+      continue;
+    }
     const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
     if (gap) {
-      const s = tier.start(idx - 1);
+      const s = gapTime(tier, idx, t);
       if (s >= r.startMs && s <= r.endMs) {
         ts[k] = s;
         vs[k++] = before;
       }
     }
-    const e = tier.start(idx);
-    if (e >= r.startMs && e <= r.endMs) {
-      ts[k] = e;
+    if (t >= r.startMs && t <= r.endMs) {
+      ts[k] = t;
       vs[k++] = cum;
     }
   }
   return { labels, timestamps: ts.slice(0, k), values: vs.slice(0, k) };
 }
 
-/** gaugeView stamps each window's `last` at the window's start. */
-export function gaugeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows): FloatSeries {
+/** gaugeView stamps each window's `last` at its last point's time. */
+export function gaugeView(labels: Labels, r: ViewRange, w: SeriesWindows): FloatSeries {
   const pts = w.pts;
   const ts = new Float64Array(pts.n), vs = new Float64Array(pts.n);
   let k = 0;
   for (let i = 0; i < pts.n; i++) {
-    const e = tier.start(pts.idx[i]!);
+    const e = pts.t[i]!;
     if (e >= r.startMs && e <= r.endMs) {
       ts[k] = e;
       vs[k++] = pts.a[i]!;
@@ -109,11 +133,11 @@ export function histogramView(labels: Labels, tier: Tier, r: ViewRange, w: Serie
   for (let i = 0; i < pts.n; i++) {
     const idx = pts.idx[i]!;
     const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
+    const e = pts.t[i]!;
     if (gap) {
-      const s = tier.start(idx - 1);
+      const s = gapTime(tier, idx, e);
       if (s >= r.startMs && s <= r.endMs) { ts.push(s); deltas.push(EMPTY_HIST); }
     }
-    const e = tier.start(idx);
     if (e >= r.startMs && e <= r.endMs) { ts.push(e); deltas.push(pts.hists[i]!); }
     else if (ts.length === 0) preCount = i + 1;
   }
@@ -197,8 +221,9 @@ export function histogramBucketViews(labels: Labels, name: string, tier: Tier, r
   for (let i = 0; i < n; i++) {
     const idx = pts.idx[i]!;
     const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
+    const e = pts.t[i]!;
     if (gap) {
-      const s = tier.start(idx - 1);
+      const s = gapTime(tier, idx, e);
       if (s >= r.startMs && s <= r.endMs) {
         ts[k] = s;
         for (let l = 0; l < L; l++) vals[l * cap + k] = cum[l]!;
@@ -223,7 +248,6 @@ export function histogramBucketViews(labels: Labels, name: string, tier: Tier, r
       }
     }
     for (let l = 0; l < L; l++) cum[l] = cum[l]! + inc[l]!;
-    const e = tier.start(idx);
     if (e >= r.startMs && e <= r.endMs) {
       ts[k] = e;
       for (let l = 0; l < L; l++) vals[l * cap + k] = cum[l]!;

@@ -97,21 +97,30 @@ t.test('chunks round-trip counters, gauges and histograms at irregular timestamp
   const g = new PointBuf(MetricKind.Gauge);
   const h = new PointBuf(MetricKind.Histogram);
   let w = base;
+  // Windows of 10 s; each window's last point a jittered few ms past a 10 s grid (or anywhere).
+  const clock = { start: (idx: number): number => idx * 10_000 };
+  let raw = 7917;
   for (let i = 0; i < 700; i++) {
     w += r() < 0.8 ? 1 : 1 + Math.floor(r() * 1000);
-    c.pushCounter(w, Math.floor(r() * 50));
+    const ts = clock.start(w) + (i % 50 === 0 ? Math.floor(r() * 9999) : 2000 + Math.floor(r() * 8));
+    const inc = Math.floor(r() * 50);
+    // A third of the windows carry the sender's cumulative value (resets included).
+    raw = i % 200 === 199 ? inc : raw + inc;
+    c.pushCounter(w, inc, ts, i % 3 === 0 ? raw : NaN);
     const v = Math.round(r() * 1000) / 10;
-    g.pushGauge(w, v, v - 1, v + 2.5, v * 3, i % 3 === 0 ? 1 : 3);
-    h.pushHistogram(w, hist([r(), r() * 10]));
+    g.pushGauge(w, v, v - 1, v + 2.5, v * 3, i % 3 === 0 ? 1 : 3, ts);
+    h.pushHistogram(w, hist([r(), r() * 10]), ts);
   }
   for (const buf of [c, g, h]) {
-    const bytes = encodeChunk(buf, base + 1);
+    const bytes = encodeChunk(buf, base + 1, clock);
     const out = new PointBuf(buf.kind);
-    const hdr = decodeChunk(bytes, base + 1, out);
+    const hdr = decodeChunk(bytes, base + 1, out, clock);
     t.equal(hdr.points, buf.n);
     t.same(Array.from(out.idx.subarray(0, out.n)), Array.from(buf.idx.subarray(0, buf.n)), `kind ${buf.kind}: windows`);
+    t.same(Array.from(out.t.subarray(0, out.n)), Array.from(buf.t.subarray(0, buf.n)), `kind ${buf.kind}: last point times`);
     if (buf.kind === MetricKind.Counter) {
       t.same(Array.from(out.a.subarray(0, out.n)), Array.from(buf.a.subarray(0, buf.n)), 'increments');
+      t.same(Array.from(out.b.subarray(0, out.n)), Array.from(buf.b.subarray(0, buf.n)), "sender's values");
       let sum = 0;
       for (let i = 0; i < buf.n; i++) sum += buf.a[i]!;
       t.equal(readChunkHeader(bytes).sum, sum, 'header keeps the increment sum');

@@ -28,9 +28,16 @@ interface Expected {
   last: Map<number, number>;
   hcount: Map<number, number>;
   hsum: Map<number, number>;
+  /** Each window's last point time: where its sample is stamped. */
+  t: Map<number, number>;
 }
 
-const newExpected = (): Expected => ({ inc: new Map(), last: new Map(), hcount: new Map(), hsum: new Map() });
+const newExpected = (): Expected => ({ inc: new Map(), last: new Map(), hcount: new Map(), hsum: new Map(), t: new Map() });
+
+/** stamped re-keys per-window values (keyed by window start) by the window's last point time. */
+function stamped(e: Expected, m: Map<number, number>): Map<number, number> {
+  return new Map([...m].map(([k, v]) => [e.t.get(k)!, v]));
+}
 const bump = (m: Map<number, number>, k: number, v: number): void => {
   m.set(k, (m.get(k) ?? 0) + v);
 };
@@ -99,6 +106,7 @@ t.test('backfill written alternately through two handles counts every window onc
       const k = ts - (ts % res);
       bump(e.inc, k, inc);
       e.last.set(k, v);
+      e.t.set(k, Math.max(e.t.get(k) ?? -Infinity, ts));
       bump(e.hcount, k, hh.count);
       bump(e.hsum, k, hh.sum);
     }
@@ -130,17 +138,17 @@ t.test('backfill written alternately through two handles counts every window onc
   const to = N - HOUR;
   const mid = N - 9 * HOUR;
   const bad = [
-    ...mismatches(b, 'calls_total', MIN, cumulative(e1.inc), from, to),
-    ...mismatches(b, 'calls_total', MIN10, cumulative(e10.inc), from, to),
-    ...mismatches(a, 'depth', MIN, e1.last, from, to),
-    ...mismatches(a, 'depth', MIN10, e10.last, from, to),
-    ...mismatches(b, 'lat_seconds_count', MIN, cumulative(e1.hcount), from, to),
-    ...mismatches(a, 'lat_seconds_count', MIN10, cumulative(e10.hcount), from, to),
-    ...mismatches(a, 'lat_seconds_sum', MIN10, cumulative(e10.hsum), from, to),
+    ...mismatches(b, 'calls_total', MIN, stamped(e1, cumulative(e1.inc)), from, to),
+    ...mismatches(b, 'calls_total', MIN10, stamped(e10, cumulative(e10.inc)), from, to),
+    ...mismatches(a, 'depth', MIN, stamped(e1, e1.last), from, to),
+    ...mismatches(a, 'depth', MIN10, stamped(e10, e10.last), from, to),
+    ...mismatches(b, 'lat_seconds_count', MIN, stamped(e1, cumulative(e1.hcount)), from, to),
+    ...mismatches(a, 'lat_seconds_count', MIN10, stamped(e10, cumulative(e10.hcount)), from, to),
+    ...mismatches(a, 'lat_seconds_sum', MIN10, stamped(e10, cumulative(e10.hsum)), from, to),
     // Read from mid-day, the totals before the range come from chunk headers, not windows.
-    ...mismatches(a, 'calls_total', MIN, after(cumulative(e1.inc), mid), mid, to),
-    ...mismatches(a, 'lat_seconds_count', MIN, after(cumulative(e1.hcount), mid), mid, to),
-    ...mismatches(b, 'lat_seconds_sum', MIN, after(cumulative(e1.hsum), mid), mid, to),
+    ...mismatches(a, 'calls_total', MIN, stamped(e1, after(cumulative(e1.inc), mid)), mid, to),
+    ...mismatches(a, 'lat_seconds_count', MIN, stamped(e1, after(cumulative(e1.hcount), mid)), mid, to),
+    ...mismatches(b, 'lat_seconds_sum', MIN, stamped(e1, after(cumulative(e1.hsum), mid)), mid, to),
   ];
   t.same(bad.slice(0, 5), [], `every 1m and 10m window holds exactly what was written (${bad.length} wrong)`);
   t.equal(e1.inc.size, (end * S) / MIN, 'the check covered every minute of the day');
@@ -160,11 +168,11 @@ t.test('merging into the last windows of a head keeps its header totals exact, a
     const want = new PointBuf(kind, 8);
     const point = (w: number, v: number): void => {
       src.clear();
-      if (kind === MetricKind.Counter) src.pushCounter(w, v);
+      if (kind === MetricKind.Counter) src.pushCounter(w, v, tier.start(w) + 1234);
       else {
         const h = new SparseHistogram();
         h.record(v / 1000);
-        src.pushHistogram(w, h);
+        src.pushHistogram(w, h, tier.start(w) + 1234);
       }
     };
     const put = (w: number, v: number): void => {
@@ -185,7 +193,7 @@ t.test('merging into the last windows of a head keeps its header totals exact, a
     const bytes = head.encode(sealed);
     t.equal(sealed.length, 0, 'the windows fit one chunk');
     const got = new PointBuf(kind, 8);
-    const hdr = decodeChunk(bytes, 1000, got);
+    const hdr = decodeChunk(bytes, 1000, got, tier);
     t.same(Array.from(got.idx.subarray(0, got.n)), Array.from(want.idx.subarray(0, want.n)), 'every window is stored once, in order');
     if (kind === MetricKind.Counter) {
       let sum = 0;

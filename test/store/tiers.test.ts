@@ -35,6 +35,18 @@ function spacing(s: FloatSeries): Set<number> {
   return out;
 }
 
+/** windowSpacing is spacing without the creation sample a series' first window is preceded by. */
+function windowSpacing(s: FloatSeries): Set<number> {
+  return spacing({ ...s, timestamps: s.timestamps.slice(1), values: s.values.slice(1) });
+}
+
+/** lastBefore is the value of the last sample stamped before `ts`. */
+function lastBefore(s: FloatSeries, ts: number): number | undefined {
+  let v: number | undefined;
+  for (let i = 0; i < s.timestamps.length; i++) if (s.timestamps[i]! < ts) v = s.values[i];
+  return v;
+}
+
 t.test('backfilled windows land in the finest tier that still covers them, and totals agree in every tier', async (t) => {
   const N = Date.UTC(2024, 5, 15, 12);
   const { store } = await openTemp(t, { now: () => N });
@@ -142,15 +154,17 @@ t.test('compaction rolls raw windows up exactly, retention deletes exactly what 
   t.equal(lastValue(store, 'calls_total', { startMs: start, endMs: end, stepMs: HOUR }), total, '1h total');
   t.equal(lastValue(store, 'dur_seconds_count', { startMs: end - DAY, endMs: end, stepMs: S }), hist.count, 'histogram count survives retention');
   const hourly = store.querier().select('default', [eq('__name__', 'calls_total')], { startMs: start, endMs: end - 1, stepMs: HOUR }).floats[0]!;
-  t.same([...spacing(hourly)], [HOUR], 'a range query at a 1 h step reads the 1 h tier');
+  t.same([...windowSpacing(hourly)], [HOUR], 'a range query at a 1 h step reads the 1 h tier');
   // November's total from the monthly tier equals the 5m tier's cumulative at Nov 30 23:55.
   const dec1 = Date.UTC(2023, 11, 1);
   const monthly = store.querier().select('default', [eq('__name__', 'calls_total')], { startMs: Date.UTC(2023, 0, 1), endMs: dec1 - 1, stepMs: 30 * DAY }).floats[0]!;
   const fine = store.querier().select('default', [eq('__name__', 'calls_total')], { startMs: dec1 - HOUR, endMs: dec1 - 1, stepMs: MIN5 }).floats[0]!;
-  t.equal(valueAt(monthly, Date.UTC(2023, 10, 1)), valueAt(fine, dec1 - MIN5), 'monthly and 5m agree on November');
+  // Each rollup window's sample sits at its last point: November's last minute.
+  t.equal(valueAt(monthly, dec1 - 60_000), valueAt(fine, dec1 - 60_000), 'monthly and 5m agree on November');
+  t.equal(valueAt(monthly, dec1 - 60_000), lastBefore(fine, dec1), 'at the time of its last point');
   // Gauges keep the newest window's last value in a rollup.
   const g1h = store.querier().select('default', [eq('__name__', 'inflight')], { startMs: start, endMs: end - 1, stepMs: HOUR }).floats[0]!;
-  t.equal(valueAt(g1h, start + 30 * HOUR), gaugeLast.get(start + 30 * HOUR));
+  t.equal(valueAt(g1h, start + 31 * HOUR - 60_000), gaugeLast.get(start + 30 * HOUR));
   // November's quantiles from the monthly tier equal those over every raw window of November.
   const nov = new SparseHistogram();
   for (const w of windows) {
@@ -160,8 +174,9 @@ t.test('compaction rolls raw windows up exactly, retention deletes exactly what 
     nov.record(((i % 7) + 1) * 1.7);
   }
   const mh = store.querier().select('default', [eq('__name__', 'dur_seconds')], { startMs: Date.UTC(2023, 10, 1), endMs: dec1 - 1, stepMs: 30 * DAY }).histograms[0]!;
-  t.equal(mh.deltas.length, 1);
-  for (const q of [0.5, 0.95, 0.999]) t.equal(mh.deltas[0]!.quantile(q), nov.quantile(q), `q${q} over November from the monthly tier`);
+  // The creation sample at Nov 1 (empty), then November's histogram at its last minute.
+  t.same(Array.from(mh.timestamps), [Date.UTC(2023, 10, 1), dec1 - 60_000]);
+  for (const q of [0.5, 0.95, 0.999]) t.equal(mh.deltas[1]!.quantile(q), nov.quantile(q), `q${q} over November from the monthly tier`);
 
   // A second compaction at the same time changes nothing.
   const before = JSON.stringify(store.stats().tiers);
@@ -185,7 +200,7 @@ t.test('a late window below the compaction watermark is merged into its window i
   const n = 2 * HOUR / S + 100;
   t.equal(lastValue(store, 'late_total', { startMs: start, endMs: start + 2 * HOUR, stepMs: S }), n, 'raw');
   const m5 = store.querier().select('default', [eq('__name__', 'late_total')], { startMs: start, endMs: start + 2 * HOUR - 1, stepMs: MIN5 }).floats[0]!;
-  t.equal(valueAt(m5, start + 17 * MIN5), 18 * 30 + 100, 'the 5m window holds the late increment');
+  t.equal(valueAt(m5, start + 18 * MIN5 - S), 18 * 30 + 100, 'the 5m window holds the late increment, stamped at its last point');
   t.equal(lastValue(store, 'late_total', { startMs: start, endMs: start + 2 * HOUR - 1, stepMs: HOUR }), n, '1h');
   await store.compact();
   t.equal(lastValue(store, 'late_total', { startMs: start, endMs: start + 2 * HOUR - 1, stepMs: HOUR }), n, 'and a later compaction does not count it again');
@@ -233,9 +248,13 @@ t.test('query_range picks the tier by step and a tier that covers the range star
   const read = (hints: SelectHints): FloatSeries => q.select('default', [eq('__name__', 'pick_total')], hints).floats[0]!;
   t.same([...spacing(read({ startMs: N - 30 * DAY, endMs: N - DAY, stepMs: HOUR }))], [HOUR], '30 days at 1 h reads the 1 h tier');
   const year = read({ startMs: N - 365 * DAY, endMs: N - 30 * DAY, stepMs: 30 * DAY });
-  t.ok(year.timestamps.every((ts) => new Date(ts).getUTCDate() === 1 && ts % DAY === 0), 'a year at 30 d reads the monthly tier');
+  // Monthly windows are stamped at their last point, the month's last 10 minutes.
+  // The series' first window is preceded by its creation sample at the month's start.
+  const monthEnd = (ts: number): boolean => new Date(ts + 10 * 60_000).getUTCDate() === 1 && (ts + 10 * 60_000) % DAY === 0;
+  const monthStart = (ts: number): boolean => new Date(ts).getUTCDate() === 1 && ts % DAY === 0;
+  t.ok(year.timestamps.length > 2 && monthStart(year.timestamps[0]!) && year.timestamps.slice(1).every((ts) => monthEnd(ts)), 'a year at 30 d reads the monthly tier');
   t.same([...spacing(read({ startMs: N - 20 * DAY, endMs: N - 19 * DAY, stepMs: 60_000 }))], [MIN5], 'a 1 m step 20 days back reads 5m (raw no longer covers it)');
   const inst = read({ startMs: N - 130 * DAY, endMs: N - 90 * DAY, rangeMs: 40 * DAY });
-  t.ok(inst.timestamps.length > 0 && inst.timestamps.every((ts) => new Date(ts).getUTCDate() === 1), 'an instant query 130 days back reads the only tier covering it');
+  t.ok(inst.timestamps.length > 0 && inst.timestamps.every((ts) => monthEnd(ts) || monthStart(ts)), 'an instant query 130 days back reads the only tier covering it');
   t.equal(lastValue(store, 'pick_total', { startMs: N - HOUR, endMs: N }), 200 * 144, 'an instant query at now reads raw with every window counted');
 });

@@ -165,7 +165,14 @@ export class MetricsWriter implements MetricsVisitor {
 
   numberPoint(p: NumberPoint): void {
     const m = this.metricEntry!;
-    if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0 || !p.hasValue) return;
+    if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) {
+      // "No recorded value" ends the series at the point's time, as a Prometheus stale marker.
+      this.received++;
+      const e = this.lookup(p, m);
+      if (e.ref !== REFUSED && this.sink.stale !== undefined && !this.sink.stale(e.ref, this.ts(p))) this.refused.add(Reason.Pipeline);
+      return;
+    }
+    if (!p.hasValue) return;
     this.received++;
     const v = p.value;
     const counter = m.route === Route.CounterDelta || m.route === Route.CounterCumulative;

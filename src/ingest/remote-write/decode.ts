@@ -9,8 +9,8 @@ import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, utf8String } from '../o
  * uncompressed protobuf) into a sink. The mapping, from the sample's metric name and, when the
  * sender includes it, the request's metadata for the metric family:
  *
- * - family type COUNTER, or a name ending `_total`: a counter fed with counterCumulative (remote
- *   write carries no start time, so the first sample of a stream only sets the baseline);
+ * - family type COUNTER, or a name ending `_total`: a counter fed with counterCumulative (reads
+ *   return the sender's values, resets included);
  * - classic histogram and summary parts: `<f>_bucket{le}`, `<f>_count` and `<f>_sum` are each a
  *   counter series under their own name, fed cumulatively (they are cumulative counters in
  *   Prometheus, and keeping them as such makes `histogram_quantile(rate(<f>_bucket[5m]))` and
@@ -18,7 +18,8 @@ import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, utf8String } from '../o
  *   the family is a GAUGEHISTOGRAM they are gauges;
  * - everything else (gauges, summary quantiles, `_created`, unknown types): a gauge (last value).
  *
- * Stale markers are skipped (not refused); other NaN or infinite values are refused, as are
+ * A stale marker ends its series at its time (IngestSink.stale; reads then find no value, as in
+ * Prometheus); other NaN or infinite values are refused, as are
  * negative counter totals and native histograms (not supported in 1.0 ingest).
  */
 
@@ -160,8 +161,13 @@ export class RemoteWriteDecoder {
         else skip(s, t);
       }
       r.pos = se;
-      if (stale) continue;
       res.received++;
+      if (stale) {
+        // A stale marker ends the series here, as in Prometheus.
+        if (e.ref === REFUSED) res.refusedSeries++;
+        else if (this.sink.stale !== undefined && !this.sink.stale(e.ref, ts)) res.refusedPipeline++;
+        continue;
+      }
       if (value !== value || value === Infinity || value === -Infinity || (e.route === Route.Counter && value < 0)) {
         res.refusedBadValue++;
         continue;

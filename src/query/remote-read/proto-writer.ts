@@ -1,3 +1,5 @@
+import { isStaleNaN } from '../../model/stale.js';
+
 /**
  * ProtoWriter writes protobuf wire format into one growable buffer. Remote-read answers can hold
  * millions of samples; building protobufjs message objects for each would allocate per sample,
@@ -70,6 +72,8 @@ export class ProtoWriter {
   double(v: number): void {
     this.ensure(8);
     F64[0] = v;
+    // A stale marker goes out with Prometheus' exact bits (JavaScript may have quieted it).
+    if (v !== v && isStaleNaN(v)) F64_RAW.set(STALE_BYTES);
     const buf = this.buf, p = this.pos;
     if (LITTLE) buf.set(F64_RAW, p);
     else for (let i = 0; i < 8; i++) buf[p + i] = F64_RAW[7 - i]!;
@@ -100,6 +104,9 @@ const F64 = new Float64Array(1);
 // Protobuf doubles are little-endian; flip when the platform is not.
 const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const F64_RAW = new Uint8Array(F64.buffer);
+/** Prometheus' stale marker 0x7ff0000000000002 in this platform's byte order (as F64_RAW). */
+const STALE_BYTES = new Uint8Array(8);
+new DataView(STALE_BYTES.buffer).setBigUint64(0, 0x7ff0000000000002n, LITTLE);
 
 /** varintSize is the encoded size of a non-negative integer below 2^53. */
 export function varintSize(x: number): number {

@@ -1,3 +1,5 @@
+import { isStaleNaN } from '../../model/stale.js';
+
 /**
  * XOR chunks exactly as Prometheus' `tsdb/chunkenc/xor.go` writes them, so that a remote-read
  * client can hand our bytes straight to its chunk iterator:
@@ -80,7 +82,9 @@ export class XorChunkWriter {
   /** append adds one sample; `t` MUST NOT be before the previous sample's. */
   append(t: number, v: number): void {
     F64[0] = v;
-    const hi = U32[HI]!, lo = U32[LO]!;
+    // A stale marker goes out with Prometheus' exact bits (JavaScript may have quieted it).
+    const stale = v !== v && isStaleNaN(v);
+    const hi = stale ? 0x7ff00000 : U32[HI]!, lo = stale ? 2 : U32[LO]!;
     const num = this.num;
     if (num === 0) {
       this.writeUvarint(t >= 0 ? 2 * t : -2 * t - 1);

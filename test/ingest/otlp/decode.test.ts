@@ -175,11 +175,13 @@ t.test('truncated and garbage bodies raise DecodeError, never another failure', 
   t.equal(other, 0, 'random garbage never crashes the decoder');
 });
 
-t.test('points flagged NO_RECORDED_VALUE are skipped, neither accepted nor refused', async (t) => {
+t.test('a point flagged NO_RECORDED_VALUE ends its series at its time, as a stale marker', async (t) => {
   const { sink, rx } = setup();
-  const res = rx.exportMetrics(metricsRequest([{ name: 'g', gauge: { dataPoints: [{ attributes: attrs({ a: '1' }), timeUnixNano: nanos(NOW), asDouble: 1, flags: 1 }] } }]), 'grpc');
-  t.same(res, { accepted: 0, rejected: 0, message: '' });
-  t.equal(sink.samples.length, 0);
+  const g = (flags: number, at: number) => ({ attributes: attrs({ a: '1' }), timeUnixNano: nanos(at), asDouble: 1, flags });
+  const res = rx.exportMetrics(metricsRequest([{ name: 'g', gauge: { dataPoints: [g(0, NOW - 1000), g(1, NOW)] } }]), 'grpc');
+  t.same(res, { accepted: 2, rejected: 0, message: '' });
+  t.equal(sink.samples.length, 1, 'the flagged point records no value');
+  t.same(sink.stales, [{ ref: sink.samples[0]!.ref, tsMs: NOW }], 'it ends the same series at its own time');
 });
 
 t.test('a histogram whose bounds change is redeclared with the new bounds', async (t) => {

@@ -36,6 +36,8 @@ export class RecordingSink implements IngestSink {
   accept = true;
   refuseSeries: (labels: Record<string, string>) => boolean = () => false;
   refuseSample: (tsMs: number) => boolean = () => false;
+  /** Stale markers received (IngestSink.stale), in order. */
+  readonly stales: Array<{ ref: number; tsMs: number }> = [];
 
   series(tenant: string, labels: Labels, kind: MetricKind, opts?: SeriesOptions): number {
     this.seriesCalls++;
@@ -59,6 +61,11 @@ export class RecordingSink implements IngestSink {
 
   counter(ref: number, increment: number, tsMs: number): boolean { return this.push('counter', ref, increment, 0, tsMs, null); }
   counterCumulative(ref: number, total: number, startMs: number, tsMs: number): boolean { return this.push('counterCumulative', ref, total, startMs, tsMs, null); }
+  stale(ref: number, tsMs: number): boolean {
+    if (this.refuseSample(tsMs)) return false;
+    this.stales.push({ ref, tsMs });
+    return true;
+  }
   gaugeSet(ref: number, value: number, tsMs: number): boolean { return this.push('gaugeSet', ref, value, 0, tsMs, null); }
   gaugeAdd(ref: number, delta: number, tsMs: number): boolean { return this.push('gaugeAdd', ref, delta, 0, tsMs, null); }
   observe(ref: number, value: number, count: number, tsMs: number): boolean { return this.push('observe', ref, value, count, tsMs, null); }

@@ -86,7 +86,7 @@ t.test('remote write metadata decides the type when the name does not', async (t
   t.equal(sink.byName('pending_total')[0]?.kind, MetricKind.Gauge, 'GAUGE metadata makes a gauge despite _total');
 });
 
-t.test('remote write refuses bad values, skips stale markers and reports refusals with 400', async (t) => {
+t.test('remote write refuses bad values, hands stale markers on and reports refusals with 400', async (t) => {
   const sink = new RecordingSink();
   sink.refuseSample = (ts) => ts < 1000;
   const app = await server(sink);
@@ -100,7 +100,10 @@ t.test('remote write refuses bad values, skips stale markers and reports refusal
   Buffer.from([0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]).copy(raw, nan);
   const res = await app.inject({ method: 'POST', url: '/api/v1/write', headers: HEADERS, payload: Buffer.from(snappyCompress(raw)) });
   t.equal(res.statusCode, 400);
-  t.match(res.body, /1 of 4 samples accepted/, 'the stale marker is neither accepted nor refused');
+  // Only the first NaN is patched into a stale marker; the second stays an ordinary NaN.
+  t.match(res.body, /2 of 5 samples accepted/, 'the stale marker is accepted, the plain NaN refused');
+  const up = sink.samples.find((s) => s.method === 'gaugeSet')!;
+  t.same(sink.stales.map((s) => s.ref), [up.ref], 'the stale marker ends its own series');
   t.match(res.body, /2 bad_value/);
   t.match(res.body, /1 pipeline/);
   t.equal(sink.samples.length, 1, 'the good sample is kept');
