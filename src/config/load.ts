@@ -7,6 +7,7 @@ import {
   type Config, type LogLevel, type NotifierConfig, type OptionSpec, type RemoteWriteConfig, type TokenConfig,
 } from './schema.js';
 import type { TierConfig } from '../store/interface.js';
+import { compileAllow } from '../ingest/statsd/allow.js';
 
 /** ConfigError is a configuration problem; its message names the key or flag, the value and what is allowed. */
 export class ConfigError extends Error {
@@ -134,7 +135,8 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
     pricing: str('pricing'),
     configFile,
     logLevel: levelSrc.value as LogLevel,
-    statsdAllow: stringList(statsdSection['allow'] ?? ['127.0.0.0/8', '::1/128'], 'statsd.allow'),
+    statsdAllow: cidrList(statsdSection['allow'] ?? ['127.0.0.0/8', '::1/128']),
+    statsdAllowExplicit: statsdSection['allow'] !== undefined,
     statsdTenant: stringValue(statsdSection['tenant'] ?? 'default', 'statsd.tenant'),
     promoteResourceAttributes: stringList(otlp['promote_resource_attributes'] ?? ['tenant.id', 'deployment.environment'], 'otlp.promote_resource_attributes'),
     seriesTtlMs: durationValue(scrape['series_ttl'] ?? '5m', 'scrape.series_ttl'),
@@ -197,6 +199,16 @@ function stringMap(v: unknown, key: string): Record<string, string> {
   const m = asMap(v, key);
   for (const [k, x] of Object.entries(m)) if (typeof x !== 'string') bad(`config key ${key}.${k}`, x, 'a string');
   return m as Record<string, string>;
+}
+
+function cidrList(v: unknown): string[] {
+  const list = stringList(v, 'statsd.allow');
+  try {
+    compileAllow(list);
+  } catch (err) {
+    throw new ConfigError(`config key ${(err as Error).message}`);
+  }
+  return list;
 }
 
 function durationValue(v: unknown, key: string): number {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IngestSink } from '../sink.js';
 import { DEFAULT_TENANT } from '../../model/metric-kind.js';
 import { DecodeError } from '../otlp/wire.js';
@@ -11,8 +11,8 @@ export interface RemoteWriteOptions {
   readonly sink: IngestSink;
   /** Largest accepted body, compressed and uncompressed (default 4 MiB). */
   readonly maxBytes?: number;
-  /** Tenant of a request (default: `default` for all). */
-  readonly tenantOf?: (headers: Readonly<Record<string, string | string[] | undefined>>) => string;
+  /** Tenant of a request, as the server's auth hook resolved it (default: `default` for all). */
+  readonly tenantOf?: (req: FastifyRequest) => string;
   /** Seconds a client is told to wait when the pipeline is saturated (default 1). */
   readonly retryAfterSeconds?: number;
 }
@@ -48,7 +48,7 @@ export async function remoteWriteRoutes(app: FastifyInstance, opts: RemoteWriteO
     }
     let res: RemoteWriteResult;
     try {
-      res = decoder.decode(raw, opts.tenantOf?.(req.headers) ?? DEFAULT_TENANT);
+      res = decoder.decode(raw, opts.tenantOf?.(req) ?? DEFAULT_TENANT);
     } catch (err) {
       if (err instanceof DecodeError) return reply.code(400).type('text/plain').send(`malformed WriteRequest: ${err.message}`);
       throw err;
