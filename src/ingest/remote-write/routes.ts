@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { IngestSink } from '../sink.js';
+import { REFUSAL_NAMES, REFUSAL_TEXT, type IngestSink } from '../sink.js';
 import { DEFAULT_TENANT } from '../../model/metric-kind.js';
 import { DecodeError } from '../otlp/wire.js';
 import { remoteWriteSamplesReceived, remoteWriteSamplesRefused } from '../otlp/metrics.js';
@@ -57,11 +57,11 @@ export async function remoteWriteRoutes(app: FastifyInstance, opts: RemoteWriteO
     }
     if (res.received > 0) remoteWriteSamplesReceived.inc(res.received);
     const parts: string[] = [];
-    for (const [reason, n] of [['bad_value', res.refusedBadValue], ['series_limit', res.refusedSeries], ['pipeline', res.refusedPipeline], ['unsupported', res.refusedUnsupported]] as const) {
-      if (n === 0) continue;
-      remoteWriteSamplesRefused.labels(reason).inc(n);
-      parts.push(`${n} ${reason}`);
-    }
+    res.byReason.forEach((n, reason) => {
+      if (n === 0) return;
+      remoteWriteSamplesRefused.labels(REFUSAL_NAMES[reason]!).inc(n);
+      parts.push(`${n} ${REFUSAL_NAMES[reason]} (${REFUSAL_TEXT[reason]})`);
+    });
     if (parts.length > 0) return reply.code(400).type('text/plain').send(`${res.received - (res.refusedBadValue + res.refusedSeries + res.refusedPipeline + res.refusedUnsupported)} of ${res.received} samples accepted; refused: ${parts.join(', ')}`);
     return reply.code(204).send();
   });
