@@ -45,7 +45,11 @@ export class ReloadableGrpcCredentials {
       removeCaCertificateListener: () => undefined,
       addIdentityCertificateListener: (l: IdentityListener) => {
         this.listeners.add(l);
-        l(this.latest);
+        // grpc-js registers its own watcher only after this returns: deliver on the next tick,
+        // else the first certificate reaches nobody and every handshake is dropped.
+        queueMicrotask(() => {
+          if (this.listeners.has(l)) l(this.latest);
+        });
       },
       removeIdentityCertificateListener: (l: IdentityListener) => {
         this.listeners.delete(l);
