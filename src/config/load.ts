@@ -173,7 +173,13 @@ function readYamlFile(path: string): Record<string, unknown> {
     const line = err.linePos?.[0]?.line;
     throw new ConfigError(`config file ${path}${line ? `:${line}` : ''}: invalid YAML: ${err.message.split('\n')[0]}`);
   }
-  const v = doc.toJS() ?? {};
+  let v: unknown;
+  try {
+    v = doc.toJS() ?? {};
+  } catch (e) {
+    // e.g. an alias to an anchor that is not defined: the yaml library throws a ReferenceError.
+    throw new ConfigError(`config file ${path}: invalid YAML: ${(e as Error).message}`);
+  }
   if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`config file ${path}: top level must be a mapping of keys`);
   return v as Record<string, unknown>;
 }
