@@ -23,12 +23,18 @@ import { storeRuleWriter } from './rules/store-writer.js';
 import type { Sample } from './query/promql/api.js';
 import { DEFAULT_TENANT } from './model/metric-kind.js';
 import { registerProcessMetrics } from './self/process-metrics.js';
+import { Authenticator } from './model/auth.js';
+import { tenantOf as httpTenantOf } from './api/http/auth.js';
+import { grpcAuth } from './api/grpc/auth.js';
+import { ReloadableGrpcCredentials, readTls } from './wire/tls.js';
 
 /** Daemon is a running tallyd: what tests and the embedding API hold. */
 export interface Daemon {
   readonly store: Store;
   readonly pipeline: Pipeline;
   readonly rules: RuleManager;
+  /** reloadTls re-reads `tls.cert_file`/`tls.key_file` for every TLS listener (SIGHUP). */
+  reloadTls(): void;
   /** stop closes listeners, flushes every open window, commits and closes the store. */
   stop(): Promise<void>;
 }
@@ -49,6 +55,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   const store = await openStore({ dataDir: cfg.dataDir, rawResolutionMs: cfg.flushIntervalMs, tiers: cfg.tiers });
   const closers: Closer[] = [];
   const listening = new Map<string, boolean>();
+  const auth = new Authenticator(cfg.tokens);
+  const tlsReloaders: Array<() => void> = [];
   try {
     const pipeline = new Pipeline({
       store: { dataDir: cfg.dataDir, rawResolutionMs: cfg.flushIntervalMs, tiers: cfg.tiers },
@@ -113,7 +121,9 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     const http = await buildHttpServer({
       queries,
       parseMatchers,
-      tenantOf: () => DEFAULT_TENANT,
+      tenantOf: httpTenantOf,
+      auth,
+      tls: cfg.tls,
       limits: cfg.limits,
       flush: () => pipeline.flushNow(),
       compact: async () => {
@@ -121,16 +131,20 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
         await store.compact();
       },
       tsdbStatus: () => store.stats(),
-      exposition: () => pipeline.exposition(),
+      exposition: (t: string) => pipeline.exposition(t),
       rules,
       readiness,
       log: log.child({ component: 'http' }),
       version: VERSION,
       startTimeMs,
     }, [
-      { plugin: remoteReadRoutes, options: { queries, tenantOf: () => DEFAULT_TENANT, timeoutMs: cfg.limits.queryTimeoutMs, sampleLimit: cfg.limits.queryMaxSamples } },
-      { plugin: remoteWriteRoutes, options: { sink: pipeline, maxBytes: cfg.limits.requestBodyBytes } },
+      { plugin: remoteReadRoutes, options: { queries, tenantOf: httpTenantOf, bodyLimit: cfg.limits.requestBodyBytes, timeoutMs: cfg.limits.queryTimeoutMs, sampleLimit: cfg.limits.queryMaxSamples } },
+      { plugin: remoteWriteRoutes, options: { sink: pipeline, maxBytes: cfg.limits.requestBodyBytes, tenantOf: httpTenantOf } },
     ]);
+    if (cfg.tls) {
+      const files = cfg.tls;
+      tlsReloaders.push(() => (http.server as import('node:https').Server).setSecureContext(readTls(files)));
+    }
     if (cfg.http.port !== 0) {
       listenerCheck('http');
       await http.listen({ host: cfg.http.host, port: cfg.http.port });
@@ -147,7 +161,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
         sink: pipeline,
         tenant: cfg.statsdTenant,
         // With auth configured, StatsD (which carries no credentials) only accepts listed sources.
-        allow: cfg.tokens.length > 0 ? [...cfg.statsdAllow] : undefined,
+        allow: auth.enabled || cfg.statsdAllowExplicit ? [...cfg.statsdAllow] : undefined,
         log: (msg: string, fields?: Record<string, unknown>) => log.warn(msg, { component: 'statsd', ...fields }),
       });
       listening.set('statsd', true);
@@ -167,7 +181,10 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
         maxBytes: cfg.limits.requestBodyBytes,
         promoteResourceAttributes: cfg.promoteResourceAttributes,
         log: otlpLog,
+        auth,
+        tls: cfg.tls,
       });
+      if (h.reloadTls) tlsReloaders.push(h.reloadTls);
       listening.set(name, true);
       closers.push({ name, close: () => h.close() });
       log.info('listening', { listener: name, address: formatAddress(addr) });
@@ -175,8 +192,12 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
 
     if (cfg.grpc.port !== 0) {
       listenerCheck('grpc');
+      const grpcTls = cfg.tls ? new ReloadableGrpcCredentials(cfg.tls) : null;
+      if (grpcTls) tlsReloaders.push(() => grpcTls.reload());
       const grpc = await startGrpcApi({
         address: formatAddress(cfg.grpc),
+        auth: grpcAuth(auth),
+        credentials: grpcTls?.credentials,
         queries,
         queryTimeoutMs: cfg.limits.queryTimeoutMs,
         alertEvents: rules.events,
@@ -204,6 +225,9 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       store,
       pipeline,
       rules,
+      reloadTls() {
+        for (const r of tlsReloaders) r();
+      },
       stop() {
         stopping ??= (async () => {
           // Listeners first (stop accepting), then the pipeline (flush every open window), then the store.
@@ -226,11 +250,22 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
   }
 }
 
+/**
+ * warnIfExposed warns about every non-loopback listener that anyone who reaches it may use:
+ * without tokens all of them; with tokens only StatsD (it carries no credentials) when
+ * `statsd.allow` admits every address.
+ */
 function warnIfExposed(cfg: Config, log: Logger): void {
-  if (cfg.tokens.length > 0) return;
-  const all: Array<[string, ListenAddress]> = [['http', cfg.http], ['grpc', cfg.grpc], ['otlp-grpc', cfg.otlpGrpc], ['otlp-http', cfg.otlpHttp], ['statsd', cfg.statsd]];
-  for (const [name, a] of all) {
-    if (a.port !== 0 && !isLoopback(a.host)) log.warn('listener bound to a non-loopback address with no auth configured', { listener: name, address: formatAddress(a) });
+  const authed: Array<[string, ListenAddress]> = [['http', cfg.http], ['grpc', cfg.grpc], ['otlp-grpc', cfg.otlpGrpc], ['otlp-http', cfg.otlpHttp]];
+  const exposed = (a: ListenAddress) => a.port !== 0 && !isLoopback(a.host);
+  if (cfg.tokens.length === 0) {
+    for (const [name, a] of authed) {
+      if (exposed(a)) log.warn('listener bound to a non-loopback address with no auth configured', { listener: name, address: formatAddress(a) });
+    }
+  }
+  const statsdOpen = cfg.tokens.length === 0 && !cfg.statsdAllowExplicit ? true : cfg.statsdAllow.some((c) => /\/0$/.test(c.trim()));
+  if (exposed(cfg.statsd) && statsdOpen) {
+    log.warn('StatsD bound to a non-loopback address accepts from every source (StatsD carries no credentials); restrict it with statsd.allow', { listener: 'statsd', address: formatAddress(cfg.statsd) });
   }
 }
 
@@ -261,7 +296,12 @@ export async function runDaemon(cfg: Config, log: Logger): Promise<number> {
       );
     };
     process.on('SIGHUP', () => {
-      log.info('reloading rules', { signal: 'SIGHUP' });
+      log.info('reloading rules and certificates', { signal: 'SIGHUP' });
+      try {
+        daemon.reloadTls();
+      } catch (err) {
+        log.error('certificate reload failed; the previous certificate stays in use', { err: (err as Error).message });
+      }
       daemon.rules.reload().then(
         (r) => (r.ok ? log.info('rules reloaded') : log.error('rule reload refused; the last good rules stay in force', { errors: r.errors })),
         (err) => log.error('rule reload failed', { err }),

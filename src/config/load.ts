@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseDocument } from 'yaml';
 import { parseAddress, type ListenAddress } from './address.js';
@@ -8,6 +8,7 @@ import {
   type Config, type LogLevel, type NotifierConfig, type OptionSpec, type RemoteWriteConfig, type TokenConfig,
 } from './schema.js';
 import type { TierConfig } from '../store/interface.js';
+import { compileAllow } from '../ingest/statsd/allow.js';
 
 /** ConfigError is a configuration problem; its message names the key or flag, the value and what is allowed. */
 export class ConfigError extends Error {
@@ -117,11 +118,11 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
   for (const k of Object.keys(file)) {
     if (!known.has(k)) throw new ConfigError(`config key ${k} in ${configFile}: unknown key; allowed: ${[...known].sort().join(', ')}`);
   }
-  const statsdSection = asMap(file['statsd'] && typeof file['statsd'] === 'object' ? file['statsd'] : {}, 'statsd');
-  const otlp = asMap(file['otlp'] ?? {}, 'otlp');
-  const scrape = asMap(file['scrape'] ?? {}, 'scrape');
-  const rulesSection = asMap(file['rule_evaluation'] ?? {}, 'rule_evaluation');
-  const tlsSection = file['tls'] === undefined ? null : asMap(file['tls'], 'tls');
+  const statsdSection = onlyKeys(asMap(file['statsd'] && typeof file['statsd'] === 'object' ? file['statsd'] : {}, 'statsd'), 'statsd', ['address', 'allow', 'tenant']);
+  const otlp = onlyKeys(asMap(file['otlp'] ?? {}, 'otlp'), 'otlp', ['promote_resource_attributes']);
+  const scrape = onlyKeys(asMap(file['scrape'] ?? {}, 'scrape'), 'scrape', ['series_ttl']);
+  const rulesSection = onlyKeys(asMap(file['rule_evaluation'] ?? {}, 'rule_evaluation'), 'rule_evaluation', ['interval']);
+  const tlsSection = file['tls'] === undefined ? null : onlyKeys(asMap(file['tls'], 'tls'), 'tls', ['cert_file', 'key_file']);
 
   return {
     dataDir: str('data-dir')!,
@@ -135,7 +136,8 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
     pricing: str('pricing'),
     configFile,
     logLevel: levelSrc.value as LogLevel,
-    statsdAllow: stringList(statsdSection['allow'] ?? ['127.0.0.0/8', '::1/128'], 'statsd.allow'),
+    statsdAllow: cidrList(statsdSection['allow'] ?? ['127.0.0.0/8', '::1/128']),
+    statsdAllowExplicit: statsdSection['allow'] !== undefined,
     statsdTenant: stringValue(statsdSection['tenant'] ?? 'default', 'statsd.tenant'),
     promoteResourceAttributes: stringList(otlp['promote_resource_attributes'] ?? ['tenant.id', 'deployment.environment'], 'otlp.promote_resource_attributes'),
     seriesTtlMs: durationValue(scrape['series_ttl'] ?? '5m', 'scrape.series_ttl'),
@@ -144,8 +146,8 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
     externalUrl: stringValue(file['external_url'] ?? '', 'external_url'),
     histogramBuckets: bucketsMap(file['histogram_buckets'] ?? {}),
     notifiers: notifiers(file['notifiers'] ?? []),
-    tokens: tokens(asMap(file['auth'] ?? {}, 'auth')['tokens'] ?? []),
-    tls: tlsSection ? { certFile: stringValue(tlsSection['cert_file'], 'tls.cert_file'), keyFile: stringValue(tlsSection['key_file'], 'tls.key_file') } : null,
+    tokens: tokens(onlyKeys(asMap(file['auth'] ?? {}, 'auth'), 'auth', ['tokens'])['tokens'] ?? []),
+    tls: tlsSection ? { certFile: readableFile(tlsSection['cert_file'], 'tls.cert_file'), keyFile: readableFile(tlsSection['key_file'], 'tls.key_file') } : null,
     limits: limits(asMap(file['limits'] ?? {}, 'limits')),
     tiers: tiers(file['tiers'], flushIntervalMs),
     remoteWrite: remoteWrite(file['remote_write'] ?? []),
@@ -173,13 +175,30 @@ function readYamlFile(path: string): Record<string, unknown> {
     const line = err.linePos?.[0]?.line;
     throw new ConfigError(`config file ${path}${line ? `:${line}` : ''}: invalid YAML: ${err.message.split('\n')[0]}`);
   }
-  const v = doc.toJS() ?? {};
+  let v: unknown;
+  try {
+    v = doc.toJS() ?? {};
+  } catch (e) {
+    // e.g. an alias to an anchor that is not defined: the yaml library throws a ReferenceError.
+    throw new ConfigError(`config file ${path}: invalid YAML: ${(e as Error).message}`);
+  }
   if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`config file ${path}: top level must be a mapping of keys`);
   return v as Record<string, unknown>;
 }
 
 function bad(where: string, value: unknown, allowed: string): never {
   throw new ConfigError(`${where}: invalid value ${JSON.stringify(value)}; expected ${allowed}`);
+}
+
+/**
+ * onlyKeys refuses a key of a section that tallyd does not implement, naming it: nothing is
+ * accepted and ignored (SPEC section 1).
+ */
+function onlyKeys(m: Record<string, unknown>, section: string, allowed: readonly string[]): Record<string, unknown> {
+  for (const k of Object.keys(m)) {
+    if (!allowed.includes(k)) throw new ConfigError(`config key ${section}.${k}: unknown key; allowed in ${section}: ${allowed.join(', ')}`);
+  }
+  return m;
 }
 
 function asMap(v: unknown, key: string): Record<string, unknown> {
@@ -199,6 +218,26 @@ function stringMap(v: unknown, key: string): Record<string, string> {
   const m = asMap(v, key);
   for (const [k, x] of Object.entries(m)) if (typeof x !== 'string') bad(`config key ${key}.${k}`, x, 'a string');
   return m as Record<string, string>;
+}
+
+function readableFile(v: unknown, key: string): string {
+  const path = stringValue(v, key);
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (err) {
+    throw new ConfigError(`config key ${key}: cannot read ${JSON.stringify(path)}: ${(err as Error).message}`);
+  }
+  return path;
+}
+
+function cidrList(v: unknown): string[] {
+  const list = stringList(v, 'statsd.allow');
+  try {
+    compileAllow(list);
+  } catch (err) {
+    throw new ConfigError(`config key ${(err as Error).message}`);
+  }
+  return list;
 }
 
 function durationValue(v: unknown, key: string): number {
@@ -224,7 +263,7 @@ function bucketsMap(v: unknown): Record<string, number[]> {
 function notifiers(v: unknown): NotifierConfig[] {
   if (!Array.isArray(v)) return bad('config key notifiers', v, 'a list of {type, url, headers?}');
   return v.map((n, i) => {
-    const m = asMap(n, `notifiers[${i}]`);
+    const m = onlyKeys(asMap(n, `notifiers[${i}]`), `notifiers[${i}]`, ['type', 'url', 'headers']);
     const type = m['type'];
     if (type !== 'alertmanager' && type !== 'webhook') bad(`config key notifiers[${i}].type`, type, '"alertmanager" or "webhook"');
     const url = stringValue(m['url'], `notifiers[${i}].url`);
@@ -236,7 +275,7 @@ function notifiers(v: unknown): NotifierConfig[] {
 function tokens(v: unknown): TokenConfig[] {
   if (!Array.isArray(v)) return bad('config key auth.tokens', v, 'a list of {token | token_sha256, scopes, tenant?}');
   return v.map((t, i) => {
-    const m = asMap(t, `auth.tokens[${i}]`);
+    const m = onlyKeys(asMap(t, `auth.tokens[${i}]`), `auth.tokens[${i}]`, ['token', 'token_sha256', 'scopes', 'tenant']);
     const token = m['token'] === undefined ? undefined : stringValue(m['token'], `auth.tokens[${i}].token`);
     const tokenSha256 = m['token_sha256'] === undefined ? undefined : stringValue(m['token_sha256'], `auth.tokens[${i}].token_sha256`);
     if (!token === !tokenSha256) bad(`config key auth.tokens[${i}]`, t, 'exactly one of token or token_sha256');
@@ -244,6 +283,8 @@ function tokens(v: unknown): TokenConfig[] {
     const scopes = stringList(m['scopes'] ?? [], `auth.tokens[${i}].scopes`);
     for (const s of scopes) if (!['ingest', 'query', 'admin'].includes(s)) bad(`config key auth.tokens[${i}].scopes`, s, 'ingest, query or admin');
     const tenant = m['tenant'] === undefined ? undefined : stringValue(m['tenant'], `auth.tokens[${i}].tenant`);
+    if (tenant !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(tenant)) bad(`config key auth.tokens[${i}].tenant`, tenant, '1 to 128 characters of [A-Za-z0-9_.:-]');
+    if (scopes.length === 0) bad(`config key auth.tokens[${i}].scopes`, scopes, 'at least one of ingest, query, admin');
     return { token, tokenSha256, scopes: scopes as TokenConfig['scopes'], tenant };
   });
 }
@@ -280,7 +321,7 @@ function tiers(v: unknown, flushIntervalMs: number): TierConfig[] {
   if (!Array.isArray(v) || v.length === 0) return bad('config key tiers', v, 'a non-empty list of {resolution, retention}');
   const out: TierConfig[] = [];
   v.forEach((t, i) => {
-    const m = asMap(t, `tiers[${i}]`);
+    const m = onlyKeys(asMap(t, `tiers[${i}]`), `tiers[${i}]`, ['name', 'resolution', 'retention']);
     const resText = m['resolution'];
     const monthly = resText === 'monthly' || resText === '1mo';
     const resolutionMs = monthly ? 0 : durationValue(resText, `tiers[${i}].resolution`);

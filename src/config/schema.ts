@@ -58,6 +58,8 @@ export interface Config {
   readonly configFile: string | null;
   readonly logLevel: LogLevel;
   readonly statsdAllow: readonly string[];
+  /** statsdAllowExplicit: `statsd.allow` was configured, so it applies even without auth. */
+  readonly statsdAllowExplicit: boolean;
   readonly statsdTenant: string;
   readonly promoteResourceAttributes: readonly string[];
   readonly seriesTtlMs: number;

@@ -14,6 +14,56 @@ export interface SeriesOptions {
 export const REFUSED = -1;
 
 /**
+ * Refusal is the one vocabulary every ingest path uses to say why a series or a point was not
+ * taken: the `reason` label of `tallyd_*_refused_total`, the words of OTLP partial_success
+ * messages and of remote write answers. `SeriesLimit` and `Pipeline` are the generic reasons of a
+ * sink that does not say which limit it applied.
+ */
+export const enum Refusal {
+  BadValue = 0,
+  SeriesLimit = 1,
+  Pipeline = 2,
+  LabelsPerSeries = 3,
+  LabelNameLength = 4,
+  LabelValueLength = 5,
+  SeriesPerTenant = 6,
+  SeriesPerMetric = 7,
+  TooOld = 8,
+  TooNew = 9,
+  KindMismatch = 10,
+  ShuttingDown = 11,
+  Unsupported = 12,
+}
+
+/** REFUSAL_NAMES[r] is the label value of Refusal r. */
+export const REFUSAL_NAMES: readonly string[] = [
+  'bad_value', 'series_limit', 'pipeline', 'labels_per_series', 'label_name_length', 'label_value_length',
+  'series_per_tenant', 'series_per_metric', 'too_old', 'too_new', 'kind_mismatch', 'shutting_down', 'unsupported',
+];
+
+/** REFUSAL_TEXT[r] explains Refusal r to a sender. */
+export const REFUSAL_TEXT: readonly string[] = [
+  'NaN, infinite or negative counter values, or inconsistent histograms',
+  'series refused by a limit',
+  'refused by the pipeline',
+  'more labels per series than limits.labels_per_series',
+  'a label name longer than limits.label_name_length bytes',
+  'a label value longer than limits.label_value_length bytes',
+  'the tenant has limits.series_per_tenant series',
+  'the metric has limits.series_per_metric series',
+  'timestamp older than every tier\'s retention',
+  'timestamp more than 10 minutes in the future',
+  'the series exists with another metric kind',
+  'tallyd is shutting down',
+  'a data type tallyd does not store',
+];
+
+/** refusalOf is why `sink` refused the call that just returned false or REFUSED (else `fallback`). */
+export function refusalOf(sink: IngestSink, fallback: Refusal): Refusal {
+  return sink.lastRefusal?.() ?? fallback;
+}
+
+/**
  * IngestSink is what every protocol parser pushes into; the pipeline implements it.
  *
  * Contract:
@@ -60,4 +110,10 @@ export interface IngestSink {
   stale?(ref: number, tsMs: number): boolean;
   flush(): void;
   accepting(): boolean;
+  /**
+   * Optional. lastRefusal says why the most recent `series` call that returned REFUSED, or
+   * sample call that returned false, was refused (calls are synchronous, so "most recent" is the
+   * caller's own). Parsers count and report refusals by this reason.
+   */
+  lastRefusal?(): Refusal;
 }

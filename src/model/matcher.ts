@@ -1,4 +1,4 @@
-import { re2ToJs } from './re2.js';
+import { compileAnchored } from './re2.js';
 
 /** MatchType is one of PromQL's four label matchers. */
 export type MatchType = '=' | '!=' | '=~' | '!~';
@@ -20,7 +20,7 @@ export class Matcher {
     // Anchored and with the `s` flag so `.` matches newlines, as RE2 in Prometheus does with (?s);
     // RE2-only syntax such as `(?i)` is rewritten, so every caller (PromQL, remote read, APIs)
     // accepts the patterns Prometheus accepts. `value` keeps the user's pattern.
-    this.re = type === '=~' || type === '!~' ? new RegExp(`^(?:${re2ToJs(value)})$`, 's') : null;
+    this.re = type === '=~' || type === '!~' ? compileAnchored(value) : null;
   }
 
   /** matches tests a label value ('' when the label is absent). */

@@ -1,3 +1,43 @@
+import { setFlagsFromString } from 'node:v8';
+
+/**
+ * Prometheus evaluates regexes with RE2, in time linear in the input. V8's backtracking engine can
+ * take exponential time on patterns such as `(a+)+$`, so one matcher could stall a thread for
+ * minutes. V8 ships a linear-time (automaton) engine for the RE2-like subset; this flag makes any
+ * regex that backtracks excessively fall back to it. V8 flags are process-wide, so this covers
+ * the main thread and every worker, and it is set before any matcher is compiled (this module is
+ * imported by every module that builds one).
+ */
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+// Recognise the `l` (linear) flag, used only to ask V8 whether a pattern can fall back at all.
+setFlagsFromString('--enable-experimental-regexp-engine');
+
+const UNBOUNDED = /[*+]|\{\d+,\}/;
+
+/**
+ * compileAnchored compiles an RE2 pattern fully anchored with `.` matching newlines, as
+ * Prometheus does. A pattern the linear engine cannot run (counted repetition over 16,
+ * lookaround, back-references) that also repeats without bound could backtrack exponentially
+ * with no fallback, so it is refused with a SyntaxError saying why.
+ */
+export function compileAnchored(pattern: string): RegExp {
+  const src = `^(?:${re2ToJs(pattern)})$`;
+  const re = new RegExp(src, 's');
+  if (UNBOUNDED.test(pattern)) {
+    try {
+      new RegExp(src, 'sl');
+    } catch (err) {
+      if (/linear time/.test((err as Error).message)) {
+        throw new SyntaxError('regular expression can not be evaluated in linear time (counted repetition over 16, lookaround or back-reference combined with * or +)');
+      }
+    }
+  }
+  return re;
+}
+
+/** MAX_REGEX_LENGTH bounds a pattern's length (bytes of source), so compiling one stays cheap. */
+export const MAX_REGEX_LENGTH = 16 * 1024;
+
 /**
  * Prometheus regexes are RE2. JavaScript (Node 20) lacks RE2's inline flag groups `(?i)`,
  * `(?i:...)`, `(?s)`, `(?-i)` and named groups spelled `(?P<name>...)`. re2ToJs rewrites those
@@ -17,6 +57,7 @@ function bothCases(ch: string): string {
 
 /** re2ToJs returns a JavaScript pattern equivalent to the RE2 pattern `src`. */
 export function re2ToJs(src: string): string {
+  if (src.length > MAX_REGEX_LENGTH) throw new SyntaxError(`regular expression of ${src.length} characters exceeds the limit of ${MAX_REGEX_LENGTH}`);
   if (!needsTranslation(src)) return src;
   let out = '';
   // ci[k] is the case-insensitivity of the k-th open group (index 0 = whole pattern).

@@ -1,8 +1,18 @@
 import { METRIC_NAME, type Labels } from '../model/labels.js';
 import type { SeriesLimits } from './options.js';
+import { Refusal } from '../ingest/sink.js';
 
 /** RefusalReason is the `reason` label of tallyd_series_refused_total. */
 export type RefusalReason = 'labels_per_series' | 'label_name_length' | 'label_value_length' | 'series_per_tenant' | 'series_per_metric';
+
+/** REFUSAL_OF maps a series limit to the shared ingest refusal vocabulary. */
+export const REFUSAL_OF: Readonly<Record<RefusalReason, Refusal>> = {
+  labels_per_series: Refusal.LabelsPerSeries,
+  label_name_length: Refusal.LabelNameLength,
+  label_value_length: Refusal.LabelValueLength,
+  series_per_tenant: Refusal.SeriesPerTenant,
+  series_per_metric: Refusal.SeriesPerMetric,
+};
 
 /** overBytes skips Buffer.byteLength for strings too short to exceed the limit in any encoding. */
 function overBytes(s: string, limit: number): boolean {

@@ -1,12 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import type { IngestSink, SeriesOptions } from '../ingest/sink.js';
-import { REFUSED } from '../ingest/sink.js';
+import { REFUSED, Refusal } from '../ingest/sink.js';
 import type { SparseHistogram } from '../model/hdr.js';
 import { labelsKey, METRIC_NAME, type Labels } from '../model/labels.js';
 import { DEFAULT_TENANT, MetricKind } from '../model/metric-kind.js';
 import { Batch, BufferPool } from './batch.js';
 import { mergeFamilies } from './exposition.js';
-import { CardinalityTracker, checkLabels } from './limits.js';
+import { CardinalityTracker, REFUSAL_OF, checkLabels } from './limits.js';
 import { flushDuration, samplesReceived, samplesRefused, seriesActive, seriesRefused, workerQueueDepth } from './metrics.js';
 import { resolveOptions, type PipelineOptions, type ResolvedOptions } from './options.js';
 import type { ExposedFamily, FlushStats, FromWorker, ToWorker, WorkerConfig } from './protocol.js';
@@ -75,6 +75,8 @@ export class Pipeline implements IngestSink {
     if (this.postScheduled) this.postAll();
   };
   private closing = false;
+  /** Why the last refused call was refused (IngestSink.lastRefusal). */
+  private last: Refusal = Refusal.Pipeline;
   private closedP: Promise<void> | null = null;
 
   constructor(opts: PipelineOptions) {
@@ -148,6 +150,7 @@ export class Pipeline implements IngestSink {
     const reason = checkLabels(labels, this.o.limits) ?? this.card.admit(tenant, labels);
     if (reason !== null) {
       seriesRefused.inc({ reason });
+      this.last = REFUSAL_OF[reason];
       return REFUSED;
     }
     const w = fnv1a(key) % this.n;
@@ -236,23 +239,34 @@ export class Pipeline implements IngestSink {
 
   private refuseValue(): boolean {
     this.badValue.inc();
+    this.last = Refusal.BadValue;
     return false;
+  }
+
+  lastRefusal(): Refusal {
+    return this.last;
   }
 
   /** admit checks that a sample's ref is of the method's kind and its timestamp in range. */
   private admit(kind: MetricKind, ref: number, ts: number): boolean {
-    if (this.closing) return false;
+    if (this.closing) {
+      this.last = Refusal.ShuttingDown;
+      return false;
+    }
     if (!(ref >= 0) || this.kinds[ref] !== kind + 1) {
       this.kindMismatch.inc();
+      this.last = Refusal.KindMismatch;
       return false;
     }
     const now = this.o.now();
     if (ts > now + this.o.maxFutureMs) {
       this.tooNew.inc();
+      this.last = Refusal.TooNew;
       return false;
     }
     if (!(ts >= now - this.o.maxAgeMs)) {
       this.tooOld.inc();
+      this.last = Refusal.TooOld;
       return false;
     }
     return true;

@@ -84,3 +84,22 @@ t.test('query workers and the query queue are configurable and validated', async
   t.throws(() => loadConfig(parseArgs(['--config', file('q99.yaml', 'query_workers: 99\n')]), {}), { message: /query_workers.*99.*1 to 64/ });
   t.throws(() => loadConfig(parseArgs(['--config', file('qq.yaml', 'limits:\n  query_queue: many\n')]), {}), { message: /limits\.query_queue.*"many"/ });
 });
+
+t.test('keys that tallyd does not implement are refused, named', async (t) => {
+  const load = (text: string) => () => loadConfig(parseArgs(['--config', file(`k${Math.random()}.yaml`, text)]), {});
+  t.throws(load('tls:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\n'), /tls\.cert_file: cannot read/);
+  t.throws(load('tls:\n  cert_file: x\n  client_ca: y\n'), /tls\.client_ca: unknown key/);
+  t.throws(load('auth:\n  tokens: []\n  mode: strict\n'), /auth\.mode: unknown key/);
+  t.throws(load('auth:\n  tokens:\n    - {token: a, scopes: [query], expires: 1d}\n'), /auth\.tokens\[0\]\.expires: unknown key/);
+  t.throws(load('auth:\n  tokens:\n    - {token: a, scopes: []}\n'), /auth\.tokens\[0\]\.scopes/);
+  t.throws(load('auth:\n  tokens:\n    - {token: a, scopes: [query], tenant: "a b"}\n'), /auth\.tokens\[0\]\.tenant/);
+  t.throws(load('statsd:\n  allow: ["10.0.0.0/99"]\n'), /statsd\.allow/);
+  t.throws(load('statsd:\n  prefix: x\n'), /statsd\.prefix: unknown key/);
+  t.throws(load('otlp:\n  compression: gzip\n'), /otlp\.compression: unknown key/);
+  t.throws(load('scrape:\n  interval: 10s\n'), /scrape\.interval: unknown key/);
+  t.throws(load('rule_evaluation:\n  concurrency: 2\n'), /rule_evaluation\.concurrency: unknown key/);
+  t.throws(load('notifiers:\n  - {type: webhook, url: "http://x", timeout: 5s}\n'), /notifiers\[0\]\.timeout: unknown key/);
+  t.throws(load('tiers:\n  - {resolution: 10s, retention: 2d, compression: zstd}\n'), /tiers\[0\]\.compression: unknown key/);
+  const c = loadConfig(parseArgs(['--config', file('allow.yaml', 'statsd:\n  allow: ["10.0.0.0/8"]\n')]), {});
+  t.equal(c.statsdAllowExplicit, true, 'an explicit statsd.allow applies even without auth');
+});

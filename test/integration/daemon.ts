@@ -3,6 +3,7 @@ import { freePort } from '../support/free-port.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request as httpsRequest } from 'node:https';
 
 const BIN = new URL('../../../bin/tallyd.js', import.meta.url).pathname;
 
@@ -24,6 +25,19 @@ export interface StartOptions {
   args?: string[];
   env?: Record<string, string>;
   ports?: Partial<Daemon['ports']>;
+  /** 'https' when the daemon serves TLS: readiness is then polled over HTTPS (certificate not verified). */
+  readyUrl?: 'http' | 'https';
+}
+
+function readyOverHttps(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path: '/health/ready', rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** startDaemon runs bin/tallyd.js on free loopback ports and waits for /health/ready. */
@@ -52,8 +66,8 @@ export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`tallyd exited with ${proc.exitCode}: ${out}`);
     try {
-      const r = await fetch(`${url}/health/ready`);
-      if (r.status === 200) break;
+      const status = opts.readyUrl === 'https' ? await readyOverHttps(ports.http) : (await fetch(`${url}/health/ready`)).status;
+      if (status === 200) break;
     } catch {
       // not listening yet
     }

@@ -4,6 +4,8 @@ import type { QueryRunner } from '../../query/pool/runner.js';
 import type { TierStats } from '../../store/interface.js';
 import type { Limits } from '../../config/schema.js';
 import type { Logger } from '../../self/log.js';
+import type { Authenticator } from '../../model/auth.js';
+import type { TlsFiles } from '../../wire/tls.js';
 
 /** ReadinessCheck is one entry of /health/ready's `checks`. */
 export interface ReadinessCheck {
@@ -29,10 +31,15 @@ export interface HttpDeps {
   readonly flush: () => Promise<void>;
   readonly compact: () => Promise<void>;
   readonly tsdbStatus: () => { series: number; tiers: TierStats[]; bytes: number };
-  readonly exposition: () => Promise<string>;
+  /** exposition renders one tenant's live series in Prometheus text format. */
+  readonly exposition: (tenant: string) => Promise<string>;
   readonly rules: RulesApi | null;
   readonly readiness: readonly ReadinessCheck[];
   readonly log: Logger;
   readonly version: string;
   readonly startTimeMs: number;
+  /** auth checks bearer tokens on every route but /health/* (absent or no token: open). */
+  readonly auth?: Authenticator;
+  /** tls serves HTTPS with these files (reloaded with `setSecureContext`). */
+  readonly tls?: TlsFiles | null;
 }

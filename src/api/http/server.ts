@@ -6,6 +6,9 @@ import { promApiRoutes } from './prom-api.js';
 import { adminRoutes } from './admin.js';
 import { metricsRoutes } from './metrics.js';
 import { rulesRoutes } from './rules.js';
+import { installAuth } from './auth.js';
+import { installLingeringClose } from '../../wire/linger.js';
+import { readTls } from '../../wire/tls.js';
 
 /** ExtraRoutes are plugins owned by other layers (remote read, remote write) mounted on this server. */
 export interface ExtraRoutes {
@@ -15,7 +18,11 @@ export interface ExtraRoutes {
 
 /** buildHttpServer assembles the main HTTP surface; each route group is its own plugin. */
 export async function buildHttpServer(deps: HttpDeps, extra: readonly ExtraRoutes[] = []): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: deps.limits.requestBodyBytes, forceCloseConnections: true });
+  const base = { logger: false, bodyLimit: deps.limits.requestBodyBytes, forceCloseConnections: true } as const;
+  const app = (deps.tls ? Fastify({ ...base, https: readTls(deps.tls) }) : Fastify(base)) as unknown as FastifyInstance;
+  // Both before any route plugin, so they cover every route, including those of other layers.
+  if (deps.auth) installAuth(app, deps.auth);
+  installLingeringClose(app);
   registerFormParser(app);
   await app.register(healthRoutes, { deps });
   await app.register(promApiRoutes, { deps });

@@ -6,6 +6,8 @@ import { encodeExportResponse, type ExportKind } from './proto.js';
 import { DEFAULT_MAX_BYTES, rateLimited, type OtlpServerHandle, type OtlpServerOptions } from './options.js';
 import { DecodeError } from './wire.js';
 import { otlpRequestsRefused } from './metrics.js';
+import { TENANT_HEADER } from '../../model/auth.js';
+import { ReloadableGrpcCredentials } from '../../wire/tls.js';
 
 const METRICS_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 const TRACES_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -44,7 +46,8 @@ export async function startOtlpGrpc(opts: OtlpServerOptions): Promise<OtlpServer
   if (addr.port === 0 && opts.ephemeral !== true) return { address: null, port: 0, close: async () => undefined };
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const receiver = opts.receiver ?? new OtlpReceiver({ sink: opts.sink, promoteResourceAttributes: opts.promoteResourceAttributes });
-  const tenant = opts.tenant ?? DEFAULT_TENANT;
+  const defaultTenant = opts.tenant ?? DEFAULT_TENANT;
+  const auth = opts.auth?.enabled ? opts.auth : null;
   const warn = rateLimited(opts.log);
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxBytes,
@@ -52,6 +55,17 @@ export async function startOtlpGrpc(opts: OtlpServerOptions): Promise<OtlpServer
   });
 
   const handler = (kind: ExportKind) => (call: grpc.ServerUnaryCall<Buffer, Uint8Array>, callback: grpc.sendUnaryData<Uint8Array>) => {
+    let tenant = defaultTenant;
+    if (auth !== null) {
+      const md = (key: string) => { const v = call.metadata.get(key)[0]; return typeof v === 'string' ? v : undefined; };
+      const r = auth.authenticate(md('authorization'), 'ingest', md(TENANT_HEADER));
+      if (!r.ok) {
+        otlpRequestsRefused.labels('grpc', r.failure.kind).inc();
+        callback({ code: r.failure.kind === 'unauthenticated' ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED, details: r.failure.message });
+        return;
+      }
+      tenant = r.principal.tenant;
+    }
     if (!receiver.accepting()) {
       otlpRequestsRefused.labels('grpc', 'overloaded').inc();
       callback({ code: grpc.status.UNAVAILABLE, details: 'tallyd is overloaded; retry later' });
@@ -82,13 +96,15 @@ export async function startOtlpGrpc(opts: OtlpServerOptions): Promise<OtlpServer
 
   server.addService(rawService(METRICS_PATH), { Export: handler('metrics') });
   server.addService(rawService(TRACES_PATH), { Export: handler('traces') });
+  const tls = opts.tls ? new ReloadableGrpcCredentials(opts.tls) : null;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(formatAddress(addr), grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(formatAddress(addr), tls ? tls.credentials : grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
   const bound = formatAddress({ host: addr.host, port });
   return {
     address: bound,
     port,
+    reloadTls: () => tls?.reload(),
     close: () =>
       new Promise<void>((resolve) => {
         const force = setTimeout(() => server.forceShutdown(), 5_000);

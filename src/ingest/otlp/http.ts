@@ -7,6 +7,9 @@ import { encodeExportResponse, exportResponseJson, jsonToProtobuf, type ExportKi
 import { DEFAULT_MAX_BYTES, rateLimited, type OtlpLog, type OtlpServerHandle, type OtlpServerOptions } from './options.js';
 import { DecodeError } from './wire.js';
 import { otlpRequestsRefused } from './metrics.js';
+import { TENANT_HEADER, type Principal } from '../../model/auth.js';
+import { installLingeringClose } from '../../wire/linger.js';
+import { readTls } from '../../wire/tls.js';
 
 const PROTOBUF = 'application/x-protobuf';
 const JSON_TYPE = 'application/json';
@@ -37,17 +40,43 @@ export async function startOtlpHttp(opts: OtlpServerOptions): Promise<OtlpServer
   await app.listen({ host: addr.host, port: addr.port });
   const a = app.server.address();
   const port = typeof a === 'object' && a !== null ? a.port : addr.port;
-  return { address: formatAddress({ host: addr.host, port }), port, close: () => app.close() };
+  const tls = opts.tls ?? null;
+  return {
+    address: formatAddress({ host: addr.host, port }),
+    port,
+    reloadTls: () => {
+      if (tls) (app.server as import('node:https').Server).setSecureContext(readTls(tls));
+    },
+    close: () => app.close(),
+  };
 }
 
 /** buildOtlpHttp builds the fastify instance without listening (for inject-based tests). */
 export function buildOtlpHttp(opts: Omit<OtlpServerOptions, 'address'>): FastifyInstance {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const receiver = opts.receiver ?? new OtlpReceiver({ sink: opts.sink, promoteResourceAttributes: opts.promoteResourceAttributes });
-  const tenant = opts.tenant ?? DEFAULT_TENANT;
+  const defaultTenant = opts.tenant ?? DEFAULT_TENANT;
   const retryAfter = String(opts.retryAfterSeconds ?? 1);
   const warn = rateLimited(opts.log);
-  const app = Fastify({ bodyLimit: maxBytes, logger: false });
+  const app = (opts.tls ? Fastify({ bodyLimit: maxBytes, logger: false, https: readTls(opts.tls) }) : Fastify({ bodyLimit: maxBytes, logger: false })) as unknown as FastifyInstance;
+  installLingeringClose(app);
+  const principals = new WeakMap<FastifyRequest, Principal>();
+  const auth = opts.auth;
+  if (auth?.enabled) {
+    app.addHook('onRequest', async (req, reply) => {
+      const h = (name: string) => { const v = req.headers[name]; return Array.isArray(v) ? v[0] : v; };
+      const r = auth.authenticate(h('authorization'), 'ingest', h(TENANT_HEADER));
+      if (r.ok) {
+        principals.set(req, r.principal);
+        return;
+      }
+      const status = r.failure.kind === 'unauthenticated' ? 401 : 403;
+      otlpRequestsRefused.labels('http', r.failure.kind).inc();
+      if (status === 401) void reply.header('www-authenticate', 'Bearer realm="tallyd"');
+      sendStatus(reply, isJson(req) ? 'json' : 'protobuf', status, r.failure.message);
+      return reply;
+    });
+  }
   app.removeAllContentTypeParsers();
   app.addContentTypeParser([PROTOBUF, JSON_TYPE], { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('*', (_req, _payload, done) => done(new HttpError(415, 'unsupported_media_type', `unsupported content type; send ${PROTOBUF} or ${JSON_TYPE}`)));
@@ -68,6 +97,7 @@ export function buildOtlpHttp(opts: Omit<OtlpServerOptions, 'address'>): Fastify
     if (!receiver.accepting()) throw new HttpError(503, 'overloaded', 'tallyd is overloaded; retry later');
     const json = isJson(req);
     const raw = decompress(req.body as Buffer, String(req.headers['content-encoding'] ?? 'identity'), maxBytes);
+    const tenant = principals.get(req)?.tenant ?? defaultTenant;
     let res: ExportResult;
     try {
       const body = json ? jsonToProtobuf(kind, parseJson(raw)) : raw;
@@ -136,4 +166,4 @@ function sendStatus(reply: FastifyReply, enc: 'json' | 'protobuf', status: numbe
 }
 
 /** The gRPC code a google.rpc.Status carries for each HTTP status we send. */
-const GRPC_CODE: Record<number, number> = { 400: 3, 413: 8, 415: 3, 503: 14, 500: 13, 404: 5 };
+const GRPC_CODE: Record<number, number> = { 400: 3, 401: 16, 403: 7, 413: 8, 415: 3, 503: 14, 500: 13, 404: 5 };

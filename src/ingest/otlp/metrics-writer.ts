@@ -12,6 +12,7 @@ import { ByteKeyCache } from './series-cache.js';
 import { ResourceCache, type ResourceInfo } from './resource.js';
 import { LabelAccumulator, labelName, metricName, NameShape } from './translate.js';
 import { Reason, Refusals } from './refusals.js';
+import { Refusal, refusalOf } from '../sink.js';
 import { utf8String } from './wire.js';
 
 /** How a metric's points reach the sink. */
@@ -58,6 +59,8 @@ class SeriesEntry {
   sumRef = REFUSED;
   countRef = REFUSED;
   quantileRefs: Map<number, number> | null = null;
+  /** Why the sink refused this series (when a ref is REFUSED), so cached refusals keep their reason. */
+  why: Refusal = Refusal.SeriesLimit;
 
   constructor(ref: number, labels: Labels) {
     this.ref = ref;
@@ -144,6 +147,7 @@ export class MetricsWriter implements MetricsVisitor {
       const opts: SeriesOptions = { help: m.help, unit: m.unit };
       const ref = m.route === Route.Summary ? REFUSED : this.sink.series(this.tenant, labels, m.kind, opts);
       e = new SeriesEntry(ref, labels);
+      if (ref === REFUSED && m.route !== Route.Summary) e.why = refusalOf(this.sink, Refusal.SeriesLimit);
       this.series.set(p.attrBuf, p.attrStart, p.attrEnd, res.id, m.id, e);
     }
     return e;
@@ -182,7 +186,7 @@ export class MetricsWriter implements MetricsVisitor {
     }
     const e = this.lookup(p, m);
     if (e.ref === REFUSED) {
-      this.refused.add(Reason.SeriesLimit);
+      this.refused.add(e.why);
       return;
     }
     const ts = this.ts(p);
@@ -193,7 +197,7 @@ export class MetricsWriter implements MetricsVisitor {
       case Route.GaugeAdd: ok = this.sink.gaugeAdd(e.ref, v, ts); break;
       default: ok = this.sink.gaugeSet(e.ref, v, ts); break;
     }
-    if (!ok) this.refused.add(Reason.Pipeline);
+    if (!ok) this.refused.addFrom(this.sink, Reason.Pipeline);
   }
 
   histogramPoint(p: HistogramPoint): void {
@@ -217,9 +221,10 @@ export class MetricsWriter implements MetricsVisitor {
       }
       e.ref = ref;
       e.layout = layout;
+      if (ref === REFUSED) e.why = refusalOf(this.sink, Refusal.SeriesLimit);
     }
     if (e.ref === REFUSED) {
-      this.refused.add(Reason.SeriesLimit);
+      this.refused.add(e.why);
       return;
     }
     const h = toSparse(p, e, this.borrow ? this.scratch : null);
@@ -232,7 +237,7 @@ export class MetricsWriter implements MetricsVisitor {
     let ok: boolean;
     if (h === this.scratch) ok = sink.histogramBorrowed!(ref, h, m.cumulative, startMs, ts);
     else ok = m.cumulative ? sink.histogramCumulative(ref, h, startMs, ts) : sink.histogram(ref, h, ts);
-    if (!ok) this.refused.add(Reason.Pipeline);
+    if (!ok) this.refused.addFrom(this.sink, Reason.Pipeline);
   }
 
   expHistogramPoint(p: ExpHistogramPoint): void {
@@ -246,7 +251,7 @@ export class MetricsWriter implements MetricsVisitor {
     }
     const e = this.lookup(p, m);
     if (e.ref === REFUSED) {
-      this.refused.add(Reason.SeriesLimit);
+      this.refused.add(e.why);
       return;
     }
     this.sendHistogram(m, e.ref, h, p.startMs, this.ts(p));
@@ -264,15 +269,18 @@ export class MetricsWriter implements MetricsVisitor {
     if (e.quantileRefs === null) {
       e.quantileRefs = new Map();
       e.sumRef = this.sink.series(this.tenant, renamed(e.labels, m.name + '_sum'), MetricKind.Counter, { help: m.help, unit: m.unit });
+      if (e.sumRef === REFUSED) e.why = refusalOf(this.sink, Refusal.SeriesLimit);
       e.countRef = this.sink.series(this.tenant, renamed(e.labels, m.name + '_count'), MetricKind.Counter, { help: m.help });
+      if (e.countRef === REFUSED) e.why = refusalOf(this.sink, Refusal.SeriesLimit);
     }
     const ts = this.ts(p);
     let ok = true;
     let limited = false;
+    let failed: Refusal = Reason.Pipeline;
     if (e.sumRef === REFUSED || e.countRef === REFUSED) limited = true;
     else {
-      ok = this.sink.counterCumulative(e.sumRef, p.sum, p.startMs, ts) && ok;
-      ok = this.sink.counterCumulative(e.countRef, p.count, p.startMs, ts) && ok;
+      if (!this.sink.counterCumulative(e.sumRef, p.sum, p.startMs, ts)) { ok = false; failed = refusalOf(this.sink, Reason.Pipeline); }
+      if (!this.sink.counterCumulative(e.countRef, p.count, p.startMs, ts)) { ok = false; failed = refusalOf(this.sink, Reason.Pipeline); }
     }
     for (let i = 0; i < p.nQuantiles; i++) {
       const q = p.quantiles[i]!;
@@ -282,13 +290,14 @@ export class MetricsWriter implements MetricsVisitor {
       if (ref === undefined) {
         const labels = labelsFromRecord({ ...recordOf(e.labels), quantile: String(q) });
         ref = this.sink.series(this.tenant, labels, MetricKind.Gauge, { help: m.help, unit: m.unit });
+        if (ref === REFUSED) e.why = refusalOf(this.sink, Refusal.SeriesLimit);
         e.quantileRefs.set(q, ref);
       }
       if (ref === REFUSED) limited = true;
-      else ok = this.sink.gaugeSet(ref, v, ts) && ok;
+      else if (!this.sink.gaugeSet(ref, v, ts)) { ok = false; failed = refusalOf(this.sink, Reason.Pipeline); }
     }
-    if (limited) this.refused.add(Reason.SeriesLimit);
-    else if (!ok) this.refused.add(Reason.Pipeline);
+    if (limited) this.refused.add(e.why);
+    else if (!ok) this.refused.add(failed);
   }
 }
 

@@ -1,5 +1,7 @@
 import type { IngestSink } from '../sink.js';
 import type { OtlpReceiver } from './receiver.js';
+import type { Authenticator } from '../../model/auth.js';
+import type { TlsFiles } from '../../wire/tls.js';
 
 /** OtlpLog writes one structured log line (a warning: malformed bodies, failed listeners). */
 export type OtlpLog = (msg: string, fields?: Record<string, unknown>) => void;
@@ -25,6 +27,14 @@ export interface OtlpServerOptions {
   readonly receiver?: OtlpReceiver;
   /** Seconds a client is told to wait (Retry-After) when the pipeline is saturated (default 1). */
   readonly retryAfterSeconds?: number;
+  /**
+   * When set and enabled, every export needs `Authorization: Bearer <token>` with the ingest
+   * scope, and is written into the token's tenant (or the one an admin token names with
+   * X-Scope-OrgID) instead of `tenant`.
+   */
+  readonly auth?: Authenticator;
+  /** Serve over TLS with these certificate files (reloaded by the returned handle's `reloadTls`). */
+  readonly tls?: TlsFiles | null;
 }
 
 /** OtlpServerHandle is a running (or disabled) OTLP listener. */
@@ -33,6 +43,8 @@ export interface OtlpServerHandle {
   readonly address: string | null;
   /** The bound port (0 when disabled). */
   readonly port: number;
+  /** reloadTls re-reads the certificate files (SIGHUP); a no-op without TLS. */
+  reloadTls?(): void;
   close(): Promise<void>;
 }
 

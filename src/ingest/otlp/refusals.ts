@@ -1,33 +1,30 @@
+import { REFUSAL_NAMES, REFUSAL_TEXT, Refusal, refusalOf, type IngestSink } from '../sink.js';
+
 /**
- * Refusals tallies the points of one request that were not accepted, by reason, and renders the
- * OTLP partial_success message. Reasons are fixed slots so counting is an array increment.
+ * Reason names the generic refusals OTLP decides itself; the sink's own reason (a limit, a
+ * timestamp out of range, a kind conflict) replaces SeriesLimit and Pipeline when it gives one.
  */
-export const enum Reason {
-  /** NaN, infinite, negative counter increment, inconsistent histogram. */
-  BadValue = 0,
-  /** The sink refused the series (a cardinality or label limit). */
-  SeriesLimit = 1,
-  /** The sink refused the sample (timestamp out of range, or a kind conflict). */
-  Pipeline = 2,
-}
+export const Reason = { BadValue: Refusal.BadValue, SeriesLimit: Refusal.SeriesLimit, Pipeline: Refusal.Pipeline } as const;
 
-const NAMES = ['bad_value', 'series_limit', 'pipeline'] as const;
-const TEXT = [
-  'NaN, infinite or negative counter values, or inconsistent histograms',
-  'series refused by a limit',
-  'timestamp outside the accepted range (older than retention or over 10 minutes ahead) or metric kind conflict',
-];
-
-/** Refusals is reset per request. */
+/**
+ * Refusals tallies the points of one request that were not accepted, by the shared refusal
+ * vocabulary (sink.ts), and renders the OTLP partial_success message. Reasons are fixed slots so
+ * counting is an array increment.
+ */
 export class Refusals {
-  readonly counts = new Float64Array(NAMES.length);
+  readonly counts = new Float64Array(REFUSAL_NAMES.length);
 
   reset(): void {
     this.counts.fill(0);
   }
 
-  add(reason: Reason, n = 1): void {
+  add(reason: Refusal, n = 1): void {
     this.counts[reason] = this.counts[reason]! + n;
+  }
+
+  /** addFrom counts a refusal by `sink`, by the reason it gives, else `fallback`. */
+  addFrom(sink: IngestSink, fallback: Refusal, n = 1): void {
+    this.add(refusalOf(sink, fallback), n);
   }
 
   total(): number {
@@ -41,13 +38,13 @@ export class Refusals {
     const parts: string[] = [];
     for (let i = 0; i < this.counts.length; i++) {
       const c = this.counts[i]!;
-      if (c > 0) parts.push(`${c} ${NAMES[i]} (${TEXT[i]})`);
+      if (c > 0) parts.push(`${c} ${REFUSAL_NAMES[i]} (${REFUSAL_TEXT[i]})`);
     }
     return parts.length === 0 ? '' : `${this.total()} ${what} refused: ${parts.join('; ')}`;
   }
 
   /** forEach visits the non-zero reasons with their self-metric label. */
   forEach(fn: (reason: string, n: number) => void): void {
-    for (let i = 0; i < this.counts.length; i++) if (this.counts[i]! > 0) fn(NAMES[i]!, this.counts[i]!);
+    for (let i = 0; i < this.counts.length; i++) if (this.counts[i]! > 0) fn(REFUSAL_NAMES[i]!, this.counts[i]!);
   }
 }

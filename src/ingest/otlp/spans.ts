@@ -156,7 +156,7 @@ export class SpanMetricsWriter {
     if (tokens === 1) limited = true;
     else if (tokens === 2) ok = false;
     if (limited) this.refused.add(Reason.SeriesLimit);
-    else if (!ok) this.refused.add(Reason.Pipeline);
+    else if (!ok) this.refused.addFrom(this.sink, Reason.Pipeline);
   }
 
   private baseLabels(res: ResourceInfo): LabelAccumulator {

@@ -1,4 +1,4 @@
-import { REFUSED, type IngestSink } from '../sink.js';
+import { REFUSAL_NAMES, REFUSED, Refusal, refusalOf, type IngestSink } from '../sink.js';
 import { labelsFromRecord, METRIC_NAME } from '../../model/labels.js';
 import { MetricKind } from '../../model/metric-kind.js';
 import { ByteKeyCache } from '../otlp/series-cache.js';
@@ -30,6 +30,8 @@ export interface RemoteWriteResult {
   refusedSeries: number;
   refusedPipeline: number;
   refusedUnsupported: number;
+  /** Refused samples by the shared refusal vocabulary (index: Refusal). */
+  byReason: number[];
 }
 
 const STALE_HI = 0x7ff00000;
@@ -43,6 +45,8 @@ const enum Route {
 interface SeriesEntry {
   readonly ref: number;
   readonly route: Route;
+  /** Why the sink refused the series, when ref is REFUSED. */
+  readonly why: Refusal;
 }
 
 /** Prometheus MetricMetadata.MetricType values. */
@@ -72,7 +76,7 @@ export class RemoteWriteDecoder {
 
   /** decode ingests a whole uncompressed WriteRequest; it throws DecodeError on malformed input. */
   decode(buf: Uint8Array, tenant: string): RemoteWriteResult {
-    const res: RemoteWriteResult = { received: 0, refusedBadValue: 0, refusedSeries: 0, refusedPipeline: 0, refusedUnsupported: 0 };
+    const res: RemoteWriteResult = { received: 0, refusedBadValue: 0, refusedSeries: 0, refusedPipeline: 0, refusedUnsupported: 0, byReason: new Array<number>(REFUSAL_NAMES.length).fill(0) };
     let tid = this.tenants.get(tenant);
     if (tid === undefined) this.tenants.set(tenant, (tid = this.tenants.size + 1));
     const meta = this.metadata(buf);
@@ -132,6 +136,7 @@ export class RemoteWriteDecoder {
         r.pos = r.len();
         res.received++;
         res.refusedUnsupported++;
+        res.byReason[Refusal.Unsupported]!++;
       } else skip(r, tag);
     }
     if (lStart < 0) lStart = lEnd = start;
@@ -170,14 +175,19 @@ export class RemoteWriteDecoder {
       }
       if (value !== value || value === Infinity || value === -Infinity || (e.route === Route.Counter && value < 0)) {
         res.refusedBadValue++;
+        res.byReason[Refusal.BadValue]!++;
         continue;
       }
       if (e.ref === REFUSED) {
         res.refusedSeries++;
+        res.byReason[e.why]!++;
         continue;
       }
       const ok = e.route === Route.Counter ? this.sink.counterCumulative(e.ref, value, 0, ts) : this.sink.gaugeSet(e.ref, value, ts);
-      if (!ok) res.refusedPipeline++;
+      if (!ok) {
+        res.refusedPipeline++;
+        res.byReason[refusalOf(this.sink, Refusal.Pipeline)]!++;
+      }
     }
   }
 
@@ -211,10 +221,10 @@ export class RemoteWriteDecoder {
       r.pos = le;
     }
     const name = rec[METRIC_NAME] ?? '';
-    if (name === '') return { ref: REFUSED, route: Route.Gauge };
+    if (name === '') return { ref: REFUSED, route: Route.Gauge, why: Refusal.SeriesLimit };
     const route = routeOf(name, meta);
     const ref = this.sink.series(tenant, labelsFromRecord(rec), route === Route.Counter ? MetricKind.Counter : MetricKind.Gauge);
-    return { ref, route };
+    return { ref, route, why: ref === REFUSED ? refusalOf(this.sink, Refusal.SeriesLimit) : Refusal.SeriesLimit };
   }
 }
 

@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
-import type { IngestSink } from '../sink.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { REFUSAL_NAMES, REFUSAL_TEXT, type IngestSink } from '../sink.js';
 import { DEFAULT_TENANT } from '../../model/metric-kind.js';
 import { DecodeError } from '../otlp/wire.js';
 import { remoteWriteSamplesReceived, remoteWriteSamplesRefused } from '../otlp/metrics.js';
@@ -11,8 +11,8 @@ export interface RemoteWriteOptions {
   readonly sink: IngestSink;
   /** Largest accepted body, compressed and uncompressed (default 4 MiB). */
   readonly maxBytes?: number;
-  /** Tenant of a request (default: `default` for all). */
-  readonly tenantOf?: (headers: Readonly<Record<string, string | string[] | undefined>>) => string;
+  /** Tenant of a request, as the server's auth hook resolved it (default: `default` for all). */
+  readonly tenantOf?: (req: FastifyRequest) => string;
   /** Seconds a client is told to wait when the pipeline is saturated (default 1). */
   readonly retryAfterSeconds?: number;
 }
@@ -48,7 +48,7 @@ export async function remoteWriteRoutes(app: FastifyInstance, opts: RemoteWriteO
     }
     let res: RemoteWriteResult;
     try {
-      res = decoder.decode(raw, opts.tenantOf?.(req.headers) ?? DEFAULT_TENANT);
+      res = decoder.decode(raw, opts.tenantOf?.(req) ?? DEFAULT_TENANT);
     } catch (err) {
       if (err instanceof DecodeError) return reply.code(400).type('text/plain').send(`malformed WriteRequest: ${err.message}`);
       throw err;
@@ -57,11 +57,11 @@ export async function remoteWriteRoutes(app: FastifyInstance, opts: RemoteWriteO
     }
     if (res.received > 0) remoteWriteSamplesReceived.inc(res.received);
     const parts: string[] = [];
-    for (const [reason, n] of [['bad_value', res.refusedBadValue], ['series_limit', res.refusedSeries], ['pipeline', res.refusedPipeline], ['unsupported', res.refusedUnsupported]] as const) {
-      if (n === 0) continue;
-      remoteWriteSamplesRefused.labels(reason).inc(n);
-      parts.push(`${n} ${reason}`);
-    }
+    res.byReason.forEach((n, reason) => {
+      if (n === 0) return;
+      remoteWriteSamplesRefused.labels(REFUSAL_NAMES[reason]!).inc(n);
+      parts.push(`${n} ${REFUSAL_NAMES[reason]} (${REFUSAL_TEXT[reason]})`);
+    });
     if (parts.length > 0) return reply.code(400).type('text/plain').send(`${res.received - (res.refusedBadValue + res.refusedSeries + res.refusedPipeline + res.refusedUnsupported)} of ${res.received} samples accepted; refused: ${parts.join(', ')}`);
     return reply.code(204).send();
   });

@@ -5,7 +5,7 @@ import { unwrapParens, type Call } from './ast.js';
 import type { EvalApi, Value } from './eval-api.js';
 import { absentLabels, dropMetricName, mergeByLabels } from './series-ops.js';
 import { bucketFraction, bucketQuantile, parseLe, type Bucket } from './quantile.js';
-import { re2ToJs } from '../../model/re2.js';
+import { compileAnchored } from '../../model/re2.js';
 import { StepSeries } from './value.js';
 
 /**
@@ -282,7 +282,7 @@ function labelReplace(ev: EvalApi, c: Call): StepSeries[] {
   const dst = stringArg(ev, c, 1), repl = stringArg(ev, c, 2), src = stringArg(ev, c, 3), regex = stringArg(ev, c, 4);
   let re: RegExp;
   try {
-    re = new RegExp(`^(?:${re2ToJs(regex)})$`, 's');
+    re = compileAnchored(regex);
   } catch (e) {
     throw new QueryError('execution', `invalid regular expression in label_replace(): ${regex}`);
   }
