@@ -24,6 +24,8 @@ import { registerProcessMetrics } from './self/process-metrics.js';
 import { CostSink } from './cost/cost-sink.js';
 import { dimensionMap, type Dimension } from './cost/dimensions.js';
 import { loadPriceTable } from './cost/prices.js';
+import { analyticsRoutes } from './api/http/analytics.js';
+import { grpcCosts } from './api/grpc/costs.js';
 
 /** Daemon is a running tallyd: what tests and the embedding API hold. */
 export interface Daemon {
@@ -70,8 +72,9 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     await pipeline.start();
     closers.push({ name: 'pipeline', close: () => pipeline.close() });
     // Every ingest path writes through the cost sink, so tokens are priced whichever path brought them.
+    const costDimensions = dimensionMap(cfg.cost.dimensions as Partial<Record<Dimension, readonly string[]>>);
     const costs = new CostSink(pipeline, {
-      dimensions: dimensionMap(cfg.cost.dimensions as Partial<Record<Dimension, readonly string[]>>),
+      dimensions: costDimensions,
       prices: loadPriceTable(cfg.pricing),
     });
 
@@ -125,6 +128,13 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     }, [
       { plugin: remoteReadRoutes, options: { querier: () => store.querier(), tenantOf: () => DEFAULT_TENANT } },
       { plugin: remoteWriteRoutes, options: { sink: costs, maxBytes: cfg.limits.requestBodyBytes } },
+      {
+        plugin: analyticsRoutes,
+        options: {
+          dimensions: () => costDimensions,
+          repriceDeps: () => ({ querier: store.querier(), appender: () => store.appender(), state: store.state('cost'), prices: costs.priceTable() }),
+        },
+      },
     ]);
     if (cfg.http.port !== 0) {
       listenerCheck('http');
@@ -177,6 +187,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
         queryTimeoutMs: cfg.limits.queryTimeoutMs,
         maxSamples: cfg.limits.queryMaxSamples,
         alertEvents: rules.events,
+        costs: grpcCosts(() => store.querier()),
         log: log.child({ component: 'grpc' }),
       });
       listening.set('grpc', true);

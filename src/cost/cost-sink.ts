@@ -319,7 +319,8 @@ export class CostSink implements IngestSink {
         if (p !== null) {
           const cost = kinds[0]! * p.input + kinds[1]! * p.cacheRead + kinds[2]! * p.cacheWrite + kinds[3]! * p.output + kinds[4]! * p.reasoning;
           if (t.costRef === -2) t.costRef = this.derived(t, COST_METRIC, COST_SOURCE, 'computed', 'LLM cost in USD computed from tokens and the price table.');
-          if (t.costRef !== REFUSED && cost > 0) this.inner.counter(t.costRef, cost, b.tsMs);
+          // Written even when zero (a free model): analytics tells priced windows from unpriced ones by it.
+          if (t.costRef !== REFUSED) this.inner.counter(t.costRef, cost, b.tsMs);
         } else {
           const ref = this.unpricedRef(t);
           if (ref !== REFUSED) this.inner.counter(ref, total, b.tsMs);
