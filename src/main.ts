@@ -160,7 +160,9 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       log.info('listening', { listener: 'statsd', address: formatAddress(cfg.statsd), transports: 'udp,tcp' });
     }
 
-    const otlpReceiver = new OtlpReceiver({ sink: costs, promoteResourceAttributes: cfg.promoteResourceAttributes });
+    const otlpReceiver = new OtlpReceiver({ sink: costs, promoteResourceAttributes: cfg.promoteResourceAttributes, traceAttributionWaitMs: cfg.cost.traceAttributionWaitMs });
+    // Closed after the OTLP listeners, before the pipeline: call spans still waiting are written.
+    closers.push({ name: 'otlp-trace-attribution', close: async () => otlpReceiver.close() });
     const otlpLog = (msg: string, fields?: Record<string, unknown>) => log.warn(msg, { component: 'otlp', ...fields });
     for (const [name, addr, start] of [['otlp-grpc', cfg.otlpGrpc, startOtlpGrpc], ['otlp-http', cfg.otlpHttp, startOtlpHttp]] as const) {
       if (addr.port === 0) continue;
