@@ -79,6 +79,10 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
   // Windows that got a computed cost, per derived-series identity (dimension labels), to tell
   // priced tokens from unpriced ones.
   const priced = new Map<string, Set<number>>();
+  const now = new Date(p.nowMs);
+  const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+  const monthEnd = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+  const forecast = p.toMs >= monthStart && p.toMs < monthEnd;
   forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, t, inc) => {
     const a = acc(labels);
     if (getLabel(labels, COST_SOURCE) === 'reported') {
@@ -86,6 +90,7 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
       return;
     }
     a.json.cost_usd += inc;
+    if (forecast && t >= monthStart) a.monthCost += inc;
     if (a.trend !== null) a.trend[Math.min(a.trend.length - 1, Math.floor((t - p.fromMs) / p.stepMs))]! += inc;
     const id = dimsKey(labels);
     let s = priced.get(id);
@@ -110,16 +115,15 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
     acc(labels).json.calls += inc;
   });
 
-  // Forecast: linear from the month so far, when the range ends in the current UTC month.
-  const now = new Date(p.nowMs);
-  const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
-  const monthEnd = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
-  const forecast = p.toMs >= monthStart && p.toMs < monthEnd;
+  // Forecast: linear from the month so far, when the range ends in the current UTC month. The
+  // main pass saw the month from `from` on; only a range starting after the 1st needs the rest.
   if (forecast) {
     const soFarEnd = Math.min(p.toMs, p.nowMs);
-    forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC), eq(COST_SOURCE, 'computed')], monthStart, soFarEnd, tierHint(monthStart, soFarEnd, 0), (labels, _k, _t, inc) => {
-      acc(labels).monthCost += inc;
-    });
+    if (p.fromMs > monthStart) {
+      forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC), eq(COST_SOURCE, 'computed')], monthStart, p.fromMs - 1, tierHint(monthStart, p.fromMs - 1, 0), (labels, _k, _t, inc) => {
+        acc(labels).monthCost += inc;
+      });
+    }
     const elapsed = Math.max(1, soFarEnd - monthStart);
     for (const a of groups.values()) a.json.forecast_cost_usd = round((a.monthCost * (monthEnd - monthStart)) / elapsed);
   }

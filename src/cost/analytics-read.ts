@@ -11,8 +11,11 @@ import type { Querier } from '../store/interface.js';
 
 /** SLICE_MS is the span of one select. */
 const SLICE_MS = 7 * 86_400_000;
-/** MARGIN_MS reaches back before a slice for the sample that precedes the first window. */
-const MARGIN_MS = 86_400_000;
+/**
+ * MARGIN_MS reaches back before a slice for the sample that precedes its first window (the
+ * querier puts it one tier resolution earlier; the tiers read here are at most 1 h).
+ */
+const MARGIN_MS = 2 * 3_600_000;
 
 /**
  * tierHint is the step hint for the querier's tier choice. Ranges aligned to the hour (or 5

@@ -86,6 +86,12 @@ t.test('costs, usage, gRPC Costs and re-pricing against a running daemon', async
   t.equal(a1.output_tokens, 100_000);
   t.equal(a1.calls, 1);
   near(t, a1.reported_cost_usd, 3.4, 1e-9, 'reported cost kept apart');
+  const now = new Date();
+  const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+  const monthEnd = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+  if (T0 >= monthStart) {
+    near(t, a1.forecast_cost_usd, (3.5 * (monthEnd - monthStart)) / (T0 + HOUR - 1 - monthStart), 1e-6, 'forecast: linear from the month so far');
+  }
   t.equal(a3.cost_usd, 0);
   t.equal(a3.unpriced_tokens, 5000, 'unpriced usage shows up, not as $0 in silence');
   t.equal(a1.unpriced_tokens, 0);
