@@ -7,7 +7,8 @@ import { openStore } from './store/open.js';
 import type { Store } from './store/interface.js';
 import { Pipeline } from './pipeline/router.js';
 import { createEngine, parseMatchers } from './query/promql/engine.js';
-import { QueryPool } from './query/pool/pool.js';
+import { QueryPool, DEFAULT_JOB_MODULES } from './query/pool/pool.js';
+import { COST_JOB_MODULE } from './cost/jobs.js';
 import { reviveSample } from './query/pool/revive.js';
 import { buildHttpServer } from './api/http/server.js';
 import type { ReadinessCheck } from './api/http/deps.js';
@@ -27,6 +28,11 @@ import { Authenticator } from './model/auth.js';
 import { tenantOf as httpTenantOf } from './api/http/auth.js';
 import { grpcAuth } from './api/grpc/auth.js';
 import { ReloadableGrpcCredentials, readTls } from './wire/tls.js';
+import { CostSink } from './cost/cost-sink.js';
+import { dimensionMap, type Dimension } from './cost/dimensions.js';
+import { loadPriceTable } from './cost/prices.js';
+import { analyticsRoutes } from './api/http/analytics.js';
+import { grpcCosts } from './api/grpc/costs.js';
 
 /** Daemon is a running tallyd: what tests and the embedding API hold. */
 export interface Daemon {
@@ -35,6 +41,10 @@ export interface Daemon {
   readonly rules: RuleManager;
   /** reloadTls re-reads `tls.cert_file`/`tls.key_file` for every TLS listener (SIGHUP). */
   reloadTls(): void;
+  /** costs is the cost-deriving sink every ingest path writes through (SPEC section 7). */
+  readonly costs: CostSink;
+  /** reloadPricing re-reads `--pricing` (or the built-in table); a bad file keeps the old table. */
+  reloadPricing(): void;
   /** stop closes listeners, flushes every open window, commits and closes the store. */
   stop(): Promise<void>;
 }
@@ -72,6 +82,12 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     });
     await pipeline.start();
     closers.push({ name: 'pipeline', close: () => pipeline.close() });
+    // Every ingest path writes through the cost sink, so tokens are priced whichever path brought them.
+    const costDimensions = dimensionMap(cfg.cost.dimensions as Partial<Record<Dimension, readonly string[]>>);
+    const costs = new CostSink(pipeline, {
+      dimensions: costDimensions,
+      prices: loadPriceTable(cfg.pricing),
+    });
 
     registerProcessMetrics(() => store.stats().bytes);
     // Every query runs on the query workers, each with its own store handle: the main thread
@@ -81,6 +97,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       // One more thread only for rules, so a group is never late behind dashboard queries.
       ruleWorkers: 1,
       queueLength: cfg.limits.queryQueue,
+      // Analytics (SPEC section 7) run on the same workers as PromQL.
+      jobModules: [...DEFAULT_JOB_MODULES, COST_JOB_MODULE],
       store: { dataDir: cfg.dataDir, rawResolutionMs: cfg.flushIntervalMs, tiers: cfg.tiers },
       limits: { maxSamples: cfg.limits.queryMaxSamples, maxSeries: cfg.limits.queryMaxSeries },
       log: (msg, fields) => log.error(msg, { component: 'query', ...fields }),
@@ -139,7 +157,16 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       startTimeMs,
     }, [
       { plugin: remoteReadRoutes, options: { queries, tenantOf: httpTenantOf, bodyLimit: cfg.limits.requestBodyBytes, timeoutMs: cfg.limits.queryTimeoutMs, sampleLimit: cfg.limits.queryMaxSamples } },
-      { plugin: remoteWriteRoutes, options: { sink: pipeline, maxBytes: cfg.limits.requestBodyBytes, tenantOf: httpTenantOf } },
+      { plugin: remoteWriteRoutes, options: { sink: costs, maxBytes: cfg.limits.requestBodyBytes, tenantOf: httpTenantOf } },
+      {
+        plugin: analyticsRoutes,
+        options: {
+          queries,
+          timeoutMs: cfg.limits.queryTimeoutMs,
+          dimensions: () => costDimensions,
+          repriceDeps: () => ({ querier: store.querier(), appender: () => store.appender(), state: store.state('cost'), prices: costs.priceTable() }),
+        },
+      },
     ]);
     if (cfg.tls) {
       const files = cfg.tls;
@@ -158,7 +185,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       const statsd = await startStatsd({
         host: cfg.statsd.host,
         port: cfg.statsd.port,
-        sink: pipeline,
+        sink: costs,
         tenant: cfg.statsdTenant,
         // With auth configured, StatsD (which carries no credentials) only accepts listed sources.
         allow: auth.enabled || cfg.statsdAllowExplicit ? [...cfg.statsdAllow] : undefined,
@@ -169,14 +196,16 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       log.info('listening', { listener: 'statsd', address: formatAddress(cfg.statsd), transports: 'udp,tcp' });
     }
 
-    const otlpReceiver = new OtlpReceiver({ sink: pipeline, promoteResourceAttributes: cfg.promoteResourceAttributes });
+    const otlpReceiver = new OtlpReceiver({ sink: costs, promoteResourceAttributes: cfg.promoteResourceAttributes, traceAttributionWaitMs: cfg.cost.traceAttributionWaitMs });
+    // Closed after the OTLP listeners, before the pipeline: call spans still waiting are written.
+    closers.push({ name: 'otlp-trace-attribution', close: async () => otlpReceiver.close() });
     const otlpLog = (msg: string, fields?: Record<string, unknown>) => log.warn(msg, { component: 'otlp', ...fields });
     for (const [name, addr, start] of [['otlp-grpc', cfg.otlpGrpc, startOtlpGrpc], ['otlp-http', cfg.otlpHttp, startOtlpHttp]] as const) {
       if (addr.port === 0) continue;
       listenerCheck(name);
       const h = await start({
         address: formatAddress(addr),
-        sink: pipeline,
+        sink: costs,
         receiver: otlpReceiver,
         maxBytes: cfg.limits.requestBodyBytes,
         promoteResourceAttributes: cfg.promoteResourceAttributes,
@@ -201,6 +230,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
         queries,
         queryTimeoutMs: cfg.limits.queryTimeoutMs,
         alertEvents: rules.events,
+        costs: grpcCosts(queries),
         log: log.child({ component: 'grpc' }),
       });
       listening.set('grpc', true);
@@ -227,6 +257,10 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       rules,
       reloadTls() {
         for (const r of tlsReloaders) r();
+      },
+      costs,
+      reloadPricing() {
+        costs.setPrices(loadPriceTable(cfg.pricing));
       },
       stop() {
         stopping ??= (async () => {
@@ -296,11 +330,17 @@ export async function runDaemon(cfg: Config, log: Logger): Promise<number> {
       );
     };
     process.on('SIGHUP', () => {
-      log.info('reloading rules and certificates', { signal: 'SIGHUP' });
+      log.info('reloading rules, certificates and prices', { signal: 'SIGHUP' });
       try {
         daemon.reloadTls();
       } catch (err) {
         log.error('certificate reload failed; the previous certificate stays in use', { err: (err as Error).message });
+      }
+      try {
+        daemon.reloadPricing();
+        log.info('price table reloaded', { source: daemon.costs.priceTable().source, rows: daemon.costs.priceTable().rows.length });
+      } catch (err) {
+        log.error('price table reload refused; the last good table stays in force', { err: (err as Error).message });
       }
       daemon.rules.reload().then(
         (r) => (r.ok ? log.info('rules reloaded') : log.error('rule reload refused; the last good rules stay in force', { errors: r.errors })),

@@ -9,6 +9,8 @@ import {
 } from './schema.js';
 import type { TierConfig } from '../store/interface.js';
 import { compileAllow } from '../ingest/statsd/allow.js';
+import { DIMENSIONS, isDimension } from '../cost/dimensions.js';
+import { loadPriceTable } from '../cost/prices.js';
 
 /** ConfigError is a configuration problem; its message names the key or flag, the value and what is allowed. */
 export class ConfigError extends Error {
@@ -123,6 +125,14 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
   const scrape = onlyKeys(asMap(file['scrape'] ?? {}, 'scrape'), 'scrape', ['series_ttl']);
   const rulesSection = onlyKeys(asMap(file['rule_evaluation'] ?? {}, 'rule_evaluation'), 'rule_evaluation', ['interval']);
   const tlsSection = file['tls'] === undefined ? null : onlyKeys(asMap(file['tls'], 'tls'), 'tls', ['cert_file', 'key_file']);
+  const pricing = str('pricing');
+  if (pricing !== null) {
+    try {
+      loadPriceTable(pricing);
+    } catch (e) {
+      throw new ConfigError(`${pick(spec('pricing'))!.where}: ${(e as Error).message}`);
+    }
+  }
 
   return {
     dataDir: str('data-dir')!,
@@ -133,7 +143,7 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
     statsd: addr('statsd'),
     flushIntervalMs,
     rules,
-    pricing: str('pricing'),
+    pricing,
     configFile,
     logLevel: levelSrc.value as LogLevel,
     statsdAllow: cidrList(statsdSection['allow'] ?? ['127.0.0.0/8', '::1/128']),
@@ -152,11 +162,12 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
     tiers: tiers(file['tiers'], flushIntervalMs),
     remoteWrite: remoteWrite(file['remote_write'] ?? []),
     queryWorkers: queryWorkers(file['query_workers']),
+    cost: cost(asMap(file['cost'] ?? {}, 'cost')),
   };
 }
 
 /** FILE_SECTIONS are YAML keys that exist only in the config file. */
-const FILE_SECTIONS = ['notifiers', 'auth', 'limits', 'tiers', 'remote_write', 'otlp', 'scrape', 'tls', 'external_labels', 'external_url', 'histogram_buckets', 'rule_evaluation', 'query_workers'];
+const FILE_SECTIONS = ['notifiers', 'auth', 'limits', 'tiers', 'remote_write', 'otlp', 'scrape', 'tls', 'external_labels', 'external_url', 'histogram_buckets', 'rule_evaluation', 'query_workers', 'cost'];
 
 function spec(flag: string): OptionSpec {
   return OPTIONS.find((o) => o.flag === flag)!;
@@ -355,4 +366,21 @@ function remoteWrite(v: unknown): RemoteWriteConfig[] {
       },
     };
   });
+}
+
+function cost(m: Record<string, unknown>): Config['cost'] {
+  const allowed = ['dimensions', 'trace_attribution_wait'];
+  for (const k of Object.keys(m)) if (!allowed.includes(k)) bad(`config key cost.${k}`, m[k], `one of the keys ${allowed.join(', ')}`);
+  const dims = asMap(m['dimensions'] ?? {}, 'cost.dimensions');
+  const dimensions: Record<string, string[]> = {};
+  for (const [d, list] of Object.entries(dims)) {
+    if (!isDimension(d)) bad(`config key cost.dimensions.${d}`, list, `a dimension among ${DIMENSIONS.join(', ')}`);
+    const labels = stringList(list, `cost.dimensions.${d}`);
+    if (labels.length === 0) bad(`config key cost.dimensions.${d}`, list, 'a non-empty list of label names');
+    for (const l of labels) if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(l)) bad(`config key cost.dimensions.${d}`, l, 'Prometheus label names');
+    dimensions[d] = labels;
+  }
+  const wait = m['trace_attribution_wait'] === undefined ? 5000 : durationValue(m['trace_attribution_wait'], 'cost.trace_attribution_wait');
+  if (wait > 60_000) bad('config key cost.trace_attribution_wait', m['trace_attribution_wait'], 'a duration of at most 60s (spans are held in memory meanwhile)');
+  return { dimensions, traceAttributionWaitMs: wait };
 }

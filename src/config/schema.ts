@@ -75,6 +75,15 @@ export interface Config {
   readonly remoteWrite: readonly RemoteWriteConfig[];
   /** Query worker threads (`query_workers`); default min(2, cores). */
   readonly queryWorkers: number;
+  readonly cost: CostConfig;
+}
+
+/** CostConfig is the `cost:` section (SPEC section 7). */
+export interface CostConfig {
+  /** dimensions overrides, per dimension, the labels it reads (first present wins). */
+  readonly dimensions: Readonly<Record<string, readonly string[]>>;
+  /** traceAttributionWaitMs is how long an LLM call span waits for its ancestor spans. */
+  readonly traceAttributionWaitMs: number;
 }
 
 /** OptionKind says how a command-line option's text is parsed. */

@@ -42,7 +42,7 @@ export interface GrpcApiOptions {
   /** alertEvents emits `'alert'` with an AlertEventLike on every alert state change. */
   readonly alertEvents?: EventEmitter;
   /** costs answers Costs; absent means the RPC answers UNIMPLEMENTED. */
-  readonly costs?: (req: CostsRequest, tenant: string) => Promise<CostsResponse>;
+  readonly costs?: (req: CostsRequest, tenant: string, opts: JobOptions) => Promise<CostsResponse>;
   /**
    * auth checks a call's metadata (`authorization: Bearer ...`). It returns who the caller is,
    * or an Error: UNAUTHENTICATED unless the error carries another gRPC `code`. Calls whose
@@ -190,7 +190,7 @@ export async function startGrpcApi(opts: GrpcApiOptions): Promise<GrpcApi> {
     Costs: unary<CostsRequest, CostsResponse>('Costs', async (call) => {
       const tenant = authorize(call.metadata);
       if (!opts.costs) throw new GrpcError(grpc.status.UNIMPLEMENTED, 'cost analytics are not enabled on this server');
-      return opts.costs(call.request, tenant);
+      return opts.costs(call.request, tenant, jobOptions(call));
     }),
 
     WatchAlerts: (call: grpc.ServerWritableStream<WatchAlertsRequest, AlertEventMsg>) => {
