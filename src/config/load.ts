@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { parseAddress, type ListenAddress } from './address.js';
 import { parseDuration } from './duration.js';
+import { nearest } from './suggest.js';
 import {
   DEFAULT_LIMITS, LOG_LEVELS, OPTIONS, defaultTiers, envName, yamlKey,
   type Config, type LogLevel, type NotifierConfig, type OptionSpec, type RemoteWriteConfig, type TokenConfig,
@@ -42,7 +43,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       name = name.slice(0, eq);
     }
     if (!KNOWN_FLAGS.has(name)) {
-      throw new ConfigError(`unknown flag --${name}; known flags: ${[...KNOWN_FLAGS].map((f) => '--' + f).join(', ')}`);
+      const near = nearest(name, [...KNOWN_FLAGS]);
+      throw new ConfigError(`unknown flag --${name}${near ? `; did you mean --${near}?` : ''} (known flags: ${[...KNOWN_FLAGS].map((f) => '--' + f).join(', ')}; see tallyd --help)`);
     }
     if (value === undefined) {
       value = argv[++i];
