@@ -21,12 +21,15 @@ import { storeRuleWriter } from './rules/store-writer.js';
 import type { Sample } from './query/promql/api.js';
 import { DEFAULT_TENANT } from './model/metric-kind.js';
 import { registerProcessMetrics } from './self/process-metrics.js';
+import { RemoteWriteExporter } from './export/remote-write/shipper.js';
 
 /** Daemon is a running tallyd: what tests and the embedding API hold. */
 export interface Daemon {
   readonly store: Store;
   readonly pipeline: Pipeline;
   readonly rules: RuleManager;
+  /** remoteWrite ships closed windows to the `remote_write` targets (null without targets). */
+  readonly remoteWrite: RemoteWriteExporter | null;
   /** stop closes listeners, flushes every open window, commits and closes the store. */
   stop(): Promise<void>;
 }
@@ -62,6 +65,24 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     });
     await pipeline.start();
     closers.push({ name: 'pipeline', close: () => pipeline.close() });
+
+    let remoteWrite: RemoteWriteExporter | null = null;
+    if (cfg.remoteWrite.length > 0) {
+      const exporter = new RemoteWriteExporter({
+        targets: cfg.remoteWrite,
+        querier: () => store.querier(),
+        state: (table) => store.state(table),
+        resolutionMs: cfg.flushIntervalMs,
+        flushClosed: () => pipeline.flushClosed(),
+        tenants: [...new Set([DEFAULT_TENANT, cfg.statsdTenant, ...cfg.tokens.flatMap((t) => (t.tenant ? [t.tenant] : []))])],
+        defaultTenant: DEFAULT_TENANT,
+        log: log.child({ component: 'remote_write' }),
+      });
+      exporter.start();
+      remoteWrite = exporter;
+      // Closed before the pipeline: what is still queued stays on disk for the next start.
+      closers.push({ name: 'remote_write', close: () => exporter.stop() });
+    }
 
     registerProcessMetrics(() => store.stats().bytes);
     const engine = createEngine();
@@ -189,6 +210,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       store,
       pipeline,
       rules,
+      remoteWrite,
       stop() {
         stopping ??= (async () => {
           // Listeners first (stop accepting), then the pipeline (flush every open window), then the store.

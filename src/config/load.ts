@@ -289,9 +289,11 @@ function remoteWrite(v: unknown): RemoteWriteConfig[] {
   if (!Array.isArray(v)) return bad('config key remote_write', v, 'a list of {url, headers?, basic_auth?, queue?}');
   return v.map((r, i) => {
     const m = asMap(r, `remote_write[${i}]`);
+    for (const k of Object.keys(m)) if (!['url', 'headers', 'basic_auth', 'queue'].includes(k)) bad(`config key remote_write[${i}].${k}`, m[k], 'one of the keys url, headers, basic_auth, queue');
     const url = stringValue(m['url'], `remote_write[${i}].url`);
     if (!/^https?:\/\//.test(url)) bad(`config key remote_write[${i}].url`, url, 'an http:// or https:// URL');
     const q = asMap(m['queue'] ?? {}, `remote_write[${i}].queue`);
+    for (const k of Object.keys(q)) if (!['max_bytes', 'max_age'].includes(k)) bad(`config key remote_write[${i}].queue.${k}`, q[k], 'one of the keys max_bytes, max_age');
     const ba = m['basic_auth'] === undefined ? undefined : asMap(m['basic_auth'], `remote_write[${i}].basic_auth`);
     return {
       url,
