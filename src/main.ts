@@ -18,7 +18,7 @@ import { OtlpReceiver } from './ingest/otlp/receiver.js';
 import { remoteWriteRoutes } from './ingest/remote-write/routes.js';
 import { RuleManager } from './rules/index.js';
 import { storeRuleWriter } from './rules/store-writer.js';
-import type { Sample } from './query/promql/api.js';
+import type { QueryResult, Sample } from './query/promql/api.js';
 import { DEFAULT_TENANT } from './model/metric-kind.js';
 import { registerProcessMetrics } from './self/process-metrics.js';
 import { RemoteWriteExporter } from './export/remote-write/shipper.js';
@@ -28,10 +28,23 @@ export interface Daemon {
   readonly store: Store;
   readonly pipeline: Pipeline;
   readonly rules: RuleManager;
+  /**
+   * query is the daemon's one entry for PromQL evaluation outside the HTTP/gRPC surfaces (the
+   * embedding API uses it): bounded by the configured query timeout and sample limit.
+   */
+  readonly query: DaemonQueries;
+  /** otlp decodes OTLP protobuf Export requests into the pipeline (in-process OTel exporter). */
+  readonly otlp: OtlpReceiver;
   /** remoteWrite ships closed windows to the `remote_write` targets (null without targets). */
   readonly remoteWrite: RemoteWriteExporter | null;
   /** stop closes listeners, flushes every open window, commits and closes the store. */
   stop(): Promise<void>;
+}
+
+/** DaemonQueries evaluate PromQL for one tenant; times are unix ms. */
+export interface DaemonQueries {
+  instant(expr: string, timeMs: number, tenant?: string): Promise<QueryResult>;
+  range(expr: string, startMs: number, endMs: number, stepMs: number, tenant?: string): Promise<QueryResult>;
 }
 
 type Closer = { name: string; close: () => Promise<void> };
@@ -211,6 +224,13 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       pipeline,
       rules,
       remoteWrite,
+      otlp: otlpReceiver,
+      query: {
+        instant: async (expr, timeMs, t = DEFAULT_TENANT) =>
+          engine.instant(store.querier(), t, expr, timeMs, { deadlineMs: Date.now() + cfg.limits.queryTimeoutMs, maxSamples: cfg.limits.queryMaxSamples }),
+        range: async (expr, startMs, endMs, stepMs, t = DEFAULT_TENANT) =>
+          engine.range(store.querier(), t, expr, startMs, endMs, stepMs, { deadlineMs: Date.now() + cfg.limits.queryTimeoutMs, maxSamples: cfg.limits.queryMaxSamples }),
+      },
       stop() {
         stopping ??= (async () => {
           // Listeners first (stop accepting), then the pipeline (flush every open window), then the store.
