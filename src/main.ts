@@ -89,6 +89,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
         flushClosed: () => pipeline.flushClosed(),
         tenants: [...new Set([DEFAULT_TENANT, cfg.statsdTenant, ...cfg.tokens.flatMap((t) => (t.tenant ? [t.tenant] : []))])],
         defaultTenant: DEFAULT_TENANT,
+        externalLabels: cfg.externalLabels,
         log: log.child({ component: 'remote_write' }),
       });
       exporter.start();

@@ -133,3 +133,27 @@ t.test('remote write out: max_age drops samples older than it and counts them', 
   await sleep(6000);
   t.notOk(of(rx.samples(), 'rwout_aged_total').some((s) => s.t < Date.now() - 10_000), 'nothing older than max_age arrives later');
 });
+
+t.test('two nodes: an edge tallyd remote-writes into a central tallyd, labelled by external_labels', async (t) => {
+  const central = await startDaemon({ args: ['--flush-interval', '1s'] });
+  t.teardown(() => central.stop());
+  const cfg = configFile(`external_labels:\n  edge: eu-1\nremote_write:\n  - url: ${central.url}/api/v1/write\n`);
+  const edge = await startDaemon({ args: ['--flush-interval', '1s', '--config', cfg] });
+  t.teardown(() => edge.stop());
+  for (let i = 0; i < 4; i++) {
+    await statsd(edge.ports.statsd, 'twonode_tokens:10|c|#model:m1');
+    await statsd(edge.ports.statsd, `twonode_latency:${100 * (i + 1)}|ms`);
+    await sleep(1100);
+  }
+  const q = async (d: Daemon, expr: string) => {
+    const r = await fetch(`${d.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    return ((await r.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;
+  };
+  await until('the central total', async () => (await q(central, 'twonode_tokens_total'))[0]?.value[1] === '40');
+  const c = await q(central, 'twonode_tokens_total');
+  t.same(c[0]!.metric, { __name__: 'twonode_tokens_total', model: 'm1', edge: 'eu-1' }, 'external_labels mark the edge');
+  await until('the central histogram', async () => (await q(central, 'twonode_latency_seconds_count'))[0]?.value[1] === '4');
+  const e50 = await q(edge, 'histogram_quantile(0.5, sum(twonode_latency_seconds_bucket) by (le))');
+  const c50 = await q(central, 'histogram_quantile(0.5, sum(twonode_latency_seconds_bucket) by (le))');
+  t.equal(c50[0]?.value[1], e50[0]?.value[1], 'the central store answers the same quantile as the edge');
+});

@@ -21,6 +21,8 @@ export interface ExporterOptions {
   /** Tenants whose series are shipped; all but `defaultTenant` get a `tenant` label. */
   readonly tenants: readonly string[];
   readonly defaultTenant: string;
+  /** `external_labels`, added to every shipped series that lacks them (as Prometheus does). */
+  readonly externalLabels?: Readonly<Record<string, string>>;
   readonly log: Logger;
   readonly now?: () => number;
   /** How often closed windows are collected (default: the resolution, at least 1 s). */
@@ -54,20 +56,13 @@ function displayUrl(url: string): string {
   }
 }
 
-/** withTenant adds `tenant=<t>` to sorted labels unless the series already has a tenant label. */
-function withTenant(labels: Labels, tenant: string): Labels {
-  if (labels.some((l) => l.name === 'tenant')) return labels;
-  const out: Label[] = [];
-  let added = false;
-  for (const l of labels) {
-    if (!added && l.name > 'tenant') {
-      out.push({ name: 'tenant', value: tenant });
-      added = true;
-    }
-    out.push(l);
-  }
-  if (!added) out.push({ name: 'tenant', value: tenant });
-  return out;
+/** withLabels adds labels a series does not have yet, keeping the result sorted by name. */
+function withLabels(labels: Labels, extra: readonly Label[]): Labels {
+  if (extra.length === 0) return labels;
+  const have = new Set(labels.map((l) => l.name));
+  const add = extra.filter((l) => !have.has(l.name) && l.value !== '');
+  if (add.length === 0) return labels;
+  return [...labels, ...add].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Target is one remote_write entry: its durable queue and its sender loop. */
@@ -157,9 +152,11 @@ export class RemoteWriteExporter {
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private stopped = false;
+  private readonly external: Label[];
 
   constructor(o: ExporterOptions) {
     this.o = o;
+    this.external = Object.entries(o.externalLabels ?? {}).map(([name, value]) => ({ name, value }));
     this.now = o.now ?? Date.now;
     const start = this.boundary(this.now()) - 1 - SHIP_LAG_WINDOWS * o.resolutionMs;
     this.targets = o.targets.map((cfg) => {
@@ -226,7 +223,7 @@ export class RemoteWriteExporter {
       let total = 0;
       for (const tenant of this.o.tenants) {
         for (const s of collectWindows(querier, tenant, from, upTo + 1)) {
-          const labels = tenant === this.o.defaultTenant ? s.labels : withTenant(s.labels, tenant);
+          const labels = withLabels(s.labels, tenant === this.o.defaultTenant ? this.external : [{ name: 'tenant', value: tenant }, ...this.external]);
           series.push({ labels, timestamps: s.timestamps, values: s.values, from: 0, to: s.timestamps.length });
           maxT = Math.max(maxT, s.timestamps[s.timestamps.length - 1]!);
           total += s.timestamps.length;
