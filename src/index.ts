@@ -140,7 +140,16 @@ export async function open(opts: OpenOptions = {}): Promise<Tallyd> {
   const daemon = await startDaemon(cfg, log);
   const { pipeline } = daemon;
   const refs = new Map<string, number>();
+  const pending = new Map<number, number>();
+  let drainScheduled = false;
   let closed = false;
+  const drain = (): void => {
+    drainScheduled = false;
+    const now = Date.now();
+    for (const [ref, inc] of pending) pipeline.counter(ref, inc, now);
+    pending.clear();
+    pipeline.flush();
+  };
 
   const step = (s: number | string): number => {
     if (typeof s === 'number') return s;
@@ -155,7 +164,8 @@ export async function open(opts: OpenOptions = {}): Promise<Tallyd> {
       if (closed) throw new Error('tallyd: record after close');
       const k = KINDS[kind];
       if (k === undefined) throw new TypeError(`tallyd: unknown metric type ${JSON.stringify(kind)}; expected counter, gauge or histogram`);
-      const key = `${kind}\u0000${name}\u0000${JSON.stringify(labels)}`;
+      let key = kind + '\u0000' + name;
+      for (const ln in labels) key += '\u0000' + ln + '\u0001' + labels[ln];
       let ref = refs.get(key);
       if (ref === undefined) {
         ref = pipeline.series('default', labelsFromRecord({ ...labels, __name__: name }), k);
@@ -163,8 +173,18 @@ export async function open(opts: OpenOptions = {}): Promise<Tallyd> {
         if (ref === REFUSED) return false;
         refs.set(key, ref);
       }
-      const now = Date.now();
-      const ok = k === MetricKind.Counter ? pipeline.counter(ref, value, now) : k === MetricKind.Gauge ? pipeline.gaugeSet(ref, value, now) : pipeline.observe(ref, value, 1, now);
+      if (k === MetricKind.Counter) {
+        // Increments of one event-loop turn are summed before they reach the pipeline: a busy
+        // agent records the same few counters thousands of times a second.
+        if (!Number.isFinite(value) || value < 0) return false;
+        pending.set(ref, (pending.get(ref) ?? 0) + value);
+        if (!drainScheduled) {
+          drainScheduled = true;
+          setImmediate(drain);
+        }
+        return true;
+      }
+      const ok = k === MetricKind.Gauge ? pipeline.gaugeSet(ref, value, Date.now()) : pipeline.observe(ref, value, 1, Date.now());
       pipeline.flush();
       return ok;
     },
@@ -176,10 +196,14 @@ export async function open(opts: OpenOptions = {}): Promise<Tallyd> {
       const v = toValue(r);
       return v.type === 'matrix' ? v.series : [];
     },
-    flush: () => pipeline.flushNow(),
+    flush() {
+      drain();
+      return pipeline.flushNow();
+    },
     async close() {
       if (closed) return;
       closed = true;
+      drain();
       await daemon.stop();
     },
   };
