@@ -1,33 +1,32 @@
 import { ConfigError, loadConfig, parseArgs } from './config/load.js';
-import { OPTIONS, envName, yamlKey } from './config/schema.js';
 import { formatAddress } from './config/address.js';
 import { Logger } from './self/log.js';
 import { VERSION } from './version.js';
-
-const USAGE = `usage: tallyd [serve] [flags]
-       tallyd check-config [--config FILE] [flags]
-       tallyd check-rules FILE...
-       tallyd version
-
-flags (each also as environment variable and YAML key; flag > env > file > default):
-${OPTIONS.map((o) => `  --${o.flag.padEnd(16)} ${o.help}${o.defaultText !== null ? ` (default ${o.defaultText})` : ''}\n${' '.repeat(21)}env ${envName(o.flag)}, YAML ${yamlKey(o.flag)}`).join('\n')}
-`;
+import { usage, unknownCommand } from './commands/help.js';
 
 /**
  * main runs one tallyd command and resolves to the process exit code. `serve` resolves only
  * after the daemon stopped (on SIGTERM/SIGINT).
  */
 export async function main(argv: string[]): Promise<number> {
-  const sub = argv[0] && !argv[0].startsWith('--') ? argv[0] : 'serve';
+  const sub = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'serve';
   const rest = sub === argv[0] ? argv.slice(1) : argv;
+  // `--help`/`-h` anywhere wins over everything else, so a half-typed command line still gets help.
+  if (rest.includes('--help') || rest.includes('-h')) {
+    if (sub !== 'help' && !['serve', 'check-config', 'check-rules', 'version'].includes(sub)) {
+      process.stderr.write(unknownCommand(sub));
+      return 2;
+    }
+    process.stdout.write(usage(argv[0] === sub ? sub : undefined));
+    return 0;
+  }
   try {
     switch (sub) {
       case 'version':
         process.stdout.write(`tallyd ${VERSION} (node ${process.version})\n`);
         return 0;
       case 'help':
-      case '--help':
-        process.stdout.write(USAGE);
+        process.stdout.write(usage(rest[0]));
         return 0;
       case 'check-config': {
         const cfg = loadConfig(parseArgs(rest));
@@ -53,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
         return await runDaemon(cfg, log);
       }
       default:
-        process.stderr.write(`unknown command ${JSON.stringify(sub)}\n${USAGE}`);
+        process.stderr.write(unknownCommand(sub));
         return 2;
     }
   } catch (err) {

@@ -21,7 +21,7 @@ import { OtlpReceiver } from './ingest/otlp/receiver.js';
 import { remoteWriteRoutes } from './ingest/remote-write/routes.js';
 import { RuleManager } from './rules/index.js';
 import { storeRuleWriter } from './rules/store-writer.js';
-import type { Sample } from './query/promql/api.js';
+import type { QueryResult, Sample } from './query/promql/api.js';
 import { DEFAULT_TENANT } from './model/metric-kind.js';
 import { registerProcessMetrics } from './self/process-metrics.js';
 import { Authenticator } from './model/auth.js';
@@ -33,6 +33,7 @@ import { dimensionMap, type Dimension } from './cost/dimensions.js';
 import { loadPriceTable } from './cost/prices.js';
 import { analyticsRoutes } from './api/http/analytics.js';
 import { grpcCosts } from './api/grpc/costs.js';
+import { RemoteWriteExporter } from './export/remote-write/shipper.js';
 
 /** Daemon is a running tallyd: what tests and the embedding API hold. */
 export interface Daemon {
@@ -45,8 +46,23 @@ export interface Daemon {
   readonly costs: CostSink;
   /** reloadPricing re-reads `--pricing` (or the built-in table); a bad file keeps the old table. */
   reloadPricing(): void;
+  /**
+   * query is the daemon's one entry for PromQL evaluation outside the HTTP/gRPC surfaces (the
+   * embedding API uses it): bounded by the configured query timeout and sample limit.
+   */
+  readonly query: DaemonQueries;
+  /** otlp decodes OTLP protobuf Export requests into the pipeline (in-process OTel exporter). */
+  readonly otlp: OtlpReceiver;
+  /** remoteWrite ships closed windows to the `remote_write` targets (null without targets). */
+  readonly remoteWrite: RemoteWriteExporter | null;
   /** stop closes listeners, flushes every open window, commits and closes the store. */
   stop(): Promise<void>;
+}
+
+/** DaemonQueries evaluate PromQL for one tenant; times are unix ms. */
+export interface DaemonQueries {
+  instant(expr: string, timeMs: number, tenant?: string): Promise<QueryResult>;
+  range(expr: string, startMs: number, endMs: number, stepMs: number, tenant?: string): Promise<QueryResult>;
 }
 
 type Closer = { name: string; close: () => Promise<void> };
@@ -88,6 +104,25 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       dimensions: costDimensions,
       prices: loadPriceTable(cfg.pricing),
     });
+
+    let remoteWrite: RemoteWriteExporter | null = null;
+    if (cfg.remoteWrite.length > 0) {
+      const exporter = new RemoteWriteExporter({
+        targets: cfg.remoteWrite,
+        querier: () => store.querier(),
+        state: (table) => store.state(table),
+        resolutionMs: cfg.flushIntervalMs,
+        flushClosed: () => pipeline.flushClosed(),
+        tenants: [...new Set([DEFAULT_TENANT, cfg.statsdTenant, ...cfg.tokens.flatMap((t) => (t.tenant ? [t.tenant] : []))])],
+        defaultTenant: DEFAULT_TENANT,
+        externalLabels: cfg.externalLabels,
+        log: log.child({ component: 'remote_write' }),
+      });
+      exporter.start();
+      remoteWrite = exporter;
+      // Closed before the pipeline: what is still queued stays on disk for the next start.
+      closers.push({ name: 'remote_write', close: () => exporter.stop() });
+    }
 
     registerProcessMetrics(() => store.stats().bytes);
     // Every query runs on the query workers, each with its own store handle: the main thread
@@ -261,6 +296,14 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       costs,
       reloadPricing() {
         costs.setPrices(loadPriceTable(cfg.pricing));
+      },
+      remoteWrite,
+      otlp: otlpReceiver,
+      query: {
+        instant: async (expr, timeMs, t = DEFAULT_TENANT) =>
+          queries.run('instant', { tenant: t, expr, timeMs, encoding: 'result' }, { deadlineMs: Date.now() + cfg.limits.queryTimeoutMs }) as Promise<QueryResult>,
+        range: async (expr, startMs, endMs, stepMs, t = DEFAULT_TENANT) =>
+          queries.run('range', { tenant: t, expr, startMs, endMs, stepMs, encoding: 'result' }, { deadlineMs: Date.now() + cfg.limits.queryTimeoutMs }) as Promise<QueryResult>,
       },
       stop() {
         stopping ??= (async () => {

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { parseDocument } from 'yaml';
 import { parseAddress, type ListenAddress } from './address.js';
 import { parseDuration } from './duration.js';
+import { nearest } from './suggest.js';
 import {
   DEFAULT_LIMITS, LOG_LEVELS, OPTIONS, defaultTiers, envName, yamlKey,
   type Config, type LogLevel, type NotifierConfig, type OptionSpec, type RemoteWriteConfig, type TokenConfig,
@@ -46,7 +47,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       name = name.slice(0, eq);
     }
     if (!KNOWN_FLAGS.has(name)) {
-      throw new ConfigError(`unknown flag --${name}; known flags: ${[...KNOWN_FLAGS].map((f) => '--' + f).join(', ')}`);
+      const near = nearest(name, [...KNOWN_FLAGS]);
+      throw new ConfigError(`unknown flag --${name}${near ? `; did you mean --${near}?` : ''} (known flags: ${[...KNOWN_FLAGS].map((f) => '--' + f).join(', ')}; see tallyd --help)`);
     }
     if (value === undefined) {
       value = argv[++i];
@@ -352,9 +354,11 @@ function remoteWrite(v: unknown): RemoteWriteConfig[] {
   if (!Array.isArray(v)) return bad('config key remote_write', v, 'a list of {url, headers?, basic_auth?, queue?}');
   return v.map((r, i) => {
     const m = asMap(r, `remote_write[${i}]`);
+    for (const k of Object.keys(m)) if (!['url', 'headers', 'basic_auth', 'queue'].includes(k)) bad(`config key remote_write[${i}].${k}`, m[k], 'one of the keys url, headers, basic_auth, queue');
     const url = stringValue(m['url'], `remote_write[${i}].url`);
     if (!/^https?:\/\//.test(url)) bad(`config key remote_write[${i}].url`, url, 'an http:// or https:// URL');
     const q = asMap(m['queue'] ?? {}, `remote_write[${i}].queue`);
+    for (const k of Object.keys(q)) if (!['max_bytes', 'max_age'].includes(k)) bad(`config key remote_write[${i}].queue.${k}`, q[k], 'one of the keys max_bytes, max_age');
     const ba = m['basic_auth'] === undefined ? undefined : asMap(m['basic_auth'], `remote_write[${i}].basic_auth`);
     return {
       url,

@@ -94,22 +94,26 @@ export interface OptionSpec {
   readonly flag: string;
   readonly kind: OptionKind;
   readonly defaultText: string | null;
+  /** noDefault is what --help shows as the default when defaultText is null. */
+  readonly noDefault?: string;
+  /** value names the flag's argument in --help (`--data-dir DIR`); derived from kind when absent. */
+  readonly value?: string;
   readonly help: string;
 }
 
 /** OPTIONS is the table of SPEC section 1; the YAML key is the flag in snake_case. */
 export const OPTIONS: readonly OptionSpec[] = [
-  { flag: 'data-dir', kind: 'string', defaultText: './data', help: 'LMDB store, alert state, queues' },
-  { flag: 'http', kind: 'address', defaultText: '127.0.0.1:9477', help: 'HTTP API, remote read/write, dashboard, /metrics, health, admin' },
-  { flag: 'grpc', kind: 'address', defaultText: '127.0.0.1:9478', help: 'gRPC query API (tallyd.v1.QueryService)' },
-  { flag: 'otlp-grpc', kind: 'address', defaultText: '127.0.0.1:4317', help: 'OTLP/gRPC receiver' },
-  { flag: 'otlp-http', kind: 'address', defaultText: '127.0.0.1:4318', help: 'OTLP/HTTP receiver' },
-  { flag: 'statsd', kind: 'address', defaultText: '127.0.0.1:8125', help: 'StatsD/DogStatsD, UDP and TCP' },
-  { flag: 'flush-interval', kind: 'duration', defaultText: '10s', help: 'aggregation window of the raw tier' },
-  { flag: 'rules', kind: 'list', defaultText: null, help: 'Prometheus rule files (repeatable, globs allowed)' },
-  { flag: 'pricing', kind: 'string', defaultText: null, help: 'model price table (YAML)' },
-  { flag: 'config', kind: 'string', defaultText: null, help: 'YAML configuration file' },
-  { flag: 'log-level', kind: 'level', defaultText: 'info', help: 'debug, info, warn or error' },
+  { flag: 'data-dir', kind: 'string', value: 'DIR', defaultText: './data', help: 'LMDB store, alert state, queues' },
+  { flag: 'http', kind: 'address', value: 'ADDR', defaultText: '127.0.0.1:9477', help: 'HTTP: query API, remote read/write, analytics, dashboard, /metrics, health, admin (port 0 disables)' },
+  { flag: 'grpc', kind: 'address', value: 'ADDR', defaultText: '127.0.0.1:9478', help: 'gRPC query API, tallyd.v1.QueryService (port 0 disables)' },
+  { flag: 'otlp-grpc', kind: 'address', value: 'ADDR', defaultText: '127.0.0.1:4317', help: 'OTLP/gRPC receiver: metrics, traces (port 0 disables)' },
+  { flag: 'otlp-http', kind: 'address', value: 'ADDR', defaultText: '127.0.0.1:4318', help: 'OTLP/HTTP receiver: POST /v1/metrics, /v1/traces; protobuf and JSON (port 0 disables)' },
+  { flag: 'statsd', kind: 'address', value: 'ADDR', defaultText: '127.0.0.1:8125', help: 'StatsD/DogStatsD, UDP and TCP on the same port (port 0 disables)' },
+  { flag: 'flush-interval', kind: 'duration', value: 'DUR', defaultText: '10s', help: 'aggregation window of the raw tier (Prometheus duration: 500ms, 10s, 1m)' },
+  { flag: 'rules', kind: 'list', value: 'FILE', defaultText: null, noDefault: 'none', help: 'Prometheus rule files (repeatable, globs allowed)' },
+  { flag: 'pricing', kind: 'string', value: 'FILE', defaultText: null, noDefault: 'built-in table', help: 'model price table (YAML)' },
+  { flag: 'config', kind: 'string', value: 'FILE', defaultText: null, noDefault: 'none', help: 'YAML file with every option, plus notifiers, auth, limits, tiers, remote_write' },
+  { flag: 'log-level', kind: 'level', value: 'LEVEL', defaultText: 'info', help: 'structured JSON logs on stdout: debug, info, warn or error' },
 ];
 
 /** yamlKey maps a flag name to its YAML key. */

@@ -40,3 +40,48 @@ t.test('bad configuration exits non-zero before binding any port', async (t) => 
   const probe = await fetch(`http://127.0.0.1:${port}/health/live`).then(() => 'bound', () => 'free');
   t.equal(probe, 'free', 'the HTTP port was never bound');
 });
+
+t.test('--help lists every flag with its default and exits 0, for tallyd and each subcommand', async (t) => {
+  const flags = ['data-dir', 'http', 'grpc', 'otlp-grpc', 'otlp-http', 'statsd', 'flush-interval', 'rules', 'pricing', 'config', 'log-level'];
+  for (const args of [['--help'], ['-h'], ['help'], ['serve', '--help'], ['check-config', '--help'], ['--http', '127.0.0.1:1', '--help']]) {
+    const r = run(args);
+    t.equal(r.status, 0, `${args.join(' ')} exits 0`);
+    t.equal(r.stderr, '', `${args.join(' ')} writes nothing to stderr`);
+    for (const f of flags) t.match(r.stdout, new RegExp(`--${f} [A-Z]+ `), `${args.join(' ')} lists --${f}`);
+    t.match(r.stdout, /--data-dir DIR .*\n.*default \.\/data; env TALLYD_DATA_DIR; YAML key data_dir/);
+    t.match(r.stdout, /--flush-interval DUR .*\n.*default 10s/);
+    t.match(r.stdout, /--pricing FILE .*\n.*default built-in table/);
+    t.match(r.stdout, /--http ADDR .*\n.*default 127\.0\.0\.1:9477/);
+  }
+  const rules = run(['check-rules', '--help']);
+  t.equal(rules.status, 0);
+  t.match(rules.stdout, /usage: tallyd check-rules FILE\.\.\./);
+  t.match(rules.stdout, /--help/);
+  const version = run(['version', '--help']);
+  t.equal(version.status, 0);
+  t.match(version.stdout, /usage: tallyd version/);
+  t.notMatch(version.stdout, /^tallyd \d/, 'version --help prints help, not the version');
+});
+
+t.test('npm start -- --help prints the help', async (t) => {
+  const root = new URL('../../../', import.meta.url).pathname;
+  const r = spawnSync('npm', ['start', '--silent', '--', '--help'], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /usage: tallyd/);
+  t.match(r.stdout, /--log-level LEVEL/);
+});
+
+t.test('an unknown flag or command suggests the nearest known one', async (t) => {
+  const typo = run(['--data-dri', '/tmp/x']);
+  t.equal(typo.status, 2);
+  t.match(typo.stderr, /unknown flag --data-dri; did you mean --data-dir\?/);
+  const prefix = run(['check-config', '--flush', '5s']);
+  t.equal(prefix.status, 2);
+  t.match(prefix.stderr, /unknown flag --flush; did you mean --flush-interval\?/);
+  const far = run(['--zzzzzzzzzzzz', '1']);
+  t.equal(far.status, 2);
+  t.notMatch(far.stderr, /did you mean/, 'no suggestion when nothing is close');
+  const cmd = run(['chek-config']);
+  t.equal(cmd.status, 2);
+  t.match(cmd.stderr, /unknown command "chek-config"; did you mean check-config\?/);
+});

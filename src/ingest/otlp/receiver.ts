@@ -25,7 +25,7 @@ export interface ReceiverOptions {
 }
 
 /** Transport labels the self-metrics. */
-export type Transport = 'grpc' | 'http';
+export type Transport = 'grpc' | 'http' | 'embedded';
 
 /**
  * OtlpReceiver is the transport-independent part of the OTLP receiver: it decodes a protobuf
@@ -45,8 +45,8 @@ export class OtlpReceiver {
     const promote = opts.promoteResourceAttributes ?? DEFAULT_PROMOTE_RESOURCE_ATTRIBUTES;
     this.metrics = new MetricsWriter(opts.sink, promote, opts.maxCachedSeries);
     this.spans = new SpanMetricsWriter(opts.sink, promote, { traceAttributionWaitMs: opts.traceAttributionWaitMs });
-    this.received = { grpc: otlpPointsReceived.labels('grpc'), http: otlpPointsReceived.labels('http') };
-    this.spansReceived = { grpc: otlpSpansReceived.labels('grpc'), http: otlpSpansReceived.labels('http') };
+    this.received = { grpc: otlpPointsReceived.labels('grpc'), http: otlpPointsReceived.labels('http'), embedded: otlpPointsReceived.labels('embedded') };
+    this.spansReceived = { grpc: otlpSpansReceived.labels('grpc'), http: otlpSpansReceived.labels('http'), embedded: otlpSpansReceived.labels('embedded') };
   }
 
   /** close releases the call spans still waiting for their ancestors (stop: nothing is lost). */

@@ -1,0 +1,212 @@
+/**
+ * tallyd as a library: `import { open } from 'tallyd'` runs the whole daemon (aggregation
+ * workers, LMDB store, rules, remote write) inside the calling process. Listeners are off unless
+ * asked for, so an agent runtime can record and query its own metrics with no network hop, and
+ * still expose the usual ports when it wants to.
+ */
+import { ConfigError, loadConfig, parseArgs } from './config/load.js';
+import { startDaemon, type Daemon } from './main.js';
+import { labelsFromRecord, type Labels } from './model/labels.js';
+import { MetricKind } from './model/metric-kind.js';
+import { REFUSED } from './ingest/sink.js';
+import { Logger } from './self/log.js';
+import { parseDuration } from './config/duration.js';
+import type { LogLevel } from './config/schema.js';
+import type { QueryResult } from './query/promql/api.js';
+
+export { ConfigError };
+export { VERSION } from './version.js';
+
+/** Listeners an embedded instance may open, as `host:port` (all off by default). */
+export interface ListenOptions {
+  /** HTTP API, dashboard, /metrics, remote read/write (e.g. '127.0.0.1:9477'). */
+  readonly http?: string;
+  readonly grpc?: string;
+  readonly otlpGrpc?: string;
+  readonly otlpHttp?: string;
+  readonly statsd?: string;
+}
+
+/** OpenOptions configure an embedded tallyd; anything not given takes the daemon's default. */
+export interface OpenOptions {
+  /** Data directory (LMDB store, alert state, queues); default './data'. */
+  readonly dataDir?: string;
+  /** Listeners to open; none by default. */
+  readonly listen?: ListenOptions;
+  /** Aggregation window of the raw tier, a Prometheus duration; default '10s'. */
+  readonly flushInterval?: string;
+  /** A tallyd YAML file (rules, tiers, remote_write, limits...); the options above win over it. */
+  readonly configFile?: string;
+  /** Prometheus rule files to evaluate. */
+  readonly rules?: readonly string[];
+  /** Log level of tallyd's JSON log lines; default 'warn'. */
+  readonly logLevel?: LogLevel;
+  /** Where log lines go; default process.stderr (the host's stdout stays its own). */
+  readonly log?: (line: string) => void;
+}
+
+/** MetricType is what `record` does with a value. */
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+/** InstantSample is one element of an instant vector. */
+export interface InstantSample {
+  readonly labels: Record<string, string>;
+  /** Unix ms. */
+  readonly t: number;
+  /** The float value (NaN for a native-histogram sample; see `histogram`). */
+  readonly value: number;
+  /** Count and sum of a native-histogram sample (the bare name of a histogram). */
+  readonly histogram?: { readonly count: number; readonly sum: number };
+}
+
+/** RangeSeries is one series of a range query or range-vector result. */
+export interface RangeSeries {
+  readonly labels: Record<string, string>;
+  readonly points: Array<{ readonly t: number; readonly value: number }>;
+}
+
+/** QueryValue is an evaluated PromQL expression, shaped like Prometheus' result types. */
+export type QueryValue =
+  | { readonly type: 'vector'; readonly samples: InstantSample[] }
+  | { readonly type: 'matrix'; readonly series: RangeSeries[] }
+  | { readonly type: 'scalar'; readonly t: number; readonly value: number }
+  | { readonly type: 'string'; readonly t: number; readonly value: string };
+
+/** Tallyd is an open embedded instance. */
+export interface Tallyd {
+  /**
+   * record adds one measurement now: a counter increment (default), a gauge's new value, or a
+   * histogram observation. Returns false when it was refused (a cardinality or label limit).
+   */
+  record(name: string, value: number, labels?: Readonly<Record<string, string>>, kind?: MetricType): boolean;
+  /** query evaluates PromQL at `time` (Date or unix ms; default now). */
+  query(expr: string, time?: Date | number): Promise<QueryValue>;
+  /** queryRange evaluates PromQL from start to end every `step` (ms, or a duration like '15s'). */
+  queryRange(expr: string, start: Date | number, end: Date | number, step: number | string): Promise<RangeSeries[]>;
+  /** flush closes the open aggregation window so what was recorded is queryable now. */
+  flush(): Promise<void>;
+  /** close flushes every open window, commits and stops the instance. */
+  close(): Promise<void>;
+  /** daemon is the running daemon, for advanced use (the OpenTelemetry exporter uses it). */
+  readonly daemon: Daemon;
+}
+
+const KINDS: Record<MetricType, MetricKind> = { counter: MetricKind.Counter, gauge: MetricKind.Gauge, histogram: MetricKind.Histogram };
+
+function ms(t: Date | number): number {
+  return t instanceof Date ? t.getTime() : t;
+}
+
+function record(labels: Labels): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (const l of labels) o[l.name] = l.value;
+  return o;
+}
+
+function toValue(r: QueryResult): QueryValue {
+  switch (r.type) {
+    case 'vector':
+      return {
+        type: 'vector',
+        samples: r.samples.map((s) => (s.h
+          ? { labels: record(s.labels), t: s.t, value: NaN, histogram: { count: s.h.count, sum: s.h.sum } }
+          : { labels: record(s.labels), t: s.t, value: s.v })),
+      };
+    case 'matrix':
+      return { type: 'matrix', series: r.series.map((s) => ({ labels: record(s.labels), points: s.timestamps.map((t, i) => ({ t, value: s.values[i]! })) })) };
+    case 'scalar':
+      return { type: 'scalar', t: r.t, value: r.v };
+    case 'string':
+      return { type: 'string', t: r.t, value: r.v };
+  }
+}
+
+/**
+ * open starts an embedded tallyd. Options are validated like the command line (a bad value
+ * throws ConfigError naming it); environment variables are not read, so the host's TALLYD_*
+ * settings cannot change an embedded instance behind its back.
+ */
+export async function open(opts: OpenOptions = {}): Promise<Tallyd> {
+  const argv: string[] = ['--data-dir', opts.dataDir ?? './data'];
+  const l = opts.listen ?? {};
+  const listeners: Array<[string, string | undefined]> = [['http', l.http], ['grpc', l.grpc], ['otlp-grpc', l.otlpGrpc], ['otlp-http', l.otlpHttp], ['statsd', l.statsd]];
+  for (const [flag, addr] of listeners) argv.push(`--${flag}`, addr ?? '127.0.0.1:0');
+  if (opts.flushInterval) argv.push('--flush-interval', opts.flushInterval);
+  if (opts.configFile) argv.push('--config', opts.configFile);
+  for (const r of opts.rules ?? []) argv.push('--rules', r);
+  argv.push('--log-level', opts.logLevel ?? 'warn');
+  const cfg = loadConfig(parseArgs(argv), {});
+  const log = new Logger(cfg.logLevel, { service: 'tallyd', embedded: true }, opts.log ?? ((line) => process.stderr.write(line)));
+  const daemon = await startDaemon(cfg, log);
+  // Records go through the cost sink, as every ingest path does, so recorded tokens are priced.
+  const sink = daemon.costs;
+  const pipeline = daemon.pipeline;
+  const refs = new Map<string, number>();
+  const pending = new Map<number, number>();
+  let drainScheduled = false;
+  let closed = false;
+  const drain = (): void => {
+    drainScheduled = false;
+    const now = Date.now();
+    for (const [ref, inc] of pending) sink.counter(ref, inc, now);
+    pending.clear();
+    sink.flush();
+  };
+
+  const step = (s: number | string): number => {
+    if (typeof s === 'number') return s;
+    const v = parseDuration(s);
+    if (v === null || v <= 0) throw new ConfigError(`queryRange step ${JSON.stringify(s)}: expected a positive Prometheus duration such as 15s`);
+    return v;
+  };
+
+  return {
+    daemon,
+    record(name, value, labels = {}, kind = 'counter') {
+      if (closed) throw new Error('tallyd: record after close');
+      const k = KINDS[kind];
+      if (k === undefined) throw new TypeError(`tallyd: unknown metric type ${JSON.stringify(kind)}; expected counter, gauge or histogram`);
+      let key = kind + '\u0000' + name;
+      for (const ln in labels) key += '\u0000' + ln + '\u0001' + labels[ln];
+      let ref = refs.get(key);
+      if (ref === undefined) {
+        ref = sink.series('default', labelsFromRecord({ ...labels, __name__: name }), k);
+        // Refused series are not cached: a limit may allow it later (series expire).
+        if (ref === REFUSED) return false;
+        refs.set(key, ref);
+      }
+      if (k === MetricKind.Counter) {
+        // Increments of one event-loop turn are summed before they reach the pipeline: a busy
+        // agent records the same few counters thousands of times a second.
+        if (!Number.isFinite(value) || value < 0) return false;
+        pending.set(ref, (pending.get(ref) ?? 0) + value);
+        if (!drainScheduled) {
+          drainScheduled = true;
+          setImmediate(drain);
+        }
+        return true;
+      }
+      const ok = k === MetricKind.Gauge ? sink.gaugeSet(ref, value, Date.now()) : sink.observe(ref, value, 1, Date.now());
+      sink.flush();
+      return ok;
+    },
+    async query(expr, time = Date.now()) {
+      return toValue(await daemon.query.instant(expr, ms(time)));
+    },
+    async queryRange(expr, start, end, s) {
+      const r = await daemon.query.range(expr, ms(start), ms(end), step(s));
+      const v = toValue(r);
+      return v.type === 'matrix' ? v.series : [];
+    },
+    flush() {
+      drain();
+      return pipeline.flushNow();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      drain();
+      await daemon.stop();
+    },
+  };
+}
