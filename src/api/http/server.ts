@@ -6,6 +6,7 @@ import { promApiRoutes } from './prom-api.js';
 import { adminRoutes } from './admin.js';
 import { metricsRoutes } from './metrics.js';
 import { rulesRoutes } from './rules.js';
+import { uiRoutes } from './ui.js';
 
 /** ExtraRoutes are plugins owned by other layers (remote read, remote write) mounted on this server. */
 export interface ExtraRoutes {
@@ -22,6 +23,7 @@ export async function buildHttpServer(deps: HttpDeps, extra: readonly ExtraRoute
   await app.register(adminRoutes, { deps });
   await app.register(metricsRoutes, { deps });
   await app.register(rulesRoutes, { deps });
+  await app.register(uiRoutes, {});
   for (const e of extra) await app.register(e.plugin, e.options);
   return app;
 }
