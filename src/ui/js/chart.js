@@ -96,7 +96,7 @@ export function timeChart(host, { times, series, unit, kind, xTime = true, xForm
       {
         stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
         ...(xFormat ? { values: (_u, splits) => splits.map(xFormat) } : {}),
-        ...(xSplits ? { splits: () => xSplits } : {}),
+        ...(xSplits ? { splits: (u) => xSplits(u.width) } : {}),
       },
       {
         stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: axisSize,

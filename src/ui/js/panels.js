@@ -118,7 +118,7 @@ async function loadHours(host, panel, ctx) {
   const chart = timeChart(host, {
     times: hours.map((_v, i) => i), series: [{ label: 'calls', values: hours.map((v) => Math.round(v)) }],
     unit: 'count', kind: 'bars', xTime: false, xFormat: (h) => `${String(h).padStart(2, '0')}:00`,
-    xSplits: [0, 3, 6, 9, 12, 15, 18, 21],
+    xSplits: (w) => (w < 500 ? [0, 6, 12, 18] : [0, 3, 6, 9, 12, 15, 18, 21]),
   });
   return { empty: false, destroy: () => chart.destroy() };
 }
