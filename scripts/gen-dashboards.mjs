@@ -97,14 +97,14 @@ function panelsOf(p) {
     case 'usage':
     case 'alerts': return [{ w: p.wide ? 24 : 12, ...instantTable(p) }];
     case 'hours': {
-      const ts = timeseries({ ...p, title: 'Tool calls per hour' }, { stack: true, bars: true });
-      ts.interval = '1h';
+      const ts = timeseries({ ...p, title: 'Tool calls per half hour' }, { stack: true, bars: true });
+      ts.interval = '30m';
       return [{ w: 12, ...ts }];
     }
     case 'trend': {
-      const ts = timeseries({ ...p, queries: [{ expr: 'sum by ($group) (increase(tallyd_llm_cost_usd_total[$__interval]))', legend: '{{$group}}' }] }, { stack: true, bars: true });
+      const ts = timeseries({ ...p, unit: 'usd/h', queries: [{ expr: 'sum by ($group) (rate(tallyd_llm_cost_usd_total[$__rate_interval])) * 3600', legend: '{{$group}}' }] }, { stack: true });
       return [
-        { w: 18, ...ts, title: 'Cost trend by $group' },
+        { w: 18, ...ts, title: 'Cost per hour by $group' },
         {
           w: 6, type: 'stat', title: 'Cost run rate: 30 days at the last 7 days\' pace', datasource: DS,
           targets: [target({ expr: 'sum(rate(tallyd_llm_cost_usd_total[7d])) * 86400 * 30', legend: 'forecast' }, 0, { instant: true, range: false })],

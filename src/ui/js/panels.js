@@ -92,14 +92,15 @@ async function loadTable(host, panel, ctx) {
   if (rows.length === 0) return emptyNote(host, panel);
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r.metric)))].sort();
   host.append(el('div', { class: 'scroll-x' }, el('table', { class: 'data' },
-    el('thead', {}, el('tr', {}, keys.map((k) => el('th', {}, k)), el('th', { class: 'num' }, panel.unit))),
+    el('thead', {}, el('tr', {}, keys.map((k) => el('th', {}, k)), el('th', { class: 'num' }, panel.valueLabel ?? panel.unit))),
     el('tbody', {}, rows.map((r) => el('tr', {}, keys.map((k) => el('td', {}, r.metric[k] ?? '')), el('td', { class: 'num' }, fmtUnit(r.value, panel.unit))))))));
   return { empty: false };
 }
 
 async function loadHours(host, panel, ctx) {
-  // Hourly increases over the range, folded onto the 24 hours of the viewer's day.
-  const step = 3600;
+  // Half-hourly increases over the range, folded onto the 24 hours of the viewer's day. Half an
+  // hour, not an hour: a 1h step would read the 1h rollup tier, where a 1h window holds one sample.
+  const step = 1800;
   const start = Math.floor(ctx.range.start / step) * step + step;
   const end = Math.ceil(ctx.range.end / step) * step;
   const results = await rangeResults(panel, ctx, step, start, end);
@@ -240,7 +241,9 @@ async function loadTrend(host, panel, ctx) {
     const m = await analytics('/api/v1/analytics/costs', { from: month.start, to: now, group_by: by }, ctx.signal);
     if (m) forecast = { total: m.groups.reduce((s, g) => s + (g.forecast_cost_usd ?? 0), 0), groups: new Map(m.groups.map((g) => [g.labels[by] || '(none)', g.forecast_cost_usd])) };
   } else {
-    const expr = `sum by (${by}) (increase(tallyd_llm_cost_usd_total[${step}s]))`;
+    // A range query at this step reads the rollup tier of that resolution, where a window of one
+    // step holds a single sample; rate over two steps times the step is the cost per bucket.
+    const expr = `sum by (${by}) (rate(tallyd_llm_cost_usd_total[${2 * step}s])) * ${step}`;
     const a = await queryRange(expr, start, end, step, ctx.signal);
     ({ times, series } = matrixToChart(a.result.map((r) => ({ ...r, legend: `{{${by}}}` })), start, end, step));
     for (const s of series) s.total = s.values.reduce((x, v) => x + (v ?? 0), 0);

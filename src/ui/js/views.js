@@ -125,7 +125,7 @@ export const VIEWS = {
       },
       {
         id: 'usage-trend', title: 'Cost trend', kind: 'trend', unit: 'usd', wide: true, dims: ['agent', 'tenant', 'model', 'user'],
-        queries: [{ expr: 'sum by (agent) (increase(tallyd_llm_cost_usd_total[$__interval]))', legend: '{{agent}}' }],
+        queries: [{ expr: 'sum by (agent) (rate(tallyd_llm_cost_usd_total[$__rate_interval])) * 3600', legend: '{{agent}}' }],
         hint: 'cost appears as soon as priced tokens arrive',
       },
       {
@@ -136,11 +136,11 @@ export const VIEWS = {
       },
       {
         id: 'usage-hours', title: 'Tool calls by hour of day', kind: 'hours', unit: 'count',
-        queries: [{ expr: 'sum(increase({__name__=~"mcp_tool_execute_seconds_count|gen_ai_execute_tool_duration_seconds_count"}[1h]))', legend: 'calls' }],
+        queries: [{ expr: 'sum(increase({__name__=~"mcp_tool_execute_seconds_count|gen_ai_execute_tool_duration_seconds_count"}[30m]))', legend: 'calls' }],
         hint: `echo "mcp_tool_execute_seconds:120|ms|#server_id:github,tool_name:search,outcome:success" | ${STATSD}`,
       },
       {
-        id: 'usage-tools', title: 'Tool usage (daily analytics)', kind: 'usage', unit: 'count', wide: true,
+        id: 'usage-tools', title: 'Tool usage (daily analytics)', kind: 'usage', unit: 'count', valueLabel: 'calls', wide: true,
         queries: [{ expr: 'sort_desc(sum by (tool_name, server_id) (increase(mcp_tool_execute_seconds_count[$__range])))', legend: '{{server_id}} {{tool_name}}' }],
         hint: `echo "mcp_tool_execute_seconds:120|ms|#server_id:github,tool_name:search,outcome:success,agent_id:support-bot" | ${STATSD}`,
       },
