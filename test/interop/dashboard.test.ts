@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { adminFlush, startDaemon, type Daemon } from '../integration/daemon.js';
-import { CHROMIUM, canvasInk, launchChromium, shot, watchedPage, type BrowserSession, type PageWatch } from './fixtures/browser.js';
+import { ARTIFACTS, CHROMIUM, canvasInk, launchChromium, shot, watchedPage, type BrowserSession, type PageWatch } from './fixtures/browser.js';
 import { RULES, costLines, genAiOtlp, postOtlpJson, sendStatsdTcp, statsdLines } from './fixtures/llm-data.js';
+import { remoteWrite, type RwSeries } from './fixtures/remote-write-client.js';
 
 const PAGES = ['llm', 'mcp', 'usage', 'alerts', 'explore'] as const;
 const PHONE = { width: 390, height: 844 };
@@ -285,5 +286,58 @@ if (!existsSync(CHROMIUM)) {
     t.pass('sign out forgets the token');
     const problems = (await consoleProblems(d, watch)).filter((m) => !/status of 401/.test(m));
     t.same(problems, [], 'no console errors besides the 401s the test answered');
+  });
+
+  t.test('time to a drawn page with 10k series loaded', async (t) => {
+    const d = await startDaemon();
+    t.teardown(() => d.stop());
+    // 5,000 token counters (100 models x 2 types x 25 users) and 6,000 classic histogram series
+    // (100 models x 5 agents x 10 buckets + sum + count), ten samples a minute apart.
+    const now = Date.now();
+    const series: RwSeries[] = [];
+    const samples = (f: (k: number) => number) => Array.from({ length: 10 }, (_, k) => ({ value: f(k), timestampMs: now - (10 - k) * 60_000 }));
+    for (let m = 0; m < 100; m++) {
+      for (const type of ['prompt', 'completion']) {
+        for (let u = 0; u < 25; u++) {
+          series.push({ labels: { __name__: 'llm_provider_tokens_total', provider: `p${m % 4}`, model: `model-${m}`, type, user_id: `u${u}` }, samples: samples((k) => (k + 1) * (100 + u)) });
+        }
+      }
+      for (let a = 0; a < 5; a++) {
+        const base = { provider: `p${m % 4}`, model: `model-${m}`, agent_id: `a${a}`, outcome: 'success' };
+        const les = ['0.1', '0.25', '0.5', '1', '2', '5', '10', '30', '60', '+Inf'];
+        les.forEach((le, i) => series.push({ labels: { __name__: 'llm_provider_request_seconds_bucket', ...base, le }, samples: samples((k) => (k + 1) * 10 * Math.min(1, (i + 1) / 6)) }));
+        series.push({ labels: { __name__: 'llm_provider_request_seconds_count', ...base }, samples: samples((k) => (k + 1) * 10) });
+        series.push({ labels: { __name__: 'llm_provider_request_seconds_sum', ...base }, samples: samples((k) => (k + 1) * 12) });
+      }
+    }
+    for (let i = 0; i < series.length; i += 1000) await remoteWrite(`${d.url}/api/v1/write`, series.slice(i, i + 1000));
+    await adminFlush(d);
+    const tsdb = (await (await fetch(`${d.url}/api/v1/status/tsdb`)).json()) as { data: { series?: number; headStats?: { numSeries: number } } };
+    const loaded = tsdb.data.series ?? tsdb.data.headStats?.numSeries ?? 0;
+    t.ok(loaded >= 10_000, `tallyd holds ${loaded} series`);
+    const { page, watch } = await watchedPage(browser.context);
+    t.teardown(() => page.close());
+    await page.setViewportSize({ width: 1280, height: 720 });
+    const figures: Record<string, number> = {};
+    for (const run of ['cold', 'warm']) {
+      await page.goto('about:blank');
+      const t0 = Date.now();
+      await page.goto(`${d.url}/#/llm?range=1h`);
+      await ready(page);
+      figures[`${run}_wall_ms`] = Date.now() - t0;
+      figures[`${run}_navigation_to_drawn_ms`] = Number(await page.evaluate(() => document.body.dataset.firstReadyMs));
+    }
+    const states = await panelStates(page);
+    t.equal(states['llm-p95'], 'ok', 'p95 over 6,000 histogram series drew');
+    t.equal(states['llm-tokens'], 'ok', 'token rate over 5,000 series drew');
+    const ink = await saturatedInk(page, '[data-panel="llm-p95"]');
+    t.ok(ink[0]! > 200, 'the p95 chart has ink');
+    t.match(await page.textContent('[data-panel="llm-p95"]'), /showing 50 of 100 series/, 'a chart draws at most 50 series and says so');
+    await shot(page, 'llm-10k-series-1280x720');
+    figures.series = loaded;
+    t.comment(`10k series: ${JSON.stringify(figures)}`);
+    writeFileSync(join(ARTIFACTS, 'time-to-drawn-10k.json'), `${JSON.stringify(figures, null, 2)}\n`);
+    t.ok(figures.warm_navigation_to_drawn_ms! < 10_000, `drawn in ${figures.warm_navigation_to_drawn_ms} ms`);
+    t.same(await consoleProblems(d, watch), []);
   });
 }

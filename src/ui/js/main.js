@@ -125,6 +125,8 @@ async function render() {
     if (seq === current.seq) {
       document.body.dataset.state = 'ready';
       document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
+      // Time from navigation to the first fully drawn view, for the load figures in the tests.
+      document.body.dataset.firstReadyMs ??= String(Math.round(performance.now()));
       const every = parseDur(params.get('refresh'));
       if (every) current.timer = setTimeout(render, every * 1000);
     }

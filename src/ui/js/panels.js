@@ -16,10 +16,12 @@ export function matrixToChart(results, start, end, step) {
     const arr = new Array(n).fill(null);
     for (const [t, v] of values) {
       const i = Math.round((t - start) / step);
-      if (i >= 0 && i < n) arr[i] = Number(v);
+      const x = Number(v);
+      // NaN (a quantile over no observations) and ±Inf cannot be drawn: they are gaps.
+      if (i >= 0 && i < n && Number.isFinite(x)) arr[i] = x;
     }
     return { label: legendOf(legend, metric), values: arr, axis };
-  });
+  }).filter((s) => s.values.some((v) => v !== null));
   return { times, series };
 }
 
@@ -50,9 +52,8 @@ function widthOf(host) {
 async function loadTimeSeries(host, panel, ctx) {
   const { step, start, end } = stepFor(ctx.range.start, ctx.range.end, widthOf(host));
   const results = await rangeResults(panel, ctx, step, start, end);
-  const main = results.filter((r) => r.axis !== 'ratio');
-  if (main.length === 0) return emptyNote(host, panel);
   const { times, series } = matrixToChart(results, start, end, step);
+  if (!series.some((s) => s.axis !== 'ratio')) return emptyNote(host, panel);
   const shown = series.slice(0, MAX_DRAWN);
   const chart = timeChart(host, { times, series: shown, unit: panel.unit, kind: panel.kind });
   if (series.length > shown.length) host.append(el('p', { class: 'note' }, `showing ${shown.length} of ${series.length} series`));
