@@ -45,7 +45,13 @@ export function timeRange(params) {
   return { start: end - secs, end, label: parseDur(r) ? r : '1h', absolute: false };
 }
 
-const NICE = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+/**
+ * MIN_STEP is tallyd's default flush interval, the resolution of its raw tier: a finer step
+ * would only read the same samples again (and cost the query engine as much again).
+ */
+export const MIN_STEP = 10;
+
+const NICE = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
 
 /**
  * stepFor picks the query step so that a chart `px` pixels wide gets at most one point per
@@ -53,7 +59,7 @@ const NICE = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 108
  * the range aligned to it, so a refresh reads the same bucket boundaries.
  */
 export function stepFor(start, end, px) {
-  const raw = Math.max(1, (end - start) / Math.max(16, Math.floor(px)));
+  const raw = Math.max(MIN_STEP, (end - start) / Math.max(16, Math.floor(px)));
   const step = NICE.find((n) => n >= raw) ?? Math.ceil(raw / 86400) * 86400;
   return { step, start: Math.floor(start / step) * step, end: Math.ceil(end / step) * step };
 }
