@@ -102,13 +102,13 @@ function send(req: FastifyRequest, reply: FastifyReply, a: UiAsset, cache: strin
 
 /**
  * uiRoutes serves the dashboard (SPEC section 8): `GET /` is the page, revalidated on every load;
- * `/ui/<id>/...` are its assets, immutable under their content id. These routes are marked
- * `config.public` because the page must load before it can ask for a bearer token; every API call
- * the page makes goes through the API's own auth.
+ * `/ui/<id>/...` are its assets, immutable under their content id. These routes declare
+ * `config: { scope: 'public' }` (the auth hook's vocabulary): the page holds no tenant data and
+ * must load before it can ask for a bearer token; every API call it makes goes through auth.
  */
 export async function uiRoutes(app: FastifyInstance, opts: { bundle?: UiBundle } = {}): Promise<void> {
   const bundle = opts.bundle ?? loadUiBundle();
-  const config = { public: true };
+  const config = { scope: 'public' };
   app.get('/', { config }, async (req, reply) => send(req, reply, bundle.index, 'no-cache'));
   app.get('/ui/:id/*', { config }, async (req, reply) => {
     const { id, '*': path } = req.params as { id: string; '*': string };
