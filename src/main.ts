@@ -21,12 +21,21 @@ import { storeRuleWriter } from './rules/store-writer.js';
 import type { Sample } from './query/promql/api.js';
 import { DEFAULT_TENANT } from './model/metric-kind.js';
 import { registerProcessMetrics } from './self/process-metrics.js';
+import { CostSink } from './cost/cost-sink.js';
+import { dimensionMap, type Dimension } from './cost/dimensions.js';
+import { loadPriceTable } from './cost/prices.js';
+import { analyticsRoutes } from './api/http/analytics.js';
+import { grpcCosts } from './api/grpc/costs.js';
 
 /** Daemon is a running tallyd: what tests and the embedding API hold. */
 export interface Daemon {
   readonly store: Store;
   readonly pipeline: Pipeline;
   readonly rules: RuleManager;
+  /** costs is the cost-deriving sink every ingest path writes through (SPEC section 7). */
+  readonly costs: CostSink;
+  /** reloadPricing re-reads `--pricing` (or the built-in table); a bad file keeps the old table. */
+  reloadPricing(): void;
   /** stop closes listeners, flushes every open window, commits and closes the store. */
   stop(): Promise<void>;
 }
@@ -62,6 +71,12 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     });
     await pipeline.start();
     closers.push({ name: 'pipeline', close: () => pipeline.close() });
+    // Every ingest path writes through the cost sink, so tokens are priced whichever path brought them.
+    const costDimensions = dimensionMap(cfg.cost.dimensions as Partial<Record<Dimension, readonly string[]>>);
+    const costs = new CostSink(pipeline, {
+      dimensions: costDimensions,
+      prices: loadPriceTable(cfg.pricing),
+    });
 
     registerProcessMetrics(() => store.stats().bytes);
     const engine = createEngine();
@@ -112,7 +127,14 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       startTimeMs,
     }, [
       { plugin: remoteReadRoutes, options: { querier: () => store.querier(), tenantOf: () => DEFAULT_TENANT } },
-      { plugin: remoteWriteRoutes, options: { sink: pipeline, maxBytes: cfg.limits.requestBodyBytes } },
+      { plugin: remoteWriteRoutes, options: { sink: costs, maxBytes: cfg.limits.requestBodyBytes } },
+      {
+        plugin: analyticsRoutes,
+        options: {
+          dimensions: () => costDimensions,
+          repriceDeps: () => ({ querier: store.querier(), appender: () => store.appender(), state: store.state('cost'), prices: costs.priceTable() }),
+        },
+      },
     ]);
     if (cfg.http.port !== 0) {
       listenerCheck('http');
@@ -127,7 +149,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       const statsd = await startStatsd({
         host: cfg.statsd.host,
         port: cfg.statsd.port,
-        sink: pipeline,
+        sink: costs,
         tenant: cfg.statsdTenant,
         // With auth configured, StatsD (which carries no credentials) only accepts listed sources.
         allow: cfg.tokens.length > 0 ? [...cfg.statsdAllow] : undefined,
@@ -138,14 +160,16 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       log.info('listening', { listener: 'statsd', address: formatAddress(cfg.statsd), transports: 'udp,tcp' });
     }
 
-    const otlpReceiver = new OtlpReceiver({ sink: pipeline, promoteResourceAttributes: cfg.promoteResourceAttributes });
+    const otlpReceiver = new OtlpReceiver({ sink: costs, promoteResourceAttributes: cfg.promoteResourceAttributes, traceAttributionWaitMs: cfg.cost.traceAttributionWaitMs });
+    // Closed after the OTLP listeners, before the pipeline: call spans still waiting are written.
+    closers.push({ name: 'otlp-trace-attribution', close: async () => otlpReceiver.close() });
     const otlpLog = (msg: string, fields?: Record<string, unknown>) => log.warn(msg, { component: 'otlp', ...fields });
     for (const [name, addr, start] of [['otlp-grpc', cfg.otlpGrpc, startOtlpGrpc], ['otlp-http', cfg.otlpHttp, startOtlpHttp]] as const) {
       if (addr.port === 0) continue;
       listenerCheck(name);
       const h = await start({
         address: formatAddress(addr),
-        sink: pipeline,
+        sink: costs,
         receiver: otlpReceiver,
         maxBytes: cfg.limits.requestBodyBytes,
         promoteResourceAttributes: cfg.promoteResourceAttributes,
@@ -165,6 +189,7 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
         queryTimeoutMs: cfg.limits.queryTimeoutMs,
         maxSamples: cfg.limits.queryMaxSamples,
         alertEvents: rules.events,
+        costs: grpcCosts(() => store.querier()),
         log: log.child({ component: 'grpc' }),
       });
       listening.set('grpc', true);
@@ -189,6 +214,10 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       store,
       pipeline,
       rules,
+      costs,
+      reloadPricing() {
+        costs.setPrices(loadPriceTable(cfg.pricing));
+      },
       stop() {
         stopping ??= (async () => {
           // Listeners first (stop accepting), then the pipeline (flush every open window), then the store.
@@ -246,7 +275,13 @@ export async function runDaemon(cfg: Config, log: Logger): Promise<number> {
       );
     };
     process.on('SIGHUP', () => {
-      log.info('reloading rules', { signal: 'SIGHUP' });
+      log.info('reloading rules and prices', { signal: 'SIGHUP' });
+      try {
+        daemon.reloadPricing();
+        log.info('price table reloaded', { source: daemon.costs.priceTable().source, rows: daemon.costs.priceTable().rows.length });
+      } catch (err) {
+        log.error('price table reload refused; the last good table stays in force', { err: (err as Error).message });
+      }
       daemon.rules.reload().then(
         (r) => (r.ok ? log.info('rules reloaded') : log.error('rule reload refused; the last good rules stay in force', { errors: r.errors })),
         (err) => log.error('rule reload failed', { err }),

@@ -7,6 +7,8 @@ import {
   type Config, type LogLevel, type NotifierConfig, type OptionSpec, type RemoteWriteConfig, type TokenConfig,
 } from './schema.js';
 import type { TierConfig } from '../store/interface.js';
+import { DIMENSIONS, isDimension } from '../cost/dimensions.js';
+import { loadPriceTable } from '../cost/prices.js';
 
 /** ConfigError is a configuration problem; its message names the key or flag, the value and what is allowed. */
 export class ConfigError extends Error {
@@ -121,6 +123,14 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
   const scrape = asMap(file['scrape'] ?? {}, 'scrape');
   const rulesSection = asMap(file['rule_evaluation'] ?? {}, 'rule_evaluation');
   const tlsSection = file['tls'] === undefined ? null : asMap(file['tls'], 'tls');
+  const pricing = str('pricing');
+  if (pricing !== null) {
+    try {
+      loadPriceTable(pricing);
+    } catch (e) {
+      throw new ConfigError(`${pick(spec('pricing'))!.where}: ${(e as Error).message}`);
+    }
+  }
 
   return {
     dataDir: str('data-dir')!,
@@ -131,7 +141,7 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
     statsd: addr('statsd'),
     flushIntervalMs,
     rules,
-    pricing: str('pricing'),
+    pricing,
     configFile,
     logLevel: levelSrc.value as LogLevel,
     statsdAllow: stringList(statsdSection['allow'] ?? ['127.0.0.0/8', '::1/128'], 'statsd.allow'),
@@ -148,11 +158,12 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
     limits: limits(asMap(file['limits'] ?? {}, 'limits')),
     tiers: tiers(file['tiers'], flushIntervalMs),
     remoteWrite: remoteWrite(file['remote_write'] ?? []),
+    cost: cost(asMap(file['cost'] ?? {}, 'cost')),
   };
 }
 
 /** FILE_SECTIONS are YAML keys that exist only in the config file. */
-const FILE_SECTIONS = ['notifiers', 'auth', 'limits', 'tiers', 'remote_write', 'otlp', 'scrape', 'tls', 'external_labels', 'external_url', 'histogram_buckets', 'rule_evaluation'];
+const FILE_SECTIONS = ['notifiers', 'auth', 'limits', 'tiers', 'remote_write', 'otlp', 'scrape', 'tls', 'external_labels', 'external_url', 'histogram_buckets', 'rule_evaluation', 'cost'];
 
 function spec(flag: string): OptionSpec {
   return OPTIONS.find((o) => o.flag === flag)!;
@@ -301,4 +312,21 @@ function remoteWrite(v: unknown): RemoteWriteConfig[] {
       },
     };
   });
+}
+
+function cost(m: Record<string, unknown>): Config['cost'] {
+  const allowed = ['dimensions', 'trace_attribution_wait'];
+  for (const k of Object.keys(m)) if (!allowed.includes(k)) bad(`config key cost.${k}`, m[k], `one of the keys ${allowed.join(', ')}`);
+  const dims = asMap(m['dimensions'] ?? {}, 'cost.dimensions');
+  const dimensions: Record<string, string[]> = {};
+  for (const [d, list] of Object.entries(dims)) {
+    if (!isDimension(d)) bad(`config key cost.dimensions.${d}`, list, `a dimension among ${DIMENSIONS.join(', ')}`);
+    const labels = stringList(list, `cost.dimensions.${d}`);
+    if (labels.length === 0) bad(`config key cost.dimensions.${d}`, list, 'a non-empty list of label names');
+    for (const l of labels) if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(l)) bad(`config key cost.dimensions.${d}`, l, 'Prometheus label names');
+    dimensions[d] = labels;
+  }
+  const wait = m['trace_attribution_wait'] === undefined ? 5000 : durationValue(m['trace_attribution_wait'], 'cost.trace_attribution_wait');
+  if (wait > 60_000) bad('config key cost.trace_attribution_wait', m['trace_attribution_wait'], 'a duration of at most 60s (spans are held in memory meanwhile)');
+  return { dimensions, traceAttributionWaitMs: wait };
 }

@@ -67,6 +67,15 @@ export interface Config {
   readonly limits: Limits;
   readonly tiers: readonly TierConfig[];
   readonly remoteWrite: readonly RemoteWriteConfig[];
+  readonly cost: CostConfig;
+}
+
+/** CostConfig is the `cost:` section (SPEC section 7). */
+export interface CostConfig {
+  /** dimensions overrides, per dimension, the labels it reads (first present wins). */
+  readonly dimensions: Readonly<Record<string, readonly string[]>>;
+  /** traceAttributionWaitMs is how long an LLM call span waits for its ancestor spans. */
+  readonly traceAttributionWaitMs: number;
 }
 
 /** OptionKind says how a command-line option's text is parsed. */

@@ -8,6 +8,11 @@ export interface SeriesOptions {
   readonly bounds?: readonly number[];
   readonly help?: string;
   readonly unit?: string;
+  /**
+   * origin says the series was derived from spans rather than sent as a metric; cost derivation
+   * (src/cost) uses it to rank token paths so a call reported both ways counts once.
+   */
+  readonly origin?: 'span';
 }
 
 /** REFUSED is the ref `IngestSink.series` returns when a limit refuses a new series. */

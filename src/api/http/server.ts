@@ -8,7 +8,7 @@ import { metricsRoutes } from './metrics.js';
 import { rulesRoutes } from './rules.js';
 import { uiRoutes } from './ui.js';
 
-/** ExtraRoutes are plugins owned by other layers (remote read, remote write) mounted on this server. */
+/** ExtraRoutes are plugins owned by other layers (remote read, remote write, analytics) mounted on this server; their options also carry `deps`. */
 export interface ExtraRoutes {
   readonly plugin: FastifyPluginAsync<any>;
   readonly options: Record<string, unknown>;
@@ -24,6 +24,7 @@ export async function buildHttpServer(deps: HttpDeps, extra: readonly ExtraRoute
   await app.register(metricsRoutes, { deps });
   await app.register(rulesRoutes, { deps });
   await app.register(uiRoutes, {});
-  for (const e of extra) await app.register(e.plugin, e.options);
+  // Extra plugins also get the shared deps (tenantOf, querier, flush), so they answer per tenant as the rest.
+  for (const e of extra) await app.register(e.plugin, { deps, ...e.options });
   return app;
 }

@@ -20,6 +20,8 @@ export interface ReceiverOptions {
   readonly promoteResourceAttributes?: readonly string[];
   /** Interned series kept per receiver before the cache is recycled (bounds memory). */
   readonly maxCachedSeries?: number;
+  /** How long an LLM call span waits for its ancestor spans to attribute agent and tool (default 5 s). */
+  readonly traceAttributionWaitMs?: number;
 }
 
 /** Transport labels the self-metrics. */
@@ -42,9 +44,14 @@ export class OtlpReceiver {
     this.sink = opts.sink;
     const promote = opts.promoteResourceAttributes ?? DEFAULT_PROMOTE_RESOURCE_ATTRIBUTES;
     this.metrics = new MetricsWriter(opts.sink, promote, opts.maxCachedSeries);
-    this.spans = new SpanMetricsWriter(opts.sink, promote);
+    this.spans = new SpanMetricsWriter(opts.sink, promote, { traceAttributionWaitMs: opts.traceAttributionWaitMs });
     this.received = { grpc: otlpPointsReceived.labels('grpc'), http: otlpPointsReceived.labels('http') };
     this.spansReceived = { grpc: otlpSpansReceived.labels('grpc'), http: otlpSpansReceived.labels('http') };
+  }
+
+  /** close releases the call spans still waiting for their ancestors (stop: nothing is lost). */
+  close(): void {
+    this.spans.close();
   }
 
   /** accepting is false while the pipeline is saturated: answer UNAVAILABLE / 503. */

@@ -6,6 +6,7 @@ import { ResourceCache, type ResourceInfo } from './resource.js';
 import { LabelAccumulator, labelName } from './translate.js';
 import { Refusals, Reason } from './refusals.js';
 import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, nanosToMs, utf8String } from './wire.js';
+import { TraceBuffer, type Attribution } from './trace-buffer.js';
 
 /**
  * spans.ts turns an OTLP `ExportTraceServiceRequest` into metrics; spans are not stored. Names and
@@ -14,7 +15,12 @@ import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, nanosToMs, utf8String }
  * `traces_span_metrics_duration_milliseconds` (the connector's default buckets) per
  * (service_name, span_name, span_kind, status_code), plus job/instance from the resource.
  * Spans with GenAI usage attributes also feed `gen_ai_client_token_usage` (the semantic-convention
- * histogram `gen_ai.client.token.usage`) with `gen_ai_token_type` input/output.
+ * histogram `gen_ai.client.token.usage`) with `gen_ai_token_type` input/output, plus cache_read,
+ * cache_write and reasoning when the span reports them (as in the conventions, input includes the
+ * cache kinds and output includes reasoning). These series are marked `origin: 'span'` so cost
+ * derivation can rank them against metric paths. A call span lacking an agent or tool inherits
+ * them (`gen_ai_agent_id`, `gen_ai_tool_name`) from its `invoke_agent` / `execute_tool` ancestors
+ * through a TraceBuffer (bounded wait; released unattributed when the wait ends).
  */
 
 /** SPAN_CALLS is the calls counter's Prometheus name. */
@@ -31,6 +37,20 @@ export const GENAI_TOKEN_BOUNDS: readonly number[] = [1, 4, 16, 64, 256, 1024, 4
 
 const KINDS = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
 const STATUSES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
+
+/** CallSpan is a GenAI call span's usage, held while its ancestors are awaited. */
+interface CallSpan {
+  readonly tenant: string;
+  readonly res: ResourceInfo;
+  readonly attrs: Map<string, string>;
+  readonly endMs: number;
+}
+
+/** SpanWriterOptions tune trace attribution. */
+export interface SpanWriterOptions {
+  /** How long a call span waits for its ancestor spans; 0 attributes from the span alone. Default 5 s. */
+  readonly traceAttributionWaitMs?: number;
+}
 
 interface SpanRefs {
   readonly calls: number;
@@ -49,9 +69,41 @@ export class SpanMetricsWriter {
   received = 0;
   readonly refused = new Refusals();
 
-  constructor(sink: IngestSink, promoteResourceAttributes: Iterable<string>) {
+  private readonly traces: TraceBuffer<CallSpan> | null;
+  private readonly timer: NodeJS.Timeout | null;
+  private inRequest = false;
+
+  constructor(sink: IngestSink, promoteResourceAttributes: Iterable<string>, opts: SpanWriterOptions = {}) {
     this.sink = sink;
     this.resources = new ResourceCache(promoteResourceAttributes);
+    const wait = opts.traceAttributionWaitMs ?? 5000;
+    this.traces = wait > 0 ? new TraceBuffer<CallSpan>({ waitMs: wait }, (c, a) => this.release(c, a)) : null;
+    this.timer = null;
+    if (this.traces !== null) {
+      const traces = this.traces;
+      this.timer = setInterval(() => {
+        const before = traces.waiting;
+        traces.expire();
+        if (traces.waiting !== before) this.sink.flush();
+      }, Math.max(50, Math.min(1000, wait / 4)));
+      this.timer.unref();
+    }
+  }
+
+  /** close releases every call span still waiting for ancestors (unattributed where unknown). */
+  close(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    if (this.traces !== null && this.traces.waiting > 0) {
+      this.traces.drain();
+      this.sink.flush();
+    }
+  }
+
+  private release(c: CallSpan, a: Attribution): void {
+    const r = this.genAiTokens(c, a);
+    if (!this.inRequest) return;
+    if (r === 1) this.refused.add(Reason.SeriesLimit);
+    else if (r === 2) this.refused.add(Reason.Pipeline);
   }
 
   /** write decodes a whole request; it throws DecodeError on malformed input. */
@@ -65,6 +117,15 @@ export class SpanMetricsWriter {
     if (this.tokenRefs.size > 200_000) this.tokenRefs.clear();
     const r = new Reader(buf, 0, buf.length);
     const now = Date.now();
+    this.inRequest = true;
+    try {
+      this.spans(buf, r, tid, now);
+    } finally {
+      this.inRequest = false;
+    }
+  }
+
+  private spans(buf: Uint8Array, r: Reader, tid: number, now: number): void {
     while (r.more()) {
       const tag = r.uint32();
       if (tag !== ((1 << 3) | WT_LEN)) { skip(r, tag); continue; }
@@ -100,9 +161,13 @@ export class SpanMetricsWriter {
     const r = new Reader(buf, start, end);
     let name = '', kind = 0, status = 0;
     let sHi = 0, sLo = 0, eHi = 0, eLo = 0;
+    let traceS = 0, traceE = 0, idS = 0, idE = 0, parS = 0, parE = 0;
     while (r.more()) {
       const tag = r.uint32();
       switch (tag) {
+        case (1 << 3) | WT_LEN: { const e = r.len(); traceS = r.pos; traceE = e; r.pos = e; break; }
+        case (2 << 3) | WT_LEN: { const e = r.len(); idS = r.pos; idE = e; r.pos = e; break; }
+        case (4 << 3) | WT_LEN: { const e = r.len(); parS = r.pos; parE = e; r.pos = e; break; }
         case (5 << 3) | WT_LEN: { const e = r.len(); name = utf8String(buf, r.pos, e); r.pos = e; break; }
         case (6 << 3) | WT_VARINT: kind = r.uint32(); break;
         case (7 << 3) | WT_I64: sLo = u32(buf, r.pos); sHi = u32(buf, r.pos + 4); r.skip(WT_I64); break;
@@ -152,9 +217,7 @@ export class SpanMetricsWriter {
       ok = this.sink.counter(refs.calls, 1, endMs) && ok;
       ok = this.sink.observe(refs.duration, durMs, 1, endMs) && ok;
     }
-    const tokens = this.genAiTokens(buf, start, end, res, endMs);
-    if (tokens === 1) limited = true;
-    else if (tokens === 2) ok = false;
+    this.genAi(buf, start, end, res, endMs, name, hex(buf, traceS, traceE), hex(buf, idS, idE), hex(buf, parS, parE));
     if (limited) this.refused.add(Reason.SeriesLimit);
     else if (!ok) this.refused.add(Reason.Pipeline);
   }
@@ -167,15 +230,40 @@ export class SpanMetricsWriter {
     return acc;
   }
 
-  /** genAiTokens records token usage of a GenAI span: 0 ok, 1 series refused, 2 sample refused. */
-  private genAiTokens(buf: Uint8Array, start: number, end: number, res: ResourceInfo, endMs: number): number {
-    // Only spans that carry usage attributes pay for decoding their attributes.
-    if (!containsAscii(buf, start, end, USAGE)) return 0;
+  /**
+   * genAi handles the GenAI side of a span: agent and tool spans are remembered for attribution,
+   * call spans with usage attributes are attributed (now, or once their ancestors arrived).
+   */
+  private genAi(buf: Uint8Array, start: number, end: number, res: ResourceInfo, endMs: number, name: string, trace: string, id: string, parent: string): void {
+    // Only spans that mention GenAI attributes pay for decoding their attributes.
+    const agentOp = name.startsWith('invoke_agent');
+    const toolOp = name.startsWith('execute_tool');
+    if (!agentOp && !toolOp && !containsAscii(buf, start, end, GEN_AI)) {
+      if (this.traces !== null && trace !== '' && id !== '') this.traces.span(trace, id, parent, '', '');
+      return;
+    }
     const attrs = new Map<string, string>();
     forEachAttributeField(buf, start, end, 9, (k, v) => attrs.set(k, v));
+    const op = attrs.get('gen_ai.operation.name') ?? '';
+    const agent = attrs.get('gen_ai.agent.id') || attrs.get('gen_ai.agent.name') || '';
+    let tool = attrs.get('gen_ai.tool.name') ?? '';
+    if (tool === '' && (op === 'execute_tool' || toolOp)) tool = name.startsWith('execute_tool ') ? name.slice(13) : '';
+    const isAgent = op === 'invoke_agent' || op === 'create_agent' || agentOp;
+    const isTool = op === 'execute_tool' || toolOp;
+    if (this.traces !== null && trace !== '' && id !== '') this.traces.span(trace, id, parent, isAgent || isTool ? agent : '', isTool ? tool : '');
+    if (!containsAscii(buf, start, end, USAGE)) return;
+    const call: CallSpan = { tenant: this.tenant, res, attrs, endMs };
+    if (this.traces === null || trace === '') this.release(call, { agent, tool: attrs.get('gen_ai.tool.name') ?? '' });
+    else this.traces.call(trace, parent, agent, attrs.get('gen_ai.tool.name') ?? '', call);
+  }
+
+  /** genAiTokens records the token usage of a call span: 0 ok, 1 series refused, 2 sample refused. */
+  private genAiTokens(c: CallSpan, a: Attribution): number {
+    const { attrs, res, endMs } = c;
     let result = 0;
-    for (const [attr, type] of [['gen_ai.usage.input_tokens', 'input'], ['gen_ai.usage.output_tokens', 'output']] as const) {
-      const text = attrs.get(attr);
+    for (const [attr, type] of USAGE_ATTRS) {
+      let text = attrs.get(attr);
+      if (attr === 'gen_ai.usage.cache_write.input_tokens') text ??= attrs.get('gen_ai.usage.cache_creation.input_tokens');
       if (text === undefined) continue;
       const n = Number(text);
       if (!(n >= 0) || !Number.isFinite(n)) continue;
@@ -184,12 +272,15 @@ export class SpanMetricsWriter {
         const v = attrs.get(k);
         if (v !== undefined && v !== '') dims.push([k, v]);
       }
-      const key = `${res.id}\u0000${dims.map((d) => d[0] + '=' + d[1]).join('\u0000')}`;
+      // Inherited attribution, under the attribute names the dimension mapping reads.
+      if (a.agent !== '' && !attrs.has('gen_ai.agent.id')) dims.push(['gen_ai.agent.id', a.agent]);
+      if (a.tool !== '' && !attrs.has('gen_ai.tool.name')) dims.push(['gen_ai.tool.name', a.tool]);
+      const key = `${res.id}\u0000${c.tenant}\u0000${dims.map((d) => d[0] + '=' + d[1]).join('\u0000')}`;
       let ref = this.tokenRefs.get(key);
       if (ref === undefined) {
         const acc = this.baseLabels(res);
         for (const [k, v] of dims) if (!acc.has(labelName(k))) acc.add(k, v);
-        ref = this.sink.series(this.tenant, labelsFromRecord({ ...acc.record(), [METRIC_NAME]: GENAI_TOKENS }), MetricKind.Histogram, { help: 'Tokens used by GenAI operations (from spans).', unit: '{token}', bounds: GENAI_TOKEN_BOUNDS });
+        ref = this.sink.series(c.tenant, labelsFromRecord({ ...acc.record(), [METRIC_NAME]: GENAI_TOKENS }), MetricKind.Histogram, { help: 'Tokens used by GenAI operations (from spans).', unit: '{token}', bounds: GENAI_TOKEN_BOUNDS, origin: 'span' });
         this.tokenRefs.set(key, ref);
       }
       if (ref === REFUSED) result = 1;
@@ -199,8 +290,24 @@ export class SpanMetricsWriter {
   }
 }
 
+/** USAGE_ATTRS map span usage attributes to `gen_ai_token_type` values. */
+const USAGE_ATTRS: ReadonlyArray<readonly [string, string]> = [
+  ['gen_ai.usage.input_tokens', 'input'],
+  ['gen_ai.usage.output_tokens', 'output'],
+  ['gen_ai.usage.cache_read.input_tokens', 'cache_read'],
+  ['gen_ai.usage.cache_write.input_tokens', 'cache_write'],
+  ['gen_ai.usage.reasoning.output_tokens', 'reasoning'],
+];
+
+const GEN_AI = Buffer.from('gen_ai.');
+
+function hex(buf: Uint8Array, s: number, e: number): string {
+  if (e <= s) return '';
+  return Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('hex');
+}
+
 /** GENAI_DIMENSIONS are the span attributes kept as labels of the token series. */
-const GENAI_DIMENSIONS = ['gen_ai.operation.name', 'gen_ai.request.model', 'gen_ai.response.model', 'gen_ai.system', 'gen_ai.provider.name', 'gen_ai.agent.id', 'gen_ai.agent.name', 'server.address'];
+const GENAI_DIMENSIONS = ['gen_ai.operation.name', 'gen_ai.request.model', 'gen_ai.response.model', 'gen_ai.system', 'gen_ai.provider.name', 'gen_ai.agent.id', 'gen_ai.agent.name', 'gen_ai.tool.name', 'server.address'];
 
 const USAGE = Buffer.from('gen_ai.usage.');
 

@@ -1,0 +1,161 @@
+import { getLabel, METRIC_NAME, type Labels } from '../model/labels.js';
+import { Matcher } from '../model/matcher.js';
+import type { Querier } from '../store/interface.js';
+import type { Dimension } from './dimensions.js';
+import type { RangeParams } from './analytics-params.js';
+import { forEachIncrement, tierHint } from './analytics-read.js';
+import { CALLS_METRIC, COST_METRIC, COST_SOURCE, KIND_LABEL, TOKENS_METRIC } from './series-names.js';
+
+/**
+ * analytics-costs.ts computes `GET /api/v1/analytics/costs` (SPEC section 7) from the derived
+ * series the cost sink writes (tallyd_llm_cost_usd_total, tallyd_llm_tokens_total,
+ * tallyd_llm_calls_total). A pure function of (querier, tenant, params): it holds no state and
+ * returns plain JSON, so it runs as well on a query worker as on the main thread.
+ */
+
+/** CostsParams are a resolved range plus the clock (for the month forecast). */
+export interface CostsParams extends RangeParams {
+  readonly nowMs: number;
+}
+
+/** CostGroupJson is one group of the answer. */
+export interface CostGroupJson {
+  labels: Record<string, string>;
+  cost_usd: number;
+  /** All input tokens, cached included (as the GenAI conventions count them). */
+  input_tokens: number;
+  /** All output tokens, reasoning included. */
+  output_tokens: number;
+  calls: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
+  /** Tokens in windows where no price covered them (no computed cost was written). */
+  unpriced_tokens: number;
+  /** The sender's own cost (cost_source="reported"), never added to cost_usd. */
+  reported_cost_usd: number;
+  trend?: Array<[number, number]>;
+  forecast_cost_usd?: number;
+}
+
+/** CostsData is the `data` of the answer. */
+export interface CostsData {
+  currency: 'USD';
+  from: number;
+  to: number;
+  group_by: Dimension[];
+  total_cost_usd: number;
+  groups: CostGroupJson[];
+}
+
+interface Acc {
+  readonly json: CostGroupJson;
+  trend: Float64Array | null;
+  monthCost: number;
+}
+
+/** costsAnalytics answers the costs analytics for one tenant over params' range. */
+export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): CostsData {
+  const groups = new Map<string, Acc>();
+  const hint = tierHint(p.fromMs, p.toMs, p.stepMs);
+  const nTrend = p.stepMs > 0 ? Math.ceil((p.toMs - p.fromMs + 1) / p.stepMs) : 0;
+  const acc = (labels: Labels): Acc => {
+    let key = '';
+    for (const d of p.groupBy) key += getLabel(labels, d) + '\u0000';
+    let a = groups.get(key);
+    if (a === undefined) {
+      const gl: Record<string, string> = {};
+      for (const d of p.groupBy) gl[d] = getLabel(labels, d);
+      a = {
+        json: { labels: gl, cost_usd: 0, input_tokens: 0, output_tokens: 0, calls: 0, cache_read_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, unpriced_tokens: 0, reported_cost_usd: 0 },
+        trend: nTrend > 0 ? new Float64Array(nTrend) : null,
+        monthCost: 0,
+      };
+      groups.set(key, a);
+    }
+    return a;
+  };
+
+  // Windows that got a computed cost, per derived-series identity (dimension labels), to tell
+  // priced tokens from unpriced ones.
+  const priced = new Map<string, Set<number>>();
+  forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, t, inc) => {
+    const a = acc(labels);
+    if (getLabel(labels, COST_SOURCE) === 'reported') {
+      a.json.reported_cost_usd += inc;
+      return;
+    }
+    a.json.cost_usd += inc;
+    if (a.trend !== null) a.trend[Math.min(a.trend.length - 1, Math.floor((t - p.fromMs) / p.stepMs))]! += inc;
+    const id = dimsKey(labels);
+    let s = priced.get(id);
+    if (s === undefined) priced.set(id, (s = new Set()));
+    s.add(t);
+  });
+  // The cost sink writes a cost increment (zero for a free model) in every window it priced, so
+  // tokens in a window without one were unpriced.
+  forEachIncrement(q, tenant, [eq(METRIC_NAME, TOKENS_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, t, inc) => {
+    const a = acc(labels).json;
+    switch (getLabel(labels, KIND_LABEL)) {
+      case 'input': a.input_tokens += inc; break;
+      case 'cache_read': a.input_tokens += inc; a.cache_read_tokens += inc; break;
+      case 'cache_write': a.input_tokens += inc; a.cache_write_tokens += inc; break;
+      case 'output': a.output_tokens += inc; break;
+      case 'reasoning': a.output_tokens += inc; a.reasoning_tokens += inc; break;
+      default: return;
+    }
+    if (!(priced.get(dimsKey(labels))?.has(t) ?? false)) a.unpriced_tokens += inc;
+  });
+  forEachIncrement(q, tenant, [eq(METRIC_NAME, CALLS_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, _t, inc) => {
+    acc(labels).json.calls += inc;
+  });
+
+  // Forecast: linear from the month so far, when the range ends in the current UTC month.
+  const now = new Date(p.nowMs);
+  const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+  const monthEnd = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+  const forecast = p.toMs >= monthStart && p.toMs < monthEnd;
+  if (forecast) {
+    const soFarEnd = Math.min(p.toMs, p.nowMs);
+    forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC), eq(COST_SOURCE, 'computed')], monthStart, soFarEnd, tierHint(monthStart, soFarEnd, 0), (labels, _k, _t, inc) => {
+      acc(labels).monthCost += inc;
+    });
+    const elapsed = Math.max(1, soFarEnd - monthStart);
+    for (const a of groups.values()) a.json.forecast_cost_usd = round((a.monthCost * (monthEnd - monthStart)) / elapsed);
+  }
+
+  let total = 0;
+  const out: CostGroupJson[] = [];
+  for (const a of groups.values()) {
+    const j = a.json;
+    if (j.cost_usd === 0 && j.input_tokens === 0 && j.output_tokens === 0 && j.calls === 0 && j.reported_cost_usd === 0 && (j.forecast_cost_usd ?? 0) === 0) continue;
+    total += j.cost_usd;
+    j.cost_usd = round(j.cost_usd);
+    j.reported_cost_usd = round(j.reported_cost_usd);
+    if (a.trend !== null) j.trend = Array.from(a.trend, (v, i) => [(p.fromMs + i * p.stepMs) / 1000, round(v)] as [number, number]);
+    out.push(j);
+  }
+  out.sort((x, y) => y.cost_usd - x.cost_usd || cmpLabels(x.labels, y.labels));
+  return { currency: 'USD', from: p.fromMs / 1000, to: p.toMs / 1000, group_by: [...p.groupBy], total_cost_usd: round(total), groups: out };
+}
+
+function eq(name: string, value: string): Matcher {
+  return new Matcher('=', name, value);
+}
+
+/** dimsKey identifies a derived series' dimension labels (everything but name, kind and cost_source). */
+function dimsKey(labels: Labels): string {
+  let s = '';
+  for (const l of labels) if (l.name !== METRIC_NAME && l.name !== KIND_LABEL && l.name !== COST_SOURCE) s += l.name + '\u0001' + l.value + '\u0000';
+  return s;
+}
+
+/** round keeps 12 significant decimals of USD: sums of float increments carry noise below that. */
+function round(v: number): number {
+  return Math.round(v * 1e12) / 1e12;
+}
+
+function cmpLabels(a: Record<string, string>, b: Record<string, string>): number {
+  const x = JSON.stringify(a), y = JSON.stringify(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}

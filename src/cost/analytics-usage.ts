@@ -1,0 +1,203 @@
+import { getLabel, METRIC_NAME, type Labels } from '../model/labels.js';
+import { Matcher } from '../model/matcher.js';
+import { SparseHistogram } from '../model/hdr.js';
+import type { Querier } from '../store/interface.js';
+import { dimensionValues, type Dimension, type DimensionMap } from './dimensions.js';
+import type { RangeParams } from './analytics-params.js';
+import { forEachIncrement, forEachWindowHistogram, tierHint } from './analytics-read.js';
+import { KIND_LABEL, TOKENS_METRIC } from './series-names.js';
+
+/**
+ * analytics-usage.ts computes `GET /api/v1/analytics/usage` (SPEC section 7): daily rows of calls,
+ * successes, failures, latency (p95 from the merged HDR histograms of the day, never an average of
+ * percentiles) and tokens per group. A pure function of (querier, tenant, params) returning plain
+ * JSON, runnable on a query worker.
+ */
+
+/** UsageParams are a resolved range plus the dimension mapping (plain JSON). */
+export interface UsageParams extends RangeParams {
+  readonly dimensions: DimensionMap;
+}
+
+/** LATENCY_SOURCES are the call-latency histograms and the factor that turns their unit into ms. */
+export const LATENCY_SOURCES: ReadonlyArray<readonly [string, number]> = [
+  ['mcp_tool_execute_seconds', 1000],
+  ['llm_provider_request_seconds', 1000],
+  ['gen_ai_client_operation_duration_seconds', 1000],
+  ['gen_ai_execute_tool_duration_seconds', 1000],
+  ['mcp_client_operation_duration_seconds', 1000],
+];
+/** SPAN_LATENCY is the span-metrics histogram; it counts only for rows no metric source fills. */
+export const SPAN_LATENCY: readonly [string, number] = ['traces_span_metrics_duration_milliseconds', 1];
+
+/** UsageRowJson is one daily row. Dimensions not grouped by are null. */
+export interface UsageRowJson {
+  date: string;
+  agent_id: string | null;
+  tool_name: string | null;
+  mcp_server_label: string | null;
+  user_id: string | null;
+  tenant_id: string | null;
+  model?: string | null;
+  provider?: string | null;
+  call_count: number;
+  success_count: number;
+  failure_count: number;
+  total_latency_ms: number;
+  avg_latency_ms: number;
+  p95_latency_ms: number | null;
+  estimated_input_tokens: number;
+  estimated_output_tokens: number;
+}
+
+/** UsageData is the `data` of the answer. */
+export interface UsageData {
+  from: number;
+  to: number;
+  group_by: Dimension[];
+  rows: UsageRowJson[];
+}
+
+const FIELD: Readonly<Record<Dimension, keyof UsageRowJson>> = {
+  agent: 'agent_id', tool: 'tool_name', mcp_server: 'mcp_server_label', user: 'user_id', tenant: 'tenant_id', model: 'model', provider: 'provider',
+};
+
+class Part {
+  calls = 0;
+  failures = 0;
+  latencyMs = 0;
+  /** Merged histograms per unit factor (sources in seconds and in ms are kept apart). */
+  readonly hists = new Map<number, SparseHistogram>();
+}
+
+interface Row {
+  readonly date: string;
+  readonly dims: Record<string, string>;
+  readonly metric: Part;
+  readonly span: Part;
+  input: number;
+  output: number;
+}
+
+/** FAILURE_OUTCOMES are `outcome`/`status` values that mean a failed call. */
+const FAILURE_VALUES = new Set(['error', 'errors', 'failure', 'failed', 'fail', 'timeout', 'rate_limited', 'cancelled', 'canceled', 'status_code_error', 'unavailable', 'internal']);
+
+/** isFailure reads `outcome`, `status`, `status_code` and `error_type` the way the seeds emit them. */
+export function isFailure(labels: Labels): boolean {
+  const et = getLabel(labels, 'error_type');
+  if (et !== '' && et !== 'none' && et !== 'ok') return true;
+  for (const name of ['outcome', 'status', 'status_code']) {
+    const v = getLabel(labels, name).toLowerCase();
+    if (v === '') continue;
+    if (FAILURE_VALUES.has(v)) return true;
+    if (/^[45]\d\d$/.test(v)) return true;
+  }
+  return false;
+}
+
+/** usageAnalytics answers the usage analytics for one tenant over params' range. */
+export function usageAnalytics(q: Querier, tenant: string, p: UsageParams): UsageData {
+  const rows = new Map<string, Row>();
+  const hint = Math.min(tierHint(p.fromMs, p.toMs, 0), 3_600_000);
+  const row = (labels: Labels, t: number): Row => {
+    const date = new Date(t).toISOString().slice(0, 10);
+    const dv = dimensionValues(labels, p.dimensions);
+    let key = date;
+    for (const d of p.groupBy) key += '\u0000' + dv[d];
+    let r = rows.get(key);
+    if (r === undefined) {
+      const dims: Record<string, string> = {};
+      for (const d of p.groupBy) dims[d] = dv[d];
+      rows.set(key, (r = { date, dims, metric: new Part(), span: new Part(), input: 0, output: 0 }));
+    }
+    return r;
+  };
+  const feed = (name: string, factor: number, span: boolean) => {
+    forEachWindowHistogram(q, tenant, [new Matcher('=', METRIC_NAME, name)], p.fromMs, p.toMs, hint, (labels, t, h) => {
+      const r = row(labels, t);
+      const part = span ? r.span : r.metric;
+      part.calls += h.count;
+      if (span ? getLabel(labels, 'status_code') === 'STATUS_CODE_ERROR' : isFailure(labels)) part.failures += h.count;
+      part.latencyMs += h.sum * factor;
+      const m = part.hists.get(factor);
+      if (m === undefined) part.hists.set(factor, h.clone());
+      else m.add(h);
+    });
+  };
+  for (const [name, factor] of LATENCY_SOURCES) feed(name, factor, false);
+  feed(SPAN_LATENCY[0], SPAN_LATENCY[1], true);
+  // Tokens come from the de-duplicated derived series, which carry the dimension labels.
+  forEachIncrement(q, tenant, [new Matcher('=', METRIC_NAME, TOKENS_METRIC)], p.fromMs, p.toMs, hint, (labels, _k, t, inc) => {
+    if (inc === 0) return;
+    const r = row(dimLabelsAsSource(labels, p.dimensions), t);
+    const kind = getLabel(labels, KIND_LABEL);
+    if (kind === 'output' || kind === 'reasoning') r.output += inc;
+    else r.input += inc;
+  });
+
+  const out: UsageRowJson[] = [];
+  for (const r of rows.values()) {
+    // A call reported by a metric and by its span counts once: span metrics fill only rows that
+    // no metric source fills.
+    const part = r.metric.calls > 0 ? r.metric : r.span;
+    const j: UsageRowJson = {
+      date: r.date, agent_id: null, tool_name: null, mcp_server_label: null, user_id: null, tenant_id: null,
+      call_count: part.calls,
+      success_count: part.calls - part.failures,
+      failure_count: part.failures,
+      total_latency_ms: round(part.latencyMs),
+      avg_latency_ms: part.calls > 0 ? round(part.latencyMs / part.calls) : 0,
+      p95_latency_ms: p95(part),
+      estimated_input_tokens: r.input,
+      estimated_output_tokens: r.output,
+    };
+    for (const d of p.groupBy) (j as unknown as Record<string, string>)[FIELD[d]] = r.dims[d]!;
+    out.push(j);
+  }
+  out.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : b.call_count - a.call_count || keyOf(a, p.groupBy).localeCompare(keyOf(b, p.groupBy))));
+  return { from: p.fromMs / 1000, to: p.toMs / 1000, group_by: [...p.groupBy], rows: out };
+}
+
+/**
+ * p95 of a row: one HDR histogram per unit merged across every window and series of the day; with
+ * several units, the histograms are rescaled to ms before merging.
+ */
+function p95(part: Part): number | null {
+  if (part.calls === 0) return null;
+  if (part.hists.size === 1) {
+    const [[f, h]] = [...part.hists];
+    return round(h.quantile(0.95) * f);
+  }
+  const ms = new SparseHistogram();
+  for (const [f, h] of part.hists) {
+    // Re-record each bucket at its representative value in ms (within HDR precision).
+    for (let i = 0; i < h.size; i++) {
+      const q = new SparseHistogram();
+      q.addAtIndex(h.indices[i]!, h.counts[i]!);
+      ms.record(q.quantile(0.5) * f, h.counts[i]!);
+    }
+  }
+  return round(ms.quantile(0.95));
+}
+
+/**
+ * dimLabelsAsSource lets the derived token series (labelled by dimension names) be read through
+ * the configured mapping: each dimension label is presented under the first label its mapping reads.
+ */
+function dimLabelsAsSource(labels: Labels, map: DimensionMap): Labels {
+  const out: Array<{ name: string; value: string }> = [];
+  for (const l of labels) {
+    const names = (map as Record<string, readonly string[]>)[l.name];
+    if (names !== undefined && names.length > 0) out.push({ name: names[0]!, value: l.value });
+  }
+  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out;
+}
+
+function keyOf(r: UsageRowJson, groupBy: readonly Dimension[]): string {
+  return groupBy.map((d) => String(r[FIELD[d]] ?? '')).join('\u0000');
+}
+
+function round(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
+}

@@ -1,0 +1,359 @@
+import { REFUSED, type IngestSink, type SeriesOptions } from '../ingest/sink.js';
+import { labelsFromRecord, labelsKey, metricName, METRIC_NAME, type Labels } from '../model/labels.js';
+import { MetricKind } from '../model/metric-kind.js';
+import type { SparseHistogram } from '../model/hdr.js';
+import { DIMENSIONS, dimensionValues, type DimensionMap, type DimensionValues } from './dimensions.js';
+import type { PriceTable } from './prices.js';
+import {
+  CALLS_METRIC, COST_METRIC, COST_SOURCE, KIND_LABEL, KIND_NAMES, TOKENS_METRIC, TokenKind, UNPRICED_METRIC,
+} from './series-names.js';
+import { Measure, REPORTED_COST_METRIC, SourceRank, tokenSource } from './token-sources.js';
+
+/**
+ * cost-sink.ts prices LLM tokens as they arrive (SPEC section 7). CostSink decorates the pipeline's
+ * IngestSink: every call passes through unchanged; series recognised as token series in `series()`
+ * get an entry in a Map keyed by ref, so a non-token sample costs one Map miss. Token samples are
+ * turned into increments (cumulative inputs are differenced per stream), collected per (cost
+ * target, timestamp) and, at `flush()`, split into disjoint kinds, priced at the point's time and
+ * written back into the pipeline as TOKENS_METRIC, COST_METRIC, CALLS_METRIC and UNPRICED_METRIC.
+ */
+
+/** DEDUP_WINDOW_MS: how long a better-ranked token path keeps a worse one from being costed. */
+export const DEDUP_WINDOW_MS = 3_600_000;
+/** MAX_TARGETS bounds the per-target state (carries); beyond it the map is recycled. */
+const MAX_TARGETS = 200_000;
+/** MAX_DEDUP_KEYS bounds the (tenant, model) → last-seen-per-rank map. */
+const MAX_DEDUP_KEYS = 100_000;
+
+/** Target is one combination of tenant and dimension values: the identity of derived series. */
+class Target {
+  readonly key: string;
+  readonly tenant: string;
+  readonly dims: DimensionValues;
+  readonly dedupKey: string;
+  /** Refs of derived series, created lazily (-2 = not yet asked). */
+  readonly tokenRefs: Int32Array;
+  costRef = -2;
+  reportedRef = -2;
+  callsRef = -2;
+  /** Negative balances: cache tokens seen before the input that contains them, reasoning before output. */
+  inputCarry = 0;
+  outputCarry = 0;
+
+  constructor(key: string, tenant: string, dims: DimensionValues) {
+    this.key = key;
+    this.tenant = tenant;
+    this.dims = dims;
+    this.dedupKey = tenant + '\u0000' + dims.model.toLowerCase();
+    this.tokenRefs = new Int32Array(5).fill(-2);
+  }
+}
+
+/** RefRole is what one recognised input series contributes. */
+class RefRole {
+  readonly target: Target;
+  /** Token kind, or -1 for a reported cost series. */
+  readonly kind: number;
+  readonly rank: number;
+  readonly measure: Measure;
+  readonly calls: boolean;
+  /** Last cumulative total (sum for histograms) and count per stream, for differencing. */
+  lastTotal = NaN;
+  lastCount = 0;
+  lastStart = 0;
+
+  constructor(target: Target, kind: number, rank: number, measure: Measure, calls: boolean) {
+    this.target = target;
+    this.kind = kind;
+    this.rank = rank;
+    this.measure = measure;
+    this.calls = calls;
+  }
+}
+
+/** Bundle collects one target's increments at one timestamp until flush. */
+class Bundle {
+  readonly target: Target;
+  readonly tsMs: number;
+  readonly amounts = new Float64Array(5);
+  calls = 0;
+  reported = 0;
+
+  constructor(target: Target, tsMs: number) {
+    this.target = target;
+    this.tsMs = tsMs;
+  }
+}
+
+/** CostSinkOptions configure a CostSink. */
+export interface CostSinkOptions {
+  readonly dimensions: DimensionMap;
+  readonly prices: PriceTable;
+  /** Wall clock (tests inject one). */
+  readonly now?: () => number;
+}
+
+/**
+ * CostSink is an IngestSink decorator that derives LLM cost from token series. It keeps the
+ * pipeline's contract: it never retains a buffer it is lent and never blocks.
+ */
+export class CostSink implements IngestSink {
+  private readonly inner: IngestSink;
+  private readonly dims: DimensionMap;
+  private prices: PriceTable;
+  private readonly now: () => number;
+  /** Cumulative streams first seen after this time with a start time count in full. */
+  private readonly bootMs: number;
+  private readonly roles = new Map<number, RefRole>();
+  private targets = new Map<string, Target>();
+  private readonly pending = new Map<string, Bundle>();
+  private dedup = new Map<string, Float64Array>();
+  private readonly unpricedRefs = new Map<string, number>();
+
+  constructor(inner: IngestSink, opts: CostSinkOptions) {
+    this.inner = inner;
+    this.dims = opts.dimensions;
+    this.prices = opts.prices;
+    this.now = opts.now ?? Date.now;
+    this.bootMs = this.now();
+  }
+
+  /** setPrices swaps the price table (SIGHUP); tokens arriving from now on use it. */
+  setPrices(prices: PriceTable): void {
+    this.prices = prices;
+  }
+
+  /** priceTable is the table in force. */
+  priceTable(): PriceTable {
+    return this.prices;
+  }
+
+  series(tenant: string, labels: Labels, kind: MetricKind, opts?: SeriesOptions): number {
+    const ref = this.inner.series(tenant, labels, kind, opts);
+    if (ref === REFUSED || this.roles.has(ref)) return ref;
+    const src = tokenSource(labels, kind, opts?.origin === 'span');
+    if (src !== null) {
+      this.roles.set(ref, new RefRole(this.target(tenant, labels), src.kind, src.rank, src.measure, src.calls));
+    } else if (kind === MetricKind.Counter && metricName(labels) === REPORTED_COST_METRIC) {
+      this.roles.set(ref, new RefRole(this.target(tenant, labels), -1, SourceRank.Count, Measure.Counter, false));
+    }
+    return ref;
+  }
+
+  counter(ref: number, increment: number, tsMs: number): boolean {
+    const ok = this.inner.counter(ref, increment, tsMs);
+    const role = this.roles.get(ref);
+    if (role !== undefined && ok) this.add(role, increment, role.calls ? 1 : 0, tsMs);
+    return ok;
+  }
+
+  counterCumulative(ref: number, total: number, startMs: number, tsMs: number): boolean {
+    const ok = this.inner.counterCumulative(ref, total, startMs, tsMs);
+    const role = this.roles.get(ref);
+    if (role !== undefined && ok) {
+      const [d] = this.delta(role, total, 0, startMs);
+      if (d > 0) this.add(role, d, 0, tsMs);
+    }
+    return ok;
+  }
+
+  gaugeSet(ref: number, value: number, tsMs: number): boolean {
+    return this.inner.gaugeSet(ref, value, tsMs);
+  }
+
+  gaugeAdd(ref: number, delta: number, tsMs: number): boolean {
+    return this.inner.gaugeAdd(ref, delta, tsMs);
+  }
+
+  observe(ref: number, value: number, count: number, tsMs: number): boolean {
+    const ok = this.inner.observe(ref, value, count, tsMs);
+    const role = this.roles.get(ref);
+    if (role !== undefined && ok && role.measure === Measure.Histogram) this.add(role, value * count, role.calls ? count : 0, tsMs);
+    return ok;
+  }
+
+  setMember(ref: number, memberHash: number, tsMs: number): boolean {
+    return this.inner.setMember(ref, memberHash, tsMs);
+  }
+
+  histogram(ref: number, h: SparseHistogram, tsMs: number): boolean {
+    const role = this.roles.get(ref);
+    // Read before handing over: the pipeline owns `h` once called.
+    const sum = h.sum, count = h.count;
+    const ok = this.inner.histogram(ref, h, tsMs);
+    if (role !== undefined && ok) this.add(role, sum, role.calls ? count : 0, tsMs);
+    return ok;
+  }
+
+  histogramCumulative(ref: number, h: SparseHistogram, startMs: number, tsMs: number): boolean {
+    const role = this.roles.get(ref);
+    const sum = h.sum, count = h.count;
+    const ok = this.inner.histogramCumulative(ref, h, startMs, tsMs);
+    if (role !== undefined && ok) this.addCumulativeHistogram(role, sum, count, startMs, tsMs);
+    return ok;
+  }
+
+  histogramBorrowed(ref: number, h: SparseHistogram, cumulative: boolean, startMs: number, tsMs: number): boolean {
+    const role = this.roles.get(ref);
+    const sum = h.sum, count = h.count;
+    let ok: boolean;
+    if (this.inner.histogramBorrowed) ok = this.inner.histogramBorrowed(ref, h, cumulative, startMs, tsMs);
+    else ok = cumulative ? this.inner.histogramCumulative(ref, h.clone(), startMs, tsMs) : this.inner.histogram(ref, h.clone(), tsMs);
+    if (role !== undefined && ok) {
+      if (cumulative) this.addCumulativeHistogram(role, sum, count, startMs, tsMs);
+      else this.add(role, sum, role.calls ? count : 0, tsMs);
+    }
+    return ok;
+  }
+
+  flush(): void {
+    if (this.pending.size > 0) this.emit();
+    this.inner.flush();
+  }
+
+  accepting(): boolean {
+    return this.inner.accepting();
+  }
+
+  private addCumulativeHistogram(role: RefRole, sum: number, count: number, startMs: number, tsMs: number): void {
+    const [ds, dc] = this.delta(role, sum, count, startMs);
+    if (ds > 0 || dc > 0) this.add(role, ds, role.calls ? dc : 0, tsMs);
+  }
+
+  /**
+   * delta turns a cumulative (total, count) of the stream started at startMs into increments,
+   * with reset detection. The first point of a stream counts in full only when it carries a start
+   * time after tallyd started (the stream is new); otherwise it sets the baseline, because this
+   * state lives in memory and a restarted tallyd must not re-count a stream's whole history.
+   */
+  private delta(role: RefRole, total: number, count: number, startMs: number): [number, number] {
+    let d: number, c: number;
+    if (Number.isNaN(role.lastTotal) || startMs !== role.lastStart) {
+      const fresh = startMs > 0 && (startMs >= this.bootMs || !Number.isNaN(role.lastTotal));
+      d = fresh ? total : 0;
+      c = fresh ? count : 0;
+    } else if (total < role.lastTotal || count < role.lastCount) {
+      d = total;
+      c = count;
+    } else {
+      d = total - role.lastTotal;
+      c = count - role.lastCount;
+    }
+    role.lastTotal = total;
+    role.lastCount = count;
+    role.lastStart = startMs;
+    return [d, c];
+  }
+
+  private add(role: RefRole, tokens: number, calls: number, tsMs: number): void {
+    if (!(tokens >= 0) || !Number.isFinite(tokens)) return;
+    const t = role.target;
+    if (role.kind >= 0 && !this.admit(t.dedupKey, role.rank)) return;
+    const bkey = t.key + '\u0001' + tsMs;
+    let b = this.pending.get(bkey);
+    if (b === undefined) this.pending.set(bkey, (b = new Bundle(t, tsMs)));
+    if (role.kind < 0) b.reported += tokens;
+    else {
+      b.amounts[role.kind] += tokens;
+      b.calls += calls;
+    }
+  }
+
+  /**
+   * admit records that `rank` reported tokens for (tenant, model) now, and says whether they are
+   * costed: only when no better-ranked path reported within DEDUP_WINDOW_MS.
+   */
+  private admit(key: string, rank: number): boolean {
+    const now = this.now();
+    let seen = this.dedup.get(key);
+    if (seen === undefined) {
+      if (this.dedup.size >= MAX_DEDUP_KEYS) this.dedup = new Map();
+      seen = new Float64Array(SourceRank.Count).fill(-Infinity);
+      this.dedup.set(key, seen);
+    }
+    seen[rank] = now;
+    for (let r = 0; r < rank; r++) if (now - seen[r]! < DEDUP_WINDOW_MS) return false;
+    return true;
+  }
+
+  private target(tenant: string, labels: Labels): Target {
+    const dims = dimensionValues(labels, this.dims);
+    let key = tenant;
+    for (const d of DIMENSIONS) key += '\u0000' + dims[d];
+    let t = this.targets.get(key);
+    if (t === undefined) {
+      if (this.targets.size >= MAX_TARGETS) this.targets = new Map();
+      this.targets.set(key, (t = new Target(key, tenant, dims)));
+    }
+    return t;
+  }
+
+  /** emit prices every pending bundle and writes the derived series into the pipeline. */
+  private emit(): void {
+    for (const b of this.pending.values()) {
+      const t = b.target;
+      const a = b.amounts;
+      // Disjoint kinds: input counts include cached input, output counts include reasoning.
+      let uncached = a[TokenKind.Input]! - a[TokenKind.CacheRead]! - a[TokenKind.CacheWrite]! + t.inputCarry;
+      if (uncached < 0) {
+        t.inputCarry = uncached;
+        uncached = 0;
+      } else t.inputCarry = 0;
+      let visible = a[TokenKind.Output]! - a[TokenKind.Reasoning]! + t.outputCarry;
+      if (visible < 0) {
+        t.outputCarry = visible;
+        visible = 0;
+      } else t.outputCarry = 0;
+      const kinds = [uncached, a[TokenKind.CacheRead]!, a[TokenKind.CacheWrite]!, visible, a[TokenKind.Reasoning]!];
+      let total = 0;
+      for (let k = 0; k < 5; k++) {
+        const n = kinds[k]!;
+        if (n <= 0) continue;
+        total += n;
+        if (t.tokenRefs[k] === -2) t.tokenRefs[k] = this.derived(t, TOKENS_METRIC, KIND_LABEL, KIND_NAMES[k]!, 'LLM tokens by disjoint kind (input = uncached input, output = output without reasoning).');
+        const ref = t.tokenRefs[k]!;
+        if (ref !== REFUSED) this.inner.counter(ref, n, b.tsMs);
+      }
+      if (total > 0) {
+        const p = this.prices.lookup(t.dims.provider, t.dims.model, b.tsMs);
+        if (p !== null) {
+          const cost = kinds[0]! * p.input + kinds[1]! * p.cacheRead + kinds[2]! * p.cacheWrite + kinds[3]! * p.output + kinds[4]! * p.reasoning;
+          if (t.costRef === -2) t.costRef = this.derived(t, COST_METRIC, COST_SOURCE, 'computed', 'LLM cost in USD computed from tokens and the price table.');
+          // Written even when zero (a free model): analytics tells priced windows from unpriced ones by it.
+          if (t.costRef !== REFUSED) this.inner.counter(t.costRef, cost, b.tsMs);
+        } else {
+          const ref = this.unpricedRef(t);
+          if (ref !== REFUSED) this.inner.counter(ref, total, b.tsMs);
+        }
+      }
+      if (b.calls > 0) {
+        if (t.callsRef === -2) t.callsRef = this.derived(t, CALLS_METRIC, '', '', 'LLM calls seen with their token usage.');
+        if (t.callsRef !== REFUSED) this.inner.counter(t.callsRef, b.calls, b.tsMs);
+      }
+      if (b.reported > 0) {
+        if (t.reportedRef === -2) t.reportedRef = this.derived(t, COST_METRIC, COST_SOURCE, 'reported', 'LLM cost in USD as reported by the sender.');
+        if (t.reportedRef !== REFUSED) this.inner.counter(t.reportedRef, b.reported, b.tsMs);
+      }
+    }
+    this.pending.clear();
+  }
+
+  private derived(t: Target, name: string, extraName: string, extraValue: string, help: string): number {
+    const rec: Record<string, string> = { [METRIC_NAME]: name };
+    for (const d of DIMENSIONS) if (t.dims[d] !== '') rec[d] = t.dims[d];
+    if (extraName !== '') rec[extraName] = extraValue;
+    return this.inner.series(t.tenant, labelsFromRecord(rec), MetricKind.Counter, { help, unit: name === COST_METRIC ? 'USD' : '' });
+  }
+
+  private unpricedRef(t: Target): number {
+    const labels = labelsFromRecord({ [METRIC_NAME]: UNPRICED_METRIC, provider: t.dims.provider, model: t.dims.model });
+    const key = t.tenant + '\u0000' + labelsKey(labels);
+    let ref = this.unpricedRefs.get(key);
+    if (ref === undefined) {
+      if (this.unpricedRefs.size >= MAX_DEDUP_KEYS) this.unpricedRefs.clear();
+      ref = this.inner.series(t.tenant, labels, MetricKind.Counter, { help: 'LLM tokens that no price row covered (never costed at $0 in silence).' });
+      this.unpricedRefs.set(key, ref);
+    }
+    return ref;
+  }
+}
