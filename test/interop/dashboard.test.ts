@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { adminFlush, startDaemon, type Daemon } from '../integration/daemon.js';
 import { ARTIFACTS, CHROMIUM, canvasInk, launchChromium, shot, watchedPage, type BrowserSession, type PageWatch } from './fixtures/browser.js';
-import { RULES, costLines, genAiOtlp, postOtlpJson, sendStatsdTcp, statsdLines } from './fixtures/llm-data.js';
+import { RULES, genAiOtlp, postOtlpJson, sendStatsdTcp, statsdLines } from './fixtures/llm-data.js';
 import { remoteWrite, type RwSeries } from './fixtures/remote-write-client.js';
 
 const PAGES = ['llm', 'mcp', 'usage', 'alerts', 'explore'] as const;
@@ -62,7 +62,7 @@ async function consoleProblems(d: Daemon, w: PageWatch, expected: RegExp[] = [])
 
 async function loadData(d: Daemon): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
-  await sendStatsdTcp(d.ports.statsd, [...statsdLines(now, 60), ...costLines(now, 60)]);
+  await sendStatsdTcp(d.ports.statsd, statsdLines(now, 60));
   await postOtlpJson(d.ports.otlpHttp, genAiOtlp(now, 60));
   // Wait until the last StatsD line is queryable, then persist every open window.
   const deadline = Date.now() + 15_000;
@@ -140,7 +140,7 @@ if (!existsSync(CHROMIUM)) {
     const expectOk: Record<string, string[]> = {
       llm: ['llm-p95', 'llm-ttft', 'llm-tokens', 'llm-cost', 'llm-errors', 'llm-ratelimit'],
       mcp: ['mcp-heatmap', 'mcp-calls', 'mcp-errors', 'mcp-conns', 'mcp-registry', 'mcp-spend'],
-      usage: ['usage-top-agent', 'usage-top-user', 'usage-top-tenant', 'usage-trend', 'usage-hours', 'usage-tools'],
+      usage: ['usage-top-agent', 'usage-top-user', 'usage-top-tenant', 'usage-trend', 'usage-unpriced', 'usage-hours', 'usage-tools'],
       alerts: ['alerts-now', 'alerts-history'],
     };
     for (const [p, ids] of Object.entries(expectOk)) {

@@ -276,6 +276,11 @@ async function loadTrend(host, panel, ctx) {
   return { empty: false, destroy: () => chart.destroy() };
 }
 
+// A row's dimension that no label supplied (e.g. LLM calls outside any tool) reads as a dash.
+function dimCell(v) {
+  return v ? el('td', {}, v) : el('td', { class: 'muted' }, '–');
+}
+
 async function loadUsage(host, panel, ctx) {
   const data = await analytics('/api/v1/analytics/usage', { from: ctx.range.start, to: ctx.range.end, group_by: 'agent,tool' }, ctx.signal);
   if (data === null) return loadTable(host, panel, ctx);
@@ -286,7 +291,7 @@ async function loadUsage(host, panel, ctx) {
     el('thead', {}, el('tr', {}, ['date', 'agent', 'tool', 'server'].map((h) => el('th', {}, h)),
       ['calls', 'failures', 'avg', 'p95', 'in tok', 'out tok'].map((h) => el('th', { class: 'num' }, h)))),
     el('tbody', {}, rows.slice(0, 100).map((r) => el('tr', {},
-      el('td', {}, r.date), el('td', {}, r.agent_id ?? ''), el('td', {}, r.tool_name ?? ''), el('td', {}, r.mcp_server_label ?? ''),
+      el('td', {}, r.date), dimCell(r.agent_id), dimCell(r.tool_name), dimCell(r.mcp_server_label),
       el('td', { class: 'num' }, fmtUnit(r.call_count, 'count')),
       el('td', { class: r.failure_count > 0 ? 'num bad' : 'num' }, fmtUnit(r.failure_count, 'count')),
       el('td', { class: 'num' }, fmtUnit(r.avg_latency_ms / 1000, 's')),
