@@ -9,6 +9,7 @@ import { rulesRoutes } from './rules.js';
 import { installAuth } from './auth.js';
 import { installLingeringClose } from '../../wire/linger.js';
 import { readTls } from '../../wire/tls.js';
+import { uiRoutes } from './ui.js';
 
 /** ExtraRoutes are plugins owned by other layers (remote read, remote write, analytics) mounted on this server; their options also carry `deps`. */
 export interface ExtraRoutes {
@@ -29,6 +30,7 @@ export async function buildHttpServer(deps: HttpDeps, extra: readonly ExtraRoute
   await app.register(adminRoutes, { deps });
   await app.register(metricsRoutes, { deps });
   await app.register(rulesRoutes, { deps });
+  await app.register(uiRoutes, {});
   // Extra plugins also get the shared deps (tenantOf, querier, flush), so they answer per tenant as the rest.
   for (const e of extra) await app.register(e.plugin, { deps, ...e.options });
   return app;
