@@ -138,7 +138,8 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       limits: { maxSamples: cfg.limits.queryMaxSamples, maxSeries: cfg.limits.queryMaxSeries },
       log: (msg, fields) => log.error(msg, { component: 'query', ...fields }),
     });
-    await queries.start();
+    // Listeners bind while the workers load; a query that arrives first waits in the queue.
+    queries.start().catch((err) => log.error('query worker failed to start; it is retried', { err: String(err) }));
     closers.push({ name: 'query workers', close: () => queries.close() });
     const engine = createEngine();
     const tenant = DEFAULT_TENANT;
