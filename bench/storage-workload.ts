@@ -30,7 +30,11 @@ export function seriesLabels(s: number): Record<string, string> {
  * workload (--jitter): 0 to 8 ms, as a scraper's timestamps drift by a few ms around its grid.
  */
 export function jitterMs(s: number, w: number): number {
-  return (((s * 7919 + w * 104729) >>> 0) % 9);
+  // A hash, not an arithmetic pattern: a periodic jitter would flatter general-purpose compressors.
+  let h = Math.imul(s + 1, 0x9e3779b1) ^ Math.imul(w + 1, 0x85ebca77);
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  h ^= h >>> 13;
+  return (h >>> 0) % 9;
 }
 
 /** LES are the classic bucket bounds both tallyd (no configured bounds) and the peers see. */

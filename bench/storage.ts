@@ -19,7 +19,7 @@
  * per series and window: tallyd stores each window's last point time, the peers the timestamps,
  * so bytes per point include what irregular timestamps cost.
  *
- *   node dist/bench/storage.js [--quick] [--days 30] [--series 1000] [--runs 7] [--no-peers] [--jitter]
+ *   node dist/bench/storage.js [--quick] [--days 30] [--series 1000] [--runs 7] [--no-peers] [--jitter] [--kinds counter,gauge,histogram]
  *   (--quick: 3 days, 100 series; default: 30 days, 1000 series)
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +45,7 @@ const totalSeries = arg('--series', quick ? 100 : 1000);
 const runs = arg('--runs', quick ? 5 : 7);
 const withPeers = !args.includes('--no-peers');
 const jitter = args.includes('--jitter');
+const kindsArg = args.indexOf('--kinds') >= 0 ? args[args.indexOf('--kinds') + 1]!.split(',') : ['counter', 'gauge', 'histogram'];
 const DAY = 86_400_000;
 const windows = Math.round((days * DAY) / RES);
 const perKind = Math.max(1, Math.round(totalSeries / 3));
@@ -300,7 +301,7 @@ async function runKind(kind: MetricKind): Promise<KindResult> {
 }
 
 const results: KindResult[] = [];
-for (const kind of [MetricKind.Counter, MetricKind.Gauge, MetricKind.Histogram]) results.push(await runKind(kind));
+for (const kind of [MetricKind.Counter, MetricKind.Gauge, MetricKind.Histogram]) if (kindsArg.includes(kindName(kind))) results.push(await runKind(kind));
 console.log(`storage${jitter ? ' (jittered timestamps, 0-8 ms off the grid)' : ''}: ${days} day(s) of ${RES / 1000} s windows loaded at "now" (older than 2 d backfilled), ${perKind} series per kind, commit per hour of data`);
 console.log('kind       tier      points      bytes/pt   MB');
 for (const r of results) {

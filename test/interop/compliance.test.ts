@@ -23,7 +23,7 @@ const STEP_S = 10;
 const RANGE_S = 600;
 const MINUTES = 80;
 /** Query window offsets against the scrape grid (ms), clear of the targets' scrape offsets. */
-const WINDOW_OFFSETS = [0, 600, 1_700, 2_900, 4_200];
+const WINDOW_OFFSETS = [0, 1_700, 2_900, 4_200];
 const CONCURRENCY = 8;
 
 /** bodies cuts the data into remote-write requests of `spanMs` each, in time order. */
