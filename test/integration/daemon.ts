@@ -62,7 +62,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${ports.http}`;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`tallyd exited with ${proc.exitCode}: ${out}`);
     try {
@@ -73,7 +73,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
     }
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`tallyd not ready after 20 s: ${out}`);
+      throw new Error(`tallyd not ready after 60 s: ${out}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
