@@ -103,3 +103,13 @@ t.test('keys that tallyd does not implement are refused, named', async (t) => {
   const c = loadConfig(parseArgs(['--config', file('allow.yaml', 'statsd:\n  allow: ["10.0.0.0/8"]\n')]), {});
   t.equal(c.statsdAllowExplicit, true, 'an explicit statsd.allow applies even without auth');
 });
+
+t.test('remote_write entries: parsed, and unknown keys refused by name', async (t) => {
+  const good = file('rw-good.yaml', 'remote_write:\n  - url: http://central:9477/api/v1/write\n    headers: {X-Scope-OrgID: a}\n    basic_auth: {username: u, password: p}\n    queue: {max_bytes: 1000, max_age: 1h}\n');
+  const c = loadConfig(parseArgs(['--config', good]), {});
+  t.same(c.remoteWrite, [{ url: 'http://central:9477/api/v1/write', headers: { 'X-Scope-OrgID': 'a' }, basicAuth: { username: 'u', password: 'p' }, queue: { maxBytes: 1000, maxAgeMs: 3_600_000 } }]);
+  const typo = file('rw-typo.yaml', 'remote_write:\n  - url: http://central:9477/api/v1/write\n    queue_config: {max_bytes: 1}\n');
+  t.throws(() => loadConfig(parseArgs(['--config', typo]), {}), /remote_write\[0\]\.queue_config/);
+  const qtypo = file('rw-qtypo.yaml', 'remote_write:\n  - url: http://central:9477/api/v1/write\n    queue: {capacity: 1}\n');
+  t.throws(() => loadConfig(parseArgs(['--config', qtypo]), {}), /remote_write\[0\]\.queue\.capacity/);
+});
