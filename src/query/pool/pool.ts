@@ -176,7 +176,8 @@ export class QueryPool implements QueryRunner {
       store: this.o.store,
       jobModules: this.o.jobModules ?? DEFAULT_JOB_MODULES,
       cancel,
-      nice: this.o.nice ?? 10,
+      // The rules worker keeps the process's priority: its jobs are small and due on time.
+      nice: index >= this.shared ? 0 : (this.o.nice ?? 10),
     };
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: cfg, name: `query-${index}` });
     const slot: Slot = { index, reserved: index >= this.shared, worker, cancel: new Int32Array(cancel), ready: false, dead: false, job: null, killTimer: null };

@@ -30,6 +30,26 @@ async function pool(t: Test, o: Partial<QueryPoolOptions> = {}): Promise<QueryPo
   return p;
 }
 
+// One pool for the tests that leave their worker healthy: each cold worker start costs seconds
+// on a loaded CI machine, and the file must stay well inside tap's timeout.
+let sharedPool: Promise<QueryPool> | null = null;
+function shared(): Promise<QueryPool> {
+  sharedPool ??= (async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tallyd-pool-shared-'));
+    const p = new QueryPool({
+      size: 1, queueLength: 2, store: { dataDir, rawResolutionMs: 10_000 },
+      limits: { maxSamples: 50_000_000, maxSeries: 1_000_000 }, jobModules: [...DEFAULT_JOB_MODULES, TEST_JOBS], graceMs: 300,
+    });
+    t.teardown(async () => {
+      await p.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    await p.start();
+    return p;
+  })();
+  return sharedPool;
+}
+
 async function failure(p: Promise<unknown>): Promise<QueryError> {
   try {
     await p;
@@ -81,7 +101,7 @@ t.test('the series limit is enforced in the worker', async (t) => {
 });
 
 t.test('a job past its deadline answers timeout', async (t) => {
-  const p = await pool(t);
+  const p = await shared();
   const started = Date.now();
   const err = await failure(p.runKind('test.spin', { ms: 5_000 }, { deadlineMs: Date.now() + 150 }));
   t.equal(err.type, 'timeout');
@@ -90,7 +110,7 @@ t.test('a job past its deadline answers timeout', async (t) => {
 });
 
 t.test('a cancelled job stops: dropped from the queue, or told to abort while running', async (t) => {
-  const p = await pool(t);
+  const p = await shared();
   const running = new AbortController();
   const queued = new AbortController();
   const started = Date.now();
@@ -108,7 +128,7 @@ t.test('a cancelled job stops: dropped from the queue, or told to abort while ru
 });
 
 t.test('a full queue refuses at once with unavailable', async (t) => {
-  const p = await pool(t, { queueLength: 2 });
+  const p = await shared();
   const jobs = [0, 1, 2].map(() => p.runKind('test.spin', { ms: 300 }, { deadlineMs: soon() }));
   await new Promise((r) => setTimeout(r, 50));
   const started = Date.now();
