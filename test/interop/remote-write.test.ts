@@ -25,20 +25,21 @@ remote_write:
     const deadline = Date.now() + 40_000;
     let up: Awaited<ReturnType<typeof promQuery>> = [];
     let counter: Awaited<ReturnType<typeof promQuery>> = [];
-    // A counter stream's first remote-written sample only sets its baseline (it has no start
-    // time), so counters show from the second scrape on.
+    let rate: Awaited<ReturnType<typeof promQuery>> = [];
+    // Counters read back as the sender's samples, so rate() answers once a series has two
+    // scrapes in its range, as in Prometheus.
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 1000));
       await adminFlush(d);
       up = await promQuery(d, 'up{job="self"}');
       counter = await promQuery(d, 'prometheus_http_requests_total');
-      if (up.length && counter.length) break;
+      rate = await promQuery(d, 'sum(rate(prometheus_http_requests_total[1m]))');
+      if (up.length && counter.length && rate.length) break;
     }
     t.equal(up[0]?.value[1], '1', 'up{job="self"} arrived through remote write');
     const info = await promQuery(d, 'prometheus_build_info');
     t.ok(info[0]?.metric['version'], 'labels arrive intact');
     t.ok(counter.length > 0, 'counters arrive');
-    const rate = await promQuery(d, 'sum(rate(prometheus_http_requests_total[1m]))');
     t.ok(Number(rate[0]?.value[1]) >= 0, 'rate() over remote-written counters answers');
   });
 }
