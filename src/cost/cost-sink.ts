@@ -105,6 +105,8 @@ export class CostSink implements IngestSink {
   /** Cumulative streams first seen after this time with a start time count in full. */
   private readonly bootMs: number;
   private readonly roles = new Map<number, RefRole>();
+  /** tokenRef[ref] is 1 for refs with a role: a byte test keeps the Map off the path of every other sample. */
+  private tokenRef = new Uint8Array(1024);
   private targets = new Map<string, Target>();
   private readonly pending = new Map<string, Bundle>();
   private dedup = new Map<string, Float64Array>();
@@ -133,23 +135,38 @@ export class CostSink implements IngestSink {
     if (ref === REFUSED || this.roles.has(ref)) return ref;
     const src = tokenSource(labels, kind, opts?.origin === 'span');
     if (src !== null) {
-      this.roles.set(ref, new RefRole(this.target(tenant, labels), src.kind, src.rank, src.measure, src.calls));
+      this.setRole(ref, new RefRole(this.target(tenant, labels), src.kind, src.rank, src.measure, src.calls));
     } else if (kind === MetricKind.Counter && metricName(labels) === REPORTED_COST_METRIC) {
-      this.roles.set(ref, new RefRole(this.target(tenant, labels), -1, SourceRank.Count, Measure.Counter, false));
+      this.setRole(ref, new RefRole(this.target(tenant, labels), -1, SourceRank.Count, Measure.Counter, false));
     }
     return ref;
   }
 
+  private setRole(ref: number, role: RefRole): void {
+    if (ref >= this.tokenRef.length) {
+      const next = new Uint8Array(Math.max(ref + 1, this.tokenRef.length * 2));
+      next.set(this.tokenRef);
+      this.tokenRef = next;
+    }
+    this.tokenRef[ref] = 1;
+    this.roles.set(ref, role);
+  }
+
+  /** role returns the role of a token ref; undefined (after one byte test) for every other series. */
+  private role(ref: number): RefRole | undefined {
+    return ref < this.tokenRef.length && this.tokenRef[ref] === 1 ? this.roles.get(ref) : undefined;
+  }
+
   counter(ref: number, increment: number, tsMs: number): boolean {
     const ok = this.inner.counter(ref, increment, tsMs);
-    const role = this.roles.get(ref);
+    const role = this.role(ref);
     if (role !== undefined && ok) this.add(role, increment, role.calls ? 1 : 0, tsMs);
     return ok;
   }
 
   counterCumulative(ref: number, total: number, startMs: number, tsMs: number): boolean {
     const ok = this.inner.counterCumulative(ref, total, startMs, tsMs);
-    const role = this.roles.get(ref);
+    const role = this.role(ref);
     if (role !== undefined && ok) {
       const [d] = this.delta(role, total, 0, startMs);
       if (d > 0) this.add(role, d, 0, tsMs);
@@ -167,7 +184,7 @@ export class CostSink implements IngestSink {
 
   observe(ref: number, value: number, count: number, tsMs: number): boolean {
     const ok = this.inner.observe(ref, value, count, tsMs);
-    const role = this.roles.get(ref);
+    const role = this.role(ref);
     if (role !== undefined && ok && role.measure === Measure.Histogram) this.add(role, value * count, role.calls ? count : 0, tsMs);
     return ok;
   }
@@ -177,7 +194,7 @@ export class CostSink implements IngestSink {
   }
 
   histogram(ref: number, h: SparseHistogram, tsMs: number): boolean {
-    const role = this.roles.get(ref);
+    const role = this.role(ref);
     // Read before handing over: the pipeline owns `h` once called.
     const sum = h.sum, count = h.count;
     const ok = this.inner.histogram(ref, h, tsMs);
@@ -186,7 +203,7 @@ export class CostSink implements IngestSink {
   }
 
   histogramCumulative(ref: number, h: SparseHistogram, startMs: number, tsMs: number): boolean {
-    const role = this.roles.get(ref);
+    const role = this.role(ref);
     const sum = h.sum, count = h.count;
     const ok = this.inner.histogramCumulative(ref, h, startMs, tsMs);
     if (role !== undefined && ok) this.addCumulativeHistogram(role, sum, count, startMs, tsMs);
@@ -194,7 +211,7 @@ export class CostSink implements IngestSink {
   }
 
   histogramBorrowed(ref: number, h: SparseHistogram, cumulative: boolean, startMs: number, tsMs: number): boolean {
-    const role = this.roles.get(ref);
+    const role = this.role(ref);
     const sum = h.sum, count = h.count;
     let ok: boolean;
     if (this.inner.histogramBorrowed) ok = this.inner.histogramBorrowed(ref, h, cumulative, startMs, tsMs);
