@@ -1,4 +1,4 @@
-import { REFUSED, type IngestSink, type SeriesOptions } from '../ingest/sink.js';
+import { REFUSED, type IngestSink, type Refusal, type SeriesOptions } from '../ingest/sink.js';
 import { labelsFromRecord, labelsKey, metricName, METRIC_NAME, type Labels } from '../model/labels.js';
 import { MetricKind } from '../model/metric-kind.js';
 import type { SparseHistogram } from '../model/hdr.js';
@@ -111,9 +111,15 @@ export class CostSink implements IngestSink {
   private readonly pending = new Map<string, Bundle>();
   private dedup = new Map<string, Float64Array>();
   private readonly unpricedRefs = new Map<string, number>();
+  /** stale passes staleness markers through (no tokens to price); offered only when the wrapped sink offers it. */
+  readonly stale?: (ref: number, tsMs: number) => boolean;
+  /** lastRefusal is the wrapped sink's, so every ingest path still reports which limit refused a point. */
+  readonly lastRefusal?: () => Refusal;
 
   constructor(inner: IngestSink, opts: CostSinkOptions) {
     this.inner = inner;
+    if (inner.stale) this.stale = (ref, tsMs) => inner.stale!(ref, tsMs);
+    if (inner.lastRefusal) this.lastRefusal = () => inner.lastRefusal!();
     this.dims = opts.dimensions;
     this.prices = opts.prices;
     this.now = opts.now ?? Date.now;

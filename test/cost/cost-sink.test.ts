@@ -168,3 +168,17 @@ t.test('cache tokens that arrive before their input are netted once the input ar
   t.equal(sumOf(rec, 'tallyd_llm_tokens_total', { kind: 'input' }), 400, 'uncached = 1000 - 600');
   close(t, sumOf(rec, 'tallyd_llm_cost_usd_total'), (400 * 2.5 + 600 * 1.25) / 1e6, 'cached input priced once, at the cached price');
 });
+
+t.test('stale markers and refusal reasons pass through the cost sink to the pipeline', async (t) => {
+  const { rec, sink } = setup();
+  const ref = sink.series('default', L({ __name__: 'demo_up', job: 'a' }), MetricKind.Gauge);
+  t.ok(sink.stale, 'the cost sink offers stale() because the wrapped sink does');
+  t.equal(sink.stale!(ref, T), true);
+  t.same(rec.stales, [{ ref, tsMs: T }], 'the marker reached the wrapped sink');
+
+  // A wrapped sink that says why it refused: the reason survives the wrapper.
+  const refusing = Object.assign(new RecordingSink(), { lastRefusal: () => 7 as const });
+  const wrapped = new CostSink(refusing, { dimensions: dimensionMap(), prices: PRICES, now: () => T });
+  t.equal(wrapped.lastRefusal?.(), 7, 'lastRefusal is the wrapped sink\'s');
+  t.equal(new CostSink(new RecordingSink(), { dimensions: dimensionMap(), prices: PRICES }).lastRefusal, undefined, 'absent when the wrapped sink has none');
+});
