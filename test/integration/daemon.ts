@@ -40,9 +40,24 @@ function readyOverHttps(port: number): Promise<number> {
   });
 }
 
-/** startDaemon runs bin/tallyd.js on free loopback ports and waits for /health/ready. */
+/**
+ * startDaemon runs bin/tallyd.js on free loopback ports and waits for /health/ready. A port that
+ * freePort found free can be taken before tallyd binds it (by another test file's outgoing
+ * connections, tap runs two at a time): when tallyd exits with EADDRINUSE on ports this helper
+ * chose, it starts again on fresh ones, up to three times.
+ */
 export async function startDaemon(opts: StartOptions = {}): Promise<Daemon> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tallyd-it-'));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(opts, dataDir);
+    } catch (err) {
+      if (opts.ports !== undefined || attempt >= 3 || !/EADDRINUSE/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function launch(opts: StartOptions, dataDir: string): Promise<Daemon> {
   const ports = {
     http: opts.ports?.http ?? (await freePort()),
     grpc: opts.ports?.grpc ?? (await freePort()),
