@@ -139,6 +139,7 @@ export interface TierStats {
 export interface Store {
   readonly rawResolutionMs: number;
   appender(): Appender;
+  /** querier reads what any thread had committed when it was called (a fresh snapshot). */
   querier(): Querier;
   state(table: string): StateTable;
   stats(): { series: number; tiers: TierStats[]; bytes: number };

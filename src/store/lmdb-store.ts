@@ -64,6 +64,9 @@ export class LmdbStore implements Store {
   }
 
   querier(): Querier {
+    // lmdb-js keeps a thread's read snapshot until its next timer turn; a query worker can run
+    // several jobs before that, so each new querier starts from the latest commit of any thread.
+    this.dbs.env.resetReadTxn();
     return this.querierInstance;
   }
 
