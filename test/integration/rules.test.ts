@@ -63,7 +63,7 @@ t.test('an alert rule fires on StatsD data and reaches a webhook; a recording ru
   const alerts = (await (await fetch(`${d.url}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ state: string; labels: Record<string, string> }> } };
   t.ok(alerts.data.alerts.some((a) => a.state === 'firing' && a.labels['alertname'] === 'LLMErrorsHigh'), '/api/v1/alerts lists the firing alert');
   const rec = await promQuery(d, 'job:llm_errors:sum');
-  t.equal(Number(rec[0]?.value[1]), 7, 'recording rule output is queryable');
+  t.equal(Number(rec[0]?.value[1]), 7, `recording rule output is queryable: ${JSON.stringify(rec)} at ${Date.now()}`);
   const ALERTS = await promQuery(d, 'ALERTS{alertstate="firing"}');
   t.equal(ALERTS[0]?.metric['alertname'], 'LLMErrorsHigh', 'ALERTS series written');
 });
