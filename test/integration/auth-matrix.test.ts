@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import protobuf from 'protobufjs';
+import { WriteRequest, ReadRequest } from '../support/prompb.js';
 import { startDaemon, type Daemon } from './daemon.js';
 import { metricsRequest, nanos } from '../ingest/otlp/build.js';
 
@@ -41,23 +41,7 @@ const RULES = `groups:
         expr: vector(1)
 `;
 
-const root = protobuf.Root.fromJSON({
-  nested: {
-    prometheus: {
-      nested: {
-        WriteRequest: { fields: { timeseries: { rule: 'repeated', type: 'TimeSeries', id: 1 } } },
-        TimeSeries: { fields: { labels: { rule: 'repeated', type: 'Label', id: 1 }, samples: { rule: 'repeated', type: 'Sample', id: 2 } } },
-        Label: { fields: { name: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
-        Sample: { fields: { value: { type: 'double', id: 1 }, timestamp: { type: 'int64', id: 2 } } },
-        ReadRequest: { fields: { queries: { rule: 'repeated', type: 'Query', id: 1 } } },
-        Query: { fields: { startTimestampMs: { type: 'int64', id: 1 }, endTimestampMs: { type: 'int64', id: 2 }, matchers: { rule: 'repeated', type: 'LabelMatcher', id: 3 } } },
-        LabelMatcher: { fields: { type: { type: 'int32', id: 1 }, name: { type: 'string', id: 2 }, value: { type: 'string', id: 3 } } },
-      },
-    },
-  },
-});
-const WriteRequest = root.lookupType('prometheus.WriteRequest');
-const ReadRequest = root.lookupType('prometheus.ReadRequest');
+
 
 function writeBody(name: string, label: string, value: string): Buffer {
   const msg = WriteRequest.fromObject({ timeseries: [{ labels: [{ name: '__name__', value: name }, { name: label, value }], samples: [{ value: 1, timestamp: Date.now() }] }] });

@@ -3,24 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import protobuf from 'protobufjs';
+import { WriteRequest } from '../support/prompb.js';
 import { adminFlush, startDaemon, type Daemon } from './daemon.js';
 import { nanos } from '../ingest/otlp/build.js';
 
 const snappy = createRequire(import.meta.url)('snappyjs') as { compress(b: Uint8Array): Uint8Array };
-const root = protobuf.Root.fromJSON({
-  nested: {
-    prometheus: {
-      nested: {
-        WriteRequest: { fields: { timeseries: { rule: 'repeated', type: 'TimeSeries', id: 1 } } },
-        TimeSeries: { fields: { labels: { rule: 'repeated', type: 'Label', id: 1 }, samples: { rule: 'repeated', type: 'Sample', id: 2 } } },
-        Label: { fields: { name: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
-        Sample: { fields: { value: { type: 'double', id: 1 }, timestamp: { type: 'int64', id: 2 } } },
-      },
-    },
-  },
-});
-const WriteRequest = root.lookupType('prometheus.WriteRequest');
+
 
 type Series = Record<string, string>;
 function writeBody(series: Series[], value = 1): Uint8Array {

@@ -1,26 +1,10 @@
 import t from 'tap';
 import Fastify from 'fastify';
-import protobuf from 'protobufjs';
+import { WriteRequest } from '../../support/prompb.js';
 import { remoteWriteRoutes } from '../../../src/ingest/remote-write/routes.js';
 import { snappyCompress } from '../../../src/wire/snappy.js';
 import { MetricKind } from '../../../src/model/metric-kind.js';
 import { RecordingSink } from '../otlp/recording-sink.js';
-
-// The WriteRequest of prometheus/prompb, plus the metadata field (3) Prometheus also sends.
-const root = protobuf.Root.fromJSON({
-  nested: {
-    prometheus: {
-      nested: {
-        WriteRequest: { fields: { timeseries: { rule: 'repeated', type: 'TimeSeries', id: 1 }, metadata: { rule: 'repeated', type: 'MetricMetadata', id: 3 } } },
-        TimeSeries: { fields: { labels: { rule: 'repeated', type: 'Label', id: 1 }, samples: { rule: 'repeated', type: 'Sample', id: 2 } } },
-        Label: { fields: { name: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
-        Sample: { fields: { value: { type: 'double', id: 1 }, timestamp: { type: 'int64', id: 2 } } },
-        MetricMetadata: { fields: { type: { type: 'int32', id: 1 }, metricFamilyName: { type: 'string', id: 2 }, help: { type: 'string', id: 4 }, unit: { type: 'string', id: 5 } } },
-      },
-    },
-  },
-});
-const WriteRequest = root.lookupType('prometheus.WriteRequest');
 
 type Series = { labels: Record<string, string>; samples: Array<[number, number]> };
 function body(series: Series[], metadata: Array<{ type: number; metricFamilyName: string }> = []): Buffer {
