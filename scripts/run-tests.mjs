@@ -34,7 +34,15 @@ for (const s of suites.length ? suites : ['unit', 'integration']) {
 }
 const selected = files.filter((f) => f.includes(filter));
 
+if (selected.length === 0) {
+  // tap given no files would run its own default set (the .ts sources too): say so and stop.
+  console.log(`no test file matches suites [${suites.join(', ')}] and TEST_FILTER "${filter}"\n\n0 passed, 0 failed`);
+  process.exit(1);
+}
+
 let passed = 0, failed = 0;
+let currentFile = '';
+const failures = [];
 const args = ['tap', '--disable-coverage', '--allow-empty-coverage', '--reporter=tap', '--timeout=300', '--jobs=2', ...selected];
 const child = spawn('npx', args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 let buf = '';
@@ -51,9 +59,15 @@ child.stdout.on('data', (d) => {
       if (m[1]) failed++;
       else passed++;
     }
+    // Every failing assertion at any depth, under the file it belongs to, so the end of the log
+    // (all a CI summary may show) names what failed.
+    const file = /^# Subtest: (\S+\.test\.js)/.exec(line);
+    if (file) currentFile = file[1].replace(/^.*dist\/test\//, '');
+    if (/^\s*not ok \d+/.test(line) && !/# (TODO|SKIP)/.test(line)) failures.push(`${currentFile}: ${line.trim()}`);
   }
 });
 child.on('close', (code) => {
+  if (failures.length) console.log(`\nFailed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
   console.log(`\n${passed} passed, ${failed} failed`);
   process.exit(selected.length === 0 || passed + failed === 0 ? 1 : (code ?? 1));
 });

@@ -165,7 +165,7 @@ export function usageAnalytics(q: Querier, tenant: string, p: UsageParams): Usag
 function p95(part: Part): number | null {
   if (part.calls === 0) return null;
   if (part.hists.size === 1) {
-    const [[f, h]] = [...part.hists];
+    const [f, h] = part.hists.entries().next().value!;
     return round(h.quantile(0.95) * f);
   }
   const ms = new SparseHistogram();

@@ -277,7 +277,7 @@ export class CostSink implements IngestSink {
     if (b === undefined) this.pending.set(bkey, (b = new Bundle(t, tsMs)));
     if (role.kind < 0) b.reported += tokens;
     else {
-      b.amounts[role.kind] += tokens;
+      b.amounts[role.kind]! += tokens;
       b.calls += calls;
     }
   }

@@ -86,7 +86,7 @@ export async function reprice(d: RepriceDeps, tenant: string, fromMs: number, to
   // Hint 1: the finest tier that covers each part of the range, so windows are the stored ones.
   forEachIncrement(d.querier, tenant, [new Matcher('=', METRIC_NAME, TOKENS_METRIC)], fromMs, toMs, 1, (labels, _k, t, inc) => {
     const k = (KIND_NAMES as readonly string[]).indexOf(getLabel(labels, KIND_LABEL));
-    if (k >= 0 && inc > 0) win(labels, t).tokens[k] += inc;
+    if (k >= 0 && inc > 0) win(labels, t).tokens[k]! += inc;
   });
   forEachIncrement(d.querier, tenant, [new Matcher('=', METRIC_NAME, COST_METRIC), new Matcher('=', COST_SOURCE, 'computed')], fromMs, toMs, 1, (labels, _k, t, inc) => {
     if (inc > 0) win(labels, t).oldCost += inc;

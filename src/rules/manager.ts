@@ -9,7 +9,7 @@ import { ALERT_STATE_PREFIX, Group, groupOffsetMs, type RuleWriter } from './gro
 import { silentLog, type RulesLog } from './log.js';
 import { Notifiers, type NotifierSpec, type NotifyOptions } from './notify.js';
 import { rfc3339 } from './payload.js';
-import { formatProblem, type ParseCheck, type RuleFileProblem } from './rule-file.js';
+import { formatProblem, type ParseCheck } from './rule-file.js';
 
 /** RuleManagerOptions wire the manager to the rest of tallyd through narrow interfaces. */
 export interface RuleManagerOptions {

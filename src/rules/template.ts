@@ -1,4 +1,4 @@
-import { formatValue, type GoMap, type GoValue } from './go-format.js';
+import { formatValue, type GoValue } from './go-format.js';
 
 /**
  * A subset of Go's text/template, enough for Prometheus rule labels and annotations: text and

@@ -37,9 +37,9 @@ async function saturatedInk(page: Page, selector: string): Promise<number[]> {
     const d = ctx.getImageData(0, 0, cv.width, cv.height).data;
     let n = 0;
     for (let i = 0; i < d.length; i += 4) {
-      if (d[i + 3] < 128) continue;
-      const mx = Math.max(d[i], d[i + 1], d[i + 2]);
-      const mn = Math.min(d[i], d[i + 1], d[i + 2]);
+      if (d[i + 3]! < 128) continue;
+      const mx = Math.max(d[i]!, d[i + 1]!, d[i + 2]!);
+      const mn = Math.min(d[i]!, d[i + 1]!, d[i + 2]!);
       if (mx - mn > 60) n++;
     }
     return n;

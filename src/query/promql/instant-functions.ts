@@ -1,5 +1,5 @@
 import { hdrLowerBound, hdrUpperBound, type SparseHistogram } from '../../model/hdr.js';
-import { compareLabels, getLabel, labelsKey, METRIC_NAME, withLabel, type Labels } from '../../model/labels.js';
+import { compareLabels, getLabel, labelsKey, withLabel, type Labels } from '../../model/labels.js';
 import { QueryError } from './api.js';
 import { unwrapParens, type Call } from './ast.js';
 import type { EvalApi, Value } from './eval-api.js';

@@ -200,7 +200,7 @@ export class XorChunkWriter {
       const free = 8 - (pos & 7);
       const take = free < n ? free : n;
       const bits = (v >>> (n - take)) & ((1 << take) - 1);
-      buf[pos >>> 3] |= bits << (free - take);
+      buf[pos >>> 3]! |= bits << (free - take);
       pos += take;
       n -= take;
     }

@@ -62,7 +62,7 @@ t.test('every module the page imports is in the bundle, and no asset loads from 
     if (!path.endsWith('.js') || path.startsWith('vendor/')) continue;
     const text = a.body.toString('utf8');
     for (const m of text.matchAll(/^import\s[^;]*?from\s+['"]([^'"]+)['"]/gm)) {
-      const target = new URL(m[1], `http://x/${path}`).pathname.slice(1);
+      const target = new URL(m[1]!, `http://x/${path}`).pathname.slice(1);
       t.ok(bundle.assets.has(target), `${path} imports ${m[1]}, served as ${target}`);
     }
     t.notMatch(text, /https?:\/\/(?!x\/)/, `${path} names no remote URL`);
