@@ -71,7 +71,13 @@ t.test('every panel query runs against tallyd loaded with the data the dashboard
     if (Date.now() > deadline) throw new Error('data did not arrive');
     await new Promise((res) => setTimeout(res, 200));
   }
-  // Give the 1 s rule group a few rounds so ALERTS has a history.
+  // Give the 1 s rule group a few rounds so ALERTS has a history: wait for a firing alert (a
+  // loaded machine may take longer than the group's interval to start), then three more rounds.
+  const alertDeadline = Date.now() + 30_000;
+  while ((await run(dm, '/api/v1/query', { query: 'ALERTS{alertstate="firing"}' })).body.data.result.length === 0) {
+    if (Date.now() > alertDeadline) throw new Error('no alert fired within 30 s of the data arriving');
+    await new Promise((res) => setTimeout(res, 250));
+  }
   await new Promise((res) => setTimeout(res, 3000));
   await fetch(`${dm.url}/api/v1/admin/compact`, { method: 'POST' });
   let count = 0;
