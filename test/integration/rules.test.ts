@@ -62,7 +62,13 @@ t.test('an alert rule fires on StatsD data and reaches a webhook; a recording ru
 
   const alerts = (await (await fetch(`${d.url}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ state: string; labels: Record<string, string> }> } };
   t.ok(alerts.data.alerts.some((a) => a.state === 'firing' && a.labels['alertname'] === 'LLMErrorsHigh'), '/api/v1/alerts lists the firing alert');
-  const rec = await promQuery(d, 'job:llm_errors:sum');
+  // The recording rule runs before the alert in each round, on its own snapshot: when the StatsD
+  // window commits between the two, the alert fires in that round and the recording rule sees
+  // the data one round (1 s) later, as in Prometheus. So wait up to a few rounds for it.
+  let rec = await promQuery(d, 'job:llm_errors:sum');
+  for (const until = Date.now() + 10_000; rec.length === 0 && Date.now() < until; rec = await promQuery(d, 'job:llm_errors:sum')) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
   t.equal(Number(rec[0]?.value[1]), 7, `recording rule output is queryable: ${JSON.stringify(rec)} at ${Date.now()}`);
   const ALERTS = await promQuery(d, 'ALERTS{alertstate="firing"}');
   t.equal(ALERTS[0]?.metric['alertname'], 'LLMErrorsHigh', 'ALERTS series written');
