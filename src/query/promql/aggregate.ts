@@ -1,20 +1,15 @@
-import type { SparseHistogram } from '../../model/hdr.js';
-import { labelsKey, METRIC_NAME, onlyLabels, withLabel, withoutLabels, type Labels } from '../../model/labels.js';
+import { labelsKey, METRIC_NAME, withLabel, type Labels } from '../../model/labels.js';
 import { QueryError } from './api.js';
 import type { Aggregate } from './ast.js';
 import type { EvalApi as Evaluator, Value } from './eval-api.js';
-import { formatFloat, kahanAdd, quantileOf, type KahanState } from './quantile.js';
-import { StepSeries, sumHistograms } from './value.js';
+import { formatFloat, quantileOf } from './quantile.js';
+import { StepSeries } from './value.js';
+import { groupLabels, isSimpleOp, SimpleFold } from './aggregate-fold.js';
 
 /**
  * Aggregation operators, following Prometheus' engine.go aggregation(): groups are formed once
  * per input series, then every step folds the present samples of each group.
  */
-
-/** groupLabels returns the output labels of a series' group under by/without. */
-function groupLabels(labels: Labels, names: ReadonlySet<string>, without: boolean): Labels {
-  return without ? withoutLabels(labels, names) : onlyLabels(labels, names);
-}
 
 interface Groups {
   readonly groupOf: Int32Array;
@@ -50,6 +45,20 @@ export function evalAggregate(ev: Evaluator, a: Aggregate): Value {
     if (p.kind === 'string') valueLabel = p.value;
     else if (p.kind === 'scalar') param = p.vs;
   }
+  if (isSimpleOp(a.op)) {
+    const fold = new SimpleFold(a, a.op, ev.steps);
+    // Stream the input when the evaluator can (an aggregation over rate(x[5m]) never holds all
+    // the rate series); otherwise fold the evaluated vector series by series.
+    if (!ev.eachSeries(a.expr, (s) => fold.add(s))) {
+      const series = ev.evalVector(a.expr);
+      for (const s of series) {
+        fold.add(s);
+        ev.tick();
+      }
+      ev.releaseValue({ kind: 'vector', series });
+    }
+    return { kind: 'vector', series: ev.holdSeries(fold.finish()) };
+  }
   const series = ev.evalVector(a.expr);
   let out: StepSeries[];
   switch (a.op) {
@@ -64,139 +73,12 @@ export function evalAggregate(ev: Evaluator, a: Aggregate): Value {
       out = quantileAgg(ev, series, a, param!);
       break;
     default:
-      out = simpleAgg(ev, series, a);
+      throw new QueryError('bad_data', `unknown aggregation ${a.op}`);
   }
   let held = 0;
   for (const s of series) held += s.count;
   ev.release(held);
   return { kind: 'vector', series: ev.holdSeries(out) };
-}
-
-function simpleAgg(ev: Evaluator, series: StepSeries[], a: Aggregate): StepSeries[] {
-  const { groupOf, labels } = formGroups(series, a.grouping, a.without);
-  const G = labels.length, n = ev.steps, op = a.op;
-  const outs: Array<StepSeries | null> = new Array<StepSeries | null>(G).fill(null);
-  const fcount = new Float64Array(G), hcount = new Float64Array(G);
-  const val = new Float64Array(G), comp = new Float64Array(G), mean = new Float64Array(G);
-  const incremental = new Uint8Array(G);
-  const hists: SparseHistogram[][] = [];
-  for (let g = 0; g < G; g++) hists.push([]);
-  const ks: KahanState = { sum: 0, c: 0 };
-  for (let i = 0; i < n; i++) {
-    fcount.fill(0);
-    hcount.fill(0);
-    for (let j = 0; j < series.length; j++) {
-      const s = series[j]!;
-      if (s.present[i] === 0) continue;
-      const g = groupOf[j]!;
-      const h = s.h(i);
-      if (h !== null) {
-        hcount[g]!++;
-        if (op === 'sum' || op === 'avg') hists[g]!.push(h);
-        continue;
-      }
-      const f = s.vs[i]!;
-      const c = ++fcount[g]!;
-      if (c === 1) {
-        // First float of the group at this step.
-        val[g] = op === 'stddev' || op === 'stdvar' ? 0 : f;
-        mean[g] = f;
-        comp[g] = 0;
-        incremental[g] = 0;
-        continue;
-      }
-      switch (op) {
-        case 'sum':
-          ks.sum = val[g]!;
-          ks.c = comp[g]!;
-          kahanAdd(ks, f);
-          val[g] = ks.sum;
-          comp[g] = ks.c;
-          break;
-        case 'avg':
-          if (incremental[g] === 0) {
-            ks.sum = val[g]!;
-            ks.c = comp[g]!;
-            kahanAdd(ks, f);
-            if (ks.sum !== Infinity && ks.sum !== -Infinity) {
-              val[g] = ks.sum;
-              comp[g] = ks.c;
-              break;
-            }
-            incremental[g] = 1;
-            mean[g] = val[g]! / (c - 1);
-            comp[g] = comp[g]! / (c - 1);
-          }
-          {
-            const q = (c - 1) / c;
-            ks.sum = q * mean[g]!;
-            ks.c = q * comp[g]!;
-            kahanAdd(ks, f / c);
-            mean[g] = ks.sum;
-            comp[g] = ks.c;
-          }
-          break;
-        case 'min':
-          if (val[g]! > f || Number.isNaN(val[g]!)) val[g] = f;
-          break;
-        case 'max':
-          if (val[g]! < f || Number.isNaN(val[g]!)) val[g] = f;
-          break;
-        case 'stddev':
-        case 'stdvar': {
-          const delta = f - mean[g]!;
-          mean[g] = mean[g]! + delta / c;
-          val[g] = val[g]! + delta * (f - mean[g]!);
-          break;
-        }
-        default:
-          break;
-      }
-    }
-    for (let g = 0; g < G; g++) {
-      const fc = fcount[g]!, hc = hcount[g]!;
-      if (fc === 0 && hc === 0) continue;
-      let o = outs[g]!;
-      if (o === null) o = outs[g] = new StepSeries(labels[g]!, n);
-      switch (op) {
-        case 'count':
-          o.set(i, fc + hc);
-          break;
-        case 'group':
-          o.set(i, 1);
-          break;
-        case 'sum':
-        case 'avg':
-          if (hc > 0) {
-            const list = hists[g]!;
-            // A group mixing floats and histograms has no result (Prometheus annotates and drops it).
-            if (fc === 0) {
-              const h = sumHistograms(list, 0, list.length);
-              o.setH(i, op === 'avg' ? h.scale(1 / hc) : h);
-            }
-            list.length = 0;
-          } else if (op === 'sum') o.set(i, val[g]! + comp[g]!);
-          else o.set(i, incremental[g] === 1 ? mean[g]! + comp[g]! : val[g]! / fc + comp[g]! / fc);
-          break;
-        case 'min':
-        case 'max':
-          if (fc > 0) o.set(i, val[g]!);
-          break;
-        case 'stdvar':
-          if (fc > 0) o.set(i, val[g]! / fc);
-          break;
-        case 'stddev':
-          if (fc > 0) o.set(i, Math.sqrt(val[g]! / fc));
-          break;
-        default:
-          break;
-      }
-    }
-    ev.tick();
-  }
-  const res: StepSeries[] = [];
-  for (const o of outs) if (o !== null && o.count > 0) res.push(o);
-  return res;
 }
 
 /** kParam converts topk's parameter as Prometheus does, rejecting values that overflow int64. */

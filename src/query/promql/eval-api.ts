@@ -20,6 +20,11 @@ export interface EvalApi {
   ts(i: number): number;
   eval(e: Expr): Value;
   evalVector(e: Expr): StepSeries[];
+  /**
+   * eachSeries streams the series of `e` into `visit` one at a time when `e` allows it, passing a
+   * scratch series valid during the call only; false (nothing visited) when it does not.
+   */
+  eachSeries(e: Expr, visit: (s: StepSeries) => void): boolean;
   evalScalar(e: Expr): Float64Array;
   /** evalSelector evaluates an instant selector; `sampleTime` yields sample times, not values. */
   evalSelector(vs: VectorSelector, sampleTime: boolean): StepSeries[];

@@ -1,4 +1,5 @@
 import type { SparseHistogram } from '../../model/hdr.js';
+import { METRIC_NAME } from '../../model/labels.js';
 import type { Querier, SelectResult } from '../../store/interface.js';
 import { QueryError } from './api.js';
 import { unwrapParens, type AtModifier, type Call, type Expr, type Subquery, type VectorSelector } from './ast.js';
@@ -12,6 +13,8 @@ import { hasStaleNaN, isStaleNaN, withoutStaleNaN } from './stale.js';
 import { HistSource, StepSeries, type RangeData } from './value.js';
 
 export type { Value } from './eval-api.js';
+
+type RangeImpl = Extract<PromFunction['impl'], { kind: 'range' }>;
 
 /** EvalContext is shared by an evaluation and its subquery evaluators. */
 export interface EvalContext {
@@ -331,54 +334,103 @@ export class Evaluator implements EvalApi {
   }
 
   /** evalRangeFunction applies a range-vector function at every step, window by window. */
-  private evalRangeFunction(c: Call, f: PromFunction, impl: Extract<PromFunction['impl'], { kind: 'range' }>): Value {
-    const matrixIdx = impl.matrixArg;
-    let param: Float64Array | null = null;
-    for (let i = 0; i < c.args.length; i++) if (i !== matrixIdx) param = this.evalScalar(c.args[i]!);
-    const arg = this.evalRangeArg(c.args[matrixIdx]!);
-    const n = this.steps;
-    const floatFn = impl.float;
-    if (floatFn === null) return { kind: 'vector', series: this.holdSeries(this.absentOverTime(c, arg)) };
-    const histFn = impl.hist;
+  private evalRangeFunction(c: Call, f: PromFunction, impl: RangeImpl): Value {
+    const param = this.rangeFunctionParam(c, impl);
+    const arg = this.evalRangeArg(c.args[impl.matrixArg]!);
+    if (impl.float === null) return { kind: 'vector', series: this.holdSeries(this.absentOverTime(c, arg)) };
     const keepName = f.keepsMetricName;
     const w: Window = { rangeStartMs: 0, rangeEndMs: 0, rangeMs: arg.rangeMs, stepMs: 0, param: 0 };
     const out: StepSeries[] = [];
     for (const d of arg.data) {
-      if (d.hist !== null && histFn === null) continue;
-      const s = new StepSeries(keepName ? d.labels : dropMetricName(d.labels), n);
-      const t = d.t, len = t.length;
-      let lo = 0, hi = 0;
-      for (let i = 0; i < n; i++) {
-        const ts = this.startMs + i * this.intervalMs;
-        const eff = (arg.atMs ?? ts) - arg.offsetMs;
-        const start = eff - arg.rangeMs;
-        if (arg.atMs !== null && i > 0) {
-          lo = 0;
-          hi = 0;
-        }
-        while (hi < len && t[hi]! <= eff) hi++;
-        while (lo < hi && t[lo]! <= start) lo++;
-        if (lo >= hi) continue;
-        // Prometheus counts a window's points while the function runs.
-        if (this.ctx.samples + (hi - lo) > this.ctx.maxSamples) this.hold(hi - lo);
-        w.rangeStartMs = start;
-        w.rangeEndMs = eff;
-        w.stepMs = ts;
-        w.param = param !== null ? param[i]! : 0;
-        if (d.hist === null) {
-          const r = floatFn(t, d.v, lo, hi, w);
-          if (r !== null) s.set(i, r);
-        } else {
-          const r = histFn!(d.hist, t, lo, hi, w);
-          if (r === null) continue;
-          if (typeof r === 'number') s.set(i, r);
-          else s.setH(i, r);
-        }
-      }
+      if (d.hist !== null && impl.hist === null) continue;
+      const s = new StepSeries(keepName ? d.labels : dropMetricName(d.labels), this.steps);
+      this.fillRangeSeries(s, d, arg, impl, param, w);
       if (s.count > 0) out.push(s);
       this.tick();
     }
     return { kind: 'vector', series: this.holdSeries(keepName ? out : mergeByLabels(out)) };
+  }
+
+  /**
+   * eachSeries streams a range function over a plain range selector (`rate(x[5m])`) one output
+   * series at a time, in the order evalVector would return them, so an aggregation over it holds
+   * one series instead of all of them. The series passed to `visit` is scratch, valid during the
+   * call only. It declines (false, nothing visited) for any other expression, and when dropping
+   * the metric name could make two outputs collide (a selector without a fixed name), which needs
+   * evalVector's merge.
+   */
+  eachSeries(e: Expr, visit: (s: StepSeries) => void): boolean {
+    const c = unwrapParens(e);
+    if (c.kind !== 'call') return false;
+    const f = FUNCTIONS.get(c.name);
+    if (f === undefined || f.impl.kind !== 'range' || f.impl.float === null) return false;
+    const impl = f.impl;
+    const m = unwrapParens(c.args[impl.matrixArg]!);
+    if (m.kind !== 'matrix') return false;
+    const keepName = f.keepsMetricName;
+    if (!keepName && !m.vs.matchers.some((x) => x.name === METRIC_NAME && x.type === '=')) return false;
+    const param = this.rangeFunctionParam(c, impl);
+    const arg = this.selectRange(m.vs, m.rangeMs);
+    const w: Window = { rangeStartMs: 0, rangeEndMs: 0, rangeMs: arg.rangeMs, stepMs: 0, param: 0 };
+    const s = new StepSeries([], this.steps);
+    // Samples are counted as if every series were held, as evalVector holds them, so the
+    // samples limit refuses the same queries Prometheus refuses.
+    let held = 0;
+    for (const d of arg.data) {
+      if (d.hist !== null && impl.hist === null) continue;
+      s.reset(keepName ? d.labels : dropMetricName(d.labels));
+      this.fillRangeSeries(s, d, arg, impl, param, w);
+      if (s.count > 0) {
+        this.hold(s.count);
+        held += s.count;
+        visit(s);
+      }
+      this.tick();
+    }
+    this.release(held);
+    return true;
+  }
+
+  /** rangeFunctionParam evaluates a range function's scalar parameter (quantile_over_time's φ). */
+  private rangeFunctionParam(c: Call, impl: RangeImpl): Float64Array | null {
+    let param: Float64Array | null = null;
+    for (let i = 0; i < c.args.length; i++) if (i !== impl.matrixArg) param = this.evalScalar(c.args[i]!);
+    return param;
+  }
+
+  /** fillRangeSeries sets every step of `s` to the function's value over that step's window of `d`. */
+  private fillRangeSeries(s: StepSeries, d: RangeData, arg: RangeArg, impl: RangeImpl, param: Float64Array | null, w: Window): void {
+    const floatFn = impl.float!, histFn = impl.hist;
+    const n = this.steps;
+    const t = d.t, len = t.length;
+    let lo = 0, hi = 0;
+    for (let i = 0; i < n; i++) {
+      const ts = this.startMs + i * this.intervalMs;
+      const eff = (arg.atMs ?? ts) - arg.offsetMs;
+      const start = eff - arg.rangeMs;
+      if (arg.atMs !== null && i > 0) {
+        lo = 0;
+        hi = 0;
+      }
+      while (hi < len && t[hi]! <= eff) hi++;
+      while (lo < hi && t[lo]! <= start) lo++;
+      if (lo >= hi) continue;
+      // Prometheus counts a window's points while the function runs.
+      if (this.ctx.samples + (hi - lo) > this.ctx.maxSamples) this.hold(hi - lo);
+      w.rangeStartMs = start;
+      w.rangeEndMs = eff;
+      w.stepMs = ts;
+      w.param = param !== null ? param[i]! : 0;
+      if (d.hist === null) {
+        const r = floatFn(t, d.v, lo, hi, w);
+        if (r !== null) s.set(i, r);
+      } else {
+        const r = histFn!(d.hist, t, lo, hi, w);
+        if (r === null) continue;
+        if (typeof r === 'number') s.set(i, r);
+        else s.setH(i, r);
+      }
+    }
   }
 
   private absentOverTime(c: Call, arg: RangeArg): StepSeries[] {

@@ -24,6 +24,16 @@ export class StepSeries {
     this.count = 0;
   }
 
+  /** reset empties the series for reuse as scratch under new labels. */
+  reset(labels: Labels): void {
+    this.labels = labels;
+    if (this.count > 0) {
+      this.present.fill(0);
+      if (this.hs !== null) this.hs.fill(null);
+    }
+    this.count = 0;
+  }
+
   /** set stores a float sample at step i. */
   set(i: number, v: number): void {
     if (this.present[i] === 0) this.count++;
