@@ -2,8 +2,8 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminFlush, startDaemon, type Daemon } from './daemon.js';
-import { RULES, genAiOtlp, postOtlpJson, sendStatsdTcp, statsdLines } from '../interop/fixtures/llm-data.js';
+import { startDaemon, type Daemon } from './daemon.js';
+import { RULES, loadLlmData } from '../interop/fixtures/llm-data.js';
 
 // The API calls the dashboard page makes, made here the same way (same expressions, same step
 // rule), so a change in the API that would blank a panel fails without a browser.
@@ -30,17 +30,7 @@ t.before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tallyd-dash-api-'));
   writeFileSync(join(dir, 'rules.yml'), RULES);
   d = await startDaemon({ args: ['--rules', join(dir, 'rules.yml')] });
-  const now = Math.floor(Date.now() / 1000);
-  await sendStatsdTcp(d.ports.statsd, statsdLines(now, 60));
-  await postOtlpJson(d.ports.otlpHttp, genAiOtlp(now, 60));
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    await adminFlush(d);
-    const r = await get(d, '/api/v1/query', { query: 'count(mcp_server_connections_active)' });
-    if (r.body.data.result[0]?.value[1] === '2') break;
-    if (Date.now() > deadline) throw new Error('data did not arrive');
-    await new Promise((res) => setTimeout(res, 200));
-  }
+  await loadLlmData(d);
   await new Promise((res) => setTimeout(res, 2500)); // a few rounds of the 1 s rule group
 });
 t.teardown(() => d?.stop());

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { adminFlush, startDaemon, type Daemon } from '../integration/daemon.js';
 import { ARTIFACTS, CHROMIUM, canvasInk, launchChromium, shot, watchedPage, type BrowserSession, type PageWatch } from './fixtures/browser.js';
-import { RULES, genAiOtlp, postOtlpJson, sendStatsdTcp, statsdLines } from './fixtures/llm-data.js';
+import { RULES, loadLlmData } from './fixtures/llm-data.js';
 import { remoteWrite, type RwSeries } from './fixtures/remote-write-client.js';
 
 const PAGES = ['llm', 'mcp', 'usage', 'alerts', 'explore'] as const;
@@ -26,27 +26,6 @@ async function panelStates(page: Page): Promise<Record<string, string>> {
 }
 
 /**
- * saturatedInk counts, per canvas, the pixels of a strong colour: the series. Axes, grid lines
- * and text are grey, so a chart with axes and no data counts (almost) zero.
- */
-async function saturatedInk(page: Page, selector: string): Promise<number[]> {
-  return page.$$eval(`${selector} canvas`, (canvases) => canvases.map((c) => {
-    const cv = c as HTMLCanvasElement;
-    const ctx = cv.getContext('2d');
-    if (!ctx || cv.width === 0 || cv.height === 0) return 0;
-    const d = ctx.getImageData(0, 0, cv.width, cv.height).data;
-    let n = 0;
-    for (let i = 0; i < d.length; i += 4) {
-      if (d[i + 3]! < 128) continue;
-      const mx = Math.max(d[i]!, d[i + 1]!, d[i + 2]!);
-      const mn = Math.min(d[i]!, d[i + 1]!, d[i + 2]!);
-      if (mx - mn > 60) n++;
-    }
-    return n;
-  }));
-}
-
-/**
  * consoleProblems is every console error or uncaught exception, less the ones the test caused on
  * purpose (`expected`), and less the 404s of SPEC section 7's analytics API on a tallyd that does
  * not serve it yet: the page falls back to PromQL there, and the browser logs the 404 itself.
@@ -61,19 +40,7 @@ async function consoleProblems(d: Daemon, w: PageWatch, expected: RegExp[] = [])
 }
 
 async function loadData(d: Daemon): Promise<void> {
-  const now = Math.floor(Date.now() / 1000);
-  await sendStatsdTcp(d.ports.statsd, statsdLines(now, 60));
-  await postOtlpJson(d.ports.otlpHttp, genAiOtlp(now, 60));
-  // Wait until the last StatsD line is queryable, then persist every open window.
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    await adminFlush(d);
-    const r = await fetch(`${d.url}/api/v1/query?query=${encodeURIComponent('count(mcp_server_connections_active)')}`);
-    const body = (await r.json()) as { data: { result: Array<{ value: [number, string] }> } };
-    if (body.data.result[0]?.value[1] === '2') break;
-    if (Date.now() > deadline) throw new Error('StatsD data did not arrive');
-    await new Promise((res) => setTimeout(res, 200));
-  }
+  await loadLlmData(d);
   // Charts of a long range read the rollup tiers: build them now rather than wait for the
   // background compaction.
   const c = await fetch(`${d.url}/api/v1/admin/compact`, { method: 'POST' });
@@ -148,7 +115,7 @@ if (!existsSync(CHROMIUM)) {
       const states = await panelStates(page);
       for (const id of ids) t.equal(states[id], 'ok', `${p}: panel ${id} shows data`);
       t.equal(await page.$('.banner:not([hidden])'), null, `${p}: no empty-page banner`);
-      const ink = await saturatedInk(page, 'main');
+      const ink = await canvasInk(page, 'main', true);
       // A chart with axes only counts (almost) zero. The alert timeline of a 1 h range draws an
       // alert that fired seconds ago as one 2 px x 13 px mark a step, so it counts far less
       // than a line chart does; how many marks depends on how late the rule group started.
@@ -182,7 +149,7 @@ if (!existsSync(CHROMIUM)) {
     await page.waitForFunction(() => /series/.test(document.querySelector('.stats')?.textContent ?? ''));
     await ready(page);
     t.match(await page.textContent('.stats'), /^3 series · \d+ ms/, 'time and series count are shown');
-    t.ok((await saturatedInk(page, 'form.explorer'))[0]! > 200, 'the explorer chart drew');
+    t.ok((await canvasInk(page, 'form.explorer', true))[0]! > 200, 'the explorer chart drew');
     t.match(page.url(), /#\/explore\?range=1h&q=sum/, 'the query is in the URL');
     await shot(page, 'explore-1280x720');
     await page.click('[data-tab="table"]');
@@ -334,7 +301,7 @@ if (!existsSync(CHROMIUM)) {
     const states = await panelStates(page);
     t.equal(states['llm-p95'], 'ok', 'p95 over 6,000 histogram series drew');
     t.equal(states['llm-tokens'], 'ok', 'token rate over 5,000 series drew');
-    const ink = await saturatedInk(page, '[data-panel="llm-p95"]');
+    const ink = await canvasInk(page, '[data-panel="llm-p95"]', true);
     t.ok(ink[0]! > 200, 'the p95 chart has ink');
     t.match(await page.textContent('[data-panel="llm-p95"]'), /showing 50 of 100 series/, 'a chart draws at most 50 series and says so');
     await shot(page, 'llm-10k-series-1280x720');
