@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { WriteRequest, ReadRequest } from '../support/prompb.js';
+import { otlpGrpcClient } from '../support/otlp-grpc-client.js';
 import { startDaemon, type Daemon } from './daemon.js';
 import { metricsRequest, nanos } from '../ingest/otlp/build.js';
 
@@ -84,18 +85,6 @@ function grpcCall(client: Client, method: string, req: unknown, token: string | 
   });
 }
 
-function otlpGrpcClient(d: Daemon): Client {
-  const Ctor = grpc.makeGenericClientConstructor({
-    Export: {
-      path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
-      requestStream: false, responseStream: false,
-      requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b,
-    },
-  } as unknown as grpc.ServiceDefinition, 'MetricsService');
-  return new Ctor(`127.0.0.1:${d.ports.otlpGrpc}`, grpc.credentials.createInsecure()) as unknown as Client;
-}
-
 const SELECTOR = '{__name__=~"alpha_metric|bravo_metric|default_metric"}';
 
 t.test('every endpoint x {no token, wrong token, wrong scope, other tenant, right tenant}', async (t) => {
@@ -105,7 +94,7 @@ t.test('every endpoint x {no token, wrong token, wrong scope, other tenant, righ
   const d = await startDaemon({ args: ['--config', join(dir, 'tallyd.yml'), '--rules', join(dir, 'rules.yml')] });
   t.teardown(() => d.stop());
   const q = new pkg.tallyd.v1.QueryService(`127.0.0.1:${d.ports.grpc}`, grpc.credentials.createInsecure()) as unknown as Client;
-  const otlpG = otlpGrpcClient(d);
+  const otlpG = otlpGrpcClient(`127.0.0.1:${d.ports.otlpGrpc}`) as unknown as Client;
   t.teardown(() => { q.close(); otlpG.close(); });
   const otlpBase = `http://127.0.0.1:${d.ports.otlpHttp}`;
 

@@ -5,6 +5,7 @@ import { startOtlpGrpc } from '../../../src/ingest/otlp/grpc.js';
 import { startOtlpHttp } from '../../../src/ingest/otlp/http.js';
 import { RecordingSink } from './recording-sink.js';
 import { attrs, metricsRequest, MetricsResponse, nanos } from './build.js';
+import { otlpGrpcClient } from '../../support/otlp-grpc-client.js';
 
 const NOW = Date.now();
 const good = () => metricsRequest([{ name: 'g', gauge: { dataPoints: [
@@ -13,17 +14,9 @@ const good = () => metricsRequest([{ name: 'g', gauge: { dataPoints: [
 ] } }]);
 
 function grpcExport(address: string, body: Uint8Array): Promise<{ code: number; details: string; response: Buffer | null }> {
-  const Client = grpc.makeGenericClientConstructor({
-    Export: {
-      path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
-      requestStream: false, responseStream: false,
-      requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b,
-    },
-  } as unknown as grpc.ServiceDefinition, 'MetricsService');
-  const client = new Client(address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
+  const client = otlpGrpcClient(address, { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
   return new Promise((resolve) => {
-    (client as unknown as { Export: (b: Buffer, cb: (err: grpc.ServiceError | null, r?: Buffer) => void) => void }).Export(Buffer.from(body), (err, r) => {
+    client.Export(Buffer.from(body), (err, r) => {
       client.close();
       resolve(err ? { code: err.code, details: err.details, response: null } : { code: 0, details: '', response: r ?? null });
     });
