@@ -82,7 +82,7 @@ export async function startOtlpGrpc(opts: OtlpServerOptions): Promise<OtlpServer
       res = kind === 'metrics' ? receiver.exportMetrics(body, 'grpc', tenant) : receiver.exportTraces(body, 'grpc', tenant);
     } catch (err) {
       if (err instanceof DecodeError) {
-        otlpRequestsRefused.labels('grpc', 'malformed').inc();
+        otlpRequestsRefused.labels('grpc', err.reason).inc();
         warn('malformed OTLP/gRPC request', { kind, err: err.message });
         callback({ code: grpc.status.INVALID_ARGUMENT, details: `malformed ${kind} export request: ${err.message}` });
       } else {

@@ -106,7 +106,7 @@ export function buildOtlpHttp(opts: Omit<OtlpServerOptions, 'address'>): Fastify
       if (err instanceof HttpError) throw err;
       if (err instanceof DecodeError) {
         warnMalformed(warn, kind, err as Error);
-        throw new HttpError(400, 'malformed', `malformed ${kind} export request: ${(err as Error).message}`);
+        throw new HttpError(400, err.reason, `malformed ${kind} export request: ${err.message}`);
       }
       throw err;
     }
@@ -127,11 +127,38 @@ function isJson(req: FastifyRequest): boolean {
   return typeof ct === 'string' && ct.toLowerCase().startsWith(JSON_TYPE);
 }
 
+/** MAX_JSON_DEPTH bounds the nesting of an OTLP/JSON body ([ and { levels); OTLP itself needs ~20 plus its AnyValues. */
+export const MAX_JSON_DEPTH = 256;
+
 function parseJson(raw: Buffer): unknown {
+  // Refused before parsing: what walks the parsed body (id rewriting, protobufjs) recurses.
+  checkJsonDepth(raw, MAX_JSON_DEPTH);
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (err) {
     throw new DecodeError(`invalid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * checkJsonDepth throws DecodeError (reason `too_deep`) when the JSON text nests arrays and
+ * objects deeper than `max`. One pass over the bytes, brackets inside strings ignored; it does not
+ * validate (JSON.parse does), so unbalanced input only has to be no deeper than `max`.
+ */
+export function checkJsonDepth(b: Uint8Array, max: number): void {
+  let depth = 0;
+  for (let i = 0, n = b.length; i < n; i++) {
+    const c = b[i]!;
+    if (c === 0x22) {
+      // Skip the string: to the next quote not escaped by a backslash.
+      for (i++; i < n; i++) {
+        const d = b[i]!;
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) throw new DecodeError(`JSON body nested deeper than ${max} levels`, 'too_deep');
+    } else if (c === 0x5d || c === 0x7d) depth--;
   }
 }
 

@@ -17,10 +17,10 @@ export const otlpPointsRefused = new Counter({
   registers: [selfRegistry],
 });
 
-/** otlpRequestsRefused counts whole OTLP requests refused, by transport and reason (overloaded, too_large, malformed). */
+/** otlpRequestsRefused counts whole OTLP requests refused, by transport and reason (overloaded, too_large, malformed, too_deep). */
 export const otlpRequestsRefused = new Counter({
   name: 'tallyd_otlp_requests_refused_total',
-  help: 'OTLP export requests refused whole, by transport and reason (overloaded, too_large, malformed, unsupported_media_type).',
+  help: 'OTLP export requests refused whole, by transport and reason (overloaded, too_large, malformed, too_deep, unsupported_media_type).',
   labelNames: ['transport', 'reason'] as const,
   registers: [selfRegistry],
 });

@@ -38,6 +38,9 @@ export function otlpType(name: string): protobuf.Type {
 const METRICS_REQ = 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest';
 const TRACES_REQ = 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest';
 
+/** JSON_DEPTH_ALLOWANCE extends protobufjs' message nesting limit (100) to cover MAX_JSON_DEPTH (256). */
+const JSON_DEPTH_ALLOWANCE = 200;
+
 /** ExportKind names the two OTLP export requests tallyd receives. */
 export type ExportKind = 'metrics' | 'traces';
 
@@ -52,10 +55,15 @@ export function jsonToProtobuf(kind: ExportKind, body: unknown): Uint8Array {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new DecodeError('body is not a JSON object');
   if (kind === 'traces') hexIdsToBase64(body);
   // No type.verify(): it refuses int64 given as strings, which OTLP/JSON uses; fromObject accepts them.
+  // protobufjs stops at 100 nested messages; the body's depth is already bounded (MAX_JSON_DEPTH in
+  // http.ts), so start its count below zero and let the walker apply the AnyValue limit, the same
+  // for JSON as for protobuf bodies.
   try {
-    return type.encode(type.fromObject(body as Record<string, unknown>)).finish();
+    const t = type as unknown as { fromObject(o: unknown, depth: number): protobuf.Message; encode(m: protobuf.Message, w: protobuf.Writer | undefined, depth: number): protobuf.Writer };
+    return t.encode(t.fromObject(body, -JSON_DEPTH_ALLOWANCE), undefined, -JSON_DEPTH_ALLOWANCE).finish();
   } catch (e) {
-    throw new DecodeError((e as Error).message);
+    const msg = (e as Error).message;
+    throw /depth exceeded/.test(msg) ? new DecodeError(`JSON body nested too deep (${msg})`, 'too_deep') : new DecodeError(msg);
   }
 }
 

@@ -4,11 +4,17 @@
  * decoder can hash or compare the bytes it saw without building strings.
  */
 
-/** DecodeError marks a malformed body; receivers answer INVALID_ARGUMENT / HTTP 400. */
+/**
+ * DecodeError marks a malformed body; receivers answer INVALID_ARGUMENT / HTTP 400 and count it in
+ * `tallyd_otlp_requests_refused_total{reason}` under `reason` (`malformed`, or a narrower word
+ * such as `too_deep` for nesting past a limit).
+ */
 export class DecodeError extends Error {
-  constructor(message: string) {
+  readonly reason: string;
+  constructor(message: string, reason = 'malformed') {
     super(message);
     this.name = 'DecodeError';
+    this.reason = reason;
   }
 }
 
@@ -97,14 +103,28 @@ export class Reader {
     throw new DecodeError('varint longer than 10 bytes');
   }
 
-  /** int64 reads a two's-complement varint (proto int64) as a float64. */
+  /**
+   * int64 reads a two's-complement varint (proto int64) as a float64, exact within +-2^53. The
+   * value is assembled in 32-bit halves: summing the ten 7-bit groups as floats would round a
+   * negative value (2^64 - 5 is not a float64) before the sign is applied, so -5 read as 0.
+   */
   int64(): number {
     const b = this.buf;
-    const start = this.pos;
-    const v = this.uint64();
-    // A negative int64 is 10 bytes with the top bit set in byte 9.
-    if (this.pos - start === 10 && (b[start + 9]! & 0x01) === 1) return v - 18446744073709551616;
-    return v;
+    let p = this.pos;
+    let lo = 0, hi = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (shift > 63) throw new DecodeError('varint longer than 10 bytes');
+      if (p >= this.end) throw new DecodeError('truncated varint');
+      const c = b[p++]!;
+      if (shift < 28) lo |= (c & 0x7f) << shift;
+      else if (shift === 28) {
+        lo |= (c & 0x0f) << 28;
+        hi |= (c & 0x7f) >>> 4;
+      } else hi |= (c & 0x7f) << (shift - 32);
+      if (c < 0x80) break;
+    }
+    this.pos = p;
+    return (hi | 0) * TWO32 + (lo >>> 0);
   }
 
   /** sint32 reads a zigzag varint. */

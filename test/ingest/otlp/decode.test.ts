@@ -1,6 +1,7 @@
 import t from 'tap';
 import { OtlpReceiver } from '../../../src/ingest/otlp/receiver.js';
 import { DecodeError } from '../../../src/ingest/otlp/wire.js';
+import { jsonToProtobuf } from '../../../src/ingest/otlp/proto.js';
 import { MetricKind } from '../../../src/model/metric-kind.js';
 import { RecordingSink } from './recording-sink.js';
 import { attrs, metricsRequest, nanos } from './build.js';
@@ -194,4 +195,17 @@ t.test('a histogram whose bounds change is redeclared with the new bounds', asyn
   t.same(sink.samples.map((s) => Array.from(s.h!.bounds!)), [[1, 2], [1, 2], [5]]);
   const bad = rx.exportMetrics(metricsRequest([{ name: 'h', histogram: { aggregationTemporality: 1, dataPoints: [{ attributes: attrs({ a: '1' }), timeUnixNano: nanos(NOW), count: 1, bucketCounts: [1, 0, 0], explicitBounds: [2, 1] }] } }]), 'grpc');
   t.equal(bad.rejected, 1, 'unsorted bounds are refused');
+});
+
+t.test('a negative as_int gauge reads -5 through the protobuf and the OTLP/JSON paths', async (t) => {
+  const { sink, rx } = setup();
+  const point = (asInt: number | string) => ({ attributes: attrs({ k: 'v' }), timeUnixNano: nanos(NOW), asInt });
+  rx.exportMetrics(metricsRequest([{ name: 'neg_pb', gauge: { dataPoints: [point(-5)] } }]), 'grpc');
+  rx.exportMetrics(jsonToProtobuf('metrics', JSON.parse(JSON.stringify({
+    resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'neg_json', gauge: { dataPoints: [point('-5')] } }] }] }],
+  }))), 'http');
+  for (const name of ['neg_pb', 'neg_json']) {
+    const s = sink.byName(name)[0];
+    t.same(s && sink.samplesOf(s.ref).map((x) => [x.method, x.value]), [['gaugeSet', -5]], name);
+  }
 });
