@@ -103,6 +103,9 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
     const costs = new CostSink(pipeline, {
       dimensions: costDimensions,
       prices: loadPriceTable(cfg.pricing),
+      // Baselines of cumulative token streams survive a restart (next to the re-price records).
+      state: store.state('cost'),
+      onStateError: (err) => log.warn('cost stream baseline not saved; retried at the next flush', { component: 'cost', err: String(err) }),
     });
 
     let remoteWrite: RemoteWriteExporter | null = null;

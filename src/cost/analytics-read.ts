@@ -19,8 +19,9 @@ const MARGIN_MS = 2 * 3_600_000;
 
 /**
  * tierHint is the step hint for the querier's tier choice. Ranges aligned to the hour (or 5
- * minutes) read that tier exactly; ranges of a week or more read the hour tier, so a range edge
- * may be off by up to one hour window; shorter unaligned ranges read the finest tier covering them.
+ * minutes) read that tier exactly; ranges of a week or more read the hour tier between their
+ * first and last whole hour (see `pieces` for the edges); shorter unaligned ranges read the
+ * finest tier covering them.
  */
 export function tierHint(fromMs: number, toMs: number, stepMs: number): number {
   const aligned = (r: number) => fromMs % r === 0 && (toMs % r === 0 || (toMs + 1) % r === 0);
@@ -29,14 +30,50 @@ export function tierHint(fromMs: number, toMs: number, stepMs: number): number {
   return hint;
 }
 
+/** Piece is a part of a range read at one hint: [startMs, endMs] inclusive. */
+type Piece = readonly [startMs: number, endMs: number, hintMs: number];
+
+/**
+ * pieces splits [fromMs, toMs] so that no window of the coarse tier straddles an edge: a coarse
+ * window's sample sits at its last point's time, so a window holding the edge would count points
+ * outside the range (or miss points inside it) whole. The whole `hintMs` windows are read at the
+ * hint; the part before the first and after the last whole window at the finest tier that holds
+ * them (hint 1), which is the raw tier for recent edges.
+ */
+export function pieces(fromMs: number, toMs: number, hintMs: number): Piece[] {
+  if (hintMs <= 1) return [[fromMs, toMs, hintMs]];
+  const a = Math.ceil(fromMs / hintMs) * hintMs;
+  const b = Math.floor((toMs + 1) / hintMs) * hintMs;
+  if (a >= b) return [[fromMs, toMs, 1]];
+  const out: Piece[] = [];
+  if (fromMs < a) out.push([fromMs, a - 1, 1]);
+  out.push([a, b - 1, hintMs]);
+  if (b <= toMs) out.push([b, toMs, 1]);
+  return out;
+}
+
 /**
  * forEachIncrement calls `fn(labels, key, tsMs, increment)` for every increment of the matched
- * counter series whose sample time lies in [fromMs, toMs]. Counters read cumulative (store
- * contract); the increment of a sample is its difference to the previous one (a drop is a reset,
- * counting the new value). A series' first sample is its baseline: the querier precedes every
- * window after a gap with the previous cumulative value, and the margin reaches it.
+ * counter series whose sample time lies in [fromMs, toMs], with exact edges (`pieces`). Counters
+ * read cumulative (store contract); the increment of a sample is its difference to the previous
+ * one (a drop is a reset, counting the new value).
  */
 export function forEachIncrement(
+  q: Querier, tenant: string, matchers: readonly Matcher[], fromMs: number, toMs: number, hintMs: number,
+  fn: (labels: Labels, key: string, tsMs: number, inc: number) => void,
+): void {
+  for (const [s, e, h] of pieces(fromMs, toMs, hintMs)) incrementsIn(q, tenant, matchers, s, e, h, fn);
+}
+
+/**
+ * incrementsIn is forEachIncrement over one piece. A series' first sample is always its
+ * baseline, never an increment: the margin reaches back past the window before the piece, so the
+ * first sample is either before the piece or the sample the querier puts before a window that
+ * follows a gap, holding the total before it (0 when the series was created there). Counting
+ * that sample would count the series' whole history before the range, or, for a window that
+ * starts inside the range but whose points come after its end, an agent idle in the range.
+ */
+function incrementsIn(
   q: Querier, tenant: string, matchers: readonly Matcher[], fromMs: number, toMs: number, hintMs: number,
   fn: (labels: Labels, key: string, tsMs: number, inc: number) => void,
 ): void {
@@ -50,15 +87,11 @@ export function forEachIncrement(
       const ts = f.timestamps, vs = f.values;
       for (let i = 0; i < ts.length; i++) {
         const t = ts[i]!, v = vs[i]!;
-        if (st !== undefined && t <= st.t) continue;
         if (st === undefined) {
           last.set(key, (st = { t, v }));
-          if (t >= fromMs) {
-            // A series whose first visible sample is inside the range: it was created there (0 before).
-            if (v >= 0 && t <= toMs) fn(f.labels, key, t, v);
-          }
           continue;
         }
+        if (t <= st.t) continue;
         const inc = v >= st.v ? v - st.v : v;
         st.t = t;
         st.v = v;
@@ -70,10 +103,17 @@ export function forEachIncrement(
 
 /**
  * forEachWindowHistogram calls `fn(labels, tsMs, h)` for the histogram of every window of the
- * matched histogram series with time in [fromMs, toMs]. `h` is the store's; callers MUST NOT
- * mutate it.
+ * matched histogram series with time in [fromMs, toMs], with exact edges (`pieces`). `h` is the
+ * store's; callers MUST NOT mutate it.
  */
 export function forEachWindowHistogram(
+  q: Querier, tenant: string, matchers: readonly Matcher[], fromMs: number, toMs: number, hintMs: number,
+  fn: (labels: Labels, tsMs: number, h: SparseHistogram) => void,
+): void {
+  for (const [s, e, h] of pieces(fromMs, toMs, hintMs)) windowHistogramsIn(q, tenant, matchers, s, e, h, fn);
+}
+
+function windowHistogramsIn(
   q: Querier, tenant: string, matchers: readonly Matcher[], fromMs: number, toMs: number, hintMs: number,
   fn: (labels: Labels, tsMs: number, h: SparseHistogram) => void,
 ): void {

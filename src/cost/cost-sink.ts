@@ -1,7 +1,8 @@
 import { REFUSED, type IngestSink, type Refusal, type SeriesOptions } from '../ingest/sink.js';
-import { labelsFromRecord, labelsKey, metricName, METRIC_NAME, type Labels } from '../model/labels.js';
+import { formatLabels, labelsFromRecord, labelsKey, metricName, METRIC_NAME, type Labels } from '../model/labels.js';
 import { MetricKind } from '../model/metric-kind.js';
 import type { SparseHistogram } from '../model/hdr.js';
+import type { StateTable } from '../store/interface.js';
 import { DIMENSIONS, dimensionValues, type DimensionMap, type DimensionValues } from './dimensions.js';
 import type { PriceTable } from './prices.js';
 import {
@@ -16,6 +17,8 @@ import { Measure, REPORTED_COST_METRIC, SourceRank, tokenSource } from './token-
  * turned into increments (cumulative inputs are differenced per stream), collected per (cost
  * target, timestamp) and, at `flush()`, split into disjoint kinds, priced at the point's time and
  * written back into the pipeline as TOKENS_METRIC, COST_METRIC, CALLS_METRIC and UNPRICED_METRIC.
+ * The differencing baselines of cumulative streams are kept in a state table, so a restarted
+ * tallyd prices the first post-restart sample by its increase since the last one it saw.
  */
 
 /** DEDUP_WINDOW_MS: how long a better-ranked token path keeps a worse one from being costed. */
@@ -24,6 +27,13 @@ export const DEDUP_WINDOW_MS = 3_600_000;
 const MAX_TARGETS = 200_000;
 /** MAX_DEDUP_KEYS bounds the (tenant, model) → last-seen-per-rank map. */
 const MAX_DEDUP_KEYS = 100_000;
+/** STREAM_PREFIX is the state-table key prefix of cumulative stream baselines. */
+export const STREAM_PREFIX = 'stream/';
+/** STREAM_TTL_MS: baselines not updated for this long are dropped when a CostSink starts. */
+const STREAM_TTL_MS = 35 * 86_400_000;
+
+/** StreamJSON is a cumulative stream's baseline as stored: [total, count, startMs, updatedMs]. */
+type StreamJSON = [number, number, number, number];
 
 /** Target is one combination of tenant and dimension values: the identity of derived series. */
 class Target {
@@ -57,17 +67,22 @@ class RefRole {
   readonly rank: number;
   readonly measure: Measure;
   readonly calls: boolean;
+  /** stateKey names the input series in the state table; unambiguous across tenants. */
+  readonly stateKey: string;
   /** Last cumulative total (sum for histograms) and count per stream, for differencing. */
   lastTotal = NaN;
   lastCount = 0;
   lastStart = 0;
+  /** dirty: the baseline changed since it was last written to the state table. */
+  dirty = false;
 
-  constructor(target: Target, kind: number, rank: number, measure: Measure, calls: boolean) {
+  constructor(target: Target, kind: number, rank: number, measure: Measure, calls: boolean, stateKey: string) {
     this.target = target;
     this.kind = kind;
     this.rank = rank;
     this.measure = measure;
     this.calls = calls;
+    this.stateKey = stateKey;
   }
 }
 
@@ -91,6 +106,13 @@ export interface CostSinkOptions {
   readonly prices: PriceTable;
   /** Wall clock (tests inject one). */
   readonly now?: () => number;
+  /**
+   * state keeps the baselines of cumulative streams across restarts (absent: in memory only, and
+   * a restarted tallyd takes a stream's first sample as its baseline).
+   */
+  readonly state?: StateTable;
+  /** onStateError hears of a baseline that could not be written (it is retried at the next flush). */
+  readonly onStateError?: (err: unknown) => void;
 }
 
 /**
@@ -111,6 +133,10 @@ export class CostSink implements IngestSink {
   private readonly pending = new Map<string, Bundle>();
   private dedup = new Map<string, Float64Array>();
   private readonly unpricedRefs = new Map<string, number>();
+  private readonly state: StateTable | null;
+  private readonly onStateError: (err: unknown) => void;
+  /** Roles whose baseline changed since the last flush. */
+  private dirty: RefRole[] = [];
   /** stale passes staleness markers through (no tokens to price); offered only when the wrapped sink offers it. */
   readonly stale?: (ref: number, tsMs: number) => boolean;
   /** lastRefusal is the wrapped sink's, so every ingest path still reports which limit refused a point. */
@@ -124,6 +150,18 @@ export class CostSink implements IngestSink {
     this.prices = opts.prices;
     this.now = opts.now ?? Date.now;
     this.bootMs = this.now();
+    this.state = opts.state ?? null;
+    this.onStateError = opts.onStateError ?? (() => undefined);
+    if (this.state !== null) this.prune(this.state);
+  }
+
+  /** prune drops baselines of streams not seen for STREAM_TTL_MS (series that went away). */
+  private prune(state: StateTable): void {
+    for (const [key, v] of state.entries<StreamJSON>(STREAM_PREFIX)) {
+      if (!Array.isArray(v) || !(v[3]! >= this.bootMs - STREAM_TTL_MS)) {
+        state.remove(key).catch((err) => this.onStateError(err));
+      }
+    }
   }
 
   /** setPrices swaps the price table (SIGHUP); tokens arriving from now on use it. */
@@ -141,11 +179,22 @@ export class CostSink implements IngestSink {
     if (ref === REFUSED || this.roles.has(ref)) return ref;
     const src = tokenSource(labels, kind, opts?.origin === 'span');
     if (src !== null) {
-      this.setRole(ref, new RefRole(this.target(tenant, labels), src.kind, src.rank, src.measure, src.calls));
+      this.setRole(ref, this.restore(new RefRole(this.target(tenant, labels), src.kind, src.rank, src.measure, src.calls, streamKey(tenant, labels))));
     } else if (kind === MetricKind.Counter && metricName(labels) === REPORTED_COST_METRIC) {
-      this.setRole(ref, new RefRole(this.target(tenant, labels), -1, SourceRank.Count, Measure.Counter, false));
+      this.setRole(ref, this.restore(new RefRole(this.target(tenant, labels), -1, SourceRank.Count, Measure.Counter, false, streamKey(tenant, labels))));
     }
     return ref;
+  }
+
+  /** restore loads a stream's saved baseline (one read per new token series). */
+  private restore(role: RefRole): RefRole {
+    const v = this.state?.get<StreamJSON>(role.stateKey);
+    if (Array.isArray(v) && v.length === 4 && Number.isFinite(v[0])) {
+      role.lastTotal = v[0];
+      role.lastCount = v[1];
+      role.lastStart = v[2];
+    }
+    return role;
   }
 
   private setRole(ref: number, role: RefRole): void {
@@ -231,7 +280,38 @@ export class CostSink implements IngestSink {
 
   flush(): void {
     if (this.pending.size > 0) this.emit();
+    if (this.dirty.length > 0) this.persist();
     this.inner.flush();
+  }
+
+  /**
+   * persist writes the changed baselines. lmdb-js batches the puts into one transaction that
+   * commits within milliseconds, well before the pipeline commits the window holding the derived
+   * cost, and the store's close waits for it; a put that fails is retried at the next flush.
+   */
+  private persist(): void {
+    const roles = this.dirty;
+    this.dirty = [];
+    if (this.state === null) {
+      for (const r of roles) r.dirty = false;
+      return;
+    }
+    const now = this.now();
+    for (const r of roles) {
+      r.dirty = false;
+      const v: StreamJSON = [r.lastTotal, r.lastCount, r.lastStart, now];
+      this.state.put(r.stateKey, v).catch((err) => {
+        this.markDirty(r);
+        this.onStateError(err);
+      });
+    }
+  }
+
+  private markDirty(role: RefRole): void {
+    if (!role.dirty) {
+      role.dirty = true;
+      this.dirty.push(role);
+    }
   }
 
   accepting(): boolean {
@@ -245,9 +325,10 @@ export class CostSink implements IngestSink {
 
   /**
    * delta turns a cumulative (total, count) of the stream started at startMs into increments,
-   * with reset detection. The first point of a stream counts in full only when it carries a start
-   * time after tallyd started (the stream is new); otherwise it sets the baseline, because this
-   * state lives in memory and a restarted tallyd must not re-count a stream's whole history.
+   * with reset detection. The baseline survives restarts (state table). A stream without one
+   * counts its first point in full only when it carries a start time after tallyd started (the
+   * stream is new); otherwise the point sets the baseline, because tallyd cannot know how much of
+   * the stream's history it already counted.
    */
   private delta(role: RefRole, total: number, count: number, startMs: number): [number, number] {
     let d: number, c: number;
@@ -265,6 +346,7 @@ export class CostSink implements IngestSink {
     role.lastTotal = total;
     role.lastCount = count;
     role.lastStart = startMs;
+    this.markDirty(role);
     return [d, c];
   }
 
@@ -379,4 +461,9 @@ export class CostSink implements IngestSink {
     }
     return ref;
   }
+}
+
+/** streamKey names an input series in the state table, as the pipeline's temporality table does. */
+function streamKey(tenant: string, labels: Labels): string {
+  return STREAM_PREFIX + JSON.stringify(tenant) + formatLabels(labels);
 }

@@ -6,6 +6,7 @@ import { labelsFromRecord } from '../../src/model/labels.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import { SparseHistogram } from '../../src/model/hdr.js';
 import { RecordingSink } from '../ingest/otlp/recording-sink.js';
+import { MemStateTable } from '../rules/helpers.js';
 
 const PRICES = parsePriceTable(`models:
   - {provider: openai, model: gpt-4o, input_per_mtok: 2.5, cached_input_per_mtok: 1.25, output_per_mtok: 10}
@@ -101,6 +102,57 @@ t.test('cumulative counters are differenced per stream, resets detected, first s
   sink.flush();
   close(t, sumOf(rec, 'tallyd_llm_cost_usd_total', { cost_source: 'computed' }), (1.5 + 1) * 2.5, 'llm_provider_tokens_total 1.5M input, inference usage 1M input');
   t.equal(sumOf(rec, 'tallyd_llm_tokens_total', { agent: 'z' }), 1_000_000, 'inference usage stream counted from its start');
+});
+
+t.test('a restarted cost sink prices the first cumulative sample by its increase since the last one seen', async (t) => {
+  const state = new MemStateTable();
+  const labels = L({ __name__: 'llm_provider_tokens_total', provider: 'openai', model: 'gpt-4o', type: 'prompt', agent: 'r' });
+  const otel = L({ __name__: 'gen_ai_client_inference_usage_input_tokens_total', gen_ai_request_model: 'claude-sonnet-4', gen_ai_provider_name: 'anthropic', gen_ai_agent_id: 'o' });
+  const before = new RecordingSink();
+  const s1 = new CostSink(before, { dimensions: dimensionMap(), prices: PRICES, now: () => T, state });
+  const r1 = s1.series('default', labels, MetricKind.Counter);
+  const o1 = s1.series('default', otel, MetricKind.Counter);
+  s1.counterCumulative(r1, 1_000_000, 0, T); // remote write: baseline
+  s1.counterCumulative(r1, 1_400_000, 0, T + 10_000);
+  s1.counterCumulative(o1, 100_000, T - 3_600_000, T); // started before tallyd: baseline
+  s1.counterCumulative(o1, 300_000, T - 3_600_000, T + 10_000);
+  s1.flush();
+  close(t, sumOf(before, 'tallyd_llm_cost_usd_total'), 1 + 0.6, 'before the restart: +400k at $2.5/M, +200k at $3/M');
+
+  // The restart: a new sink on the same state table, later, with new refs.
+  const after = new RecordingSink();
+  const s2 = new CostSink(after, { dimensions: dimensionMap(), prices: PRICES, now: () => T + 60_000, state });
+  s2.series('default', L({ __name__: 'http_requests_total' }), MetricKind.Counter);
+  const r2 = s2.series('default', labels, MetricKind.Counter);
+  const o2 = s2.series('default', otel, MetricKind.Counter);
+  s2.counterCumulative(r2, 2_000_000, 0, T + 70_000);
+  s2.counterCumulative(o2, 800_000, T - 3_600_000, T + 70_000);
+  s2.flush();
+  t.equal(sumOf(after, 'tallyd_llm_tokens_total', { agent: 'r' }), 600_000, 'remote write: the true increase, not dropped and not the whole total');
+  t.equal(sumOf(after, 'tallyd_llm_tokens_total', { agent: 'o' }), 500_000, 'OTLP: the true increase since the last point before the restart');
+  close(t, sumOf(after, 'tallyd_llm_cost_usd_total'), 1.5 + 1.5, '600k at $2.5/M + 500k at $3/M');
+
+  // A stream whose sender restarted while tallyd was down (new start time) counts from its start.
+  const again = new RecordingSink();
+  const s3 = new CostSink(again, { dimensions: dimensionMap(), prices: PRICES, now: () => T + 120_000, state });
+  const o3 = s3.series('default', otel, MetricKind.Counter);
+  s3.counterCumulative(o3, 50_000, T + 100_000, T + 130_000);
+  s3.flush();
+  t.equal(sumOf(again, 'tallyd_llm_tokens_total', { agent: 'o' }), 50_000, 'a new stream counts in full');
+});
+
+t.test('baselines of streams not seen for five weeks are dropped when a cost sink starts', async (t) => {
+  const state = new MemStateTable();
+  const s1 = new CostSink(new RecordingSink(), { dimensions: dimensionMap(), prices: PRICES, now: () => T, state });
+  const r = s1.series('default', L({ __name__: 'llm_provider_tokens_total', provider: 'openai', model: 'gpt-4o', type: 'prompt' }), MetricKind.Counter);
+  s1.counterCumulative(r, 10, 0, T);
+  s1.flush();
+  t.equal(state.entries('stream/').length, 1, 'saved');
+  new CostSink(new RecordingSink(), { dimensions: dimensionMap(), prices: PRICES, now: () => T + 34 * 86_400_000, state });
+  t.equal(state.entries('stream/').length, 1, 'kept within the TTL');
+  new CostSink(new RecordingSink(), { dimensions: dimensionMap(), prices: PRICES, now: () => T + 36 * 86_400_000, state });
+  await new Promise((r) => setImmediate(r));
+  t.equal(state.entries('stream/').length, 0, 'dropped after it');
 });
 
 t.test('a call reported as span, as GenAI metric and as provider counter counts once', async (t) => {

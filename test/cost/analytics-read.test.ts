@@ -1,0 +1,12 @@
+import t from 'tap';
+import { pieces } from '../../src/cost/analytics-read.js';
+
+const H = 3_600_000;
+
+t.test('a range is split so that no coarse window straddles an edge', async (t) => {
+  t.same(pieces(10 * H, 20 * H - 1, H), [[10 * H, 20 * H - 1, H]], 'hour-aligned: one piece at the hint');
+  t.same(pieces(10 * H + 5, 20 * H + 7, H), [[10 * H + 5, 11 * H - 1, 1], [11 * H, 20 * H - 1, H], [20 * H, 20 * H + 7, 1]], 'edges inside windows: read fine, whole hours coarse');
+  t.same(pieces(10 * H + 5, 20 * H, H), [[10 * H + 5, 11 * H - 1, 1], [11 * H, 20 * H - 1, H], [20 * H, 20 * H, 1]], 'an end on a window start keeps that millisecond');
+  t.same(pieces(10 * H + 5, 10 * H + 99, H), [[10 * H + 5, 10 * H + 99, 1]], 'no whole window inside: all fine');
+  t.same(pieces(7, 99, 1), [[7, 99, 1]], 'hint 1: one piece');
+});
