@@ -6,9 +6,10 @@
  */
 import { ConfigError, loadConfig, parseArgs } from './config/load.js';
 import { startDaemon, type Daemon } from './main.js';
-import { labelsFromRecord, type Labels } from './model/labels.js';
-import { MetricKind } from './model/metric-kind.js';
-import { REFUSED } from './ingest/sink.js';
+import { type Labels } from './model/labels.js';
+import { DEFAULT_TENANT, MetricKind } from './model/metric-kind.js';
+import { Recorder } from './ingest/embedded/recorder.js';
+import { classicBounds } from './pipeline/series-slot.js';
 import { Logger } from './self/log.js';
 import { parseDuration } from './config/duration.js';
 import type { LogLevel } from './config/schema.js';
@@ -91,6 +92,13 @@ export interface Tallyd {
   readonly daemon: Daemon;
 }
 
+/**
+ * DRAIN_INTERVAL_MS is how long recorded points may wait, summed on the calling thread, before
+ * they reach the pipeline (flush() and close() hand them over at once; queries read flushed
+ * windows, so this delays only /metrics).
+ */
+const DRAIN_INTERVAL_MS = 1_000;
+
 const KINDS: Record<MetricType, MetricKind> = { counter: MetricKind.Counter, gauge: MetricKind.Gauge, histogram: MetricKind.Histogram };
 
 function ms(t: Date | number): number {
@@ -139,19 +147,19 @@ export async function open(opts: OpenOptions = {}): Promise<Tallyd> {
   const log = new Logger(cfg.logLevel, { service: 'tallyd', embedded: true }, opts.log ?? ((line) => process.stderr.write(line)));
   const daemon = await startDaemon(cfg, log);
   // Records go through the cost sink, as every ingest path does, so recorded tokens are priced.
-  const sink = daemon.costs;
   const pipeline = daemon.pipeline;
-  const refs = new Map<string, number>();
-  const pending = new Map<number, number>();
-  let drainScheduled = false;
+  const bounds = new Map<string, Float64Array>();
+  const recorder = new Recorder(daemon.costs, {
+    tenant: DEFAULT_TENANT,
+    resolutionMs: cfg.flushIntervalMs,
+    drainIntervalMs: DRAIN_INTERVAL_MS,
+    boundsOf: (name) => {
+      let b = bounds.get(name);
+      if (b === undefined) bounds.set(name, (b = classicBounds(cfg.histogramBuckets[name] ?? null)));
+      return b;
+    },
+  });
   let closed = false;
-  const drain = (): void => {
-    drainScheduled = false;
-    const now = Date.now();
-    for (const [ref, inc] of pending) sink.counter(ref, inc, now);
-    pending.clear();
-    sink.flush();
-  };
 
   const step = (s: number | string): number => {
     if (typeof s === 'number') return s;
@@ -166,29 +174,7 @@ export async function open(opts: OpenOptions = {}): Promise<Tallyd> {
       if (closed) throw new Error('tallyd: record after close');
       const k = KINDS[kind];
       if (k === undefined) throw new TypeError(`tallyd: unknown metric type ${JSON.stringify(kind)}; expected counter, gauge or histogram`);
-      let key = kind + '\u0000' + name;
-      for (const ln in labels) key += '\u0000' + ln + '\u0001' + labels[ln];
-      let ref = refs.get(key);
-      if (ref === undefined) {
-        ref = sink.series('default', labelsFromRecord({ ...labels, __name__: name }), k);
-        // Refused series are not cached: a limit may allow it later (series expire).
-        if (ref === REFUSED) return false;
-        refs.set(key, ref);
-      }
-      if (k === MetricKind.Counter) {
-        // Increments of one event-loop turn are summed before they reach the pipeline: a busy
-        // agent records the same few counters thousands of times a second.
-        if (!Number.isFinite(value) || value < 0) return false;
-        pending.set(ref, (pending.get(ref) ?? 0) + value);
-        if (!drainScheduled) {
-          drainScheduled = true;
-          setImmediate(drain);
-        }
-        return true;
-      }
-      const ok = k === MetricKind.Gauge ? sink.gaugeSet(ref, value, Date.now()) : sink.observe(ref, value, 1, Date.now());
-      sink.flush();
-      return ok;
+      return recorder.record(name, value, labels, k);
     },
     async query(expr, time = Date.now()) {
       return toValue(await daemon.query.instant(expr, ms(time)));
@@ -199,13 +185,13 @@ export async function open(opts: OpenOptions = {}): Promise<Tallyd> {
       return v.type === 'matrix' ? v.series : [];
     },
     flush() {
-      drain();
+      recorder.drain();
       return pipeline.flushNow();
     },
     async close() {
       if (closed) return;
       closed = true;
-      drain();
+      recorder.drain();
       await daemon.stop();
     },
   };

@@ -102,6 +102,15 @@ function cleanBounds(b: readonly number[]): Float64Array {
 
 const DEFAULT_BOUNDS = cleanBounds(PROMETHEUS_DEFAULT_BUCKETS);
 
+/**
+ * classicBounds is the classic bucket bounds a histogram series gets from the bounds its
+ * definition carries (null: the Prometheus defaults), as SeriesSlot computes them; a sender that
+ * pre-aggregates classic counts in these bounds has them summed without a search.
+ */
+export function classicBounds(bounds: readonly number[] | null): Float64Array {
+  return bounds ? cleanBounds(bounds) : DEFAULT_BOUNDS;
+}
+
 /** SharedMeta is what series with the same bounds, help and unit share (never mutated). */
 interface SharedMeta {
   readonly meta: SeriesMeta;

@@ -1,0 +1,110 @@
+import t from 'tap';
+import { Recorder } from '../../../src/ingest/embedded/recorder.js';
+import type { IngestSink } from '../../../src/ingest/sink.js';
+import { REFUSED } from '../../../src/ingest/sink.js';
+import type { SparseHistogram } from '../../../src/model/hdr.js';
+import type { Labels } from '../../../src/model/labels.js';
+import { MetricKind } from '../../../src/model/metric-kind.js';
+
+interface Sent { op: string; ref: number; value: number; ts: number; count?: number; classic?: number[] }
+
+function fakeSink(): { sink: IngestSink; sent: Sent[]; flushes: number[]; names: string[] } {
+  const sent: Sent[] = [];
+  const names: string[] = [];
+  const out = { sink: null as unknown as IngestSink, sent, flushes: [0], names };
+  const no = (): boolean => { throw new Error('not expected'); };
+  out.sink = {
+    series(_tenant: string, labels: Labels) {
+      const name = labels.find((l) => l.name === '__name__')!.value;
+      if (name === 'refused_total') return REFUSED;
+      names.push(labels.map((l) => `${l.name}=${l.value}`).join(','));
+      return names.length - 1;
+    },
+    counter(ref, value, ts) { sent.push({ op: 'counter', ref, value, ts }); return true; },
+    counterCumulative: no,
+    gaugeSet(ref, value, ts) { sent.push({ op: 'gauge', ref, value, ts }); return true; },
+    gaugeAdd: no,
+    observe: no,
+    setMember: no,
+    histogram: no,
+    histogramCumulative: no,
+    histogramBorrowed(ref: number, h: SparseHistogram, cumulative: boolean, _s: number, ts: number) {
+      t.equal(cumulative, false);
+      sent.push({ op: 'histogram', ref, value: h.sum, ts, count: h.count, classic: [...h.classicCounts!] });
+      return true;
+    },
+    flush() { out.flushes[0]!++; },
+    accepting: () => true,
+  };
+  return out;
+}
+
+const BOUNDS = Float64Array.from([0.1, 1, 10]);
+
+t.test('one drain hands over one summed sample per series, stamped with its last point', async (t) => {
+  const f = fakeSink();
+  let now = 10_500;
+  const r = new Recorder(f.sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 60_000, boundsOf: () => BOUNDS, now: () => now });
+  for (let i = 0; i < 100; i++) {
+    now = 10_500 + i;
+    t.ok(r.record('tok_total', i, { model: `m${i % 3}`, type: 'input' }, MetricKind.Counter));
+    t.ok(r.record('lat_seconds', [0.1, 0.5, 3, 20][i % 4]!, { model: `m${i % 3}` }, MetricKind.Histogram));
+  }
+  t.equal(f.sent.length, 0, 'nothing reaches the sink before a drain');
+  r.drain();
+  t.equal(f.flushes[0], 1, 'one flush per drain');
+  const counters = f.sent.filter((s) => s.op === 'counter');
+  t.equal(counters.length, 3);
+  const sums = [0, 0, 0];
+  for (let i = 0; i < 100; i++) sums[i % 3]! += i;
+  for (const c of counters) {
+    const m = Number(f.names[c.ref]!.match(/model=m(\d)/)![1]);
+    t.equal(c.value, sums[m], `model m${m} sums its increments`);
+    t.equal(c.ts, 10_500 + [99, 97, 98][m]!, 'stamped with the last point');
+  }
+  const hs = f.sent.filter((s) => s.op === 'histogram');
+  t.equal(hs.length, 3);
+  t.equal(hs.reduce((a, h) => a + h.count!, 0), 100, 'every observation is kept');
+  const classic = [0, 0, 0, 0];
+  for (const h of hs) h.classic!.forEach((c, i) => (classic[i]! += c));
+  t.same(classic, [25, 25, 25, 25], 'classic buckets are le: 0.1 falls in le="0.1", 20 in +Inf');
+  f.sent.length = 0;
+  r.drain();
+  t.equal(f.sent.length, 0, 'a drain with nothing held sends nothing');
+});
+
+t.test('held points never cross a window boundary', async (t) => {
+  const f = fakeSink();
+  let now = 19_990;
+  const r = new Recorder(f.sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 60_000, boundsOf: () => BOUNDS, now: () => now });
+  r.record('c_total', 1, {}, MetricKind.Counter);
+  now = 19_999;
+  r.record('c_total', 2, {}, MetricKind.Counter);
+  now = 20_000;
+  r.record('c_total', 4, {}, MetricKind.Counter);
+  t.same(f.sent, [{ op: 'counter', ref: 0, value: 3, ts: 19_999 }], 'the first window is handed over when the next begins');
+  r.drain();
+  t.same(f.sent[1], { op: 'counter', ref: 0, value: 4, ts: 20_000 });
+});
+
+t.test('bad values and refused series are refused on the call; gauges go through at once', async (t) => {
+  const f = fakeSink();
+  const r = new Recorder(f.sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 60_000, boundsOf: () => BOUNDS, now: () => 5 });
+  t.notOk(r.record('c_total', -1, {}, MetricKind.Counter));
+  t.notOk(r.record('c_total', Infinity, {}, MetricKind.Counter));
+  t.notOk(r.record('h_seconds', NaN, {}, MetricKind.Histogram));
+  t.notOk(r.record('refused_total', 1, {}, MetricKind.Counter));
+  t.ok(r.record('g', 7, { a: 'b' }, MetricKind.Gauge));
+  t.same(f.sent, [{ op: 'gauge', ref: 2, value: 7, ts: 5 }]);
+  r.drain();
+  t.equal(f.sent.length, 1, 'refused values were not held');
+});
+
+t.test('the drain timer hands points over without another record call', async (t) => {
+  const f = fakeSink();
+  const r = new Recorder(f.sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 20, boundsOf: () => BOUNDS });
+  r.record('c_total', 5, {}, MetricKind.Counter);
+  await new Promise((res) => setTimeout(res, 200));
+  t.equal(f.sent.length, 1);
+  t.equal(f.sent[0]!.value, 5);
+});
