@@ -1,7 +1,7 @@
 import { MetricKind } from '../model/metric-kind.js';
 import { ByteReader, ByteWriter, bitWidth } from './byte-io.js';
 import { decodeFloatColumn, encodeFloatColumn } from './float-column.js';
-import { decodeHistogram, encodeHistogram } from './histogram-codec.js';
+import { decodeHistogram, encodeHistogram, foldSplits } from './histogram-codec.js';
 import { HistSummary } from './hist-summary.js';
 import { PointBuf } from './point-buf.js';
 import { isStaleNaN } from '../model/stale.js';
@@ -31,9 +31,13 @@ import { isStaleNaN } from '../model/stale.js';
 /** CHUNK_VERSION 2 added the time column and the counter flags (version 1 is refused). */
 const CHUNK_VERSION = 2;
 
-/** WindowClock maps a window index to its first millisecond (a Tier). */
+/**
+ * WindowClock maps a window index to its first millisecond (a Tier). A rollup tier (ordinal > 0)
+ * stores its histograms folded to rollup precision (see histogram-codec.ts).
+ */
 export interface WindowClock {
   start(idx: number): number;
+  readonly ordinal?: number;
 }
 
 const C_RAW = 1;
@@ -51,8 +55,11 @@ const G_SUM_IS_LAST_X_COUNT = 8;
 
 const colScratch = new Float64Array(256);
 
-/** encodeBlock writes points [from, from + n) of `buf`; `prevIdx` is the window before them. */
-export function encodeBlock(w: ByteWriter, buf: PointBuf, from: number, n: number, prevIdx: number, clock: WindowClock): void {
+/**
+ * encodeBlock writes points [from, from + n) of `buf`; `prevIdx` is the window before them.
+ * `bounds` are the series' classic bounds, which a rollup's folded histograms keep exact.
+ */
+export function encodeBlock(w: ByteWriter, buf: PointBuf, from: number, n: number, prevIdx: number, clock: WindowClock, bounds?: ArrayLike<number> | null): void {
   w.u8(n);
   let minGap = Infinity, maxGap = 0;
   let prev = prevIdx;
@@ -103,9 +110,10 @@ export function encodeBlock(w: ByteWriter, buf: PointBuf, from: number, n: numbe
     }
     case MetricKind.Histogram: {
       let prevBounds: Float64Array | null = null;
+      const splits = (clock.ordinal ?? 0) > 0 ? foldSplits(bounds) : undefined;
       for (let i = from; i < from + n; i++) {
         const h = buf.hists[i]!;
-        encodeHistogram(w, h, prevBounds);
+        encodeHistogram(w, h, prevBounds, splits);
         if (h.bounds !== null) prevBounds = h.bounds;
       }
       return;
@@ -277,9 +285,9 @@ export function assembleChunk(kind: MetricKind, points: number, sum: number, agg
 const blockWriter = new ByteWriter(4096);
 
 /** encodeBlockBytes is encodeBlock into a fresh byte array. */
-export function encodeBlockBytes(buf: PointBuf, from: number, n: number, prevIdx: number, clock: WindowClock): Uint8Array {
+export function encodeBlockBytes(buf: PointBuf, from: number, n: number, prevIdx: number, clock: WindowClock, bounds?: ArrayLike<number> | null): Uint8Array {
   blockWriter.reset();
-  encodeBlock(blockWriter, buf, from, n, prevIdx, clock);
+  encodeBlock(blockWriter, buf, from, n, prevIdx, clock, bounds);
   return blockWriter.finish();
 }
 
@@ -302,7 +310,7 @@ export function encodeChunk(buf: PointBuf, baseIdx: number, clock: WindowClock, 
   let prev = baseIdx - 1;
   for (let from = 0; from < buf.n; from += bs) {
     const n = Math.min(bs, buf.n - from);
-    blocks.push(encodeBlockBytes(buf, from, n, prev, clock));
+    blocks.push(encodeBlockBytes(buf, from, n, prev, clock, bounds));
     prev = buf.idx[from + n - 1]!;
   }
   return assembleChunk(buf.kind, buf.n, sum, agg, blocks);

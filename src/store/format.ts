@@ -3,9 +3,14 @@ import type { StoreDbs } from './dbs.js';
 /**
  * FORMAT_VERSION is the data directory's storage format, recorded in the `meta` table:
  * 1 (unrecorded): windows without their last point's time, read as stamped at the window start;
- * 2: every window keeps its last point's time and counters the sender's own values.
+ * 2: every window keeps its last point's time and counters the sender's own values;
+ * 3: rollup tiers may hold folded histogram windows (histogram-codec.ts), which a format-2 tallyd
+ *    would misread. Format 3 reads every format-2 window unchanged, so a format-2 directory is
+ *    upgraded in place by recording 3.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
+/** UPGRADABLE are the older formats this build reads as they are and upgrades by recording FORMAT_VERSION. */
+const UPGRADABLE: readonly number[] = [2];
 
 const KEY = 'format';
 
@@ -32,6 +37,10 @@ export function checkFormat(dbs: StoreDbs, dir: string): void {
     }
   }
   const found = typeof v === 'number' ? v : 1;
+  if (UPGRADABLE.includes(found)) {
+    dbs.meta.putSync(KEY, FORMAT_VERSION);
+    return;
+  }
   if (found > FORMAT_VERSION) {
     throw new FormatError(`data directory ${dir} is in storage format ${found}, newer than this tallyd reads (${FORMAT_VERSION}): run the tallyd release that wrote it, or a newer one`);
   }

@@ -84,10 +84,10 @@ export class HeadChunk {
   }
 
   private completeBlock(sealed: SealedChunk[]): void {
-    let bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier);
+    let bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier, this.bounds);
     if (this.blocks.length > 0 && this.headerEstimate() + this.blocksBytes + bytes.length > this.tier.chunkBudget) {
       sealed.push(this.sealBlocks());
-      bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier);
+      bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier, this.bounds);
     }
     this.blocks.push(bytes);
     this.blocksBytes += bytes.length;
@@ -170,10 +170,10 @@ export class HeadChunk {
    * full blocks are sealed first (into `sealed`) and the head restarts at the tail.
    */
   encode(sealed: SealedChunk[]): Uint8Array {
-    let tailBytes = this.tail.n > 0 ? encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier) : null;
+    let tailBytes = this.tail.n > 0 ? encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier, this.bounds) : null;
     if (tailBytes !== null && this.blocks.length > 0 && this.headerEstimate() + this.blocksBytes + tailBytes.length > this.tier.chunkBudget) {
       sealed.push(this.sealBlocks());
-      tailBytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier);
+      tailBytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier, this.bounds);
     }
     let sum = this.blocksSum;
     let agg = this.blocksAgg;

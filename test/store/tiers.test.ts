@@ -9,6 +9,10 @@ import type { LmdbStore } from '../../src/store/lmdb-store.js';
 import { openStore } from '../../src/store/open.js';
 import { L, openTemp, tempDir } from './helpers.js';
 
+function relErr(got: number, want: number): number {
+  return Math.abs(got - want) / Math.abs(want);
+}
+
 const S = 10_000;
 const MIN5 = 300_000;
 const HOUR = 3_600_000;
@@ -87,11 +91,13 @@ t.test('backfilled windows land in the finest tier that still covers them, and t
   // A 5m range query at the backfilled time sees the gauge stamped at its window.
   const gauge = store.querier().select('default', [eq('__name__', 'queue')], { startMs: N - 61 * DAY, endMs: N - 59 * DAY, stepMs: MIN5 }).floats[0];
   t.equal(valueAt(gauge, N - 60 * DAY - ((N - 60 * DAY) % MIN5)), 2);
-  // The year's histogram read from the monthly tier has the full-resolution quantiles.
+  // The year's histogram read from the monthly tier has the raw quantiles within rollup precision
+  // (folded buckets, histogram-codec.ts: well under 1 %) and the exact count.
   const year = store.querier().select('default', [eq('__name__', 'lat_seconds')], { startMs: N - 365 * DAY, endMs: N, stepMs: 30 * DAY }).histograms[0]!;
   const sum = year.base().clone();
   for (const d of year.deltas) sum.add(d);
-  for (const q of [0.5, 0.9, 0.99]) t.equal(sum.quantile(q), merged.quantile(q), `q${q} from the monthly tier`);
+  t.equal(sum.count, merged.count, 'count from the monthly tier');
+  for (const q of [0.5, 0.9, 0.99]) t.ok(relErr(sum.quantile(q), merged.quantile(q)) < 0.01, `q${q} from the monthly tier`);
 });
 
 /** Live writes every minute over 3 days with compaction every 6 hours; returns what was written. */
@@ -165,7 +171,8 @@ t.test('compaction rolls raw windows up exactly, retention deletes exactly what 
   // Gauges keep the newest window's last value in a rollup.
   const g1h = store.querier().select('default', [eq('__name__', 'inflight')], { startMs: start, endMs: end - 1, stepMs: HOUR }).floats[0]!;
   t.equal(valueAt(g1h, start + 31 * HOUR - 60_000), gaugeLast.get(start + 30 * HOUR));
-  // November's quantiles from the monthly tier equal those over every raw window of November.
+  // November's quantiles from the monthly tier: those over every raw window of November, within
+  // rollup precision.
   const nov = new SparseHistogram();
   for (const w of windows) {
     if (w >= dec1) continue;
@@ -176,7 +183,8 @@ t.test('compaction rolls raw windows up exactly, retention deletes exactly what 
   const mh = store.querier().select('default', [eq('__name__', 'dur_seconds')], { startMs: Date.UTC(2023, 10, 1), endMs: dec1 - 1, stepMs: 30 * DAY }).histograms[0]!;
   // The creation sample at Nov 1 (empty), then November's histogram at its last minute.
   t.same(Array.from(mh.timestamps), [Date.UTC(2023, 10, 1), dec1 - 60_000]);
-  for (const q of [0.5, 0.95, 0.999]) t.equal(mh.deltas[1]!.quantile(q), nov.quantile(q), `q${q} over November from the monthly tier`);
+  t.equal(mh.deltas[1]!.count, nov.count, 'November count from the monthly tier');
+  for (const q of [0.5, 0.95, 0.999]) t.ok(relErr(mh.deltas[1]!.quantile(q), nov.quantile(q)) < 0.01, `q${q} over November from the monthly tier`);
 
   // A second compaction at the same time changes nothing.
   const before = JSON.stringify(store.stats().tiers);

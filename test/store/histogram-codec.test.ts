@@ -1,0 +1,150 @@
+import t from 'tap';
+import { PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram } from '../../src/model/hdr.js';
+import { ByteReader, ByteWriter } from '../../src/store/byte-io.js';
+import { FOLD, decodeHistogram, encodeHistogram, foldSplits } from '../../src/store/histogram-codec.js';
+
+// Rollup tiers store histograms folded (FOLD HDR sub-buckets as one); these tests measure what
+// that costs against the exact observations a rollup window holds.
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return (s + 0.5) / 4294967296;
+  };
+}
+
+function normal(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
+}
+
+/** Distributions in seconds, rounded to the microsecond as the HDR scale records them. */
+const DISTRIBUTIONS: Record<string, (r: () => number) => number> = {
+  lognormal: (r) => Math.exp(-3 + 0.8 * normal(r)),
+  wideLognormal: (r) => Math.exp(-1 + 2.5 * normal(r)),
+  uniform: (r) => 0.001 + r() * 9.999,
+  exponential: (r) => -Math.log(r()) * 0.2,
+  pareto: (r) => 0.01 / r() ** (1 / 1.2),
+  bimodal: (r) => (r() < 0.7 ? 0.02 + 0.005 * normal(r) : 1.5 + 0.3 * normal(r)),
+  narrow: (r) => 0.25 + 0.0005 * normal(r),
+  tokens: (r) => Math.floor(1 + r() * 4000),
+};
+
+function roundTrip(h: SparseHistogram, splits?: Int32Array): SparseHistogram {
+  const w = new ByteWriter(64);
+  encodeHistogram(w, h, null, splits);
+  const r = new ByteReader(w.finish());
+  const out = decodeHistogram(r, null);
+  t.equal(r.pos, w.pos, 'decoder consumes exactly the encoded bytes');
+  return out;
+}
+
+function view(h: SparseHistogram): object {
+  return { indices: Array.from(h.indices.subarray(0, h.size)), counts: Array.from(h.counts.subarray(0, h.size)), count: h.count, sum: h.sum, min: h.min, max: h.max };
+}
+
+/** exactQuantile is the nearest-rank quantile of the observations (the one the HDR rank finds). */
+function exactQuantile(sorted: Float64Array, q: number): number {
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+const QS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999];
+const WORST_ALLOWED = 0.01;
+
+t.test('a rollup window answers quantiles within 1 % of the exact observations it holds', async (t) => {
+  const splits = foldSplits(null);
+  let worstAll = 0;
+  for (const [name, draw] of Object.entries(DISTRIBUTIONS)) {
+    for (const perWindow of [5, 60]) {
+      const r = rng(name.length * 7919 + perWindow);
+      // 30 raw windows -> one 5 m window; 12 of those -> one 1 h window (a rollup of rollups).
+      const obs: number[] = [];
+      let hour = new SparseHistogram();
+      const unfolded = new SparseHistogram();
+      let bytesFine = 0, bytesFolded = 0;
+      for (let m5 = 0; m5 < 12; m5++) {
+        const five = new SparseHistogram();
+        for (let w = 0; w < 30; w++) {
+          const raw = new SparseHistogram(8);
+          for (let i = 0; i < perWindow; i++) {
+            const v = Math.round(draw(r) * 1e6) / 1e6;
+            raw.record(v);
+            obs.push(v);
+          }
+          t.same(view(roundTrip(raw)), view(raw), 'the raw tier is lossless');
+          five.add(raw);
+          unfolded.add(raw);
+        }
+        const enc = new ByteWriter(64);
+        encodeHistogram(enc, five, null);
+        bytesFine += enc.pos;
+        enc.reset();
+        encodeHistogram(enc, five, null, splits);
+        bytesFolded += enc.pos;
+        hour.add(roundTrip(five, splits));
+      }
+      hour = roundTrip(hour, splits);
+      const again = roundTrip(hour, splits);
+      t.same(view(again), view(hour), `${name}: folding a folded window changes nothing`);
+      const sorted = Float64Array.from(obs).sort();
+      t.equal(hour.count, sorted.length, 'count is exact');
+      t.equal(hour.min, sorted[0], 'min is exact');
+      t.equal(hour.max, sorted[sorted.length - 1], 'max is exact');
+      let exactSum = 0;
+      for (const v of obs) exactSum += v;
+      t.ok(Math.abs(hour.sum - exactSum) <= 1e-9 * Math.abs(exactSum), 'sum is exact up to addition order');
+      // _bucket{le} reads the same from the rollup as from the raw windows under it.
+      for (const le of PROMETHEUS_DEFAULT_BUCKETS) {
+        if (hour.countLE(le) !== unfolded.countLE(le)) t.fail(`${name}: _bucket{le="${le}"} ${hour.countLE(le)} != raw ${unfolded.countLE(le)}`);
+      }
+      let worst = 0, worstQ = 0;
+      for (const q of QS) {
+        const exact = exactQuantile(sorted, q);
+        const got = hour.quantile(q);
+        const err = Math.abs(got - exact) / exact;
+        if (err > worst) {
+          worst = err;
+          worstQ = q;
+        }
+      }
+      worstAll = Math.max(worstAll, worst);
+      t.ok(worst < WORST_ALLOWED, `${name}, ${perWindow}/window: worst quantile error ${(worst * 100).toFixed(3)} % (q=${worstQ}); 5 m windows ${bytesFine} -> ${bytesFolded} B`);
+    }
+  }
+  t.comment(`worst relative quantile error over every distribution: ${(worstAll * 100).toFixed(3)} % (FOLD ${FOLD})`);
+});
+
+t.test('folding keeps every configured bound exact, including bounds inside one folded group', async (t) => {
+  // 0.1 and 0.1001 fall in the same group of FOLD sub-buckets; every observation is next to one.
+  const bounds = [0.1, 0.1001, 0.5, 2];
+  const splits = foldSplits(bounds);
+  const r = rng(3);
+  const h = new SparseHistogram();
+  for (let i = 0; i < 2000; i++) {
+    const base = bounds[Math.floor(r() * bounds.length)]!;
+    const v = Math.round(base * (1 + (r() - 0.5) * 0.02) * 1e6) / 1e6;
+    h.record(v);
+  }
+  const got = roundTrip(h, splits);
+  t.ok(got.size < h.size, `folded ${h.size} -> ${got.size} buckets`);
+  for (const le of bounds) t.equal(got.countLE(le), h.countLE(le), `le=${le}`);
+  t.same(view(roundTrip(got, splits)), view(got), 'idempotent with splits');
+});
+
+t.test('histograms with classic buckets and fractional counts fold too', async (t) => {
+  const h = SparseHistogram.fromBuckets([100, 5000, 5001, 5002, 90000], [1.5, 2, 3, 0.25, 7], 13.75, 12.5, 0.0001, 0.2);
+  h.bounds = Float64Array.from([0.01, 0.1]);
+  h.classicCounts = Float64Array.from([1.5, 5.25, 7]);
+  const got = roundTrip(h, foldSplits(null));
+  t.equal(got.count, h.count);
+  t.equal(got.sum, h.sum);
+  t.equal(got.min, h.min);
+  t.equal(got.max, h.max);
+  t.same(Array.from(got.classicCounts!), Array.from(h.classicCounts));
+  t.same(Array.from(got.bounds!), Array.from(h.bounds));
+  t.equal(got.indices[0], 100, 'sub-millisecond buckets are not folded');
+  t.equal(got.size, 3, 'neighbouring sub-buckets merge');
+  t.same(Array.from(got.counts.subarray(0, got.size)), [1.5, 5.25, 7]);
+  const empty = new SparseHistogram();
+  t.same(view(roundTrip(empty, foldSplits(null))), view(roundTrip(empty)), 'an empty window folds to itself');
+});
