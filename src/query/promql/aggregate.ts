@@ -53,7 +53,7 @@ export function evalAggregate(ev: Evaluator, a: Aggregate): Value {
       const series = ev.evalVector(a.expr);
       for (const s of series) {
         fold.add(s);
-        ev.tick();
+        ev.tick(ev.steps);
       }
       ev.releaseValue({ kind: 'vector', series });
     }

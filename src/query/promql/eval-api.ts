@@ -32,6 +32,6 @@ export interface EvalApi {
   holdSeries(series: StepSeries[]): StepSeries[];
   release(n: number): void;
   releaseValue(v: Value): void;
-  /** tick checks the deadline and cancellation every few hundred calls. */
-  tick(): void;
+  /** tick checks the deadline and cancellation every few hundred units of work (a finished series counts its steps). */
+  tick(work?: number): void;
 }

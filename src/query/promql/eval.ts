@@ -71,9 +71,16 @@ export class Evaluator implements EvalApi {
     return this.startMs + i * this.intervalMs;
   }
 
-  /** tick checks the deadline and cancellation every few hundred calls. */
-  tick(): void {
-    if ((++this.ctx.ticks & 255) !== 0) return;
+  /**
+   * tick checks the deadline and cancellation once every few hundred units of work. A call that
+   * finished a whole series passes its step count: a series of a fine-step subquery is tens of
+   * thousands of steps, so counting it as one call let a 150-series query run 800 ms past a
+   * 50 ms deadline without a single check.
+   */
+  tick(work = 1): void {
+    this.ctx.ticks += work;
+    if (this.ctx.ticks < 256) return;
+    this.ctx.ticks = 0;
     if (Date.now() > this.ctx.deadlineMs) throw new QueryError('timeout', 'query timed out in expression evaluation');
     this.ctx.interrupt?.();
   }
@@ -225,7 +232,7 @@ export class Evaluator implements EvalApi {
         }
       }
       if (s.count > 0) out.push(s);
-      this.tick();
+      this.tick(n);
     }
     for (const hs of res.histograms) {
       const t = hs.timestamps, len = t.length;
@@ -241,7 +248,7 @@ export class Evaluator implements EvalApi {
         }
       }
       if (s.count > 0) out.push(s);
-      this.tick();
+      this.tick(n);
     }
     return out;
   }
@@ -346,7 +353,7 @@ export class Evaluator implements EvalApi {
       const s = new StepSeries(keepName ? d.labels : dropMetricName(d.labels), this.steps);
       this.fillRangeSeries(s, d, arg, impl, param, w);
       if (s.count > 0) out.push(s);
-      this.tick();
+      this.tick(this.steps);
     }
     return { kind: 'vector', series: this.holdSeries(keepName ? out : mergeByLabels(out)) };
   }
@@ -385,7 +392,7 @@ export class Evaluator implements EvalApi {
         held += s.count;
         visit(s);
       }
-      this.tick();
+      this.tick(this.steps);
     }
     this.release(held);
     return true;

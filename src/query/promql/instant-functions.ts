@@ -380,7 +380,7 @@ function classicBuckets(
       if (buckets.length > 0) o.set(i, ofBuckets(buckets, i));
     }
     if (o.count > 0) out.push(o);
-    ev.tick();
+    ev.tick(ev.steps);
   }
   return mergeByLabels(out);
 }
