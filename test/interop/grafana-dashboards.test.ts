@@ -71,11 +71,15 @@ t.test('every panel query runs against tallyd loaded with the data the dashboard
     if (Date.now() > deadline) throw new Error('data did not arrive');
     await new Promise((res) => setTimeout(res, 200));
   }
-  // Give the 1 s rule group a few rounds so ALERTS has a history: wait for a firing alert (a
-  // loaded machine may take longer than the group's interval to start), then three more rounds.
-  const alertDeadline = Date.now() + 30_000;
-  while ((await run(dm, '/api/v1/query', { query: 'ALERTS{alertstate="firing"}' })).body.data.result.length === 0) {
-    if (Date.now() > alertDeadline) throw new Error('no alert fired within 30 s of the data arriving');
+  // Give the 1 s rule group a few rounds so ALERTS has a history: wait until the alert was firing
+  // 10 s ago (a loaded machine may take longer than the group's interval to start), then three
+  // more rounds. Not "firing now": a window keeps its last point (SPEC section 4), so while the
+  // alert's first 10 s window is open its only sample is the latest round's, stamped after the
+  // whole second a panel's range query ends at, and the panels would find nothing.
+  const alertDeadline = Date.now() + 45_000;
+  const firedBefore = () => String(Math.floor(Date.now() / 1000) - 10);
+  while ((await run(dm, '/api/v1/query', { query: 'ALERTS{alertstate="firing"}', time: firedBefore() })).body.data.result.length === 0) {
+    if (Date.now() > alertDeadline) throw new Error('no alert fired within 35 s of the data arriving');
     await new Promise((res) => setTimeout(res, 250));
   }
   await new Promise((res) => setTimeout(res, 3000));
