@@ -1,9 +1,8 @@
 import t, { type Test } from 'tap';
-import { connect } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminFlush, startDaemon, type Daemon } from './daemon.js';
+import { adminFlush, sendStatsdTcp, startDaemon, statsdLinesReceived, type Daemon } from './daemon.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -16,30 +15,16 @@ const PRICES = `models:
 
 interface Group { labels: { agent: string }; cost_usd: number; input_tokens: number; calls: number }
 
-async function sendTcp(port: number, lines: string[]): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => s.end(lines.join('\n') + '\n'));
-    s.on('close', () => resolve());
-    s.on('error', reject);
-  });
-}
-
-async function linesReceived(d: Daemon): Promise<number> {
-  const text = await (await fetch(`${d.url}/metrics`)).text();
-  const l = text.split('\n').find((x) => x.startsWith('tallyd_statsd_lines_received_total'));
-  return l ? Number(l.slice(l.lastIndexOf(' ') + 1)) : 0;
-}
-
 /** send writes `tokens` prompt tokens of gpt-4o for `agent` at `tsMs` (whole seconds) over StatsD. */
 function line(agent: string, tokens: number, tsMs: number): string {
   return `llm_provider_tokens_total:${tokens}|c|#provider:openai,model:gpt-4o,type:prompt,agent_id:${agent}|T${tsMs / 1000}`;
 }
 
 async function ingest(d: Daemon, lines: string[]): Promise<void> {
-  const had = await linesReceived(d);
-  await sendTcp(d.ports.statsd, lines);
+  const had = await statsdLinesReceived(d);
+  await sendStatsdTcp(d, lines);
   const deadline = Date.now() + 10_000;
-  while ((await linesReceived(d)) < had + lines.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while ((await statsdLinesReceived(d)) < had + lines.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   await adminFlush(d);
 }
 

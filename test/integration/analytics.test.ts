@@ -1,11 +1,10 @@
 import t from 'tap';
-import { connect } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { adminFlush, promQuery, startDaemon, type Daemon } from './daemon.js';
+import { adminFlush, promQuery, sendStatsdTcp, startDaemon, statsdLinesReceived } from './daemon.js';
 
 const PROTO = new URL('../../../proto/tallyd/v1/query.proto', import.meta.url).pathname;
 const HOUR = 3_600_000;
@@ -17,20 +16,6 @@ const PRICES_V1 = `models:
   - {provider: anthropic, model: claude-sonnet-4, input_per_mtok: 3, cached_input_per_mtok: 0.3, cache_write_per_mtok: 3.75, output_per_mtok: 15}
 `;
 const PRICES_V2 = PRICES_V1.replace('input_per_mtok: 2.5,', 'input_per_mtok: 5,');
-
-async function sendTcp(port: number, lines: string[]): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => s.end(lines.join('\n') + '\n'));
-    s.on('close', () => resolve());
-    s.on('error', reject);
-  });
-}
-
-async function linesReceived(d: Daemon): Promise<number> {
-  const text = await (await fetch(`${d.url}/metrics`)).text();
-  const l = text.split('\n').find((x) => x.startsWith('tallyd_statsd_lines_received_total'));
-  return l ? Number(l.slice(l.lastIndexOf(' ') + 1)) : 0;
-}
 
 async function getJson(url: string, init?: RequestInit): Promise<{ status: number; body: any }> {
   const r = await fetch(url, init);
@@ -67,9 +52,9 @@ t.test('costs, usage, gRPC Costs and re-pricing against a running daemon', async
     latencies.push(250 + i);
     lines.push(`mcp_tool_execute:${250 + i}|ms${tag('agent_id:a1,tool_name:search,server_id:s1,outcome:error')}`);
   }
-  await sendTcp(d.ports.statsd, lines);
+  await sendStatsdTcp(d, lines);
   const deadline = Date.now() + 10_000;
-  while ((await linesReceived(d)) < lines.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while ((await statsdLinesReceived(d)) < lines.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   await adminFlush(d);
 
   const from = T0 / 1000, to = (T0 + HOUR - 1) / 1000;

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpsRequest } from 'node:https';
+import { connect } from 'node:net';
 
 const BIN = new URL('../../../bin/tallyd.js', import.meta.url).pathname;
 
@@ -118,4 +119,20 @@ export async function promQuery(d: Daemon, expr: string, timeSec?: number): Prom
 export async function adminFlush(d: Daemon): Promise<void> {
   const r = await fetch(`${d.url}/api/v1/admin/flush`, { method: 'POST' });
   if (r.status !== 200) throw new Error(`flush failed: ${r.status} ${await r.text()}`);
+}
+
+/** sendStatsdTcp sends StatsD lines over one TCP connection and resolves once it is closed. */
+export async function sendStatsdTcp(d: Daemon, lines: string[]): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const s = connect(d.ports.statsd, '127.0.0.1', () => s.end(lines.join('\n') + '\n'));
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+}
+
+/** statsdLinesReceived reads tallyd_statsd_lines_received_total from /metrics (0 before any line). */
+export async function statsdLinesReceived(d: Daemon): Promise<number> {
+  const text = await (await fetch(`${d.url}/metrics`)).text();
+  const l = text.split('\n').find((x) => x.startsWith('tallyd_statsd_lines_received_total'));
+  return l ? Number(l.slice(l.lastIndexOf(' ') + 1)) : 0;
 }

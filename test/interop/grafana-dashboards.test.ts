@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminFlush, startDaemon, type Daemon } from '../integration/daemon.js';
-import { RULES, genAiOtlp, postOtlpJson, sendStatsdTcp, statsdLines } from './fixtures/llm-data.js';
+import { startDaemon, type Daemon } from '../integration/daemon.js';
+import { RULES, loadLlmData } from './fixtures/llm-data.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const dir = join(root, 'dashboards');
@@ -60,17 +60,7 @@ t.test('every panel query runs against tallyd loaded with the data the dashboard
   writeFileSync(join(rulesDir, 'rules.yml'), RULES);
   const dm = await startDaemon({ args: ['--rules', join(rulesDir, 'rules.yml')] });
   t.teardown(() => dm.stop());
-  const now = Math.floor(Date.now() / 1000);
-  await sendStatsdTcp(dm.ports.statsd, statsdLines(now, 90));
-  await postOtlpJson(dm.ports.otlpHttp, genAiOtlp(now, 90));
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    await adminFlush(dm);
-    const r = await run(dm, '/api/v1/query', { query: 'count(mcp_server_connections_active)' });
-    if ((r.body.data.result[0] as { value: [number, string] } | undefined)?.value[1] === '2') break;
-    if (Date.now() > deadline) throw new Error('data did not arrive');
-    await new Promise((res) => setTimeout(res, 200));
-  }
+  await loadLlmData(dm, 90);
   // Give the 1 s rule group a few rounds so ALERTS has a history: wait until the alert was firing
   // 10 s ago (a loaded machine may take longer than the group's interval to start), then three
   // more rounds. Not "firing now": a window keeps its last point (SPEC section 4), so while the
