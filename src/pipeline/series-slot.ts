@@ -7,6 +7,20 @@ import type { CumulativeStream } from './temporality.js';
 import type { WindowAgg } from './window-agg.js';
 
 /**
+ * classicBucket is the index of the classic bucket `v` falls in: the first bound >= v (le), or
+ * bounds.length (+Inf).
+ */
+export function classicBucket(bounds: Float64Array, v: number): number {
+  let lo = 0, hi = bounds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (bounds[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
  * SeriesSlot is a worker's state for one series: its open windows, its store id once known, the
  * live values /metrics shows (counter total, gauge value, cumulative classic buckets) and the
  * cumulative-stream baseline. Every field is assigned at construction so all slots share one shape.
@@ -61,14 +75,8 @@ export class SeriesSlot {
 
   /** observeClassic adds `n` observations of `v` to the cumulative classic buckets. */
   observeClassic(v: number, n: number): void {
-    const b = this.bounds;
-    let lo = 0, hi = b.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (b[mid]! < v) lo = mid + 1;
-      else hi = mid;
-    }
-    this.classic![lo] = this.classic![lo]! + n;
+    const i = classicBucket(this.bounds, v);
+    this.classic![i] = this.classic![i]! + n;
     this.addSumCount(v * n, n);
   }
 

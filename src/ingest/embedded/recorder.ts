@@ -3,6 +3,7 @@ import { REFUSED } from '../sink.js';
 import { SparseHistogram } from '../../model/hdr.js';
 import { labelsFromRecord } from '../../model/labels.js';
 import { MetricKind } from '../../model/metric-kind.js';
+import { classicBucket } from '../../pipeline/series-slot.js';
 
 /** RecorderOptions configure a Recorder. */
 export interface RecorderOptions {
@@ -47,19 +48,13 @@ class Accumulation {
     }
   }
 
-  /** observe adds one observation; the classic bucket is the first bound >= v (le), as SeriesSlot.observeClassic. */
+  /** observe adds one observation to the HDR buckets and to its classic bucket, as SeriesSlot does. */
   observe(v: number): void {
     const h = this.h!;
     h.record(v, 1);
-    const b = h.bounds!;
-    let lo = 0, hi = b.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (b[mid]! < v) lo = mid + 1;
-      else hi = mid;
-    }
     const cc = h.classicCounts!;
-    cc[lo] = cc[lo]! + 1;
+    const i = classicBucket(h.bounds!, v);
+    cc[i] = cc[i]! + 1;
   }
 
   /** reset empties the accumulation for the next drain, keeping its arrays. */

@@ -14,6 +14,7 @@ export type AttributeVisitor = (key: string, value: string) => void;
  * [start, end) and calls `visit` with the value rendered as Prometheus' OTLP translation does.
  */
 export function forEachAttribute(buf: Uint8Array, start: number, end: number, visit: AttributeVisitor): void {
+  const rendered = asLabelValues(visit);
   const rd = new Reader(buf, start, end);
   while (rd.more()) {
     const tag = rd.uint32();
@@ -22,7 +23,7 @@ export function forEachAttribute(buf: Uint8Array, start: number, end: number, vi
       continue;
     }
     const e = rd.len();
-    decodeKeyValue(buf, rd.pos, e, visit);
+    decodeKeyValue(buf, rd.pos, e, 1, rendered);
     rd.pos = e;
   }
 }
@@ -32,6 +33,7 @@ export function forEachAttribute(buf: Uint8Array, start: number, end: number, vi
  * (a Resource's attributes are field 1, a Span's field 9) and skips every other field.
  */
 export function forEachAttributeField(buf: Uint8Array, start: number, end: number, field: number, visit: AttributeVisitor): void {
+  const rendered = asLabelValues(visit);
   const rd = new Reader(buf, start, end);
   const want = (field << 3) | WT_LEN;
   while (rd.more()) {
@@ -42,15 +44,29 @@ export function forEachAttributeField(buf: Uint8Array, start: number, end: numbe
       continue;
     }
     const e = rd.len();
-    decodeKeyValue(buf, rd.pos, e, visit);
+    decodeKeyValue(buf, rd.pos, e, 1, rendered);
     rd.pos = e;
   }
 }
 
-function decodeKeyValue(buf: Uint8Array, start: number, end: number, visit: AttributeVisitor): void {
+/** asLabelValues adapts a string visitor to decoded values, rendered as label values. */
+function asLabelValues(visit: AttributeVisitor): (key: string, value: Json) => void {
+  return (key, value) => visit(key, labelValue(value));
+}
+
+/** labelValue renders a decoded AnyValue as a label value: strings as is, none as '', the rest as JSON. */
+function labelValue(v: Json): string {
+  return typeof v === 'string' ? v : v === null ? '' : JSON.stringify(v);
+}
+
+/**
+ * decodeKeyValue decodes one KeyValue in [start, end) and calls `visit` with its key and its value
+ * decoded at `depth` (null when absent).
+ */
+function decodeKeyValue(buf: Uint8Array, start: number, end: number, depth: number, visit: (key: string, value: Json) => void): void {
   const rd = new Reader(buf, start, end);
   let key = '';
-  let value = '';
+  let value: Json = null;
   while (rd.more()) {
     const tag = rd.uint32();
     if (tag === ((1 << 3) | WT_LEN)) {
@@ -59,7 +75,7 @@ function decodeKeyValue(buf: Uint8Array, start: number, end: number, visit: Attr
       rd.pos = e;
     } else if (tag === ((2 << 3) | WT_LEN)) {
       const e = rd.len();
-      value = anyValueString(buf, rd.pos, e);
+      value = anyValue(buf, rd.pos, e, depth);
       rd.pos = e;
     } else {
       if (tag >>> 3 === 0) throw new DecodeError('field number 0');
@@ -84,8 +100,7 @@ export const MAX_ANY_VALUE_DEPTH = 64;
  * kvlistValues took a second and 190 MiB).
  */
 export function anyValueString(buf: Uint8Array, start: number, end: number): string {
-  const v = anyValue(buf, start, end, 1);
-  return typeof v === 'string' ? v : v === null ? '' : JSON.stringify(v);
+  return labelValue(anyValue(buf, start, end, 1));
 }
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
@@ -138,6 +153,10 @@ function anyValue(buf: Uint8Array, start: number, end: number, depth: number): J
 /** kvlist builds a KeyValueList's map; its values are at `depth`. Null prototype: a key `__proto__` is a key. */
 function kvlist(buf: Uint8Array, start: number, end: number, depth: number): { [k: string]: Json } {
   const obj = Object.create(null) as { [k: string]: Json };
+  // As for labels, an absent or empty value inside a map renders as "".
+  const put = (key: string, value: Json): void => {
+    obj[key] = value === null ? '' : value;
+  };
   const rd = new Reader(buf, start, end);
   while (rd.more()) {
     const tag = rd.uint32();
@@ -147,26 +166,7 @@ function kvlist(buf: Uint8Array, start: number, end: number, depth: number): { [
       continue;
     }
     const e = rd.len();
-    const kv = new Reader(buf, rd.pos, e);
-    let key = '';
-    let value: Json = null;
-    while (kv.more()) {
-      const t = kv.uint32();
-      if (t === ((1 << 3) | WT_LEN)) {
-        const ke = kv.len();
-        key = utf8String(buf, kv.pos, ke);
-        kv.pos = ke;
-      } else if (t === ((2 << 3) | WT_LEN)) {
-        const ve = kv.len();
-        value = anyValue(buf, kv.pos, ve, depth);
-        kv.pos = ve;
-      } else {
-        if (t >>> 3 === 0) throw new DecodeError('field number 0');
-        kv.skip(t & 7);
-      }
-    }
-    // As before, an absent or empty value inside a map renders as "" (the label rendering).
-    obj[key] = value === null ? '' : value;
+    decodeKeyValue(buf, rd.pos, e, depth, put);
     rd.pos = e;
   }
   return obj;
