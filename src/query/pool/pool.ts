@@ -38,6 +38,8 @@ export const DEFAULT_JOB_MODULES: readonly string[] = [new URL('./jobs.js', impo
 const DEFAULT_STORE_MODULE = new URL('../../store/open.js', import.meta.url).href;
 const RESPAWN_DELAY_MS = 1_000;
 const CLOSE_GRACE_MS = 5_000;
+/** How long close() waits for a worker still starting (opening its store) before ending it anyway. */
+const START_GRACE_MS = 5_000;
 
 interface Pending {
   readonly id: number;
@@ -155,6 +157,15 @@ export class QueryPool implements QueryRunner {
       s.dead = true;
       if (s.job) this.finish(s.job, new QueryError('unavailable', 'tallyd is shutting down'));
       if (s.killTimer) clearTimeout(s.killTimer);
+      // A worker still starting may be inside LMDB's open: terminating it there aborts the whole
+      // process (a native throw during termination). Let it finish starting, then close it.
+      if (!s.ready) {
+        await new Promise<void>((resolve) => {
+          s.worker.on('message', (m: FromWorker) => { if (m.t === 'ready') resolve(); });
+          s.worker.once('exit', () => resolve());
+          setTimeout(resolve, START_GRACE_MS).unref();
+        });
+      }
       if (s.ready && s.job === null) {
         const closed = new Promise<void>((resolve) => {
           s.worker.on('message', (m: FromWorker) => { if (m.t === 'closed') resolve(); });
