@@ -1,6 +1,7 @@
 // Aggregation pipeline throughput and memory: records/s through router → workers → window
 // aggregation (with a store that discards), for counters and histograms over 10k series, and
-// RSS per active series at 100k series. Each RSS figure is measured in a fresh child process.
+// RSS per active series at 100k series and per further series from 300k to 500k. Each RSS figure
+// is measured in a fresh child process.
 // Run: node dist/bench/pipeline.js [--records=N] [--workers=N]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { labelsFromRecord } from '../src/model/labels.js';
 import { MetricKind } from '../src/model/metric-kind.js';
 import { Pipeline } from '../src/pipeline/router.js';
+import type { PipelineOptions } from '../src/pipeline/options.js';
 import { Logger } from '../src/self/log.js';
 
 const arg = (name: string, dflt: number): number => {
@@ -18,8 +20,9 @@ const RECORDS = arg('records', 2_000_000);
 const WORKERS = arg('workers', Math.max(1, Math.min(4, availableParallelism() - 1)));
 const STORE = new URL('./pipeline-discard-store.js', import.meta.url).href;
 
-function open(): Pipeline {
+function open(limits?: PipelineOptions['limits']): Pipeline {
   return new Pipeline({
+    limits,
     store: { dataDir: '/nonexistent', rawResolutionMs: 10_000 },
     storeModule: STORE,
     workers: WORKERS,
@@ -40,10 +43,10 @@ async function drain(p: Pipeline): Promise<void> {
   }
 }
 
-function makeSeries(p: Pipeline, n: number, kind: MetricKind): number[] {
+function makeSeries(p: Pipeline, n: number, kind: MetricKind, from = 0): number[] {
   const refs: number[] = [];
   const name = kind === MetricKind.Counter ? 'bench_requests_total' : 'bench_latency_seconds';
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < from + n; i++) {
     refs.push(p.series('default', labelsFromRecord({ __name__: name, route: `/api/v1/r${i % 100}`, instance: `host-${Math.floor(i / 100)}` }), kind));
   }
   return refs;
@@ -76,32 +79,50 @@ async function throughput(kind: MetricKind): Promise<{ recordsPerSec: number; se
   return { recordsPerSec: RECORDS / seconds, seconds, cpuUserMs: cpu.user / 1000 };
 }
 
-/** rssChild measures RSS growth for 100k active series of one kind (run in a fresh process). */
+/**
+ * rssChild measures RSS for active series of one kind (run in a fresh process): the growth from
+ * an idle pipeline to 100k series, and the marginal cost per series from 300k to 500k. The first
+ * includes what V8 grows once whatever the series count (each busy isolate's young generation,
+ * up to ~48 MB, and pages left by the burst of definitions); the second is what each further
+ * series costs once those are paid.
+ */
 async function rssChild(kindName: string): Promise<void> {
   const kind = kindName === 'counter' ? MetricKind.Counter : MetricKind.Histogram;
-  const p = open();
+  // Limits raised: 500k series of one metric is past the default per-metric limit.
+  const p = open({ maxSeriesPerMetric: 10_000_000, maxSeriesPerTenant: 10_000_000 });
   await p.start();
-  globalThis.gc?.();
-  await new Promise((r) => setTimeout(r, 100));
-  const before = process.memoryUsage().rss;
-  const refs = makeSeries(p, 100_000, kind);
+  const settle = async (ms: number): Promise<number> => {
+    globalThis.gc?.();
+    await new Promise((r) => setTimeout(r, ms));
+    globalThis.gc?.();
+    return process.memoryUsage().rss;
+  };
+  const before = await settle(100);
+  const refs: number[] = [];
   const ts = Date.now();
-  for (let round = 0; round < 10; round++) {
-    for (let i = 0; i < refs.length; i++) {
-      if (kind === MetricKind.Counter) p.counter(refs[i]!, 1, ts);
-      else p.observe(refs[i]!, 0.001 * (((i + round) * 7919) % 5000), 1, ts);
-      if ((i & 1023) === 0) {
-        p.flush();
-        while (!p.accepting()) await new Promise((r) => setTimeout(r, 1));
+  const grow = async (n: number): Promise<number> => {
+    for (const r of makeSeries(p, n - refs.length, kind, refs.length)) refs.push(r);
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < refs.length; i++) {
+        if (kind === MetricKind.Counter) p.counter(refs[i]!, 1, ts);
+        else p.observe(refs[i]!, 0.001 * (((i + round) * 7919) % 5000), 1, ts);
+        if ((i & 1023) === 0) {
+          p.flush();
+          while (!p.accepting()) await new Promise((r) => setTimeout(r, 1));
+        }
       }
     }
-  }
-  await drain(p);
-  globalThis.gc?.();
-  await new Promise((r) => setTimeout(r, 200));
-  const after = process.memoryUsage().rss;
+    await drain(p);
+    return settle(500);
+  };
+  const at100k = await grow(100_000);
+  const at300k = await grow(300_000);
+  const at500k = await grow(500_000);
   await p.close();
-  process.stdout.write(JSON.stringify({ kind: kindName, series: 100_000, rssBytes: after - before, bytesPerSeries: (after - before) / 100_000 }) + '\n');
+  process.stdout.write(JSON.stringify({
+    kind: kindName, series: 100_000, rssBytes: at100k - before, bytesPerSeries: (at100k - before) / 100_000,
+    marginalBytesPerSeries: (at500k - at300k) / 200_000, rssAt300k: at300k - before, rssAt500k: at500k - before,
+  }) + '\n');
 }
 
 async function main(): Promise<void> {
@@ -117,9 +138,10 @@ async function main(): Promise<void> {
   for (const kind of ['counter', 'histogram']) {
     const child = spawnSync(process.execPath, ['--expose-gc', new URL(import.meta.url).pathname, `--rss=${kind}`, `--workers=${WORKERS}`], { encoding: 'utf8' });
     const line = child.stdout.trim().split('\n').pop() ?? '{}';
-    const r = JSON.parse(line) as { bytesPerSeries?: number };
+    const r = JSON.parse(line) as { bytesPerSeries?: number; marginalBytesPerSeries?: number };
     results[`${kind}_rss`] = r;
-    rows.push([`${kind} RSS per active series (100k)`, `${Math.round(r.bytesPerSeries ?? NaN)} B`, '']);
+    rows.push([`${kind} RSS per active series (100k)`, `${Math.round(r.bytesPerSeries ?? NaN)} B`, 'growth from an idle pipeline to 100k series']);
+    rows.push([`${kind} RSS per further series (300k to 500k)`, `${Math.round(r.marginalBytesPerSeries ?? NaN)} B`, 'once V8\'s fixed growth is paid']);
   }
   console.log('| scenario | value | note |\n|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
