@@ -1,4 +1,4 @@
-import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT } from './wire.js';
+import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT } from '../../wire/proto-reader.js';
 
 /**
  * decode.ts walks an OTLP `ExportMetricsServiceRequest` (proto/opentelemetry/.../metrics_service.proto)

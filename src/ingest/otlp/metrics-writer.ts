@@ -8,12 +8,12 @@ import {
   type ExpHistogramPoint, type HistogramPoint, type MetricInfo, type MetricsVisitor, type NumberPoint, type PointBase, type SummaryPoint,
 } from './decode.js';
 import { BucketLayouts, type BucketLayout } from './bucket-layout.js';
-import { ByteKeyCache } from './series-cache.js';
+import { ByteKeyCache } from '../../wire/byte-key-cache.js';
 import { ResourceCache, type ResourceInfo } from './resource.js';
 import { LabelAccumulator, labelName, metricName, NameShape } from './translate.js';
 import { Reason, Refusals } from './refusals.js';
 import { Refusal, refusalOf } from '../sink.js';
-import { utf8String } from './wire.js';
+import { utf8String } from '../../wire/proto-reader.js';
 
 /** How a metric's points reach the sink. */
 const enum Route {

@@ -1,12 +1,13 @@
 /**
- * Protobuf wire-format primitives for the hand-written OTLP walkers. The reader works on a
- * Uint8Array window [pos, end) and never copies: message fields are returned as ranges, so a
- * decoder can hash or compare the bytes it saw without building strings.
+ * Protobuf wire-format primitives for every hand-written decoder (OTLP metrics and traces,
+ * Prometheus remote write and remote read). The reader works on a Uint8Array window [pos, end)
+ * and never copies: message fields are returned as ranges, so a decoder can hash or compare the
+ * bytes it saw without building strings.
  */
 
 /**
- * DecodeError marks a malformed body; receivers answer INVALID_ARGUMENT / HTTP 400 and count it in
- * `tallyd_otlp_requests_refused_total{reason}` under `reason` (`malformed`, or a narrower word
+ * DecodeError marks a malformed body; receivers answer INVALID_ARGUMENT / HTTP 400. OTLP counts it
+ * in `tallyd_otlp_requests_refused_total{reason}` under `reason` (`malformed`, or a narrower word
  * such as `too_deep` for nesting past a limit).
  */
 export class DecodeError extends Error {
@@ -237,39 +238,4 @@ export function utf8String(buf: Uint8Array, start: number, end: number): string 
     }
   }
   return utf8.decode(buf.subarray(start, end));
-}
-
-/**
- * hashBytes hashes a byte range four bytes per step (murmur3-style mixing), seeded so several
- * keys can share one table. It only spreads keys: equality is always checked with bytesEqual.
- */
-export function hashBytes(buf: Uint8Array, start: number, end: number, seed: number): number {
-  let h = (seed ^ (end - start)) | 0;
-  let i = start;
-  for (const last = end - 3; i < last; i += 4) {
-    let k = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  return h >>> 0;
-}
-
-const nativeCompare = Buffer.prototype.compare;
-
-/** bytesEqual compares a range to a stored key (memcmp through Buffer#compare, no allocation). */
-export function bytesEqual(buf: Uint8Array, start: number, end: number, key: Uint8Array): boolean {
-  const n = end - start;
-  if (n !== key.length) return false;
-  if (n < 16) {
-    for (let i = 0; i < n; i++) if (buf[start + i] !== key[i]) return false;
-    return true;
-  }
-  return nativeCompare.call(buf, key, 0, n, start, end) === 0;
 }
