@@ -90,7 +90,8 @@ export function hashBytes(buf: Uint8Array, start: number, end: number, seed: num
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  return h >>> 0;
+  // 30 bits: a small integer (Smi) in V8, so returning it and keying the Map by it box nothing.
+  return h & 0x3fffffff;
 }
 
 const nativeCompare = Buffer.prototype.compare;
