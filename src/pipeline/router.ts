@@ -11,6 +11,7 @@ import { flushDuration, samplesReceived, samplesRefused, seriesActive, seriesRef
 import { resolveOptions, type PipelineOptions, type ResolvedOptions } from './options.js';
 import type { ExposedFamily, FlushStats, FromWorker, ToWorker, WorkerConfig } from './protocol.js';
 import { Op, RECORD_STRIDE } from './records.js';
+import { fnv1aString } from '../wire/fnv1a.js';
 
 /** Series definitions a batch carries before it is posted on its own. */
 const MAX_DEFS_PER_BATCH = 1024;
@@ -23,16 +24,6 @@ interface Pending {
   readonly worker: number;
   readonly resolve: (m: FromWorker) => void;
   readonly reject: (e: Error) => void;
-}
-
-/** fnv1a hashes a series key to pick its worker; stable across runs. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 /**
@@ -153,7 +144,7 @@ export class Pipeline implements IngestSink {
       this.last = REFUSAL_OF[reason];
       return REFUSED;
     }
-    const w = fnv1a(key) % this.n;
+    const w = fnv1aString(key) % this.n; // stable across runs
     const slot = this.nextSlot[w]!++;
     const ref = slot * this.n + w;
     let name = '';

@@ -5,6 +5,7 @@ import { persistAlert, restoreAlert, type AlertEvent, type PersistedAlert } from
 import type { Clock } from './clock.js';
 import type { RulesLog } from './log.js';
 import type { GroupDef } from './rule-file.js';
+import { fnv1aString } from '../wire/fnv1a.js';
 import { AlertingRule, newRule, type Rule, type TemplateContext } from './rule.js';
 
 /**
@@ -34,13 +35,7 @@ export const ALERT_STATE_PREFIX = 'alert/';
 
 /** groupOffsetMs spreads groups over their interval by a hash of file and name, as Prometheus does. */
 export function groupOffsetMs(file: string, name: string, intervalMs: number): number {
-  let h = 0x811c9dc5;
-  const s = `${file};${name}`;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h % intervalMs;
+  return fnv1aString(`${file};${name}`) % intervalMs;
 }
 
 /**

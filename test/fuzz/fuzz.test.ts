@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { StatsdParser } from '../../src/ingest/statsd/parse.js';
 import { OtlpReceiver } from '../../src/ingest/otlp/receiver.js';
 import { jsonToProtobuf } from '../../src/ingest/otlp/proto.js';
-import { DecodeError } from '../../src/ingest/otlp/wire.js';
+import { DecodeError } from '../../src/wire/proto-reader.js';
 import { RemoteWriteDecoder } from '../../src/ingest/remote-write/decode.js';
-import { DecodeError as ReadDecodeError, decodeReadRequest } from '../../src/query/remote-read/decode.js';
+import { decodeReadRequest } from '../../src/query/remote-read/decode.js';
 import { snappyCompress, snappyUncompress } from '../../src/wire/snappy.js';
 import { createEngine } from '../../src/query/promql/engine.js';
 import { QueryError } from '../../src/query/promql/api.js';
@@ -126,7 +126,7 @@ t.test('remote write and remote read decoders', async (t) => {
   const decoder = new RemoteWriteDecoder(sink);
   const rw = corpus('remote-write.bin'), rr = corpus('remote-read.bin');
   check(t, 'WriteRequest', inputs([rw, rr]), (b) => allowOnly([DecodeError], () => decoder.decode(b, 'default')));
-  check(t, 'ReadRequest', inputs([rr, rw]), (b) => allowOnly([ReadDecodeError], () => decodeReadRequest(b)));
+  check(t, 'ReadRequest', inputs([rr, rw]), (b) => allowOnly([DecodeError], () => decodeReadRequest(b)));
   const snappy = [snappyCompress(rw), snappyCompress(rr)];
   check(t, 'snappy block', inputs(snappy), (b) => allowOnly([Error], () => {
     const out = snappyUncompress(b, 1 << 20);

@@ -1,4 +1,4 @@
-import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, utf8String } from './wire.js';
+import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, utf8String } from '../../wire/proto-reader.js';
 
 /**
  * attributes.ts turns OTLP KeyValue bytes into strings. It runs on a series cache miss and for

@@ -1,4 +1,5 @@
 import { hdrIndexOf } from '../../model/hdr.js';
+import { doubleBytes } from '../../wire/proto-reader.js';
 
 /**
  * BucketLayout is where each explicit bucket of one set of bounds lands in HDR: a fixed
@@ -10,6 +11,8 @@ export interface BucketLayout {
   readonly bounds: Float64Array;
   /** The same bounds as an array, for SeriesOptions. */
   readonly boundsList: readonly number[];
+  /** The bounds as a packed protobuf double field (little-endian), to compare a point's bytes with. */
+  readonly raw: Uint8Array;
   /** HDR index per bucket, +Inf bucket last. */
   readonly index: Int32Array;
   /** Representative value per bucket, +Inf bucket last. */
@@ -57,5 +60,5 @@ function layoutOf(bounds: Float64Array): BucketLayout {
     value[i] = v;
     index[i] = hdrIndexOf(v);
   }
-  return { bounds, boundsList: Array.from(bounds), index, value };
+  return { bounds, boundsList: Array.from(bounds), raw: doubleBytes(bounds), index, value };
 }

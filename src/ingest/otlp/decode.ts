@@ -1,4 +1,4 @@
-import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT } from './wire.js';
+import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, readDoubles } from '../../wire/proto-reader.js';
 
 /**
  * decode.ts walks an OTLP `ExportMetricsServiceRequest` (proto/opentelemetry/.../metrics_service.proto)
@@ -60,7 +60,12 @@ export class NumberPoint extends PointBase {
   hasValue = false;
 }
 
-/** HistogramPoint is an explicit-bucket histogram point. */
+/**
+ * HistogramPoint is an explicit-bucket histogram point. Its bounds are usually the same bytes on
+ * every point of a series, so a single packed `explicit_bounds` field is kept as a byte range
+ * (`boundsStart` >= 0) for the writer to compare with its cached layout; `bounds` holds values
+ * only after decodeBounds().
+ */
 export class HistogramPoint extends PointBase {
   count = 0;
   sum = 0;
@@ -72,7 +77,21 @@ export class HistogramPoint extends PointBase {
   bucketCounts: Float64Array = new Float64Array(32);
   nBuckets = 0;
   bounds: Float64Array = new Float64Array(32);
+  /** Number of bounds, decoded or not. */
   nBounds = 0;
+  /** The packed bounds not decoded yet: buf[boundsStart, boundsEnd), or boundsStart = -1. */
+  boundsBuf: Uint8Array = EMPTY;
+  boundsStart = -1;
+  boundsEnd = -1;
+
+  /** decodeBounds makes `bounds[0, nBounds)` hold the values of a still undecoded range. */
+  decodeBounds(): void {
+    if (this.boundsStart < 0) return;
+    const k = (this.boundsEnd - this.boundsStart) / 8;
+    while (this.bounds.length < k) this.bounds = grow(this.bounds);
+    readDoubles(this.boundsBuf, this.boundsStart, k, this.bounds, 0);
+    this.boundsStart = -1;
+  }
 }
 
 /** ExpBuckets is one side (positive or negative) of an exponential histogram. */
@@ -301,6 +320,7 @@ export class MetricsDecoder {
 
   private numberPoint(buf: Uint8Array, start: number, end: number): void {
     const r = this.r;
+    const o = r.out;
     const p = this.num;
     p.startMs = p.timeMs = p.flags = 0;
     p.value = 0;
@@ -313,10 +333,10 @@ export class MetricsDecoder {
       const tag = r.uint32();
       switch (tag) {
         case (7 << 3) | WT_LEN: r.pos = r.len(); this.attrField(buf, fs, r.pos); break;
-        case (2 << 3) | WT_I64: p.startMs = r.fixed64Ms(); break;
-        case (3 << 3) | WT_I64: p.timeMs = r.fixed64Ms(); break;
-        case (4 << 3) | WT_I64: p.value = r.double(); p.hasValue = true; break;
-        case (6 << 3) | WT_I64: p.value = r.sfixed64(); p.hasValue = true; break;
+        case (2 << 3) | WT_I64: r.fixed64MsOut(); p.startMs = o[0]!; break;
+        case (3 << 3) | WT_I64: r.fixed64MsOut(); p.timeMs = o[0]!; break;
+        case (4 << 3) | WT_I64: r.doubleOut(); p.value = o[0]!; p.hasValue = true; break;
+        case (6 << 3) | WT_I64: r.sfixed64Out(); p.value = o[0]!; p.hasValue = true; break;
         case (8 << 3) | WT_VARINT: p.flags = r.uint32(); break;
         default: this.skipField(r, tag);
       }
@@ -326,11 +346,13 @@ export class MetricsDecoder {
 
   private histogramPoint(buf: Uint8Array, start: number, end: number): void {
     const r = this.r;
+    const o = r.out;
     const p = this.hist;
     p.startMs = p.timeMs = p.flags = 0;
     p.count = p.sum = p.min = p.max = 0;
     p.hasSum = p.hasMin = p.hasMax = false;
     p.nBuckets = p.nBounds = 0;
+    p.boundsStart = p.boundsEnd = -1;
     this.attrBegin();
     r.pos = start;
     r.end = end;
@@ -339,27 +361,42 @@ export class MetricsDecoder {
       const tag = r.uint32();
       switch (tag) {
         case (9 << 3) | WT_LEN: r.pos = r.len(); this.attrField(buf, fs, r.pos); break;
-        case (2 << 3) | WT_I64: p.startMs = r.fixed64Ms(); break;
-        case (3 << 3) | WT_I64: p.timeMs = r.fixed64Ms(); break;
-        case (4 << 3) | WT_I64: p.count = r.fixed64(); break;
-        case (5 << 3) | WT_I64: p.sum = r.double(); p.hasSum = true; break;
+        case (2 << 3) | WT_I64: r.fixed64MsOut(); p.startMs = o[0]!; break;
+        case (3 << 3) | WT_I64: r.fixed64MsOut(); p.timeMs = o[0]!; break;
+        case (4 << 3) | WT_I64: r.fixed64Out(); p.count = o[0]!; break;
+        case (5 << 3) | WT_I64: r.doubleOut(); p.sum = o[0]!; p.hasSum = true; break;
         case (6 << 3) | WT_LEN: {
           const e = r.len();
           if ((e - r.pos) % 8 !== 0) throw new DecodeError('packed fixed64 length not a multiple of 8');
-          while (r.pos < e) this.pushBucket(p, r.fixed64());
+          const k = (e - r.pos) / 8;
+          while (p.nBuckets + k > p.bucketCounts.length) p.bucketCounts = grow(p.bucketCounts);
+          r.fixed64sInto(p.bucketCounts, p.nBuckets, k);
+          p.nBuckets += k;
           break;
         }
         case (6 << 3) | WT_I64: this.pushBucket(p, r.fixed64()); break;
         case (7 << 3) | WT_LEN: {
           const e = r.len();
           if ((e - r.pos) % 8 !== 0) throw new DecodeError('packed double length not a multiple of 8');
-          while (r.pos < e) this.pushBound(p, r.double());
+          const k = (e - r.pos) / 8;
+          if (p.nBounds === 0 && p.boundsStart < 0) {
+            // The usual single packed field: kept as bytes (see HistogramPoint).
+            p.boundsBuf = buf;
+            p.boundsStart = r.pos;
+            p.boundsEnd = e;
+          } else {
+            p.decodeBounds();
+            while (p.nBounds + k > p.bounds.length) p.bounds = grow(p.bounds);
+            readDoubles(buf, r.pos, k, p.bounds, p.nBounds);
+          }
+          p.nBounds += k;
+          r.pos = e;
           break;
         }
-        case (7 << 3) | WT_I64: this.pushBound(p, r.double()); break;
+        case (7 << 3) | WT_I64: p.decodeBounds(); r.doubleOut(); this.pushBound(p, o[0]!); break;
         case (10 << 3) | WT_VARINT: p.flags = r.uint32(); break;
-        case (11 << 3) | WT_I64: p.min = r.double(); p.hasMin = true; break;
-        case (12 << 3) | WT_I64: p.max = r.double(); p.hasMax = true; break;
+        case (11 << 3) | WT_I64: r.doubleOut(); p.min = o[0]!; p.hasMin = true; break;
+        case (12 << 3) | WT_I64: r.doubleOut(); p.max = o[0]!; p.hasMax = true; break;
         default: this.skipField(r, tag);
       }
     }
@@ -378,6 +415,7 @@ export class MetricsDecoder {
 
   private expPoint(buf: Uint8Array, start: number, end: number): void {
     const r = this.r;
+    const o = r.out;
     const p = this.exp;
     p.startMs = p.timeMs = p.flags = 0;
     p.count = p.sum = p.min = p.max = 0;
@@ -393,18 +431,18 @@ export class MetricsDecoder {
       const tag = r.uint32();
       switch (tag) {
         case (1 << 3) | WT_LEN: r.pos = r.len(); this.attrField(buf, fs, r.pos); break;
-        case (2 << 3) | WT_I64: p.startMs = r.fixed64Ms(); break;
-        case (3 << 3) | WT_I64: p.timeMs = r.fixed64Ms(); break;
-        case (4 << 3) | WT_I64: p.count = r.fixed64(); break;
-        case (5 << 3) | WT_I64: p.sum = r.double(); p.hasSum = true; break;
+        case (2 << 3) | WT_I64: r.fixed64MsOut(); p.startMs = o[0]!; break;
+        case (3 << 3) | WT_I64: r.fixed64MsOut(); p.timeMs = o[0]!; break;
+        case (4 << 3) | WT_I64: r.fixed64Out(); p.count = o[0]!; break;
+        case (5 << 3) | WT_I64: r.doubleOut(); p.sum = o[0]!; p.hasSum = true; break;
         case (6 << 3) | WT_VARINT: p.scale = r.sint32(); break;
-        case (7 << 3) | WT_I64: p.zeroCount = r.fixed64(); break;
+        case (7 << 3) | WT_I64: r.fixed64Out(); p.zeroCount = o[0]!; break;
         case (8 << 3) | WT_LEN: { const e = r.len(); this.expBuckets(p.positive, e); r.end = end; break; }
         case (9 << 3) | WT_LEN: { const e = r.len(); this.expBuckets(p.negative, e); r.end = end; break; }
         case (10 << 3) | WT_VARINT: p.flags = r.uint32(); break;
-        case (12 << 3) | WT_I64: p.min = r.double(); p.hasMin = true; break;
-        case (13 << 3) | WT_I64: p.max = r.double(); p.hasMax = true; break;
-        case (14 << 3) | WT_I64: p.zeroThreshold = r.double(); break;
+        case (12 << 3) | WT_I64: r.doubleOut(); p.min = o[0]!; p.hasMin = true; break;
+        case (13 << 3) | WT_I64: r.doubleOut(); p.max = o[0]!; p.hasMax = true; break;
+        case (14 << 3) | WT_I64: r.doubleOut(); p.zeroThreshold = o[0]!; break;
         default: this.skipField(r, tag);
       }
     }
@@ -433,6 +471,7 @@ export class MetricsDecoder {
 
   private summaryPoint(buf: Uint8Array, start: number, end: number): void {
     const r = this.r;
+    const o = r.out;
     const p = this.sum;
     p.startMs = p.timeMs = p.flags = 0;
     p.count = p.sum = 0;
@@ -445,10 +484,10 @@ export class MetricsDecoder {
       const tag = r.uint32();
       switch (tag) {
         case (7 << 3) | WT_LEN: r.pos = r.len(); this.attrField(buf, fs, r.pos); break;
-        case (2 << 3) | WT_I64: p.startMs = r.fixed64Ms(); break;
-        case (3 << 3) | WT_I64: p.timeMs = r.fixed64Ms(); break;
-        case (4 << 3) | WT_I64: p.count = r.fixed64(); break;
-        case (5 << 3) | WT_I64: p.sum = r.double(); break;
+        case (2 << 3) | WT_I64: r.fixed64MsOut(); p.startMs = o[0]!; break;
+        case (3 << 3) | WT_I64: r.fixed64MsOut(); p.timeMs = o[0]!; break;
+        case (4 << 3) | WT_I64: r.fixed64Out(); p.count = o[0]!; break;
+        case (5 << 3) | WT_I64: r.doubleOut(); p.sum = o[0]!; break;
         case (6 << 3) | WT_LEN: {
           const e = r.len();
           let q = 0, val = 0;

@@ -4,7 +4,7 @@ import { DEFAULT_TENANT } from '../../model/metric-kind.js';
 import { OtlpReceiver, type ExportResult } from './receiver.js';
 import { encodeExportResponse, type ExportKind } from './proto.js';
 import { DEFAULT_MAX_BYTES, rateLimited, type OtlpServerHandle, type OtlpServerOptions } from './options.js';
-import { DecodeError } from './wire.js';
+import { DecodeError } from '../../wire/proto-reader.js';
 import { otlpRequestsRefused } from './metrics.js';
 import { TENANT_HEADER } from '../../model/auth.js';
 import { ReloadableGrpcCredentials } from '../../wire/tls.js';

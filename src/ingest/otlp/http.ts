@@ -5,7 +5,7 @@ import { DEFAULT_TENANT } from '../../model/metric-kind.js';
 import { OtlpReceiver, type ExportResult } from './receiver.js';
 import { encodeExportResponse, exportResponseJson, jsonToProtobuf, type ExportKind } from './proto.js';
 import { DEFAULT_MAX_BYTES, rateLimited, type OtlpLog, type OtlpServerHandle, type OtlpServerOptions } from './options.js';
-import { DecodeError } from './wire.js';
+import { DecodeError } from '../../wire/proto-reader.js';
 import { otlpRequestsRefused } from './metrics.js';
 import { TENANT_HEADER, type Principal } from '../../model/auth.js';
 import { installLingeringClose } from '../../wire/linger.js';

@@ -8,12 +8,12 @@ import {
   type ExpHistogramPoint, type HistogramPoint, type MetricInfo, type MetricsVisitor, type NumberPoint, type PointBase, type SummaryPoint,
 } from './decode.js';
 import { BucketLayouts, type BucketLayout } from './bucket-layout.js';
-import { ByteKeyCache } from './series-cache.js';
+import { ByteKeyCache, bytesEqual } from '../../wire/byte-key-cache.js';
 import { ResourceCache, type ResourceInfo } from './resource.js';
 import { LabelAccumulator, labelName, metricName, NameShape } from './translate.js';
 import { Reason, Refusals } from './refusals.js';
 import { Refusal, refusalOf } from '../sink.js';
-import { utf8String } from './wire.js';
+import { utf8String } from '../../wire/proto-reader.js';
 
 /** How a metric's points reach the sink. */
 const enum Route {
@@ -204,24 +204,33 @@ export class MetricsWriter implements MetricsVisitor {
     const m = this.metricEntry!;
     if ((p.flags & FLAG_NO_RECORDED_VALUE) !== 0) return;
     this.received++;
-    if (!validHistogram(p)) {
+    if (!validCounts(p)) {
       this.refused.add(Reason.BadValue);
       return;
     }
     const res = this.res!;
     let e = this.series.get(p.attrBuf, p.attrStart, p.attrEnd, res.id, m.id);
-    if (e === undefined || !sameBounds(e, p)) {
-      // A new series, or the sender changed its bounds: (re)declare with the bounds it sends now.
-      const labels = e?.labels ?? this.labelsOf(p, res, m.name);
-      const layout = this.layouts.get(p.bounds, p.nBounds);
-      const ref = this.sink.series(this.tenant, labels, MetricKind.Histogram, { help: m.help, unit: m.unit, bounds: layout.boundsList });
-      if (e === undefined) {
-        e = new SeriesEntry(ref, labels);
-        this.series.set(p.attrBuf, p.attrStart, p.attrEnd, res.id, m.id, e);
+    // Fast path: the point's packed bounds are byte for byte those of the series' layout, which
+    // were validated when it was made; otherwise decode, validate and compare the values.
+    if (e === undefined || !sameBoundBytes(e, p)) {
+      p.decodeBounds();
+      if (!validBounds(p)) {
+        this.refused.add(Reason.BadValue);
+        return;
       }
-      e.ref = ref;
-      e.layout = layout;
-      if (ref === REFUSED) e.why = refusalOf(this.sink, Refusal.SeriesLimit);
+      if (e === undefined || !sameBounds(e, p)) {
+        // A new series, or the sender changed its bounds: (re)declare with the bounds it sends now.
+        const labels = e?.labels ?? this.labelsOf(p, res, m.name);
+        const layout = this.layouts.get(p.bounds, p.nBounds);
+        const ref = this.sink.series(this.tenant, labels, MetricKind.Histogram, { help: m.help, unit: m.unit, bounds: layout.boundsList });
+        if (e === undefined) {
+          e = new SeriesEntry(ref, labels);
+          this.series.set(p.attrBuf, p.attrStart, p.attrEnd, res.id, m.id, e);
+        }
+        e.ref = ref;
+        e.layout = layout;
+        if (ref === REFUSED) e.why = refusalOf(this.sink, Refusal.SeriesLimit);
+      }
     }
     if (e.ref === REFUSED) {
       this.refused.add(e.why);
@@ -330,9 +339,14 @@ function renamed(labels: Labels, name: string): Labels {
   return labelsFromRecord({ ...recordOf(labels), [METRIC_NAME]: name });
 }
 
-function validHistogram(p: HistogramPoint): boolean {
+/** validCounts checks count, sum and the number of buckets against the number of bounds. */
+function validCounts(p: HistogramPoint): boolean {
   if (!Number.isFinite(p.count) || (p.hasSum && !Number.isFinite(p.sum))) return false;
-  if (p.nBuckets !== 0 && p.nBuckets !== p.nBounds + 1) return false;
+  return p.nBuckets === 0 || p.nBuckets === p.nBounds + 1;
+}
+
+/** validBounds checks that decoded bounds are finite and strictly increasing. */
+function validBounds(p: HistogramPoint): boolean {
   for (let i = 0; i < p.nBounds; i++) {
     const b = p.bounds[i]!;
     if (!Number.isFinite(b) || (i > 0 && !(b > p.bounds[i - 1]!))) return false;
@@ -340,6 +354,12 @@ function validHistogram(p: HistogramPoint): boolean {
   return true;
 }
 
+/** sameBoundBytes says whether the point's undecoded bounds are the bytes of the series' layout. */
+function sameBoundBytes(e: SeriesEntry, p: HistogramPoint): boolean {
+  return e.layout !== null && p.boundsStart >= 0 && bytesEqual(p.boundsBuf, p.boundsStart, p.boundsEnd, e.layout.raw);
+}
+
+/** sameBounds compares decoded bounds with the series' layout by value (0 equals -0). */
 function sameBounds(e: SeriesEntry, p: HistogramPoint): boolean {
   if (e.layout === null) return false;
   const b = e.layout.bounds;

@@ -32,18 +32,3 @@ export const otlpSpansReceived = new Counter({
   labelNames: ['transport'] as const,
   registers: [selfRegistry],
 });
-
-/** remoteWriteSamplesReceived counts Prometheus remote-write samples decoded. */
-export const remoteWriteSamplesReceived = new Counter({
-  name: 'tallyd_remote_write_samples_received_total',
-  help: 'Prometheus remote write samples received.',
-  registers: [selfRegistry],
-});
-
-/** remoteWriteSamplesRefused counts remote-write samples refused, by reason. */
-export const remoteWriteSamplesRefused = new Counter({
-  name: 'tallyd_remote_write_samples_refused_total',
-  help: 'Prometheus remote write samples refused, by reason.',
-  labelNames: ['reason'] as const,
-  registers: [selfRegistry],
-});

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
-import { DecodeError } from './wire.js';
+import { DecodeError } from '../../wire/proto-reader.js';
 
 /**
  * proto.ts loads the OTLP .proto files of proto/opentelemetry/ with protobufjs, for the paths that

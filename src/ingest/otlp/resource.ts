@@ -1,4 +1,4 @@
-import { ByteKeyCache } from './series-cache.js';
+import { ByteKeyCache } from '../../wire/byte-key-cache.js';
 import { forEachAttributeField } from './attributes.js';
 import { resourceLabels, type ResourceLabels } from './translate.js';
 

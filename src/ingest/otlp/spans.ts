@@ -5,7 +5,7 @@ import { forEachAttributeField } from './attributes.js';
 import { ResourceCache, type ResourceInfo } from './resource.js';
 import { LabelAccumulator, labelName } from './translate.js';
 import { Refusals, Reason } from './refusals.js';
-import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, nanosToMs, utf8String } from './wire.js';
+import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, nanosToMs, utf8String } from '../../wire/proto-reader.js';
 import { TraceBuffer, type Attribution } from './trace-buffer.js';
 
 /**

@@ -1,8 +1,8 @@
 import { REFUSAL_NAMES, REFUSED, Refusal, refusalOf, type IngestSink } from '../sink.js';
 import { labelsFromRecord, METRIC_NAME } from '../../model/labels.js';
 import { MetricKind } from '../../model/metric-kind.js';
-import { ByteKeyCache } from '../otlp/series-cache.js';
-import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, utf8String } from '../otlp/wire.js';
+import { ByteKeyCache } from '../../wire/byte-key-cache.js';
+import { DecodeError, Reader, WT_I64, WT_LEN, WT_VARINT, utf8String } from '../../wire/proto-reader.js';
 
 /**
  * decode.ts ingests a Prometheus remote write 1.0 `WriteRequest` (prometheus/prompb, the

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { REFUSAL_NAMES, REFUSAL_TEXT, type IngestSink } from '../sink.js';
 import { DEFAULT_TENANT } from '../../model/metric-kind.js';
-import { DecodeError } from '../otlp/wire.js';
-import { remoteWriteSamplesReceived, remoteWriteSamplesRefused } from '../otlp/metrics.js';
+import { DecodeError } from '../../wire/proto-reader.js';
+import { remoteWriteSamplesReceived, remoteWriteSamplesRefused } from './metrics.js';
 import { RemoteWriteDecoder, type RemoteWriteResult } from './decode.js';
 import { snappyUncompress } from '../../wire/snappy.js';
 

@@ -3,6 +3,7 @@ import { labelsFromRecord, sanitizeLabelName, sanitizeMetricName, METRIC_NAME } 
 import { MetricKind, DEFAULT_TENANT } from '../../model/metric-kind.js';
 import { parseDecimal, parseDecimalTo } from './number.js';
 import { SeriesCache, MISS, CACHED_MALFORMED, CACHED_BAD_TAGS } from './series-cache.js';
+import { FNV_OFFSET, fnv1aBytes, fnv1aStep } from '../../wire/fnv1a.js';
 
 /**
  * The StatsD/DogStatsD line parser (SPEC section 3). It walks a packet's bytes and pushes samples
@@ -89,8 +90,6 @@ const CH_LF = 10, CH_CR = 13, CH_SPACE = 32, CH_TAB = 9, CH_HASH = 35, CH_PLUS =
 const CH_COLON = 58, CH_AT = 64, CH_T = 84, CH_UNDERSCORE = 95, CH_PIPE = 124, CH_LBRACE = 123;
 const CH_c = 99, CH_d = 100, CH_e = 101, CH_g = 103, CH_h = 104, CH_m = 109, CH_s = 115;
 
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
 /** Dates beyond this are not unix seconds (year 5138); they are refused as bad timestamps. */
 const MAX_UNIX_SECONDS = 1e11;
 
@@ -161,7 +160,7 @@ export class StatsdParser {
     while (i < e) {
       const c = b[i]!;
       if (c === CH_COLON || c === CH_PIPE) break;
-      hName = Math.imul(hName ^ c, FNV_PRIME);
+      hName = fnv1aStep(hName, c);
       i++;
     }
     const nameEnd = i;
@@ -194,7 +193,7 @@ export class StatsdParser {
         while (i < e) {
           const t = b[i]!;
           if (t === CH_PIPE) break;
-          hTags = Math.imul(hTags ^ t, FNV_PRIME);
+          hTags = fnv1aStep(hTags, t);
           i++;
         }
         tagStart = fs + 1;
@@ -215,7 +214,7 @@ export class StatsdParser {
       } else if (c === CH_c && fe - fs > 2 && b[fs + 1] === CH_COLON) {
         contStart = fs + 2;
         contEnd = fe;
-        for (let k = contStart; k < fe; k++) hCont = Math.imul(hCont ^ b[k]!, FNV_PRIME);
+        hCont = fnv1aBytes(b, contStart, fe, hCont);
       } else if (!isDogStatsdField(b, fs, fe)) {
         return BadReason.Malformed;
       }
@@ -417,7 +416,7 @@ function parseUnixSeconds(b: Uint8Array, s: number, e: number): number {
 }
 
 function mix(hName: number, type: number, hTags: number, hCont: number): number {
-  let h = Math.imul(hName ^ type, FNV_PRIME);
+  let h = fnv1aStep(hName, type);
   h = Math.imul(h ^ hTags, 0x9e3779b1);
   h = Math.imul(h ^ (h >>> 15) ^ hCont, 0x85ebca6b);
   return (h ^ (h >>> 13)) | 0;
@@ -432,7 +431,7 @@ function memberHash(b: Uint8Array, s: number, e: number): number {
   let h2 = 0x2545f491;
   for (let i = s; i < e; i++) {
     const c = b[i]!;
-    h1 = Math.imul(h1 ^ c, FNV_PRIME);
+    h1 = fnv1aStep(h1, c);
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
     h2 ^= h2 >>> 15;
   }

@@ -1,9 +1,10 @@
 import { Matcher, type MatchType } from '../../model/matcher.js';
+import { DecodeError, Reader, utf8String } from '../../wire/proto-reader.js';
 
 /**
  * Decoding of Prometheus' remote-read `ReadRequest` (proto/prometheus/remote.proto). The request
- * is small, so a direct wire reader is enough; it keeps int64 fields as plain numbers (exact for
- * any millisecond timestamp) without depending on how protobufjs is configured for Long.
+ * is small; it is walked with the shared wire reader, which keeps int64 fields as plain numbers
+ * (exact for any millisecond timestamp) without depending on how protobufjs is configured for Long.
  */
 
 /** ResponseType values of `ReadRequest.ResponseType`. */
@@ -35,85 +36,39 @@ export interface ReadRequest {
   acceptedResponseTypes: number[];
 }
 
-/** DecodeError reports a malformed request body; the route answers 400. */
-export class DecodeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DecodeError';
-  }
-}
-
 const MATCH_TYPES: readonly MatchType[] = ['=', '!=', '=~', '!~'];
 
-class Reader {
-  private readonly buf: Uint8Array;
-  pos: number;
-  readonly end: number;
+/** string reads a length-delimited UTF-8 field. */
+function string(r: Reader): string {
+  const e = r.len();
+  const s = utf8String(r.buf, r.pos, e);
+  r.pos = e;
+  return s;
+}
 
-  constructor(buf: Uint8Array, pos: number, end: number) {
-    this.buf = buf;
-    this.pos = pos;
-    this.end = end;
-  }
+/** sub returns a reader over the next length-delimited field and moves `r` past it. */
+function sub(r: Reader): Reader {
+  const e = r.len();
+  const m = new Reader(r.buf, r.pos, e);
+  r.pos = e;
+  return m;
+}
 
-  /** varint reads up to 64 bits; values with the top bit set read as negative int64. */
-  varint(): number {
-    let lo = 0, hi = 0, shift = 0;
-    const buf = this.buf;
-    for (;;) {
-      if (this.pos >= this.end) throw new DecodeError('truncated varint');
-      const b = buf[this.pos++]!;
-      if (shift < 28) lo |= (b & 0x7f) << shift;
-      else if (shift === 28) {
-        lo |= (b & 0x0f) << 28;
-        hi |= (b & 0x7f) >>> 4;
-      } else if (shift < 64) hi |= (b & 0x7f) << (shift - 32);
-      else throw new DecodeError('varint longer than 10 bytes');
-      if (b < 0x80) break;
-      shift += 7;
-    }
-    lo >>>= 0;
-    return (hi | 0) * 4294967296 + lo;
-  }
-
-  sub(): Reader {
-    const len = this.varint();
-    const start = this.pos;
-    if (len < 0 || start + len > this.end) throw new DecodeError('length-delimited field overruns its message');
-    this.pos = start + len;
-    return new Reader(this.buf, start, start + len);
-  }
-
-  string(): string {
-    const r = this.sub();
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset + r.pos, r.end - r.pos).toString('utf8');
-  }
-
-  skip(wireType: number): void {
-    switch (wireType) {
-      case 0: this.varint(); break;
-      case 1: this.pos += 8; break;
-      case 2: this.sub(); break;
-      case 5: this.pos += 4; break;
-      default: throw new DecodeError(`unsupported wire type ${wireType}`);
-    }
-    if (this.pos > this.end) throw new DecodeError('field overruns its message');
-  }
-
-  done(): boolean {
-    return this.pos >= this.end;
-  }
+/** skip skips a field; field number 0 is malformed. */
+function skip(r: Reader, key: number): void {
+  if (key >>> 3 === 0) throw new DecodeError('field number 0');
+  r.skip(key & 7);
 }
 
 function decodeMatcher(r: Reader): Matcher {
   let type = 0, name = '', value = '';
-  while (!r.done()) {
-    const key = r.varint();
+  while (r.more()) {
+    const key = r.uint32();
     switch (key) {
-      case 8: type = r.varint(); break;
-      case 18: name = r.string(); break;
-      case 26: value = r.string(); break;
-      default: r.skip(key & 7);
+      case 8: type = r.uint32(); break;
+      case 18: name = string(r); break;
+      case 26: value = string(r); break;
+      default: skip(r, key);
     }
   }
   const t = MATCH_TYPES[type];
@@ -127,17 +82,17 @@ function decodeMatcher(r: Reader): Matcher {
 
 function decodeHints(r: Reader): ReadHints {
   const h: ReadHints = { stepMs: 0, func: '', startMs: 0, endMs: 0, grouping: [], by: false, rangeMs: 0 };
-  while (!r.done()) {
-    const key = r.varint();
+  while (r.more()) {
+    const key = r.uint32();
     switch (key) {
-      case 8: h.stepMs = r.varint(); break;
-      case 18: h.func = r.string(); break;
-      case 24: h.startMs = r.varint(); break;
-      case 32: h.endMs = r.varint(); break;
-      case 42: h.grouping.push(r.string()); break;
-      case 48: h.by = r.varint() !== 0; break;
-      case 56: h.rangeMs = r.varint(); break;
-      default: r.skip(key & 7);
+      case 8: h.stepMs = r.int64(); break;
+      case 18: h.func = string(r); break;
+      case 24: h.startMs = r.int64(); break;
+      case 32: h.endMs = r.int64(); break;
+      case 42: h.grouping.push(string(r)); break;
+      case 48: h.by = r.int64() !== 0; break;
+      case 56: h.rangeMs = r.int64(); break;
+      default: skip(r, key);
     }
   }
   return h;
@@ -145,35 +100,35 @@ function decodeHints(r: Reader): ReadHints {
 
 function decodeQuery(r: Reader): ReadQuery {
   const q: ReadQuery = { startMs: 0, endMs: 0, matchers: [], hints: null };
-  while (!r.done()) {
-    const key = r.varint();
+  while (r.more()) {
+    const key = r.uint32();
     switch (key) {
-      case 8: q.startMs = r.varint(); break;
-      case 16: q.endMs = r.varint(); break;
-      case 26: q.matchers.push(decodeMatcher(r.sub())); break;
-      case 34: q.hints = decodeHints(r.sub()); break;
-      default: r.skip(key & 7);
+      case 8: q.startMs = r.int64(); break;
+      case 16: q.endMs = r.int64(); break;
+      case 26: q.matchers.push(decodeMatcher(sub(r))); break;
+      case 34: q.hints = decodeHints(sub(r)); break;
+      default: skip(r, key);
     }
   }
   return q;
 }
 
-/** decodeReadRequest parses an uncompressed `ReadRequest`; throws DecodeError when malformed. */
+/** decodeReadRequest parses an uncompressed `ReadRequest`; throws DecodeError (src/wire) when malformed. */
 export function decodeReadRequest(buf: Uint8Array): ReadRequest {
   const r = new Reader(buf, 0, buf.length);
   const req: ReadRequest = { queries: [], acceptedResponseTypes: [] };
-  while (!r.done()) {
-    const key = r.varint();
+  while (r.more()) {
+    const key = r.uint32();
     switch (key) {
-      case 10: req.queries.push(decodeQuery(r.sub())); break;
-      case 16: req.acceptedResponseTypes.push(r.varint()); break;
+      case 10: req.queries.push(decodeQuery(sub(r))); break;
+      case 16: req.acceptedResponseTypes.push(r.uint32()); break;
       case 18: {
         // Packed repeated enum, as proto3 encoders write it.
-        const p = r.sub();
-        while (!p.done()) req.acceptedResponseTypes.push(p.varint());
+        const p = sub(r);
+        while (p.more()) req.acceptedResponseTypes.push(p.uint32());
         break;
       }
-      default: r.skip(key & 7);
+      default: skip(r, key);
     }
   }
   return req;

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { QueryError } from '../promql/api.js';
 import type { QueryRunner } from '../pool/runner.js';
-import { DecodeError, SAMPLES, STREAMED_XOR_CHUNKS, decodeReadRequest, type ReadRequest } from './decode.js';
+import { SAMPLES, STREAMED_XOR_CHUNKS, decodeReadRequest, type ReadRequest } from './decode.js';
+import { DecodeError } from '../../wire/proto-reader.js';
 import { DEFAULT_MAX_BYTES_IN_FRAME } from './encode.js';
 import { snappyUncompress } from '../../wire/snappy.js';
 

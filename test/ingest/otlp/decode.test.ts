@@ -1,6 +1,6 @@
 import t from 'tap';
 import { OtlpReceiver } from '../../../src/ingest/otlp/receiver.js';
-import { DecodeError } from '../../../src/ingest/otlp/wire.js';
+import { DecodeError } from '../../../src/wire/proto-reader.js';
 import { jsonToProtobuf } from '../../../src/ingest/otlp/proto.js';
 import { MetricKind } from '../../../src/model/metric-kind.js';
 import { RecordingSink } from './recording-sink.js';

@@ -6,7 +6,7 @@ import { OtlpReceiver } from '../../../src/ingest/otlp/receiver.js';
 import { jsonToProtobuf } from '../../../src/ingest/otlp/proto.js';
 import { MAX_ANY_VALUE_DEPTH } from '../../../src/ingest/otlp/attributes.js';
 import { otlpRequestsRefused } from '../../../src/ingest/otlp/metrics.js';
-import { DecodeError } from '../../../src/ingest/otlp/wire.js';
+import { DecodeError } from '../../../src/wire/proto-reader.js';
 import { RecordingSink } from './recording-sink.js';
 import { nanos } from './build.js';
 

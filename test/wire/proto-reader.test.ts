@@ -1,9 +1,9 @@
 import t from 'tap';
 import protobuf from 'protobufjs';
-import { DecodeError, Reader } from '../../../src/ingest/otlp/wire.js';
-import { RemoteWriteDecoder } from '../../../src/ingest/remote-write/decode.js';
-import { WriteRequest } from '../../support/prompb.js';
-import { RecordingSink } from './recording-sink.js';
+import { DecodeError, Reader } from '../../src/wire/proto-reader.js';
+import { RemoteWriteDecoder } from '../../src/ingest/remote-write/decode.js';
+import { WriteRequest } from '../support/prompb.js';
+import { RecordingSink } from '../ingest/otlp/recording-sink.js';
 
 /** varint encodes an int64 as protobuf does (negative: ten bytes, two's complement), via protobufjs. */
 function varint(v: number | string): Uint8Array {
