@@ -176,6 +176,37 @@ t.test('a call reported as span, as GenAI metric and as provider counter counts 
   t.equal(sumOf(rec, 'tallyd_llm_tokens_total'), 500_000, 'the best path left counts, once');
 });
 
+t.test('a span before a restart keeps the metric that reports the same call after it from being costed', async (t) => {
+  const state = new MemStateTable();
+  const m = { gen_ai_request_model: 'gpt-4o', gen_ai_system: 'openai', gen_ai_agent_id: 'a' };
+  const spanLabels = L({ __name__: 'gen_ai_client_token_usage', gen_ai_token_type: 'input', ...m });
+  const metricLabels = L({ __name__: 'gen_ai_client_inference_usage_input_tokens_total', ...m });
+  const before = new RecordingSink();
+  const s1 = new CostSink(before, { dimensions: dimensionMap(), prices: PRICES, now: () => T, state });
+  s1.observe(s1.series('default', spanLabels, MetricKind.Histogram, { origin: 'span' }), 400_000, 1, T);
+  s1.flush();
+  t.equal(sumOf(before, 'tallyd_llm_tokens_total'), 400_000, 'the span is costed');
+
+  // Restart 10 minutes later; the SDK's periodic metric export of the same call arrives then.
+  const after = new RecordingSink();
+  const s2 = new CostSink(after, { dimensions: dimensionMap(), prices: PRICES, now: () => T + 600_000, state });
+  s2.counter(s2.series('default', metricLabels, MetricKind.Counter), 400_000, T + 600_000);
+  s2.flush();
+  t.equal(sumOf(after, 'tallyd_llm_tokens_total'), 0, 'the metric for tokens the span brought before the restart is not costed again');
+  t.equal(sumOf(after, 'tallyd_llm_cost_usd_total'), 0, 'no second charge');
+
+  // Over an hour after the last span the metric path is the source again, restart or not.
+  const later = new RecordingSink();
+  const s3 = new CostSink(later, { dimensions: dimensionMap(), prices: PRICES, now: () => T + 3_700_000, state });
+  s3.counter(s3.series('default', metricLabels, MetricKind.Counter), 100_000, T + 3_700_000);
+  s3.flush();
+  t.equal(sumOf(later, 'tallyd_llm_tokens_total'), 100_000, 'the metric counts once no span reported for an hour');
+  await new Promise((r) => setImmediate(r));
+  new CostSink(new RecordingSink(), { dimensions: dimensionMap(), prices: PRICES, now: () => T + 3_700_000 + 3_600_001, state });
+  await new Promise((r) => setImmediate(r));
+  t.equal(state.entries('dedup/').length, 0, 'last-seen times older than the dedup window are dropped at start');
+});
+
 t.test("a sender's reported cost is kept as cost_source=reported and not added to the computed cost", async (t) => {
   const { rec, sink } = setup();
   const c = sink.series('default', L({ __name__: 'llm_provider_cost_usd_total', provider: 'openai', model: 'gpt-4o' }), MetricKind.Counter);
