@@ -59,6 +59,10 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
   const groups = new Map<string, Acc>();
   const hint = tierHint(p.fromMs, p.toMs, p.stepMs);
   const nTrend = p.stepMs > 0 ? Math.ceil((p.toMs - p.fromMs + 1) / p.stepMs) : 0;
+  // Trend bucket starts: coarse windows straddling one are read finer (analytics-read.ts). The
+  // token pass uses the same cuts so its sample times match the cost pass's (priced windows).
+  const cuts: number[] = [];
+  for (let i = 1; i < nTrend; i++) cuts.push(p.fromMs + i * p.stepMs);
   const acc = (labels: Labels): Acc => {
     let key = '';
     for (const d of p.groupBy) key += getLabel(labels, d) + '\u0000';
@@ -96,7 +100,7 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
     let s = priced.get(id);
     if (s === undefined) priced.set(id, (s = new Set()));
     s.add(t);
-  });
+  }, cuts);
   // The cost sink writes a cost increment (zero for a free model) in every window it priced, so
   // tokens in a window without one were unpriced.
   forEachIncrement(q, tenant, [eq(METRIC_NAME, TOKENS_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, t, inc) => {
@@ -110,7 +114,7 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
       default: return;
     }
     if (!(priced.get(dimsKey(labels))?.has(t) ?? false)) a.unpriced_tokens += inc;
-  });
+  }, cuts);
   forEachIncrement(q, tenant, [eq(METRIC_NAME, CALLS_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, _t, inc) => {
     acc(labels).json.calls += inc;
   });

@@ -53,16 +53,45 @@ export function pieces(fromMs: number, toMs: number, hintMs: number): Piece[] {
 }
 
 /**
+ * cutZones lists, for the coarse part [a, b] of a range (whole `hintMs` windows), the coarse
+ * windows that straddle one of `cuts` (trend bucket starts): [startMs, endMs] inclusive, sorted
+ * and distinct. Their coarse sample would put the whole window in the bucket of its last point,
+ * so they are read at the finest tier instead.
+ */
+export function cutZones(a: number, b: number, hintMs: number, cuts: readonly number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  if (hintMs <= 1) return out;
+  for (const c of cuts) {
+    if (c % hintMs === 0 || c <= a || c > b) continue;
+    const z = Math.floor(c / hintMs) * hintMs;
+    const last = out[out.length - 1];
+    if (last !== undefined && last[0] === z) continue;
+    if (last !== undefined && last[0] > z) throw new Error('cutZones: cuts must be ascending');
+    out.push([z, z + hintMs - 1]);
+  }
+  return out;
+}
+
+/**
  * forEachIncrement calls `fn(labels, key, tsMs, increment)` for every increment of the matched
  * counter series whose sample time lies in [fromMs, toMs], with exact edges (`pieces`). Counters
  * read cumulative (store contract); the increment of a sample is its difference to the previous
- * one (a drop is a reset, counting the new value).
+ * one (a drop is a reset, counting the new value). `cuts` (ascending) are times that callers
+ * bucket by (trend steps): a coarse window straddling one is read at the finest tier holding it,
+ * so that the parts before and after the cut are told apart (to that tier's resolution; the 5 m
+ * tier is kept as long as the hour tier by default, the raw tier for recent data).
  */
 export function forEachIncrement(
   q: Querier, tenant: string, matchers: readonly Matcher[], fromMs: number, toMs: number, hintMs: number,
   fn: (labels: Labels, key: string, tsMs: number, inc: number) => void,
+  cuts: readonly number[] = [],
 ): void {
-  for (const [s, e, h] of pieces(fromMs, toMs, hintMs)) incrementsIn(q, tenant, matchers, s, e, h, fn);
+  for (const [s, e, h] of pieces(fromMs, toMs, hintMs)) {
+    const zones = h > 1 ? cutZones(s, e, h, cuts) : [];
+    incrementsIn(q, tenant, matchers, s, e, h, fn, zones);
+    // One select per straddling window: they are few (one per trend bucket at most).
+    for (const [zs, ze] of zones) incrementsIn(q, tenant, matchers, zs, ze, 1, fn, []);
+  }
 }
 
 /**
@@ -76,8 +105,21 @@ export function forEachIncrement(
 function incrementsIn(
   q: Querier, tenant: string, matchers: readonly Matcher[], fromMs: number, toMs: number, hintMs: number,
   fn: (labels: Labels, key: string, tsMs: number, inc: number) => void,
+  skip: ReadonlyArray<readonly [number, number]>,
 ): void {
   const last = new Map<string, { t: number; v: number }>();
+  // skipped says whether t lies in a zone read apart (the sample still moves the baseline).
+  const skipped = (t: number): boolean => {
+    let lo = 0, hi = skip.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const z = skip[mid]!;
+      if (t < z[0]) hi = mid - 1;
+      else if (t > z[1]) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  };
   for (let s = fromMs; s <= toMs; s += SLICE_MS) {
     const e = Math.min(toMs, s + SLICE_MS - 1);
     const res = q.select(tenant, matchers, { startMs: s - MARGIN_MS, endMs: e, stepMs: hintMs });
@@ -95,7 +137,7 @@ function incrementsIn(
         const inc = v >= st.v ? v - st.v : v;
         st.t = t;
         st.v = v;
-        if (t >= fromMs && t <= toMs && inc >= 0) fn(f.labels, key, t, inc);
+        if (t >= fromMs && t <= toMs && inc >= 0 && (skip.length === 0 || !skipped(t))) fn(f.labels, key, t, inc);
       }
     }
   }
