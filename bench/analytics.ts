@@ -6,8 +6,8 @@
  * tallyd_llm_tokens_total kinds, tallyd_llm_calls_total and an mcp_tool_execute_seconds histogram
  * (5 series per target). Windows older than the raw tier's 2 days take the backfill path; then
  * compaction builds the 1 h tier. Then times costsAnalytics (group_by agent; group_by agent,model
- * with a daily trend) and usageAnalytics (group_by agent,tool) over the whole range, reporting
- * p50/p99. Writes bench/results/analytics.json.
+ * with a daily trend) and usageAnalytics (group_by agent,tool) over the whole range, and the same
+ * over a range whose edges and daily bucket starts fall inside hour windows, reporting p50/p99. Writes bench/results/analytics.json.
  *
  *   node dist/bench/analytics.js [--days 90] [--series 10000] [--runs 15]
  */
@@ -83,10 +83,14 @@ async function main(): Promise<void> {
     const compactS = (performance.now() - t1) / 1000;
     const q = store.querier();
     const from = T0, to = NOW - 1;
+    const ufrom = T0 + DAY + 17 * 60_000 + 7_000, uto = NOW - 1 - 23 * 60_000;
     const cases: Array<[string, () => unknown]> = [
       ['costs group_by=agent', () => costsAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent'], stepMs: 0, nowMs: NOW })],
       ['costs group_by=agent,model step=1d', () => costsAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent', 'model'], stepMs: DAY, nowMs: NOW })],
       ['usage group_by=agent,tool', () => usageAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent', 'tool'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
+      // `period=89d` style: edges (and so every daily bucket start) inside hour windows.
+      ['costs unaligned group_by=agent,model step=1d', () => costsAnalytics(q, 'default', { fromMs: ufrom, toMs: uto, groupBy: ['agent', 'model'], stepMs: DAY, nowMs: NOW })],
+      ['usage unaligned group_by=agent,tool', () => usageAnalytics(q, 'default', { fromMs: ufrom, toMs: uto, groupBy: ['agent', 'tool'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
     ];
     const rows: Array<{ query: string; p50_ms: number; p99_ms: number; runs: number }> = [];
     for (const [name, fn] of cases) {
