@@ -82,6 +82,35 @@ t.test('hand-computed costs per agent and model, with cached input and reasoning
   t.same(rec.samplesOf(costSeries.ref).map((s) => s.tsMs), [T], 'stamped at the point time');
 });
 
+t.test('both GenAI metric generations, with the cache_creation and the cache_write name, price cache writes once', async (t) => {
+  // claude-sonnet-4: input $3, cache read $0.3, cache write $3.75, output $15 per million.
+  const cases: Array<[string, Record<string, string>, MetricKind]> = [
+    ['new counters, cache_write', { __name__: 'gen_ai_client_inference_usage_cache_write_input_tokens_total' }, MetricKind.Counter],
+    ['new counters, cache_creation', { __name__: 'gen_ai_client_inference_usage_cache_creation_input_tokens_total' }, MetricKind.Counter],
+    ['token.usage histogram, cache_write', { __name__: 'gen_ai_client_token_usage', gen_ai_token_type: 'cache_write' }, MetricKind.Histogram],
+    ['token.usage histogram, cache_creation', { __name__: 'gen_ai_client_token_usage', gen_ai_token_type: 'cache_creation' }, MetricKind.Histogram],
+  ];
+  for (const [name, cw, kind] of cases) {
+    const { rec, sink } = setup();
+    const base = { gen_ai_agent_id: 'a', gen_ai_provider_name: 'anthropic', gen_ai_request_model: 'claude-sonnet-4' };
+    const newGen = kind === MetricKind.Counter;
+    const input = sink.series('default', L(newGen ? { __name__: 'gen_ai_client_inference_usage_input_tokens_total', ...base } : { __name__: 'gen_ai_client_token_usage', gen_ai_token_type: 'input', ...base }), kind);
+    const write = sink.series('default', L({ ...cw, ...base }), kind);
+    // 1M input tokens of which 400k were written to the cache.
+    if (newGen) {
+      sink.counter(input, 1_000_000, T);
+      sink.counter(write, 400_000, T);
+    } else {
+      sink.observe(input, 1_000_000, 1, T);
+      sink.observe(write, 400_000, 1, T);
+    }
+    sink.flush();
+    t.equal(sumOf(rec, 'tallyd_llm_tokens_total', { kind: 'cache_write' }), 400_000, `${name}: cache write kept apart`);
+    t.equal(sumOf(rec, 'tallyd_llm_tokens_total', { kind: 'input' }), 600_000, `${name}: uncached input = input - cache write`);
+    close(t, sumOf(rec, 'tallyd_llm_cost_usd_total'), 0.6 * 3 + 0.4 * 3.75, `${name}: 600k at $3 + 400k at $3.75, none priced twice`);
+  }
+});
+
 t.test('the price row in force at the point time prices it (effective dates)', async (t) => {
   const { rec, sink } = setup();
   const r = sink.series('default', L({ __name__: 'llm_provider_tokens_total', provider: 'openai', model: 'o3-2025-04-16', type: 'completion', agent: 'x' }), MetricKind.Counter);
