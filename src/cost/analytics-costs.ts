@@ -59,7 +59,16 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
   const groups = new Map<string, Acc>();
   const hint = tierHint(p.fromMs, p.toMs, p.stepMs);
   const nTrend = p.stepMs > 0 ? Math.ceil((p.toMs - p.fromMs + 1) / p.stepMs) : 0;
+  // Trend bucket starts: coarse windows straddling one are read finer (analytics-read.ts). The
+  // token pass uses the same cuts so its sample times match the cost pass's (priced windows).
+  const cuts: number[] = [];
+  for (let i = 1; i < nTrend; i++) cuts.push(p.fromMs + i * p.stepMs);
+  // Per series (a select's label set is one object for all its samples): its group and identity.
+  const accOf = new WeakMap<Labels, Acc>();
+  const idOf = new WeakMap<Labels, string>();
   const acc = (labels: Labels): Acc => {
+    const hit = accOf.get(labels);
+    if (hit !== undefined) return hit;
     let key = '';
     for (const d of p.groupBy) key += getLabel(labels, d) + '\u0000';
     let a = groups.get(key);
@@ -73,7 +82,13 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
       };
       groups.set(key, a);
     }
+    accOf.set(labels, a);
     return a;
+  };
+  const idFor = (labels: Labels): string => {
+    let id = idOf.get(labels);
+    if (id === undefined) idOf.set(labels, (id = dimsKey(labels)));
+    return id;
   };
 
   // Windows that got a computed cost, per derived-series identity (dimension labels), to tell
@@ -92,11 +107,11 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
     a.json.cost_usd += inc;
     if (forecast && t >= monthStart) a.monthCost += inc;
     if (a.trend !== null) a.trend[Math.min(a.trend.length - 1, Math.floor((t - p.fromMs) / p.stepMs))]! += inc;
-    const id = dimsKey(labels);
+    const id = idFor(labels);
     let s = priced.get(id);
     if (s === undefined) priced.set(id, (s = new Set()));
     s.add(t);
-  });
+  }, cuts);
   // The cost sink writes a cost increment (zero for a free model) in every window it priced, so
   // tokens in a window without one were unpriced.
   forEachIncrement(q, tenant, [eq(METRIC_NAME, TOKENS_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, t, inc) => {
@@ -109,8 +124,8 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
       case 'reasoning': a.output_tokens += inc; a.reasoning_tokens += inc; break;
       default: return;
     }
-    if (!(priced.get(dimsKey(labels))?.has(t) ?? false)) a.unpriced_tokens += inc;
-  });
+    if (!(priced.get(idFor(labels))?.has(t) ?? false)) a.unpriced_tokens += inc;
+  }, cuts);
   forEachIncrement(q, tenant, [eq(METRIC_NAME, CALLS_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, _t, inc) => {
     acc(labels).json.calls += inc;
   });

@@ -9,8 +9,19 @@ import type { Querier } from '../store/interface.js';
  * hold every sample in memory).
  */
 
-/** SLICE_MS is the span of one select. */
+/** SLICE_MS is the span of one select at a fine tier. */
 const SLICE_MS = 7 * 86_400_000;
+/**
+ * SLICE_WINDOWS bounds one select at a coarse hint to this many windows per series: an hour
+ * tier read of 90 days takes 3 selects instead of 13 (each select decodes every chunk it
+ * touches whole, so fewer, longer selects decode less), and memory stays at ~16 KiB per series.
+ */
+const SLICE_WINDOWS = 1024;
+
+/** sliceMs is the span of one select reading at `hintMs`. */
+function sliceMs(hintMs: number): number {
+  return hintMs >= 300_000 ? Math.max(SLICE_MS, SLICE_WINDOWS * hintMs) : SLICE_MS;
+}
 /**
  * MARGIN_MS reaches back before a slice for the sample that precedes its first window (the
  * querier puts it one tier resolution earlier; the tiers read here are at most 1 h).
@@ -53,16 +64,47 @@ export function pieces(fromMs: number, toMs: number, hintMs: number): Piece[] {
 }
 
 /**
+ * cutZones lists, for the coarse part [a, b] of a range (whole `hintMs` windows), the coarse
+ * windows that straddle one of `cuts` (trend bucket starts): [startMs, endMs] inclusive, sorted
+ * and distinct. Their coarse sample would put the whole window in the bucket of its last point,
+ * so they are read at the finest tier instead.
+ */
+export function cutZones(a: number, b: number, hintMs: number, cuts: readonly number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  if (hintMs <= 1) return out;
+  for (const c of cuts) {
+    if (c % hintMs === 0 || c <= a || c > b) continue;
+    const z = Math.floor(c / hintMs) * hintMs;
+    const last = out[out.length - 1];
+    if (last !== undefined && last[0] === z) continue;
+    if (last !== undefined && last[0] > z) throw new Error('cutZones: cuts must be ascending');
+    out.push([z, z + hintMs - 1]);
+  }
+  return out;
+}
+
+/**
  * forEachIncrement calls `fn(labels, key, tsMs, increment)` for every increment of the matched
  * counter series whose sample time lies in [fromMs, toMs], with exact edges (`pieces`). Counters
  * read cumulative (store contract); the increment of a sample is its difference to the previous
- * one (a drop is a reset, counting the new value).
+ * one (a drop is a reset, counting the new value). `cuts` (ascending) are times that callers
+ * bucket by (trend steps): a coarse window straddling one is read at the finest tier holding it,
+ * so that the parts before and after the cut are told apart (to that tier's resolution; the 5 m
+ * tier is kept as long as the hour tier by default, the raw tier for recent data).
  */
 export function forEachIncrement(
   q: Querier, tenant: string, matchers: readonly Matcher[], fromMs: number, toMs: number, hintMs: number,
   fn: (labels: Labels, key: string, tsMs: number, inc: number) => void,
+  cuts: readonly number[] = [],
 ): void {
-  for (const [s, e, h] of pieces(fromMs, toMs, hintMs)) incrementsIn(q, tenant, matchers, s, e, h, fn);
+  for (const [s, e, h] of pieces(fromMs, toMs, hintMs)) {
+    const zones = h > 1 ? cutZones(s, e, h, cuts) : [];
+    incrementsIn(q, tenant, matchers, s, e, h, fn, zones, false);
+    // The straddling windows in one read at the finest tier, emitting only inside them: one
+    // select per window would decode the chunks holding each again (a daily trend over 90
+    // days has 89 of them).
+    if (zones.length > 0) incrementsIn(q, tenant, matchers, zones[0]![0], zones[zones.length - 1]![1], 1, fn, zones, true);
+  }
 }
 
 /**
@@ -76,10 +118,26 @@ export function forEachIncrement(
 function incrementsIn(
   q: Querier, tenant: string, matchers: readonly Matcher[], fromMs: number, toMs: number, hintMs: number,
   fn: (labels: Labels, key: string, tsMs: number, inc: number) => void,
+  zones: ReadonlyArray<readonly [number, number]>,
+  inside: boolean,
 ): void {
   const last = new Map<string, { t: number; v: number }>();
-  for (let s = fromMs; s <= toMs; s += SLICE_MS) {
-    const e = Math.min(toMs, s + SLICE_MS - 1);
+  // inZone says whether t lies in a zone. With `inside` only samples in a zone are emitted,
+  // without only samples outside every zone; every sample moves the baseline.
+  const inZone = (t: number): boolean => {
+    let lo = 0, hi = zones.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const z = zones[mid]!;
+      if (t < z[0]) hi = mid - 1;
+      else if (t > z[1]) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  };
+  const slice = sliceMs(hintMs);
+  for (let s = fromMs; s <= toMs; s += slice) {
+    const e = Math.min(toMs, s + slice - 1);
     const res = q.select(tenant, matchers, { startMs: s - MARGIN_MS, endMs: e, stepMs: hintMs });
     for (const f of res.floats) {
       const key = labelsKey(f.labels);
@@ -95,7 +153,7 @@ function incrementsIn(
         const inc = v >= st.v ? v - st.v : v;
         st.t = t;
         st.v = v;
-        if (t >= fromMs && t <= toMs && inc >= 0) fn(f.labels, key, t, inc);
+        if (t >= fromMs && t <= toMs && inc >= 0 && (zones.length === 0 || inZone(t) === inside)) fn(f.labels, key, t, inc);
       }
     }
   }
@@ -118,8 +176,9 @@ function windowHistogramsIn(
   fn: (labels: Labels, tsMs: number, h: SparseHistogram) => void,
 ): void {
   const last = new Map<string, number>();
-  for (let s = fromMs; s <= toMs; s += SLICE_MS) {
-    const e = Math.min(toMs, s + SLICE_MS - 1);
+  const slice = sliceMs(hintMs);
+  for (let s = fromMs; s <= toMs; s += slice) {
+    const e = Math.min(toMs, s + slice - 1);
     const res = q.select(tenant, matchers, { startMs: s, endMs: e, stepMs: hintMs });
     for (const hs of res.histograms) {
       const key = labelsKey(hs.labels);

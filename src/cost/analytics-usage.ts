@@ -99,25 +99,38 @@ export function isFailure(labels: Labels): boolean {
 export function usageAnalytics(q: Querier, tenant: string, p: UsageParams): UsageData {
   const rows = new Map<string, Row>();
   const hint = Math.min(tierHint(p.fromMs, p.toMs, 0), 3_600_000);
+  // Per series (one label-set object for all its samples in a select): its group key; per day its date.
+  const groupOf = new WeakMap<Labels, { key: string; dims: Record<string, string> }>();
+  const dates = new Map<number, string>();
   const row = (labels: Labels, t: number): Row => {
-    const date = new Date(t).toISOString().slice(0, 10);
-    const dv = dimensionValues(labels, p.dimensions);
-    let key = date;
-    for (const d of p.groupBy) key += '\u0000' + dv[d];
-    let r = rows.get(key);
-    if (r === undefined) {
+    let g = groupOf.get(labels);
+    if (g === undefined) {
+      const dv = dimensionValues(labels, p.dimensions);
       const dims: Record<string, string> = {};
-      for (const d of p.groupBy) dims[d] = dv[d];
-      rows.set(key, (r = { date, dims, metric: new Part(), span: new Part(), input: 0, output: 0 }));
+      let key = '';
+      for (const d of p.groupBy) {
+        dims[d] = dv[d];
+        key += '\u0000' + dv[d];
+      }
+      groupOf.set(labels, (g = { key, dims }));
     }
+    const day = Math.floor(t / 86_400_000);
+    let date = dates.get(day);
+    if (date === undefined) dates.set(day, (date = new Date(day * 86_400_000).toISOString().slice(0, 10)));
+    const key = date + g.key;
+    let r = rows.get(key);
+    if (r === undefined) rows.set(key, (r = { date, dims: g.dims, metric: new Part(), span: new Part(), input: 0, output: 0 }));
     return r;
   };
+  const failed = new WeakMap<Labels, boolean>();
   const feed = (name: string, factor: number, span: boolean) => {
     forEachWindowHistogram(q, tenant, [new Matcher('=', METRIC_NAME, name)], p.fromMs, p.toMs, hint, (labels, t, h) => {
       const r = row(labels, t);
       const part = span ? r.span : r.metric;
       part.calls += h.count;
-      if (span ? getLabel(labels, 'status_code') === 'STATUS_CODE_ERROR' : isFailure(labels)) part.failures += h.count;
+      let f = failed.get(labels);
+      if (f === undefined) failed.set(labels, (f = span ? getLabel(labels, 'status_code') === 'STATUS_CODE_ERROR' : isFailure(labels)));
+      if (f) part.failures += h.count;
       part.latencyMs += h.sum * factor;
       const m = part.hists.get(factor);
       if (m === undefined) part.hists.set(factor, h.clone());
@@ -127,9 +140,12 @@ export function usageAnalytics(q: Querier, tenant: string, p: UsageParams): Usag
   for (const [name, factor] of LATENCY_SOURCES) feed(name, factor, false);
   feed(SPAN_LATENCY[0], SPAN_LATENCY[1], true);
   // Tokens come from the de-duplicated derived series, which carry the dimension labels.
+  const asSource = new WeakMap<Labels, Labels>();
   forEachIncrement(q, tenant, [new Matcher('=', METRIC_NAME, TOKENS_METRIC)], p.fromMs, p.toMs, hint, (labels, _k, t, inc) => {
     if (inc === 0) return;
-    const r = row(dimLabelsAsSource(labels, p.dimensions), t);
+    let src = asSource.get(labels);
+    if (src === undefined) asSource.set(labels, (src = dimLabelsAsSource(labels, p.dimensions)));
+    const r = row(src, t);
     const kind = getLabel(labels, KIND_LABEL);
     if (kind === 'output' || kind === 'reasoning') r.output += inc;
     else r.input += inc;

@@ -18,7 +18,9 @@ import { Measure, REPORTED_COST_METRIC, SourceRank, tokenSource } from './token-
  * target, timestamp) and, at `flush()`, split into disjoint kinds, priced at the point's time and
  * written back into the pipeline as TOKENS_METRIC, COST_METRIC, CALLS_METRIC and UNPRICED_METRIC.
  * The differencing baselines of cumulative streams are kept in a state table, so a restarted
- * tallyd prices the first post-restart sample by its increase since the last one it saw.
+ * tallyd prices the first post-restart sample by its increase since the last one it saw; so is
+ * the last time each token path reported a (tenant, model), so a metric arriving after a restart
+ * is not costed for tokens a span already brought before it.
  */
 
 /** DEDUP_WINDOW_MS: how long a better-ranked token path keeps a worse one from being costed. */
@@ -31,6 +33,15 @@ const MAX_DEDUP_KEYS = 100_000;
 export const STREAM_PREFIX = 'stream/';
 /** STREAM_TTL_MS: baselines not updated for this long are dropped when a CostSink starts. */
 const STREAM_TTL_MS = 35 * 86_400_000;
+/**
+ * DEDUP_PREFIX is the state-table key prefix of the last time each token path reported a (tenant,
+ * model): without it a restarted tallyd would cost a metric for tokens a span already brought
+ * before the restart.
+ */
+export const DEDUP_PREFIX = 'dedup/';
+
+/** DedupJSON is a (tenant, model)'s last-seen time per SourceRank as stored (null: never). */
+type DedupJSON = Array<number | null>;
 
 /** StreamJSON is a cumulative stream's baseline as stored: [total, count, startMs, updatedMs]. */
 type StreamJSON = [number, number, number, number];
@@ -132,6 +143,8 @@ export class CostSink implements IngestSink {
   private targets = new Map<string, Target>();
   private readonly pending = new Map<string, Bundle>();
   private dedup = new Map<string, Float64Array>();
+  /** (tenant, model) keys whose last-seen times changed since the last flush. */
+  private dirtyDedup = new Set<string>();
   private readonly unpricedRefs = new Map<string, number>();
   private readonly state: StateTable | null;
   private readonly onStateError: (err: unknown) => void;
@@ -155,12 +168,19 @@ export class CostSink implements IngestSink {
     if (this.state !== null) this.prune(this.state);
   }
 
-  /** prune drops baselines of streams not seen for STREAM_TTL_MS (series that went away). */
+  /**
+   * prune drops baselines of streams not seen for STREAM_TTL_MS (series that went away) and
+   * last-seen times older than DEDUP_WINDOW_MS (they can no longer keep a path from being costed).
+   */
   private prune(state: StateTable): void {
     for (const [key, v] of state.entries<StreamJSON>(STREAM_PREFIX)) {
       if (!Array.isArray(v) || !(v[3]! >= this.bootMs - STREAM_TTL_MS)) {
         state.remove(key).catch((err) => this.onStateError(err));
       }
+    }
+    for (const [key, v] of state.entries<DedupJSON>(DEDUP_PREFIX)) {
+      const newest = Array.isArray(v) ? Math.max(...v.map((x) => (typeof x === 'number' ? x : -Infinity))) : -Infinity;
+      if (!(newest > this.bootMs - DEDUP_WINDOW_MS)) state.remove(key).catch((err) => this.onStateError(err));
     }
   }
 
@@ -281,6 +301,7 @@ export class CostSink implements IngestSink {
   flush(): void {
     if (this.pending.size > 0) this.emit();
     if (this.dirty.length > 0) this.persist();
+    if (this.dirtyDedup.size > 0) this.persistDedup();
     this.inner.flush();
   }
 
@@ -302,6 +323,25 @@ export class CostSink implements IngestSink {
       const v: StreamJSON = [r.lastTotal, r.lastCount, r.lastStart, now];
       this.state.put(r.stateKey, v).catch((err) => {
         this.markDirty(r);
+        this.onStateError(err);
+      });
+    }
+  }
+
+  /**
+   * persistDedup writes the last-seen times that changed (one put per (tenant, model) that had
+   * tokens since the last flush), in the same lmdb batch as the baselines.
+   */
+  private persistDedup(): void {
+    const keys = this.dirtyDedup;
+    this.dirtyDedup = new Set();
+    if (this.state === null) return;
+    for (const key of keys) {
+      const seen = this.dedup.get(key);
+      if (seen === undefined) continue;
+      const v: DedupJSON = Array.from(seen, (x) => (Number.isFinite(x) ? x : null));
+      this.state.put(dedupStateKey(key), v).catch((err) => {
+        this.dirtyDedup.add(key);
         this.onStateError(err);
       });
     }
@@ -373,12 +413,28 @@ export class CostSink implements IngestSink {
     let seen = this.dedup.get(key);
     if (seen === undefined) {
       if (this.dedup.size >= MAX_DEDUP_KEYS) this.dedup = new Map();
-      seen = new Float64Array(SourceRank.Count).fill(-Infinity);
+      seen = this.restoreDedup(key);
       this.dedup.set(key, seen);
     }
-    seen[rank] = now;
+    if (seen[rank] !== now) {
+      seen[rank] = now;
+      this.dirtyDedup.add(key);
+    }
     for (let r = 0; r < rank; r++) if (now - seen[r]! < DEDUP_WINDOW_MS) return false;
     return true;
+  }
+
+  /** restoreDedup loads a (tenant, model)'s saved last-seen times (one read per key first seen). */
+  private restoreDedup(key: string): Float64Array {
+    const seen = new Float64Array(SourceRank.Count).fill(-Infinity);
+    const v = this.state?.get<DedupJSON>(dedupStateKey(key));
+    if (Array.isArray(v)) {
+      for (let r = 0; r < seen.length && r < v.length; r++) {
+        const x = v[r];
+        if (typeof x === 'number' && Number.isFinite(x)) seen[r] = x;
+      }
+    }
+    return seen;
   }
 
   private target(tenant: string, labels: Labels): Target {
@@ -466,4 +522,10 @@ export class CostSink implements IngestSink {
 /** streamKey names an input series in the state table, as the pipeline's temporality table does. */
 function streamKey(tenant: string, labels: Labels): string {
   return STREAM_PREFIX + JSON.stringify(tenant) + formatLabels(labels);
+}
+
+/** dedupStateKey names a (tenant, model) dedup key ("tenant\0model") in the state table. */
+function dedupStateKey(key: string): string {
+  const i = key.indexOf('\u0000');
+  return DEDUP_PREFIX + JSON.stringify([key.slice(0, i), key.slice(i + 1)]);
 }

@@ -248,6 +248,7 @@ export function decodeChunk(bytes: Uint8Array, baseIdx: number, out: PointBuf, c
   const h = readChunkHeader(bytes);
   if (h.kind !== out.kind) throw new RangeError(`chunk kind ${h.kind} read as ${out.kind}`);
   const r = new ByteReader(bytes, h.bodyOffset);
+  out.reserve(h.points);
   let prev = baseIdx - 1;
   let left = h.points;
   while (left > 0) {

@@ -62,8 +62,17 @@ export class PointBuf {
     if (this.kind === MetricKind.Histogram) this.hists.length = n;
   }
 
-  private grow(): void {
-    const cap = this.idx.length * 2 || 16;
+  /**
+   * reserve makes room for `extra` more windows at once (a chunk about to be decoded knows its
+   * point count): growing by doubling from 64 to a few thousand allocated and copied every
+   * column seven times per chunk, a third of an analytics query's time.
+   */
+  reserve(extra: number): void {
+    if (this.n + extra > this.idx.length) this.grow(this.n + extra);
+  }
+
+  private grow(min = 0): void {
+    const cap = Math.max(this.idx.length * 2 || 16, min);
     const g = (x: Float64Array): Float64Array => {
       if (x.length === 0) return x;
       const y = new Float64Array(cap);

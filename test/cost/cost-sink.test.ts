@@ -82,6 +82,35 @@ t.test('hand-computed costs per agent and model, with cached input and reasoning
   t.same(rec.samplesOf(costSeries.ref).map((s) => s.tsMs), [T], 'stamped at the point time');
 });
 
+t.test('both GenAI metric generations, with the cache_creation and the cache_write name, price cache writes once', async (t) => {
+  // claude-sonnet-4: input $3, cache read $0.3, cache write $3.75, output $15 per million.
+  const cases: Array<[string, Record<string, string>, MetricKind]> = [
+    ['new counters, cache_write', { __name__: 'gen_ai_client_inference_usage_cache_write_input_tokens_total' }, MetricKind.Counter],
+    ['new counters, cache_creation', { __name__: 'gen_ai_client_inference_usage_cache_creation_input_tokens_total' }, MetricKind.Counter],
+    ['token.usage histogram, cache_write', { __name__: 'gen_ai_client_token_usage', gen_ai_token_type: 'cache_write' }, MetricKind.Histogram],
+    ['token.usage histogram, cache_creation', { __name__: 'gen_ai_client_token_usage', gen_ai_token_type: 'cache_creation' }, MetricKind.Histogram],
+  ];
+  for (const [name, cw, kind] of cases) {
+    const { rec, sink } = setup();
+    const base = { gen_ai_agent_id: 'a', gen_ai_provider_name: 'anthropic', gen_ai_request_model: 'claude-sonnet-4' };
+    const newGen = kind === MetricKind.Counter;
+    const input = sink.series('default', L(newGen ? { __name__: 'gen_ai_client_inference_usage_input_tokens_total', ...base } : { __name__: 'gen_ai_client_token_usage', gen_ai_token_type: 'input', ...base }), kind);
+    const write = sink.series('default', L({ ...cw, ...base }), kind);
+    // 1M input tokens of which 400k were written to the cache.
+    if (newGen) {
+      sink.counter(input, 1_000_000, T);
+      sink.counter(write, 400_000, T);
+    } else {
+      sink.observe(input, 1_000_000, 1, T);
+      sink.observe(write, 400_000, 1, T);
+    }
+    sink.flush();
+    t.equal(sumOf(rec, 'tallyd_llm_tokens_total', { kind: 'cache_write' }), 400_000, `${name}: cache write kept apart`);
+    t.equal(sumOf(rec, 'tallyd_llm_tokens_total', { kind: 'input' }), 600_000, `${name}: uncached input = input - cache write`);
+    close(t, sumOf(rec, 'tallyd_llm_cost_usd_total'), 0.6 * 3 + 0.4 * 3.75, `${name}: 600k at $3 + 400k at $3.75, none priced twice`);
+  }
+});
+
 t.test('the price row in force at the point time prices it (effective dates)', async (t) => {
   const { rec, sink } = setup();
   const r = sink.series('default', L({ __name__: 'llm_provider_tokens_total', provider: 'openai', model: 'o3-2025-04-16', type: 'completion', agent: 'x' }), MetricKind.Counter);
@@ -174,6 +203,37 @@ t.test('a call reported as span, as GenAI metric and as provider counter counts 
   sink.counter(prov, 100_000, now);
   sink.flush();
   t.equal(sumOf(rec, 'tallyd_llm_tokens_total'), 500_000, 'the best path left counts, once');
+});
+
+t.test('a span before a restart keeps the metric that reports the same call after it from being costed', async (t) => {
+  const state = new MemStateTable();
+  const m = { gen_ai_request_model: 'gpt-4o', gen_ai_system: 'openai', gen_ai_agent_id: 'a' };
+  const spanLabels = L({ __name__: 'gen_ai_client_token_usage', gen_ai_token_type: 'input', ...m });
+  const metricLabels = L({ __name__: 'gen_ai_client_inference_usage_input_tokens_total', ...m });
+  const before = new RecordingSink();
+  const s1 = new CostSink(before, { dimensions: dimensionMap(), prices: PRICES, now: () => T, state });
+  s1.observe(s1.series('default', spanLabels, MetricKind.Histogram, { origin: 'span' }), 400_000, 1, T);
+  s1.flush();
+  t.equal(sumOf(before, 'tallyd_llm_tokens_total'), 400_000, 'the span is costed');
+
+  // Restart 10 minutes later; the SDK's periodic metric export of the same call arrives then.
+  const after = new RecordingSink();
+  const s2 = new CostSink(after, { dimensions: dimensionMap(), prices: PRICES, now: () => T + 600_000, state });
+  s2.counter(s2.series('default', metricLabels, MetricKind.Counter), 400_000, T + 600_000);
+  s2.flush();
+  t.equal(sumOf(after, 'tallyd_llm_tokens_total'), 0, 'the metric for tokens the span brought before the restart is not costed again');
+  t.equal(sumOf(after, 'tallyd_llm_cost_usd_total'), 0, 'no second charge');
+
+  // Over an hour after the last span the metric path is the source again, restart or not.
+  const later = new RecordingSink();
+  const s3 = new CostSink(later, { dimensions: dimensionMap(), prices: PRICES, now: () => T + 3_700_000, state });
+  s3.counter(s3.series('default', metricLabels, MetricKind.Counter), 100_000, T + 3_700_000);
+  s3.flush();
+  t.equal(sumOf(later, 'tallyd_llm_tokens_total'), 100_000, 'the metric counts once no span reported for an hour');
+  await new Promise((r) => setImmediate(r));
+  new CostSink(new RecordingSink(), { dimensions: dimensionMap(), prices: PRICES, now: () => T + 3_700_000 + 3_600_001, state });
+  await new Promise((r) => setImmediate(r));
+  t.equal(state.entries('dedup/').length, 0, 'last-seen times older than the dedup window are dropped at start');
 });
 
 t.test("a sender's reported cost is kept as cost_source=reported and not added to the computed cost", async (t) => {

@@ -92,3 +92,26 @@ t.test('an agent idle for the whole range has no cost, and history before the ra
   t.equal(g['new']?.input_tokens, 4_000_000, 'new: a series created inside the range counts from 0');
   t.equal(g['new']?.cost_usd, 10, 'new: 4M at $2.5/M');
 });
+
+t.test('a daily trend whose bucket starts fall inside hour windows puts each point in its own bucket', async (t) => {
+  const d = await daemon(t);
+  const hf = H1 - 8 * DAY;
+  // 8 daily buckets starting half past an hour: bucket i is [hf + 30m + i d, hf + 30m + (i+1) d).
+  const from = hf + 30 * MIN, to = H1 + 30 * MIN - 1;
+  await ingest(d, [
+    line('a', 1_000_000, hf + 2 * DAY + 10 * MIN), // bucket 1 (5m tier when read: 6 days old)
+    line('a', 2_000_000, hf + 2 * DAY + 40 * MIN), // bucket 2, same hour window
+    line('a', 4_000_000, hf + 5 * DAY + 20 * MIN), // bucket 4
+    line('a', 8_000_000, hf + 5 * DAY + 50 * MIN), // bucket 5, same hour window
+    line('a', 16_000_000, hf + 7 * DAY + 10 * MIN), // bucket 6 (raw tier: a day old)
+    line('a', 32_000_000, hf + 7 * DAY + 40 * MIN), // bucket 7, same hour window
+  ]);
+  const compact = await fetch(`${d.url}/api/v1/admin/compact`, { method: 'POST' });
+  t.equal(compact.status, 200, 'compacted into the hour tier');
+  const r = await fetch(`${d.url}/api/v1/analytics/costs?from=${from / 1000}&to=${to / 1000}&group_by=agent&step=1d`);
+  const body = (await r.json()) as { data: { groups: Array<{ labels: { agent: string }; cost_usd: number; trend: Array<[number, number]> }> } };
+  const a = body.data.groups.find((g) => g.labels.agent === 'a');
+  t.equal(a?.cost_usd, 157.5, 'total: 63M at $2.5/M');
+  t.same(a?.trend.map(([ts]) => ts), Array.from({ length: 8 }, (_, i) => (from + i * DAY) / 1000), 'buckets start at from + i*step');
+  t.same(a?.trend.map(([, v]) => v), [0, 2.5, 5, 0, 10, 20, 40, 80], 'each point in the bucket its time falls in (1M, 2M, 4M, 8M, 16M, 32M at $2.5/M)');
+});

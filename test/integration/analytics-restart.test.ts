@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WriteRequest } from '../support/prompb.js';
-import { metricsRequest, attrs, nanos } from '../ingest/otlp/build.js';
+import { metricsRequest, attrs, nanos, TraceRequest } from '../ingest/otlp/build.js';
 import { adminFlush, promQuery, startDaemon, type Daemon } from './daemon.js';
 
 const snappy = createRequire(import.meta.url)('snappyjs') as { compress(b: Uint8Array): Uint8Array };
@@ -93,4 +93,63 @@ t.test('a cumulative token counter is priced by its true increase across a daemo
     { rw: 2.5, otel: 2.1 },
     'the stored cost counter equals the price of the true token increase',
   );
+});
+
+/** GPT_CALL is who made the call, as the span and the metric both say. */
+const GPT_CALL = { 'gen_ai.agent.id': 'spanned', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o' };
+
+/** otlpSpan sends one LLM call span (no parent: nothing to wait for) with `input` tokens, ending at tsMs. */
+async function otlpSpan(d: Daemon, input: number, tsMs: number): Promise<void> {
+  const body = TraceRequest.encode(TraceRequest.fromObject({
+    resourceSpans: [{
+      resource: { attributes: attrs({ 'service.name': 'agents' }) },
+      scopeSpans: [{ spans: [{
+        traceId: Buffer.alloc(16, 9), spanId: Buffer.alloc(8, 1), name: 'chat gpt-4o', kind: 3,
+        startTimeUnixNano: nanos(tsMs - 500), endTimeUnixNano: nanos(tsMs), status: { code: 1 },
+        attributes: attrs({ 'gen_ai.operation.name': 'chat', ...GPT_CALL, 'gen_ai.usage.input_tokens': input }),
+      }] }],
+    }],
+  })).finish();
+  const r = await fetch(`http://127.0.0.1:${d.ports.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: body as unknown as BodyInit });
+  if (r.status !== 200) throw new Error(`otlp traces: ${r.status} ${await r.text()}`);
+}
+
+/** otlpDelta sends one delta point of gen_ai.client.inference.usage.input_tokens for the same call. */
+async function otlpDelta(d: Daemon, value: number, tsMs: number): Promise<void> {
+  const body = metricsRequest([{
+    name: 'gen_ai.client.inference.usage.input_tokens',
+    sum: {
+      aggregationTemporality: 1,
+      isMonotonic: true,
+      dataPoints: [{ attributes: attrs(GPT_CALL), startTimeUnixNano: nanos(tsMs - 60_000), timeUnixNano: nanos(tsMs), asInt: value }],
+    },
+  }]);
+  const r = await fetch(`http://127.0.0.1:${d.ports.otlpHttp}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: body as unknown as BodyInit });
+  if (r.status !== 200) throw new Error(`otlp: ${r.status} ${await r.text()}`);
+}
+
+t.test('tokens a span brought before a restart are not charged again when the metric for the same call arrives after it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tallyd-prices-'));
+  const pricing = join(dir, 'prices.yml');
+  writeFileSync(pricing, PRICES);
+  const dataDir = mkdtempSync(join(tmpdir(), 'tallyd-it-'));
+  let d = await startDaemon({ dataDir, args: ['--pricing', pricing] });
+  t.teardown(() => d.stop());
+
+  // One call of 400k input tokens: its span is exported at once, before the restart...
+  await otlpSpan(d, 400_000, T0 + 60_000);
+  await adminFlush(d);
+  t.same(await costs(d).then((c) => [c['spanned']?.input_tokens, c['spanned']?.cost_usd]), [400_000, 1], 'the span: 400k at $2.5/M');
+
+  t.equal(await d.stop(), 0, 'SIGTERM stops cleanly');
+  d = await startDaemon({ dataDir, args: ['--pricing', pricing] });
+
+  // ...its periodic metric export (delta) reaches the restarted daemon.
+  await otlpDelta(d, 400_000, T0 + 90_000);
+  await adminFlush(d);
+  const after = await costs(d);
+  t.equal(after['spanned']?.input_tokens, 400_000, 'the call counts once across the restart');
+  t.equal(after['spanned']?.cost_usd, 1, 'charged once: 400k at $2.5/M');
+  const prom = await promQuery(d, 'sum(tallyd_llm_cost_usd_total{cost_source="computed", agent="spanned"})', (T0 + 200_000) / 1000);
+  t.equal(Number(prom[0]?.value[1]), 1, 'the stored cost counter too');
 });

@@ -118,10 +118,21 @@ t.test('costs, usage, gRPC Costs and re-pricing against a running daemon', async
   const pkg = grpc.loadPackageDefinition(def) as any;
   const client = new pkg.tallyd.v1.QueryService(`127.0.0.1:${d.ports.grpc}`, grpc.credentials.createInsecure());
   t.teardown(() => client.close());
-  const g: any = await new Promise((resolve, reject) => client.Costs({ from_ms: T0, to_ms: T0 + HOUR - 1, group_by: ['agent'] }, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))));
+  const rpc = (req: object): Promise<any> => new Promise((resolve, reject) => client.Costs(req, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))));
+  // Every figure of a group, gRPC (trend samples in ms) and HTTP (trend pairs in s) alike.
+  const figures = (x: any, trendMs: boolean) => ({
+    labels: x.labels, cost_usd: x.cost_usd, input_tokens: x.input_tokens, output_tokens: x.output_tokens, calls: x.calls,
+    cache_read_tokens: x.cache_read_tokens, cache_write_tokens: x.cache_write_tokens, reasoning_tokens: x.reasoning_tokens,
+    unpriced_tokens: x.unpriced_tokens, reported_cost_usd: x.reported_cost_usd, forecast_cost_usd: x.forecast_cost_usd ?? null,
+    trend: trendMs ? (x.trend ?? []).map((p: any) => [p.timestamp_ms / 1000, p.value]) : (x.trend ?? []),
+  });
+  const g = await rpc({ from_ms: T0, to_ms: T0 + HOUR - 1, group_by: ['agent'] });
   t.equal(g.currency, 'USD');
   t.equal(g.total_cost_usd, data.total_cost_usd);
-  t.same(g.groups.map((x: any) => [x.labels, x.cost_usd, x.input_tokens, x.output_tokens, x.calls]), data.groups.map((x: any) => [x.labels, x.cost_usd, x.input_tokens, x.output_tokens, x.calls]), 'gRPC Costs equals the HTTP answer');
+  t.same(g.groups.map((x: any) => figures(x, true)), data.groups.map((x: any) => figures(x, false)), 'gRPC Costs equals the HTTP answer, every figure (unpriced, reported, forecast included)');
+  t.ok(g.groups.some((x: any) => x.unpriced_tokens === 5000 && x.cost_usd === 0), 'gRPC shows unpriced usage too, not a silent $0');
+  const gm = await rpc({ from_ms: T0, to_ms: T0 + HOUR - 1, group_by: ['provider', 'model'], step_ms: 1_800_000 });
+  t.same(gm.groups.map((x: any) => figures(x, true)), byModel.body.data.groups.map((x: any) => figures(x, false)), 'gRPC Costs equals HTTP with group_by=provider,model and a trend');
 
   // Re-price after a price correction: dry run, real, again.
   writeFileSync(pricing, PRICES_V2);

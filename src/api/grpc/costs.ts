@@ -36,6 +36,12 @@ export function grpcCosts(queries: QueryRunner, now: () => number = Date.now): (
         output_tokens: g.output_tokens,
         calls: g.calls,
         trend: (g.trend ?? []).map(([s, v]) => ({ timestamp_ms: Math.round(s * 1000), value: v })),
+        cache_read_tokens: g.cache_read_tokens,
+        cache_write_tokens: g.cache_write_tokens,
+        reasoning_tokens: g.reasoning_tokens,
+        unpriced_tokens: g.unpriced_tokens,
+        reported_cost_usd: g.reported_cost_usd,
+        ...(g.forecast_cost_usd !== undefined ? { forecast_cost_usd: g.forecast_cost_usd } : {}),
       })),
     };
   };

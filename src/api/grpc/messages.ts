@@ -76,6 +76,12 @@ export interface CostGroup {
   output_tokens: number;
   calls: number;
   trend?: SampleMsg[];
+  cache_read_tokens?: number;
+  cache_write_tokens?: number;
+  reasoning_tokens?: number;
+  unpriced_tokens?: number;
+  reported_cost_usd?: number;
+  forecast_cost_usd?: number;
 }
 
 /** CostsResponse is tallyd.v1.CostsResponse. */

@@ -135,14 +135,17 @@ t.test('Costs answers UNIMPLEMENTED without analytics, and the analytics figures
       return {
         currency: 'USD',
         total_cost_usd: 12.5,
-        groups: [{ labels: { agent: 'planner' }, cost_usd: 12.5, input_tokens: 1000, output_tokens: 200, calls: 7, trend: [{ timestamp_ms: T0, value: 12.5 }] }],
+        groups: [{ labels: { agent: 'planner' }, cost_usd: 12.5, input_tokens: 1000, output_tokens: 200, calls: 7, trend: [{ timestamp_ms: T0, value: 12.5 }], cache_read_tokens: 300, unpriced_tokens: 40, forecast_cost_usd: 31 }],
       };
     },
   });
   const res = await call<{ currency: string; total_cost_usd: number; groups: Array<Record<string, unknown>> }>(client, 'Costs', { from_ms: T0, to_ms: T0 + 86_400_000, group_by: ['agent'], step_ms: 86_400_000 });
   t.equal(res.currency, 'USD');
   t.equal(res.total_cost_usd, 12.5);
-  t.same(res.groups[0], { labels: { agent: 'planner' }, cost_usd: 12.5, input_tokens: 1000, output_tokens: 200, calls: 7, trend: [{ timestamp_ms: String(T0), value: 12.5 }] });
+  t.same(res.groups[0], {
+    labels: { agent: 'planner' }, cost_usd: 12.5, input_tokens: 1000, output_tokens: 200, calls: 7, trend: [{ timestamp_ms: String(T0), value: 12.5 }],
+    cache_read_tokens: 300, cache_write_tokens: 0, reasoning_tokens: 0, unpriced_tokens: 40, reported_cost_usd: 0, forecast_cost_usd: 31,
+  }, 'every figure of the analytics group, unpriced tokens and forecast included');
   t.same(seen[0], { period: '', from_ms: T0, to_ms: T0 + 86_400_000, group_by: ['agent'], step_ms: 86_400_000, tenant: 'default' }, 'the request arrives with numeric times');
   t.equal((await callError(client, 'Costs', { period: 'bogus' })).code, grpc.status.INVALID_ARGUMENT);
 });
