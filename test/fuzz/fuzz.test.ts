@@ -177,7 +177,8 @@ t.test('regex matchers: counted repetitions written out match what they say', as
     compared++;
     if ((got === null) !== (want === null) || got?.length !== want?.length) throw new Error(`${p} (written out: ${expanded}) on ${JSON.stringify(v)}: ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
   });
-  t.ok(compared > RUNS / 2, `${compared} patterns compared with V8`);
+  // About half the drawn patterns are valid JavaScript on the linear engine; the rest are skipped.
+  t.ok(compared > RUNS / 4, `${compared} patterns compared with V8`);
 });
 
 t.test('rule files', async (t) => {

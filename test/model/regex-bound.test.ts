@@ -28,7 +28,8 @@ t.test('counted repetitions run in linear time and match what they say', async (
     const t0 = performance.now();
     t.equal(m.matches(value), false, pattern);
     const ms = performance.now() - t0;
-    t.ok(ms < 1_000, `${pattern} took ${ms.toFixed(1)} ms`);
+    // Before the rewrite the first one did not finish in minutes; a loaded CI machine takes ~100 ms.
+    t.ok(ms < 5_000, `${pattern} took ${ms.toFixed(1)} ms`);
   }
   const cases: Array<[string, string, boolean]> = [
     ['(a?){30}a{30}', 'a'.repeat(30), true], ['x{100}y', 'x'.repeat(100) + 'y', true], ['x{100}y', 'x'.repeat(99) + 'y', false],
