@@ -150,7 +150,7 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
     logLevel: levelSrc.value as LogLevel,
     statsdAllow: cidrList(statsdSection['allow'] ?? ['127.0.0.0/8', '::1/128']),
     statsdAllowExplicit: statsdSection['allow'] !== undefined,
-    statsdTenant: stringValue(statsdSection['tenant'] ?? 'default', 'statsd.tenant'),
+    statsdTenant: tenantName(statsdSection['tenant'] ?? 'default', 'statsd.tenant'),
     promoteResourceAttributes: stringList(otlp['promote_resource_attributes'] ?? ['tenant.id', 'deployment.environment'], 'otlp.promote_resource_attributes'),
     seriesTtlMs: durationValue(scrape['series_ttl'] ?? '5m', 'scrape.series_ttl'),
     evaluationIntervalMs: durationValue(rulesSection['interval'] ?? '1m', 'rule_evaluation.interval'),
@@ -233,6 +233,12 @@ function stringMap(v: unknown, key: string): Record<string, string> {
   return m as Record<string, string>;
 }
 
+/** tenantName is a tenant as tokens, X-Scope-OrgID and statsd.tenant name it (the same rule for all). */
+function tenantName(v: unknown, key: string): string {
+  const t = stringValue(v, key);
+  return /^[A-Za-z0-9_.:-]{1,128}$/.test(t) ? t : bad(`config key ${key}`, t, '1 to 128 characters of [A-Za-z0-9_.:-]');
+}
+
 function readableFile(v: unknown, key: string): string {
   const path = stringValue(v, key);
   try {
@@ -295,8 +301,7 @@ function tokens(v: unknown): TokenConfig[] {
     if (tokenSha256 && !/^[0-9a-f]{64}$/i.test(tokenSha256)) bad(`config key auth.tokens[${i}].token_sha256`, tokenSha256, '64 hex digits');
     const scopes = stringList(m['scopes'] ?? [], `auth.tokens[${i}].scopes`);
     for (const s of scopes) if (!['ingest', 'query', 'admin'].includes(s)) bad(`config key auth.tokens[${i}].scopes`, s, 'ingest, query or admin');
-    const tenant = m['tenant'] === undefined ? undefined : stringValue(m['tenant'], `auth.tokens[${i}].tenant`);
-    if (tenant !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(tenant)) bad(`config key auth.tokens[${i}].tenant`, tenant, '1 to 128 characters of [A-Za-z0-9_.:-]');
+    const tenant = m['tenant'] === undefined ? undefined : tenantName(m['tenant'], `auth.tokens[${i}].tenant`);
     if (scopes.length === 0) bad(`config key auth.tokens[${i}].scopes`, scopes, 'at least one of ingest, query, admin');
     return { token, tokenSha256, scopes: scopes as TokenConfig['scopes'], tenant };
   });

@@ -93,6 +93,8 @@ t.test('keys that tallyd does not implement are refused, named', async (t) => {
   t.throws(load('auth:\n  tokens:\n    - {token: a, scopes: [query], expires: 1d}\n'), /auth\.tokens\[0\]\.expires: unknown key/);
   t.throws(load('auth:\n  tokens:\n    - {token: a, scopes: []}\n'), /auth\.tokens\[0\]\.scopes/);
   t.throws(load('auth:\n  tokens:\n    - {token: a, scopes: [query], tenant: "a b"}\n'), /auth\.tokens\[0\]\.tenant/);
+  t.throws(load('statsd:\n  tenant: "../etc passwd"\n'), /statsd\.tenant.*1 to 128 characters/, 'statsd.tenant follows the tenant rule of tokens and X-Scope-OrgID');
+  t.throws(load('statsd:\n  tenant: ""\n'), /statsd\.tenant/);
   t.throws(load('statsd:\n  allow: ["10.0.0.0/99"]\n'), /statsd\.allow/);
   t.throws(load('statsd:\n  prefix: x\n'), /statsd\.prefix: unknown key/);
   t.throws(load('otlp:\n  compression: gzip\n'), /otlp\.compression: unknown key/);

@@ -13,6 +13,8 @@ import { snappyCompress, snappyUncompress } from '../../src/wire/snappy.js';
 import { createEngine } from '../../src/query/promql/engine.js';
 import { QueryError } from '../../src/query/promql/api.js';
 import { ConfigError, loadConfig, parseArgs } from '../../src/config/load.js';
+import { expandCounted } from '../../src/model/re2.js';
+import { parseRuleFile } from '../../src/rules/rule-file.js';
 import { RecordingSink } from '../ingest/otlp/recording-sink.js';
 
 /**
@@ -147,6 +149,45 @@ t.test('config loader', async (t) => {
   check(t, 'YAML files', textInputs([seed]), (s) => {
     writeFileSync(file, s);
     allowOnly([ConfigError], () => loadConfig(parseArgs(['--config', file]), {}));
+  });
+});
+
+t.test('regex matchers: counted repetitions written out match what they say', async (t) => {
+  // Differential: expandCounted writes counted repetitions out as copies (compileAnchored does so
+  // when V8's linear engine cannot run a pattern as written). Counts here stay within what the
+  // linear engine runs as written, so both sides run on it and neither can hang; the count only
+  // changes how many copies are written. Same strings must match, with the same groups.
+  const quant = fc.constantFrom('', '', '*', '+', '?', '{2}', '{0,3}', '{1,}', '{2,4}?', '{16}', '{0}', '{3,}?', '{0,1}');
+  const { node } = fc.letrec((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.tuple(fc.constantFrom('a', 'b', '.', '[ab]', '\\{', '{', '}'), quant).map(([a, q]) => a + q),
+      fc.tuple(fc.constantFrom('(', '(?:', '(?<g>'), fc.array(tie('node'), { minLength: 1, maxLength: 3 }), quant).map(([o, xs, q]) => `${o}${(xs as string[]).join('')})${q}`),
+      fc.tuple(tie('node'), tie('node')).map(([x, y]) => `${x as string}|${y as string}`),
+    ),
+  }));
+  const pattern = fc.array(node, { minLength: 1, maxLength: 4 }).map((a) => (a as string[]).join(''));
+  let compared = 0;
+  check(t, 'patterns', fc.tuple(pattern, fc.stringOf(fc.constantFrom('a', 'b', '{', '2', '}'), { maxLength: 12 })), ([p, v]) => {
+    let want: RegExpExecArray | null;
+    try { want = new RegExp(`^(?:${p})$`, 'sl').exec(v); } catch { return; }
+    let expanded: string;
+    try { expanded = expandCounted(p); } catch (err) { if (err instanceof SyntaxError) return; throw err; }
+    const got = new RegExp(`^(?:${expanded})$`, 'sl').exec(v);
+    compared++;
+    if ((got === null) !== (want === null) || got?.length !== want?.length) throw new Error(`${p} (written out: ${expanded}) on ${JSON.stringify(v)}: ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
+  });
+  // About half the drawn patterns are valid JavaScript on the linear engine; the rest are skipped.
+  t.ok(compared > RUNS / 4, `${compared} patterns compared with V8`);
+});
+
+t.test('rule files', async (t) => {
+  // A rule file is read at start, on SIGHUP and on POST /-/reload: any text gives groups or
+  // problems with a line, never an exception (which would take the reload down with it).
+  const engine = createEngine();
+  const seed = readFileSync(join(CORPUS, 'rules.yaml'), 'utf8');
+  check(t, 'rule YAML', textInputs([seed]), (s) => {
+    parseRuleFile('fuzz.rules.yaml', s, (e) => engine.parseCheck(e));
   });
 });
 

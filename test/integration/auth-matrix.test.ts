@@ -8,8 +8,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { WriteRequest, ReadRequest } from '../support/prompb.js';
 import { otlpGrpcClient } from '../support/otlp-grpc-client.js';
-import { startDaemon, type Daemon } from './daemon.js';
-import { metricsRequest, nanos } from '../ingest/otlp/build.js';
+import { sendStatsdTcp, startDaemon, type Daemon } from './daemon.js';
+import { TraceRequest, metricsRequest, nanos } from '../ingest/otlp/build.js';
 
 const snappy = createRequire(import.meta.url)('snappyjs') as { compress(b: Uint8Array): Uint8Array; uncompress(b: Uint8Array): Uint8Array };
 const PROTO = new URL('../../../proto/tallyd/v1/query.proto', import.meta.url).pathname;
@@ -222,6 +222,158 @@ t.test('every endpoint x {no token, wrong token, wrong scope, other tenant, righ
     t.match(b.text, /bravo/, `gRPC ${method}: b sees b`);
     t.notMatch(b.text, /alpha/, `gRPC ${method}: b does not see a`);
   }
+});
+
+/** tokenSum is OTLP/JSON for one delta token counter point of an agent (priced by the built-in table). */
+function tokenSum(agent: string, tokens: number): Record<string, unknown> {
+  return {
+    name: 'llm_provider_tokens',
+    sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: [{ asInt: String(tokens), startTimeUnixNano: nanos(Date.now() - 1000), timeUnixNano: nanos(Date.now()), attributes: [
+      { key: 'provider', value: { stringValue: 'openai' } }, { key: 'model', value: { stringValue: 'gpt-4o' } },
+      { key: 'type', value: { stringValue: 'prompt' } }, { key: 'agent_id', value: { stringValue: agent } },
+    ] }] },
+  };
+}
+
+function traceJson(service: string): string {
+  const id = (n: number) => Buffer.alloc(n, 7).toString('hex');
+  return JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeSpans: [{ spans: [
+    { traceId: id(16), spanId: id(8), name: `${service}-op`, kind: 2, startTimeUnixNano: nanos(Date.now() - 50), endTimeUnixNano: nanos(Date.now()), status: {} },
+  ] }] }] });
+}
+
+t.test('analytics, traces, gRPC Costs and WatchAlerts x {no token, wrong token, wrong scope, other tenant, right tenant}', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tallyd-auth-'));
+  writeFileSync(join(dir, 'tallyd.yml'), CONFIG);
+  const d = await startDaemon({ args: ['--config', join(dir, 'tallyd.yml')] });
+  t.teardown(() => d.stop());
+  const q = new pkg.tallyd.v1.QueryService(`127.0.0.1:${d.ports.grpc}`, grpc.credentials.createInsecure()) as unknown as Client;
+  const otlpBase = `http://127.0.0.1:${d.ports.otlpHttp}`;
+  const json = { 'content-type': 'application/json' };
+  const metrics = (m: Record<string, unknown>) => JSON.stringify({ resourceMetrics: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] }, scopeMetrics: [{ metrics: [m] }] }] });
+
+  // Token usage: alpha-agent in tenant a (2M tokens), bravo-agent in tenant b (1M tokens).
+  t.equal((await http(d, 'POST', '/v1/metrics', TOKENS.ingestA, { base: otlpBase, body: metrics(tokenSum('alpha-agent', 2_000_000)), headers: json })).status, 200);
+  t.equal((await http(d, 'POST', '/v1/metrics', TOKENS.ingestB, { base: otlpBase, body: metrics(tokenSum('bravo-agent', 1_000_000)), headers: json })).status, 200);
+
+  // Traces: the span metrics of each tenant's service land in that tenant only.
+  const otlpG = otlpGrpcClient(`127.0.0.1:${d.ports.otlpGrpc}`) as unknown as Client;
+  t.teardown(() => { q.close(); otlpG.close(); });
+  const traceRpc = (token: string | null, org?: string) => new Promise<{ code: number }>((resolve) => {
+    const md = new grpc.Metadata();
+    if (token !== null) md.set('authorization', `Bearer ${token}`);
+    if (org !== undefined) md.set('x-scope-orgid', org);
+    const body = Buffer.from(TraceRequest.encode(TraceRequest.fromObject(JSON.parse(traceJson('bravosvc')))).finish());
+    otlpG.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (x: Buffer) => x, (x: Buffer) => x, body, md, (err: grpc.ServiceError | null) => resolve({ code: err ? err.code : 0 }));
+  });
+  for (const [what, token, headers, want] of [
+    ['no token', null, {}, 401], ['wrong token', 'nope', {}, 401], ['wrong scope', TOKENS.queryA, {}, 403], ['other tenant', TOKENS.ingestA, { 'x-scope-orgid': 'b' }, 403],
+  ] as const) {
+    t.equal((await http(d, 'POST', '/v1/traces', token, { base: otlpBase, body: traceJson('evilsvc'), headers: { ...json, ...headers } })).status, want, `POST /v1/traces, ${what}`);
+    t.equal((await traceRpc(token, (headers as Record<string, string>)['x-scope-orgid'])).code, want === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED, `TraceService/Export, ${what}`);
+  }
+  t.equal((await http(d, 'POST', '/v1/traces', TOKENS.ingestA, { base: otlpBase, body: traceJson('alphasvc'), headers: json })).status, 200, 'POST /v1/traces, right tenant');
+  t.equal((await traceRpc(TOKENS.ingestB)).code, 0, 'TraceService/Export, right tenant');
+  t.equal((await http(d, 'POST', '/api/v1/admin/flush', TOKENS.admin)).status, 200);
+  const spans = `/api/v1/query?query=${encodeURIComponent('sum by (job) (traces_span_metrics_calls_total)')}`;
+  const spansA = await http(d, 'GET', spans, TOKENS.queryA);
+  t.match(spansA.text, /alphasvc/, 'span metrics: control, a sees its service');
+  t.notMatch(spansA.text, /bravosvc|evilsvc/, 'span metrics: a sees neither b nor refused spans');
+  const spansB = await http(d, 'GET', spans, TOKENS.queryB);
+  t.match(spansB.text, /bravosvc/, 'span metrics: control, b sees its service');
+  t.notMatch(spansB.text, /alphasvc/, 'span metrics: b does not see a');
+
+  // Analytics, per tenant.
+  const now = Math.floor(Date.now() / 1000);
+  const range = `from=${now - 3600}&to=${now + 60}&group_by=agent`;
+  for (const path of [`/api/v1/analytics/costs?${range}`, `/api/v1/analytics/usage?${range}`]) {
+    const name = path.split('?')[0]!;
+    t.equal((await http(d, 'GET', path, null)).status, 401, `${name}: no token`);
+    t.equal((await http(d, 'GET', path, 'wrong-token')).status, 401, `${name}: wrong token`);
+    t.equal((await http(d, 'GET', path, TOKENS.ingestA)).status, 403, `${name}: wrong scope`);
+    t.equal((await http(d, 'GET', path, TOKENS.queryA, { headers: { 'x-scope-orgid': 'b' } })).status, 403, `${name}: naming another tenant`);
+    const a = await http(d, 'GET', path, TOKENS.queryA);
+    t.equal(a.status, 200, `${name}: right tenant`);
+    t.match(a.text, /alpha-agent/, `${name}: control, a sees its agent`);
+    t.notMatch(a.text, /bravo-agent/, `${name}: a does not see b's agent`);
+    const b = await http(d, 'GET', path, TOKENS.queryB);
+    t.match(b.text, /bravo-agent/, `${name}: control, b sees its agent`);
+    t.notMatch(b.text, /alpha-agent/, `${name}: b does not see a's agent`);
+    const adminB = await http(d, 'GET', path, TOKENS.admin, { headers: { 'x-scope-orgid': 'b' } });
+    t.match(adminB.text, /bravo-agent/, `${name}: admin picks tenant b`);
+    t.notMatch(adminB.text, /alpha-agent/, `${name}: ... and sees only b`);
+  }
+  const costsA = JSON.parse((await http(d, 'GET', `/api/v1/analytics/costs?${range}`, TOKENS.queryA)).text);
+  t.equal(costsA.data.total_cost_usd, 5, 'tenant a pays for its own 2M input tokens only ($2.5 per M)');
+  for (const [method, p] of [['POST', `/api/v1/admin/reprice?from=${now - 3600}&to=${now + 60}&dry_run=1`], ['GET', '/api/v1/admin/reprices']] as const) {
+    t.equal((await http(d, method, p, null)).status, 401, `${p.split('?')[0]}: no token`);
+    t.equal((await http(d, method, p, 'bad')).status, 401, `${p.split('?')[0]}: wrong token`);
+    t.equal((await http(d, method, p, TOKENS.queryA)).status, 403, `${p.split('?')[0]}: query token`);
+    t.equal((await http(d, method, p, TOKENS.admin, { headers: { 'x-scope-orgid': 'a' } })).status, 200, `${p.split('?')[0]}: admin (control)`);
+  }
+
+  // gRPC Costs.
+  const creq = { period: '', from_ms: (now - 3600) * 1000, to_ms: (now + 60) * 1000, group_by: ['agent'], step_ms: 0 };
+  t.equal((await grpcCall(q, 'Costs', creq, null)).code, grpc.status.UNAUTHENTICATED, 'gRPC Costs: no token');
+  t.equal((await grpcCall(q, 'Costs', creq, 'bad')).code, grpc.status.UNAUTHENTICATED, 'gRPC Costs: wrong token');
+  t.equal((await grpcCall(q, 'Costs', creq, TOKENS.ingestA)).code, grpc.status.PERMISSION_DENIED, 'gRPC Costs: wrong scope');
+  t.equal((await grpcCall(q, 'Costs', creq, TOKENS.queryA, 'b')).code, grpc.status.PERMISSION_DENIED, 'gRPC Costs: naming another tenant');
+  const ca = await grpcCall(q, 'Costs', creq, TOKENS.queryA);
+  t.equal(ca.code, 0, `gRPC Costs: right tenant ${ca.text}`);
+  t.match(ca.text, /alpha-agent/, 'gRPC Costs: control');
+  t.notMatch(ca.text, /bravo-agent/, 'gRPC Costs: isolation');
+  const cb = await grpcCall(q, 'Costs', creq, TOKENS.queryB);
+  t.match(cb.text, /bravo-agent/, 'gRPC Costs: b sees b');
+  t.notMatch(cb.text, /alpha-agent/, 'gRPC Costs: b does not see a');
+
+  // gRPC WatchAlerts: a server stream, refused with the same codes.
+  const watch = (token: string | null, org?: string) => new Promise<number>((resolve) => {
+    const md = new grpc.Metadata();
+    if (token !== null) md.set('authorization', `Bearer ${token}`);
+    if (org !== undefined) md.set('x-scope-orgid', org);
+    const call = (q as unknown as { WatchAlerts(req: unknown, md: grpc.Metadata): grpc.ClientReadableStream<unknown> }).WatchAlerts({}, md);
+    call.on('error', (err: grpc.ServiceError) => resolve(err.code));
+    call.on('metadata', () => { call.cancel(); resolve(0); });
+  });
+  t.equal(await watch(null), grpc.status.UNAUTHENTICATED, 'gRPC WatchAlerts: no token');
+  t.equal(await watch('bad'), grpc.status.UNAUTHENTICATED, 'gRPC WatchAlerts: wrong token');
+  t.equal(await watch(TOKENS.ingestA), grpc.status.PERMISSION_DENIED, 'gRPC WatchAlerts: wrong scope');
+  t.equal(await watch(TOKENS.queryA, 'b'), grpc.status.PERMISSION_DENIED, 'gRPC WatchAlerts: naming another tenant');
+  t.equal(await watch(TOKENS.queryA), 0, 'gRPC WatchAlerts: right tenant opens the stream');
+});
+
+t.test('with tokens, StatsD takes only statsd.allow sources and writes into statsd.tenant', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tallyd-auth-'));
+  writeFileSync(join(dir, 'open.yml'), `${CONFIG}statsd:\n  tenant: a\n`);
+  writeFileSync(join(dir, 'closed.yml'), `${CONFIG}statsd:\n  tenant: a\n  allow: [10.0.0.0/8]\n`);
+  const [open, closed] = await Promise.all([
+    startDaemon({ args: ['--config', join(dir, 'open.yml')] }),
+    startDaemon({ args: ['--config', join(dir, 'closed.yml')] }),
+  ]);
+  t.teardown(() => Promise.all([open.stop(), closed.stop()]));
+  const lines = ['alpha_statsd:7|c', 'alpha_statsd_g:3|g'];
+  await Promise.all([sendStatsdTcp(open, lines), sendStatsdTcp(closed, lines)]);
+  const deadline = Date.now() + 10_000;
+  const received = async (d: Daemon) => {
+    const text = (await http(d, 'GET', '/metrics', TOKENS.queryDefault)).text;
+    const m = /^tallyd_statsd_lines_received_total (\S+)$/m.exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  while (((await received(open)) < 2 || (await received(closed)) < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const d of [open, closed]) t.equal((await http(d, 'POST', '/api/v1/admin/flush', TOKENS.admin)).status, 200);
+
+  // Default allow (loopback): the lines land in tenant a, and only there.
+  const sel = `/api/v1/query?query=${encodeURIComponent('{__name__=~"alpha_statsd.*"}')}`;
+  const a = await http(open, 'GET', sel, TOKENS.queryA);
+  t.match(a.text, /alpha_statsd_total/, 'statsd.tenant a: tenant a sees the counter');
+  t.match(a.text, /alpha_statsd_g/, '... and the gauge');
+  t.notMatch((await http(open, 'GET', sel, TOKENS.queryB)).text, /alpha_statsd/, 'tenant b does not');
+  t.notMatch((await http(open, 'GET', sel, TOKENS.queryDefault)).text, /alpha_statsd/, 'nor the default tenant');
+
+  // statsd.allow without loopback: the lines are counted as denied and stored nowhere.
+  const metrics = (await http(closed, 'GET', '/metrics', TOKENS.queryDefault)).text;
+  t.match(metrics, /^tallyd_statsd_bad_lines_total\{reason="denied"\} 2$/m, 'both lines denied and counted');
+  t.notMatch((await http(closed, 'GET', sel, TOKENS.queryA)).text, /alpha_statsd/, 'nothing stored from a denied source');
 });
 
 t.test('without tokens everything is open and in the default tenant', async (t) => {

@@ -45,6 +45,12 @@ t.test('a 10 MiB body gets its 413 answer, not a reset', async (t) => {
   t.equal(otlpJson.status, 413, 'OTLP/HTTP JSON: 413');
   const rw = await post(d.ports.http, '/api/v1/write', TEN_MIB, { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' });
   t.equal(rw.status, 413, 'remote write: 413');
+  t.match(rw.body, /exceeds the limit of 4194304 bytes/, 'remote write: the answer names the limit');
+
+  // Each refusal is counted by reason.
+  const self = await (await fetch(`${d.url}/metrics`)).text();
+  t.match(self, /^tallyd_otlp_requests_refused_total\{transport="http",reason="too_large"\} 2$/m, 'OTLP: counted too_large');
+  t.match(self, /^tallyd_remote_write_requests_refused_total\{reason="too_large"\} 1$/m, 'remote write: counted too_large');
 
   // The connection-level answer must not break the daemon: a normal request still works.
   const ok = await fetch(`${d.url}/health/live`);

@@ -58,6 +58,9 @@ const enum MetaType {
   Summary = 5,
 }
 
+/** MAX_REFUSED_CACHED bounds how many refused series the series cache remembers. */
+const MAX_REFUSED_CACHED = 10_000;
+
 /** RemoteWriteDecoder keeps the series cache of one receiver; decode calls are synchronous. */
 export class RemoteWriteDecoder {
   private readonly sink: IngestSink;
@@ -68,6 +71,8 @@ export class RemoteWriteDecoder {
   /** Metric family types from metadata; Prometheus sends metadata in requests of their own. */
   private readonly meta = new Map<string, number>();
   private gather = new Uint8Array(512);
+  /** Refused series in the cache (see MAX_REFUSED_CACHED). */
+  private refusedCached = 0;
 
   constructor(sink: IngestSink, maxCachedSeries = 500_000) {
     this.sink = sink;
@@ -146,7 +151,14 @@ export class RemoteWriteDecoder {
     let e = this.cache.get(kb, ks, ke, tid, 0);
     if (e === undefined) {
       e = this.resolve(kb, ks, ke, tenant, meta);
-      this.cache.set(kb, ks, ke, tid, 0, e);
+      if (this.cache.size < this.refusedCached) this.refusedCached = 0; // the cache was cleared
+      // Refused series are cached up to a budget: a flood of one refused series stays cheap, but a
+      // cardinality attack (every series new, every one refused) does not fill the cache with
+      // keys that never become series (1M of them held ~470 MiB of RSS).
+      if (e.ref !== REFUSED || this.refusedCached < MAX_REFUSED_CACHED) {
+        if (e.ref === REFUSED) this.refusedCached++;
+        this.cache.set(kb, ks, ke, tid, 0, e);
+      }
     }
     // Samples.
     r.reset(buf, start, end);

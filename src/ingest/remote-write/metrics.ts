@@ -15,3 +15,11 @@ export const remoteWriteSamplesRefused = new Counter({
   labelNames: ['reason'] as const,
   registers: [selfRegistry],
 });
+
+/** remoteWriteRequestsRefused counts whole remote write requests refused, by reason. */
+export const remoteWriteRequestsRefused = new Counter({
+  name: 'tallyd_remote_write_requests_refused_total',
+  help: 'Prometheus remote write requests refused whole, by reason (too_large, malformed, unsupported_media_type, overloaded).',
+  labelNames: ['reason'] as const,
+  registers: [selfRegistry],
+});

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { REFUSAL_NAMES, REFUSAL_TEXT, type IngestSink } from '../sink.js';
 import { DEFAULT_TENANT } from '../../model/metric-kind.js';
 import { DecodeError } from '../../wire/proto-reader.js';
-import { remoteWriteSamplesReceived, remoteWriteSamplesRefused } from './metrics.js';
+import { remoteWriteRequestsRefused, remoteWriteSamplesReceived, remoteWriteSamplesRefused } from './metrics.js';
 import { RemoteWriteDecoder, type RemoteWriteResult } from './decode.js';
 import { snappyUncompress } from '../../wire/snappy.js';
 
@@ -31,26 +31,49 @@ export async function remoteWriteRoutes(app: FastifyInstance, opts: RemoteWriteO
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) => done(null, body));
 
+  // A body over the limit is refused by fastify before the handler runs: answered and counted here.
+  app.setErrorHandler((err, _req, reply) => {
+    if ((err as { statusCode?: number }).statusCode !== 413) throw err;
+    remoteWriteRequestsRefused.labels('too_large').inc();
+    return reply.code(413).type('text/plain').send(`request body exceeds the limit of ${maxBytes} bytes (limits.request_body_bytes)`);
+  });
+
   app.post('/api/v1/write', { bodyLimit: maxBytes }, async (req, reply) => {
     const ct = String(req.headers['content-type'] ?? 'application/x-protobuf').toLowerCase();
-    if (ct.includes('io.prometheus.write.v2')) return reply.code(415).type('text/plain').send('remote write 2.0 is not supported; send 1.0 (prometheus.WriteRequest)');
+    if (ct.includes('io.prometheus.write.v2')) {
+      remoteWriteRequestsRefused.labels('unsupported_media_type').inc();
+      return reply.code(415).type('text/plain').send('remote write 2.0 is not supported; send 1.0 (prometheus.WriteRequest)');
+    }
     const enc = String(req.headers['content-encoding'] ?? 'snappy').toLowerCase();
-    if (enc !== 'snappy') return reply.code(415).type('text/plain').send(`unsupported content-encoding ${enc}; remote write uses snappy`);
-    if (!opts.sink.accepting()) return reply.code(503).header('retry-after', retryAfter).type('text/plain').send('tallyd is overloaded; retry later');
+    if (enc !== 'snappy') {
+      remoteWriteRequestsRefused.labels('unsupported_media_type').inc();
+      return reply.code(415).type('text/plain').send(`unsupported content-encoding ${enc}; remote write uses snappy`);
+    }
+    if (!opts.sink.accepting()) {
+      remoteWriteRequestsRefused.labels('overloaded').inc();
+      return reply.code(503).header('retry-after', retryAfter).type('text/plain').send('tallyd is overloaded; retry later');
+    }
     const body = req.body as Buffer;
     let raw: Uint8Array;
     try {
       raw = snappyUncompress(body, maxBytes);
     } catch (err) {
       const msg = (err as Error).message;
-      if (/length|large|exceed/i.test(msg)) return reply.code(413).type('text/plain').send(`uncompressed body exceeds the limit of ${maxBytes} bytes`);
+      if (/length|large|exceed/i.test(msg)) {
+        remoteWriteRequestsRefused.labels('too_large').inc();
+        return reply.code(413).type('text/plain').send(`uncompressed body exceeds the limit of ${maxBytes} bytes`);
+      }
+      remoteWriteRequestsRefused.labels('malformed').inc();
       return reply.code(400).type('text/plain').send(`bad snappy body: ${msg}`);
     }
     let res: RemoteWriteResult;
     try {
       res = decoder.decode(raw, opts.tenantOf?.(req) ?? DEFAULT_TENANT);
     } catch (err) {
-      if (err instanceof DecodeError) return reply.code(400).type('text/plain').send(`malformed WriteRequest: ${err.message}`);
+      if (err instanceof DecodeError) {
+        remoteWriteRequestsRefused.labels('malformed').inc();
+        return reply.code(400).type('text/plain').send(`malformed WriteRequest: ${err.message}`);
+      }
       throw err;
     } finally {
       opts.sink.flush();

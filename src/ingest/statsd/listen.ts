@@ -2,7 +2,7 @@ import { createSocket, type Socket as UdpSocket, type RemoteInfo } from 'node:dg
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { IngestSink } from '../sink.js';
 import { DEFAULT_TENANT } from '../../model/metric-kind.js';
-import { BAD_REASONS, BadReason, StatsdCounts, StatsdParser, countLines } from './parse.js';
+import { BAD_REASONS, BadReason, StatsdCounts, StatsdParser, badReasonName, countLines } from './parse.js';
 import { STATSD_COUNTS, STATSD_PACKETS } from './metrics.js';
 import { compileAllow, type SourceFilter } from './allow.js';
 
@@ -64,9 +64,10 @@ export async function startStatsd(opts: StatsdListenOptions): Promise<StatsdList
   const parser = new StatsdParser(opts.sink, {
     tenant: opts.tenant ?? DEFAULT_TENANT,
     counts,
-    onBad: (reason, buf, s, e) => {
+    onBad: (reason, buf, s, e, refusal) => {
       STATSD_COUNTS.bad[reason]!++;
-      sampler.sample(reason, buf, s, e, null);
+      if (refusal >= 0) STATSD_COUNTS.refused[refusal]!++;
+      sampler.sample(reason, buf, s, e, null, refusal);
     },
   });
   const ingest = new Ingest(parser, opts.sink, counts, allow, sampler, opts.now ?? Date.now);
@@ -226,7 +227,7 @@ class BadLineSampler {
     this.skipped = new Float64Array(BAD_REASONS.length);
   }
 
-  sample(reason: BadReason, buf: Uint8Array, s: number, e: number, source: string | null): void {
+  sample(reason: BadReason, buf: Uint8Array, s: number, e: number, source: string | null, refusal = -1): void {
     if (this.log === null) return;
     const now = Date.now();
     if (now - this.last[reason]! < this.intervalMs) {
@@ -236,7 +237,7 @@ class BadLineSampler {
     this.last[reason] = now;
     const end = Math.min(e, s + 256, buf.length);
     const line = Buffer.from(buf.buffer, buf.byteOffset + s, end - s).toString('utf8');
-    const fields: Record<string, unknown> = { reason: BAD_REASONS[reason], line, suppressed: this.skipped[reason] };
+    const fields: Record<string, unknown> = { reason: badReasonName(reason, refusal), line, suppressed: this.skipped[reason] };
     if (source !== null) fields['source'] = source;
     this.skipped[reason] = 0;
     this.log('bad statsd line', fields);

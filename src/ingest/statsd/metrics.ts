@@ -1,7 +1,8 @@
 import { Counter } from 'prom-client';
 import type { Metric } from 'prom-client';
 import { selfRegistry } from '../../self/registry.js';
-import { BAD_REASONS, StatsdCounts } from './parse.js';
+import { BAD_REASONS, BadReason, StatsdCounts } from './parse.js';
+import { REFUSAL_NAMES } from '../sink.js';
 
 /**
  * StatsD self-metrics. The hot path adds into plain numbers (`STATSD_COUNTS`, `STATSD_PACKETS`);
@@ -23,6 +24,7 @@ function reuse<T extends Metric>(name: string, make: () => T): T {
 
 let reportedLines = 0;
 const reportedBad = new Float64Array(BAD_REASONS.length);
+const reportedRefused = new Float64Array(REFUSAL_NAMES.length);
 const reportedPackets = new Float64Array(TRANSPORTS.length);
 
 /** linesReceived is `tallyd_statsd_lines_received_total`: every non-empty line read. */
@@ -37,7 +39,10 @@ export const linesReceived = reuse('tallyd_statsd_lines_received_total', () => n
   },
 }));
 
-/** badLines is `tallyd_statsd_bad_lines_total{reason}`: lines skipped, by reason. */
+/**
+ * badLines is `tallyd_statsd_bad_lines_total{reason}`: lines skipped, by reason; lines a limit or
+ * the pipeline refused carry the refusal name every ingest path uses (series_per_tenant, too_old...).
+ */
 export const badLines = reuse('tallyd_statsd_bad_lines_total', () => new Counter({
   name: 'tallyd_statsd_bad_lines_total',
   help: 'StatsD lines skipped, by reason.',
@@ -45,10 +50,19 @@ export const badLines = reuse('tallyd_statsd_bad_lines_total', () => new Counter
   registers: [selfRegistry],
   collect() {
     for (let i = 0; i < BAD_REASONS.length; i++) {
+      // Lines the sink refused are reported by the shared refusal vocabulary below.
+      if (i === BadReason.Limit || i === BadReason.Refused) continue;
       const d = STATSD_COUNTS.bad[i]! - reportedBad[i]!;
       if (d > 0) {
         reportedBad[i] = STATSD_COUNTS.bad[i]!;
         this.inc({ reason: BAD_REASONS[i]! }, d);
+      }
+    }
+    for (let r = 0; r < REFUSAL_NAMES.length; r++) {
+      const d = STATSD_COUNTS.refused[r]! - reportedRefused[r]!;
+      if (d > 0) {
+        reportedRefused[r] = STATSD_COUNTS.refused[r]!;
+        this.inc({ reason: REFUSAL_NAMES[r]! }, d);
       }
     }
   },

@@ -1,4 +1,4 @@
-import { REFUSED, type IngestSink } from '../sink.js';
+import { REFUSED, REFUSAL_NAMES, Refusal, refusalOf, type IngestSink } from '../sink.js';
 import { labelsFromRecord, sanitizeLabelName, sanitizeMetricName, METRIC_NAME } from '../../model/labels.js';
 import { MetricKind, DEFAULT_TENANT } from '../../model/metric-kind.js';
 import { parseDecimal, parseDecimalTo } from './number.js';
@@ -31,9 +31,12 @@ export const enum BadReason {
   BadTimestamp = 4,
   /** Tags that cannot become labels: invalid UTF-8, a reserved `__` name, or two `#` fields. */
   BadTags = 5,
-  /** A limit refused the series (the sink returned REFUSED). */
+  /**
+   * A limit refused the series (the sink returned REFUSED). Counted under the sink's Refusal
+   * name (series_per_tenant, labels_per_series, ...), the vocabulary every ingest path shares.
+   */
   Limit = 6,
-  /** The sink refused the point (timestamp out of every tier, or a kind clash). */
+  /** The sink refused the point (too_old, too_new, kind_mismatch, ...): counted as Limit is. */
   Refused = 7,
   /** DogStatsD events (`_e{`) and service checks (`_sc|`), which are not metrics. */
   Unsupported = 8,
@@ -46,16 +49,22 @@ export const BAD_REASONS: readonly string[] = [
   'malformed', 'bad_value', 'bad_type', 'bad_sample_rate', 'bad_timestamp', 'bad_tags', 'limit', 'refused', 'unsupported', 'denied',
 ];
 
+/** REFUSED_BASE - r is the cached ref of a key whose series the sink refused for Refusal r. */
+const REFUSED_BASE = -1000;
+
 /** StatsdCounts accumulates what parsers saw; several parsers may share one (module totals). */
 export class StatsdCounts {
   /** lines is every non-empty line read, good or bad. */
   lines: number;
-  /** bad counts skipped lines by BadReason. */
+  /** bad counts skipped lines by BadReason (Limit and Refused also by Refusal in `refused`). */
   readonly bad: Float64Array;
+  /** refused counts the lines the sink refused, by Refusal (REFUSAL_NAMES). */
+  readonly refused: Float64Array;
 
   constructor() {
     this.lines = 0;
     this.bad = new Float64Array(BAD_REASONS.length);
+    this.refused = new Float64Array(REFUSAL_NAMES.length);
   }
 
   /** badTotal sums the bad lines over every reason. */
@@ -67,10 +76,16 @@ export class StatsdCounts {
 }
 
 /**
- * BadLineHook sees every skipped line (bytes [start, end) of buf, valid only during the call).
- * The listener uses it for a rate-limited log sample; it is not called for good lines.
+ * BadLineHook sees every skipped line (bytes [start, end) of buf, valid only during the call),
+ * with the sink's Refusal when the reason is Limit or Refused (else -1). The listener uses it for
+ * the process totals and a rate-limited log sample; it is not called for good lines.
  */
-export type BadLineHook = (reason: BadReason, buf: Uint8Array, start: number, end: number) => void;
+export type BadLineHook = (reason: BadReason, buf: Uint8Array, start: number, end: number, refusal: number) => void;
+
+/** badReasonName is the `reason` label of a skipped line: the shared Refusal name when the sink refused it. */
+export function badReasonName(reason: BadReason, refusal: number): string {
+  return refusal >= 0 ? REFUSAL_NAMES[refusal]! : BAD_REASONS[reason]!;
+}
 
 /** StatsdParserOptions configure a StatsdParser. */
 export interface StatsdParserOptions {
@@ -107,6 +122,8 @@ export class StatsdParser {
   private readonly tenant: string;
   private readonly onBad: BadLineHook | null;
   private readonly cache: SeriesCache;
+  /** Refusal of the line `line` just refused (valid when it returned Limit or Refused). */
+  private refusal: number;
 
   constructor(sink: IngestSink, opts: StatsdParserOptions = {}) {
     this.sink = sink;
@@ -114,6 +131,7 @@ export class StatsdParser {
     this.counts = opts.counts ?? new StatsdCounts();
     this.onBad = opts.onBad ?? null;
     this.cache = new SeriesCache(opts.maxCacheEntries ?? 262144);
+    this.refusal = -1;
   }
 
   /**
@@ -149,7 +167,9 @@ export class StatsdParser {
 
   private bad(reason: BadReason, buf: Uint8Array, s: number, e: number): void {
     this.counts.bad[reason]!++;
-    if (this.onBad !== null) this.onBad(reason, buf, s, e);
+    const refusal = reason === BadReason.Limit || reason === BadReason.Refused ? this.refusal : -1;
+    if (refusal >= 0) this.counts.refused[refusal]!++;
+    if (this.onBad !== null) this.onBad(reason, buf, s, e, refusal);
   }
 
   /** line parses one trimmed non-empty line; it returns -1 when recorded, else a BadReason. */
@@ -250,7 +270,10 @@ export class StatsdParser {
       this.cache.insert(hash, type, b, s, nameEnd, tagStart, tagEnd, contStart, contEnd, ref);
     }
     if (ref < 0) {
-      if (ref === REFUSED) return BadReason.Limit;
+      if (ref <= REFUSED_BASE) {
+        this.refusal = REFUSED_BASE - ref;
+        return BadReason.Limit;
+      }
       return ref === CACHED_BAD_TAGS ? BadReason.BadTags : BadReason.Malformed;
     }
 
@@ -287,7 +310,9 @@ export class StatsdParser {
         }
       }
     }
-    return ok ? -1 : BadReason.Refused;
+    if (ok) return -1;
+    this.refusal = refusalOf(sink, Refusal.Pipeline);
+    return BadReason.Refused;
   }
 
   /**
@@ -341,7 +366,9 @@ export class StatsdParser {
     }
     rec[METRIC_NAME] = name;
     const kind = type === T_COUNTER ? MetricKind.Counter : type === T_GAUGE || type === T_SET ? MetricKind.Gauge : MetricKind.Histogram;
-    return this.sink.series(this.tenant, labelsFromRecord(rec), kind);
+    const ref = this.sink.series(this.tenant, labelsFromRecord(rec), kind);
+    // The reason is cached with the refusal, so a refused key keeps being counted under it.
+    return ref === REFUSED ? REFUSED_BASE - refusalOf(this.sink, Refusal.SeriesLimit) : ref;
   }
 }
 

@@ -346,7 +346,8 @@ class Converter {
       at = v.firstChild!.name === 'AtStart' ? { kind: 'start' } : { kind: 'end' };
     } else {
       const secs = parseNumber(this.text(v));
-      if (!Number.isFinite(secs)) throw this.err(v.from, `timestamp out of bounds for @ modifier: ${secs}`);
+      // Prometheus' bound: the seconds must fit an int64.
+      if (!Number.isFinite(secs) || Math.abs(secs) >= 2 ** 63) throw this.err(v.from, `timestamp out of bounds for @ modifier: ${secs}`);
       at = { kind: 'time', ms: Math.round(secs * 1000) };
     }
     target.at = at;

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { BAD_REASONS, BadReason, StatsdParser, countLines } from '../../../src/ingest/statsd/parse.js';
+import { BAD_REASONS, BadReason, StatsdParser, badReasonName, countLines } from '../../../src/ingest/statsd/parse.js';
+import { REFUSED, Refusal } from '../../../src/ingest/sink.js';
 import { parseDecimal } from '../../../src/ingest/statsd/number.js';
 import { MetricKind } from '../../../src/model/metric-kind.js';
 import { RecordingSink } from './recording-sink.js';
@@ -270,4 +271,33 @@ t.test('decimal values parse exactly as Number() does', async (t) => {
   for (const s of ['', '-', '+', '.', 'e5', '1e', '1e+', 'NaN', 'Infinity', '0x10', '1 ', ' 1', '1_000', '--1']) {
     t.ok(Number.isNaN(parseDecimal(Buffer.from(s), 0, s.length)), `${JSON.stringify(s)} is not a number`);
   }
+});
+
+t.test('lines the sink refuses are counted by the shared refusal vocabulary, cached ones too', async (t) => {
+  // A sink that says why, as the pipeline does: series by a limit, points by their timestamp.
+  class WhySink extends RecordingSink {
+    why = Refusal.SeriesLimit;
+    override series(tenant: string, labels: Parameters<RecordingSink['series']>[1], kind: MetricKind): number {
+      const ref = super.series(tenant, labels, kind);
+      if (ref === REFUSED) this.why = Refusal.SeriesPerTenant;
+      return ref;
+    }
+    override counter(ref: number, increment: number, tsMs: number): boolean {
+      const ok = super.counter(ref, increment, tsMs);
+      if (!ok) this.why = Refusal.TooOld;
+      return ok;
+    }
+    lastRefusal(): Refusal { return this.why; }
+  }
+  const sink = new WhySink();
+  sink.refuseNames.add('crowded_total');
+  sink.minTsMs = 1_000_000;
+  const seen: string[] = [];
+  const p = new StatsdParser(sink, { onBad: (reason, _b, _s, _e, refusal) => seen.push(badReasonName(reason, refusal)) });
+  const text = 'crowded:1|c\ncrowded:2|c\nold:1|c|T1\nfine:1|c\n';
+  p.parse(Buffer.from(text), 0, Buffer.byteLength(text), 2_000_000);
+  t.equal(p.counts.refused[Refusal.SeriesPerTenant], 2, 'both lines of the refused series, the second from the cache');
+  t.equal(p.counts.refused[Refusal.TooOld], 1, 'the point older than every tier');
+  t.same(seen, ['series_per_tenant', 'series_per_tenant', 'too_old'], 'the hook (log, process totals) gets the same names');
+  t.equal(sink.samples.length, 1, 'the good line is recorded');
 });
