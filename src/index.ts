@@ -145,7 +145,10 @@ export async function open(opts: OpenOptions = {}): Promise<Tallyd> {
   argv.push('--log-level', opts.logLevel ?? 'warn');
   const cfg = loadConfig(parseArgs(argv), {});
   const log = new Logger(cfg.logLevel, { service: 'tallyd', embedded: true }, opts.log ?? ((line) => process.stderr.write(line)));
-  const daemon = await startDaemon(cfg, log);
+  // Query workers start on the first query (or rule evaluation): an agent that only records pays
+  // no thread, heap or store handle for them, and open() returns without their startup CPU
+  // running behind it. The first query waits for them (typically a few hundred ms).
+  const daemon = await startDaemon(cfg, log, { lazyQueryWorkers: true });
   // Records go through the cost sink, as every ingest path does, so recorded tokens are priced.
   const pipeline = daemon.pipeline;
   const bounds = new Map<string, Float64Array>();

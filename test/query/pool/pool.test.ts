@@ -90,6 +90,21 @@ t.test('a PromQL query runs on a worker against its own store handle, for the te
   t.equal(bad.type, 'bad_data', 'a parse error keeps its Prometheus error type across threads');
 });
 
+t.test('a lazy pool spawns no worker until its first job, which waits for one and runs', async (t) => {
+  const dataDir = await seeded(t);
+  const p = new QueryPool({
+    size: 1, ruleWorkers: 1, queueLength: 4, store: { dataDir, rawResolutionMs: 10_000 },
+    limits: { maxSamples: 50_000_000, maxSeries: 1_000_000 }, jobModules: [...DEFAULT_JOB_MODULES, TEST_JOBS], graceMs: 300, lazy: true,
+  });
+  t.teardown(() => p.close());
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(p.stats().workers, 0, 'no worker before a job');
+  const r = await p.run('instant', { tenant: 'acme', expr: 'count(up)', timeMs: T0, encoding: 'prom-json' }, { deadlineMs: soon(30_000) });
+  t.same(JSON.parse(r as string), { resultType: 'vector', result: [{ metric: {}, value: [T0 / 1000, '3'] }] });
+  await p.start();
+  t.equal(p.stats().workers, 2, 'the first job started every worker, the rule worker too');
+});
+
 t.test('the series limit is enforced in the worker', async (t) => {
   const dataDir = await seeded(t);
   const p = await pool(t, { store: { dataDir, rawResolutionMs: 10_000 }, limits: { maxSamples: 50_000_000, maxSeries: 2 } });
