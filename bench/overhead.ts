@@ -55,7 +55,7 @@ const BIN = join(ROOT, 'bin/tallyd.js');
 const MODES = ['none', 'otel-noexport', 'otel-otlp', 'statsd', 'embedded', 'otel-embedded'] as const;
 type Mode = (typeof MODES)[number];
 
-interface Run { mode: Mode; workload: Workload; calls: number; measurements: number; cpuUs: number; daemonUs: number; wallMs: number; recordNs: number }
+interface Run { mode: Mode; workload: Workload; calls: number; measurements: number; cpuUs: number; mainThreadUs: number; otherThreadsUs: number; daemonUs: number; wallMs: number; recordNs: number }
 
 function procCpuUs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -158,6 +158,8 @@ try {
       return {
         mode: m,
         workloadCpuMs: median(rs.map((r) => r.cpuUs)) / 1000,
+        mainThreadMs: median(rs.map((r) => r.mainThreadUs)) / 1000,
+        otherThreadsMs: median(rs.map((r) => r.otherThreadsUs)) / 1000,
         tallydCpuMs: median(rs.map((r) => r.daemonUs)) / 1000,
         overheadPct: m === 'none' ? 0 : ((total - base) / base) * 100,
         nsPerMeasurement: meas ? ((total - base) * 1000) / meas : 0,
@@ -167,9 +169,10 @@ try {
     const calls = median(runs.get('none')!.map((r) => r.calls));
     const spread = ((Math.max(...noneCpu) - Math.min(...noneCpu)) / base) * 100;
     out.push('', `workload ${workload}: ${(base / calls).toFixed(1)} us CPU per call without metrics; the 'none' rounds spread over ${spread.toFixed(1)} % of it (noise floor)`);
-    out.push('path            workload CPU   tallyd CPU   overhead vs workload   ns/measurement (all CPU)   ns/measurement (record call, wall)');
+    out.push('path            workload CPU (main + other threads)   tallyd CPU   overhead vs workload   ns/measurement (all CPU)   ns/measurement (record call, wall)');
     for (const r of rows) {
-      out.push(`${r.mode.padEnd(15)} ${r.workloadCpuMs.toFixed(0).padStart(9)} ms ${r.tallydCpuMs.toFixed(0).padStart(9)} ms ${r.overheadPct.toFixed(1).padStart(18)} % ${r.nsPerMeasurement.toFixed(0).padStart(22)} ${r.recordCallNsPerMeasurement.toFixed(0).padStart(28)}`);
+      const split = `(${r.mainThreadMs.toFixed(0)} + ${r.otherThreadsMs.toFixed(0)})`;
+      out.push(`${r.mode.padEnd(15)} ${r.workloadCpuMs.toFixed(0).padStart(9)} ms ${split.padStart(15)} ${r.tallydCpuMs.toFixed(0).padStart(11)} ms ${r.overheadPct.toFixed(1).padStart(18)} % ${r.nsPerMeasurement.toFixed(0).padStart(22)} ${r.recordCallNsPerMeasurement.toFixed(0).padStart(28)}`);
     }
     results[workload] = { usPerCall: base / calls, noneSpreadPct: spread, rows, runs: Object.fromEntries(runs) };
   }
