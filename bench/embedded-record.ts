@@ -3,6 +3,7 @@
 // an MCP tool histogram; 4 models x 5 tools), with a sink that only counts, so the figure is the
 // calling thread's lookup + clock read + in-place update and nothing else. Also the same calls
 // with a string key built per call (what record() did before the lookup tree), for comparison.
+// And the bound handles (Recorder.bind, what db.counter()/histogram() return), one per series.
 // Run: npm run bench -- embedded-record [-- --calls=N]
 import { Recorder } from '../src/ingest/embedded/recorder.js';
 import type { IngestSink } from '../src/ingest/sink.js';
@@ -42,6 +43,30 @@ function measure(name: string, rec: Rec): void {
 
 const r = new Recorder(sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 1_000, boundsOf: () => BOUNDS });
 measure('record() (lookup tree, clock, update)', (n, v, l, k) => r.record(n, v, l, k));
+
+// Bound handles: one per series, picked by the call site (no lookup at all).
+const bound = MODELS.map((model) => ({
+  lat: r.bind('llm_request_duration_seconds', { model }, MetricKind.Histogram),
+  tin: r.bind('llm_tokens_total', { model, type: 'input' }, MetricKind.Counter),
+  tout: r.bind('llm_tokens_total', { model, type: 'output' }, MetricKind.Counter),
+  cost: r.bind('llm_cost_usd_total', { model }, MetricKind.Counter),
+}));
+const toolBound = TOOLS.map((tool) => r.bind('mcp_tool_call_duration_seconds', { tool }, MetricKind.Histogram));
+{
+  const run = (i: number): void => {
+    const b = bound[i % 4]!;
+    b.lat(0.2 + (i % 100) / 50);
+    b.tin(1000 + (i % 7));
+    b.tout(50 + (i % 200));
+    b.cost(0.001);
+    toolBound[i % 5]!(0.01 + (i % 30) / 100);
+  };
+  for (let i = 0; i < 200_000; i++) run(i);
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < CALLS; i++) run(i);
+  const c = process.cpuUsage(c0);
+  console.log(`${'bound handles (clock, update)'.padEnd(46)} ${(((c.user + c.system) * 1000) / (CALLS * 5)).toFixed(1).padStart(7)} ns CPU per measurement`);
+}
 
 // The per-call string key of the previous record(), the rest as cheap as possible.
 const byKey = new Map<string, { sum: number }>();

@@ -139,6 +139,29 @@ export class Recorder {
       a = this.admit(name, labels, kind);
       if (a === undefined) return false;
     }
+    return this.add(a, value);
+  }
+
+  /**
+   * bind resolves a series once and returns its recording function: each call is record()
+   * without the lookup. The labels are copied now. A series a limit refuses is looked up again
+   * on the next call (as record() does), so the handle works once the limit allows it.
+   */
+  bind(name: string, labels: Readonly<Record<string, string>>, kind: MetricKind): (value: number) => boolean {
+    const own = { ...labels };
+    let a: Accumulation | undefined;
+    return (value: number): boolean => {
+      if (a === undefined) {
+        a = this.admit(name, own, kind);
+        if (a === undefined) return false;
+      }
+      return this.add(a, value);
+    };
+  }
+
+  /** add records one value into a resolved series now. */
+  private add(a: Accumulation, value: number): boolean {
+    const kind = a.kind;
     const now = this.now();
     if (kind === MetricKind.Gauge) {
       const ok = this.sink.gaugeSet(a.ref, value, now);

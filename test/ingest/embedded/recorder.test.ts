@@ -127,3 +127,19 @@ t.test('the same labels listed in another order reach the same series', async (t
     ['__name__=tok_total,model=a', 24],
   ]);
 });
+
+t.test('a bound series is the one record() uses; a refused one is retried on the next call', async (t) => {
+  const f = fakeSink();
+  const now = 30_000;
+  const r = new Recorder(f.sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 60_000, boundsOf: () => BOUNDS, now: () => now });
+  const add = r.bind('tok_total', { model: 'a' }, MetricKind.Counter);
+  t.ok(add(2));
+  t.ok(r.record('tok_total', 3, { model: 'a' }, MetricKind.Counter));
+  t.notOk(add(-1), 'a negative increment is refused');
+  const refused = r.bind('refused_total', {}, MetricKind.Counter);
+  t.notOk(refused(1), 'refused by the sink');
+  t.notOk(refused(1), 'asked again, refused again');
+  t.same(f.names, ['__name__=tok_total,model=a']);
+  r.drain();
+  t.same(f.sent.map((s) => [f.names[s.ref], s.value]), [['__name__=tok_total,model=a', 5]]);
+});
