@@ -90,6 +90,8 @@ export class QueryPool implements QueryRunner {
   private nextId = 1;
   private closed = false;
   private started: Promise<void> | null = null;
+  /** start() has settled (every worker was ready, or one failed and is being replaced). */
+  private startedDone = false;
   private readonly maxRuleWorkers: number;
   /** Slots [0, shared) take any job; the rest are reserved for rules. */
   private readonly shared: number;
@@ -106,7 +108,18 @@ export class QueryPool implements QueryRunner {
 
   /** start spawns every worker (once) and resolves once each has opened its store. */
   start(): Promise<void> {
-    this.started ??= Promise.all(this.slots.map((_, i) => this.spawn(i))).then(() => undefined);
+    if (this.started === null) {
+      this.started = Promise.all(this.slots.map((_, i) => this.spawn(i))).then(() => undefined);
+      // Settled either way: a worker that failed to open is replaced by spawn's own handlers.
+      this.started.then(
+        () => (this.startedDone = true),
+        (err: unknown) => {
+          this.startedDone = true;
+          // An eager pool's caller logs this itself (startDaemon).
+          if (this.o.lazy === true) this.o.log?.('query worker failed to start; it is retried', { err: String(err) });
+        },
+      );
+    }
     return this.started;
   }
 
@@ -128,9 +141,12 @@ export class QueryPool implements QueryRunner {
     if (this.closed) return Promise.reject(new QueryError('unavailable', 'tallyd is shutting down'));
     if (opts.signal?.aborted) return Promise.reject(canceled());
     if (Date.now() >= opts.deadlineMs) return Promise.reject(timedOut());
-    // A lazy pool starts on its first job; the job waits in its queue like any other.
-    if (this.started === null) {
-      this.start().catch((err: unknown) => this.o.log?.('query worker failed to start; it is retried', { err: String(err) }));
+    // A lazy pool starts on its first job. The jobs that arrive while it starts wait for it, and
+    // that wait is not counted against their deadline: it is tallyd's start-up, not the query's
+    // cost (three workers compiling and opening the store take seconds on a busy machine).
+    if (this.o.lazy === true && !this.startedDone) {
+      const t0 = Date.now();
+      return this.start().catch(() => undefined).then(() => this.runKind(kind, params, { ...opts, deadlineMs: opts.deadlineMs + (Date.now() - t0) }));
     }
     const queue = this.queues[lane];
     if (queue.length >= this.o.queueLength) {
