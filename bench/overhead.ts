@@ -1,8 +1,8 @@
 // Overhead budget (SPEC section 11): the CPU that metrics cost an instrumented LLM workload, as a
 // percentage of the workload's own CPU, tallyd's CPU included. The fake workload
-// (bench/overhead-workload.ts, 1,000 calls/s (light) or 250 (http), 5 measurements per call: request latency
-// histogram, input/output token counters, cost counter, MCP tool call histogram) runs in its own
-// process once per path:
+// (bench/overhead-workload.ts, 1,000 calls/s light or 250 http, 5 measurements per call: request
+// latency histogram, input/output token counters, cost counter, MCP tool call histogram) runs in
+// its own process once per path:
 //   none           no metrics (the workload's own CPU, the denominator)
 //   otel-noexport  OpenTelemetry SDK recording, never exporting (the reference)
 //   otel-otlp      OpenTelemetry SDK -> OTLP/HTTP protobuf every 10 s -> a tallyd daemon process
