@@ -1,42 +1,69 @@
 // Overhead budget (SPEC section 11): the CPU that metrics cost an instrumented LLM workload, as a
 // percentage of the workload's own CPU, tallyd's CPU included. The fake workload
-// (bench/overhead-workload.ts, ~1,000 calls/s, 5 measurements per call: request latency
-// histogram, input/output token counters, cost counter, MCP tool call histogram) runs in its own
-// process once per path:
+// (bench/overhead-workload.ts, 1,000 calls/s light or 250 http, 5 measurements per call: request
+// latency histogram, input/output token counters, cost counter, MCP tool call histogram) runs in
+// its own process once per path:
 //   none           no metrics (the workload's own CPU, the denominator)
 //   otel-noexport  OpenTelemetry SDK recording, never exporting (the reference)
-//   otel-otlp      OpenTelemetry SDK -> OTLP/HTTP protobuf -> a tallyd daemon process
-//   statsd         hot-shots (UDP, buffered) -> a tallyd daemon process
-//   embedded       `import { open } from 'tallyd'`, record() in-process (workers included)
-//   otel-embedded  OpenTelemetry SDK -> tallyd/otel exporter -> embedded tallyd
-// The daemon's CPU (utime+stime from /proc, 10 ms ticks) over the run is added for the two
-// network paths. Rounds are interleaved and the median is reported.
-// Run: npm run bench -- overhead [-- --quick] [--seconds=N] [--rounds=N] [--rate=N]
-import { spawn, spawnSync } from 'node:child_process';
+//   otel-otlp      OpenTelemetry SDK -> OTLP/HTTP protobuf every 10 s -> a tallyd daemon process
+//   statsd         hot-shots (UDP, 1,400-byte buffer flushed every 200 ms) -> a tallyd daemon process
+//   embedded       `import { open } from 'tallyd'`, record() in-process (its workers included)
+//   otel-embedded  OpenTelemetry SDK -> tallyd/otel exporter every 10 s -> embedded tallyd
+// Workloads (--workload=http|light|both, default both; see overhead-workload.ts for exactly what
+// each call does):
+//   http   a chat-completions round trip per call (~6.5 KB JSON request built and POSTed with
+//          fetch, JSON answer parsed) to a fake provider in a separate, unmeasured process;
+//          250 calls/s by default (--http-rate), at most 64 in flight
+//   light  the earlier in-process stand-in, ~42 us CPU per call and no I/O
+// Steady state: every run warms up for --warmup seconds (default 5: instrumentation setup, JIT,
+// an embedded instance's startup, the daemon's first flush) and is measured over the next
+// --seconds (default 20, so two OTel export intervals). The daemon's CPU (utime+stime from
+// /proc, 10 ms ticks) is sampled when the workload opens and closes its measured window and added
+// for the two network paths. Before the runs, an idle daemon's CPU per second is measured (what
+// tallyd costs with no traffic at all). Rounds are interleaved and the median is reported; the
+// spread of the `none` rounds is printed too: differences smaller than it are noise.
+// Run: npm run bench -- overhead [-- --quick] [--workload=W] [--seconds=N] [--warmup=N] [--rounds=N] [--rate=N] [--http-rate=N]
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { freePort } from '../test/support/free-port.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const QUICK = argv.includes('--quick');
-const SECONDS = Number(opt('seconds') ?? (QUICK ? 4 : 10));
+const SECONDS = Number(opt('seconds') ?? (QUICK ? 6 : 20));
+const WARMUP = Number(opt('warmup') ?? (QUICK ? 3 : 5));
 const ROUNDS = Number(opt('rounds') ?? (QUICK ? 1 : 3));
 const RATE = Number(opt('rate') ?? 1000);
+// The http workload costs ~1 ms CPU per call here (fetch + JSON both ways): at 1,000 calls/s it
+// alone would need a whole core and the fake provider another, so it runs at a quarter of the rate.
+const HTTP_RATE = Number(opt('http-rate') ?? 250);
+const IDLE_SECONDS = Number(opt('idle-seconds') ?? (QUICK ? 5 : 20));
+const WORKLOADS = (() => {
+  const w = opt('workload') ?? 'both';
+  if (w === 'both') return ['http', 'light'] as const;
+  if (w === 'http' || w === 'light') return [w] as const;
+  throw new Error(`--workload: expected http, light or both, got ${w}`);
+})();
+type Workload = 'http' | 'light';
 const ROOT = new URL('../../', import.meta.url).pathname;
-const WORKLOAD = join(ROOT, 'dist/bench/overhead-workload.js');
+const WORKLOAD_JS = join(ROOT, 'dist/bench/overhead-workload.js');
+const PROVIDER_JS = join(ROOT, 'dist/bench/overhead-provider.js');
 const BIN = join(ROOT, 'bin/tallyd.js');
 const MODES = ['none', 'otel-noexport', 'otel-otlp', 'statsd', 'embedded', 'otel-embedded'] as const;
 type Mode = (typeof MODES)[number];
 
-interface Run { mode: Mode; calls: number; measurements: number; cpuUs: number; daemonUs: number; wallMs: number; recordNs: number }
+interface Run { mode: Mode; workload: Workload; calls: number; measurements: number; cpuUs: number; mainThreadUs: number; otherThreadsUs: number; daemonUs: number; wallMs: number; recordNs: number }
 
 function procCpuUs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * 10_000;
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startTallyd(): Promise<{ pid: number; otlp: string; statsd: string; stop: () => Promise<void> }> {
   const ports = { http: await freePort(), otlpHttp: await freePort(), statsd: await freePort() };
@@ -50,57 +77,115 @@ async function startTallyd(): Promise<{ pid: number; otlp: string; statsd: strin
       // starting
     }
     if (i > 150) throw new Error('tallyd did not become ready');
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
   return { pid: proc.pid!, otlp: `http://127.0.0.1:${ports.otlpHttp}/v1/metrics`, statsd: `127.0.0.1:${ports.statsd}`, stop: async () => { proc.kill('SIGTERM'); await exited; } };
 }
 
-async function runOnce(mode: Mode): Promise<Run> {
+async function startProvider(): Promise<{ url: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [PROVIDER_JS], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`fake provider exited with ${code}`)));
+    createInterface({ input: proc.stdout! }).on('line', (l) => {
+      const m = /^listening (\d+)$/.exec(l);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  return { url: `http://127.0.0.1:${port}`, proc };
+}
+
+/** idleDaemonCpuMsPerS measures a started daemon with no traffic, after a settling pause. */
+async function idleDaemonCpuMsPerS(): Promise<number> {
+  const d = await startTallyd();
+  await sleep(5_000);
+  const c0 = procCpuUs(d.pid);
+  await sleep(IDLE_SECONDS * 1000);
+  const us = procCpuUs(d.pid) - c0;
+  await d.stop();
+  return us / 1000 / IDLE_SECONDS;
+}
+
+async function runOnce(mode: Mode, workload: Workload, provider: string): Promise<Run> {
   const daemon = mode === 'otel-otlp' || mode === 'statsd' ? await startTallyd() : null;
   const target = mode === 'otel-otlp' ? daemon!.otlp : mode === 'statsd' ? daemon!.statsd : '';
-  const d0 = daemon ? procCpuUs(daemon.pid) : 0;
-  const r = spawnSync(process.execPath, [WORKLOAD, `--mode=${mode}`, `--seconds=${SECONDS}`, `--rate=${RATE}`, `--target=${target}`], { encoding: 'utf8', timeout: (SECONDS + 60) * 1000 });
-  if (r.status !== 0) throw new Error(`${mode}: ${r.stderr}`);
-  // The daemon's share: from before the workload started until it exited (its final export included).
-  const daemonUs = daemon ? procCpuUs(daemon.pid) - d0 : 0;
+  const child = spawn(process.execPath, [WORKLOAD_JS, `--mode=${mode}`, `--workload=${workload}`, `--seconds=${SECONDS}`, `--warmup=${WARMUP}`,
+    `--rate=${workload === 'http' ? HTTP_RATE : RATE}`, `--target=${target}`, `--provider=${provider}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const timeout = setTimeout(() => child.kill('SIGKILL'), (WARMUP + SECONDS) * 4000 + 120_000);
+  let d0 = 0, d1 = 0;
+  let result: Omit<Run, 'daemonUs'> | null = null;
+  const lines = createInterface({ input: child.stdout! });
+  lines.on('line', (l) => {
+    // The daemon's share is sampled at the workload's own window edges (steady state only).
+    if (l === '{"phase":"measure"}') d0 = daemon ? procCpuUs(daemon.pid) : 0;
+    else if (l === '{"phase":"end"}') d1 = daemon ? procCpuUs(daemon.pid) : 0;
+    else if (l.startsWith('{')) result = JSON.parse(l) as Omit<Run, 'daemonUs'>;
+  });
+  const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
+  clearTimeout(timeout);
   await daemon?.stop();
-  return { ...(JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Omit<Run, 'daemonUs'>), daemonUs };
+  if (code !== 0 || result === null) throw new Error(`${workload}/${mode}: exit ${code}: ${stderr}`);
+  return { ...(result as Omit<Run, 'daemonUs'>), daemonUs: d1 - d0 };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const load0 = loadavg();
-const runs = new Map<Mode, Run[]>(MODES.map((m) => [m, []]));
-for (let round = 0; round < ROUNDS; round++) {
-  for (const m of MODES) {
-    const r = await runOnce(m);
-    runs.get(m)!.push(r);
-    process.stderr.write(`round ${round + 1}/${ROUNDS} ${m}: workload ${(r.cpuUs / 1000).toFixed(0)} ms CPU, tallyd ${(r.daemonUs / 1000).toFixed(0)} ms\n`);
+process.stderr.write(`idle daemon: measuring ${IDLE_SECONDS} s...\n`);
+const idleMsPerS = await idleDaemonCpuMsPerS();
+const provider = WORKLOADS.includes('http' as never) ? await startProvider() : null;
+const results: Record<string, unknown> = {};
+const out: string[] = [];
+out.push(`overhead: ${RATE} calls/s (http workload ${HTTP_RATE} calls/s), ${WARMUP} s warm-up then ${SECONDS} s measured (steady state), 5 measurements per call, median of ${ROUNDS} round(s)`);
+out.push(`idle tallyd daemon (listeners on, no traffic): ${idleMsPerS.toFixed(2)} ms CPU per second`);
+try {
+  for (const workload of WORKLOADS) {
+    const runs = new Map<Mode, Run[]>(MODES.map((m) => [m, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const m of MODES) {
+        const r = await runOnce(m, workload, provider?.url ?? '');
+        runs.get(m)!.push(r);
+        process.stderr.write(`${workload} round ${round + 1}/${ROUNDS} ${m}: workload ${(r.cpuUs / 1000).toFixed(0)} ms CPU, tallyd ${(r.daemonUs / 1000).toFixed(0)} ms, load ${loadavg()[0]!.toFixed(2)}\n`);
+      }
+    }
+    const noneCpu = runs.get('none')!.map((r) => r.cpuUs);
+    const base = median(noneCpu);
+    const rows = MODES.map((m) => {
+      const rs = runs.get(m)!;
+      const total = median(rs.map((r) => r.cpuUs + r.daemonUs));
+      const meas = median(rs.map((r) => r.measurements));
+      return {
+        mode: m,
+        workloadCpuMs: median(rs.map((r) => r.cpuUs)) / 1000,
+        mainThreadMs: median(rs.map((r) => r.mainThreadUs)) / 1000,
+        otherThreadsMs: median(rs.map((r) => r.otherThreadsUs)) / 1000,
+        tallydCpuMs: median(rs.map((r) => r.daemonUs)) / 1000,
+        overheadPct: m === 'none' ? 0 : ((total - base) / base) * 100,
+        nsPerMeasurement: meas ? ((total - base) * 1000) / meas : 0,
+        recordCallNsPerMeasurement: meas ? median(rs.map((r) => r.recordNs / r.measurements)) : 0,
+      };
+    });
+    const calls = median(runs.get('none')!.map((r) => r.calls));
+    const spread = ((Math.max(...noneCpu) - Math.min(...noneCpu)) / base) * 100;
+    out.push('', `workload ${workload}: ${(base / calls).toFixed(1)} us CPU per call without metrics; the 'none' rounds spread over ${spread.toFixed(1)} % of it (noise floor)`);
+    out.push('path            workload CPU (main + other threads)   tallyd CPU   overhead vs workload   ns/measurement (all CPU)   ns/measurement (record call, wall)');
+    for (const r of rows) {
+      const split = `(${r.mainThreadMs.toFixed(0)} + ${r.otherThreadsMs.toFixed(0)})`;
+      out.push(`${r.mode.padEnd(15)} ${r.workloadCpuMs.toFixed(0).padStart(9)} ms ${split.padStart(15)} ${r.tallydCpuMs.toFixed(0).padStart(11)} ms ${r.overheadPct.toFixed(1).padStart(18)} % ${r.nsPerMeasurement.toFixed(0).padStart(22)} ${r.recordCallNsPerMeasurement.toFixed(0).padStart(28)}`);
+    }
+    results[workload] = { usPerCall: base / calls, noneSpreadPct: spread, rows, runs: Object.fromEntries(runs) };
   }
+} finally {
+  provider?.proc.kill('SIGTERM');
 }
 const load1 = loadavg();
-const base = median(runs.get('none')!.map((r) => r.cpuUs));
-const rows = MODES.map((m) => {
-  const rs = runs.get(m)!;
-  const cpu = median(rs.map((r) => r.cpuUs));
-  const daemon = median(rs.map((r) => r.daemonUs));
-  const total = median(rs.map((r) => r.cpuUs + r.daemonUs));
-  const meas = rs[0]!.measurements;
-  return {
-    mode: m,
-    workloadCpuMs: cpu / 1000,
-    tallydCpuMs: daemon / 1000,
-    overheadPct: m === 'none' ? 0 : ((total - base) / base) * 100,
-    nsPerMeasurement: meas ? ((total - base) * 1000) / meas : 0,
-    recordCallNsPerMeasurement: meas ? median(rs.map((r) => r.recordNs)) / meas : 0,
-  };
-});
-console.log(`overhead: ${RATE} calls/s x ${SECONDS} s, 5 measurements per call, median of ${ROUNDS} round(s); load average ${load0.map((x) => x.toFixed(2)).join(' ')} -> ${load1.map((x) => x.toFixed(2)).join(' ')}`);
-console.log('path            workload CPU   tallyd CPU   overhead vs workload   ns/measurement (all CPU)   ns/measurement (record call)');
-for (const r of rows) {
-  console.log(`${r.mode.padEnd(15)} ${r.workloadCpuMs.toFixed(0).padStart(9)} ms ${r.tallydCpuMs.toFixed(0).padStart(9)} ms ${r.overheadPct.toFixed(1).padStart(18)} % ${r.nsPerMeasurement.toFixed(0).padStart(22)} ${r.recordCallNsPerMeasurement.toFixed(0).padStart(28)}`);
-}
+out.push('', `load average ${load0.map((x) => x.toFixed(2)).join(' ')} -> ${load1.map((x) => x.toFixed(2)).join(' ')}`);
+console.log(out.join('\n'));
 const dir = join(ROOT, 'bench/results');
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'overhead.json'), JSON.stringify({ date: new Date().toISOString(), rate: RATE, seconds: SECONDS, rounds: ROUNDS, loadavg: { before: load0, after: load1 }, rows, runs: Object.fromEntries(runs) }, null, 2) + '\n');
+writeFileSync(join(dir, 'overhead.json'), JSON.stringify({
+  date: new Date().toISOString(), rate: RATE, httpRate: HTTP_RATE, seconds: SECONDS, warmup: WARMUP, rounds: ROUNDS,
+  loadavg: { before: load0, after: load1 }, idleDaemonCpuMsPerS: idleMsPerS, workloads: results,
+}, null, 2) + '\n');
 console.log('\nwrote bench/results/overhead.json');

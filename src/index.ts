@@ -73,6 +73,24 @@ export type QueryValue =
   | { readonly type: 'scalar'; readonly t: number; readonly value: number }
   | { readonly type: 'string'; readonly t: number; readonly value: string };
 
+/** BoundCounter is one counter series, resolved once: `add` is record() without the lookup. */
+export interface BoundCounter {
+  /** add increments the counter (default 1); false when refused (negative, NaN, or a limit). */
+  add(value?: number): boolean;
+}
+
+/** BoundHistogram is one histogram series, resolved once. */
+export interface BoundHistogram {
+  /** observe records one observation; false when refused (not finite, or a limit). */
+  observe(value: number): boolean;
+}
+
+/** BoundGauge is one gauge series, resolved once. */
+export interface BoundGauge {
+  /** set sets the gauge; false when refused (a limit). */
+  set(value: number): boolean;
+}
+
 /** Tallyd is an open embedded instance. */
 export interface Tallyd {
   /**
@@ -80,6 +98,13 @@ export interface Tallyd {
    * histogram observation. Returns false when it was refused (a cardinality or label limit).
    */
   record(name: string, value: number, labels?: Readonly<Record<string, string>>, kind?: MetricType): boolean;
+  /**
+   * counter, histogram and gauge bind one series (name and labels fixed) for a hot call site:
+   * the handle skips record()'s lookup. Equivalent to record() with the same name, labels and kind.
+   */
+  counter(name: string, labels?: Readonly<Record<string, string>>): BoundCounter;
+  histogram(name: string, labels?: Readonly<Record<string, string>>): BoundHistogram;
+  gauge(name: string, labels?: Readonly<Record<string, string>>): BoundGauge;
   /** query evaluates PromQL at `time` (Date or unix ms; default now). */
   query(expr: string, time?: Date | number): Promise<QueryValue>;
   /** queryRange evaluates PromQL from start to end every `step` (ms, or a duration like '15s'). */
@@ -145,7 +170,10 @@ export async function open(opts: OpenOptions = {}): Promise<Tallyd> {
   argv.push('--log-level', opts.logLevel ?? 'warn');
   const cfg = loadConfig(parseArgs(argv), {});
   const log = new Logger(cfg.logLevel, { service: 'tallyd', embedded: true }, opts.log ?? ((line) => process.stderr.write(line)));
-  const daemon = await startDaemon(cfg, log);
+  // Query workers start on the first query (or rule evaluation): an agent that only records pays
+  // no thread, heap or store handle for them, and open() returns without their startup CPU
+  // running behind it. The first query waits for them (typically a few hundred ms).
+  const daemon = await startDaemon(cfg, log, { lazyQueryWorkers: true });
   // Records go through the cost sink, as every ingest path does, so recorded tokens are priced.
   const pipeline = daemon.pipeline;
   const bounds = new Map<string, Float64Array>();
@@ -160,6 +188,10 @@ export async function open(opts: OpenOptions = {}): Promise<Tallyd> {
     },
   });
   let closed = false;
+  const live = (f: (v: number) => boolean, value: number): boolean => {
+    if (closed) throw new Error('tallyd: record after close');
+    return f(value);
+  };
 
   const step = (s: number | string): number => {
     if (typeof s === 'number') return s;
@@ -175,6 +207,18 @@ export async function open(opts: OpenOptions = {}): Promise<Tallyd> {
       const k = KINDS[kind];
       if (k === undefined) throw new TypeError(`tallyd: unknown metric type ${JSON.stringify(kind)}; expected counter, gauge or histogram`);
       return recorder.record(name, value, labels, k);
+    },
+    counter(name, labels = {}) {
+      const f = recorder.bind(name, labels, MetricKind.Counter);
+      return { add: (value = 1) => live(f, value) };
+    },
+    histogram(name, labels = {}) {
+      const f = recorder.bind(name, labels, MetricKind.Histogram);
+      return { observe: (value) => live(f, value) };
+    },
+    gauge(name, labels = {}) {
+      const f = recorder.bind(name, labels, MetricKind.Gauge);
+      return { set: (value) => live(f, value) };
     },
     async query(expr, time = Date.now()) {
       return toValue(await daemon.query.instant(expr, ms(time)));

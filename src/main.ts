@@ -65,6 +65,12 @@ export interface DaemonQueries {
   range(expr: string, startMs: number, endMs: number, stepMs: number, tenant?: string): Promise<QueryResult>;
 }
 
+/** StartOptions are what an embedder may change about how the daemon starts. */
+export interface StartOptions {
+  /** Spawn the query workers on the first query instead of at start (the embedded library). */
+  readonly lazyQueryWorkers?: boolean;
+}
+
 type Closer = { name: string; close: () => Promise<void> };
 
 /** COMPACT_INTERVAL_MS is how often closed raw windows are rolled up and retention applied. */
@@ -75,7 +81,7 @@ const COMPACT_INTERVAL_MS = 60_000;
  * Stopping runs the same steps in reverse. Data flows one way: listeners push into the pipeline,
  * the pipeline writes the store, the query surfaces read it.
  */
-export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
+export async function startDaemon(cfg: Config, log: Logger, opts: StartOptions = {}): Promise<Daemon> {
   const startTimeMs = Date.now();
   mkdirSync(cfg.dataDir, { recursive: true });
   const store = await openStore({ dataDir: cfg.dataDir, rawResolutionMs: cfg.flushIntervalMs, tiers: cfg.tiers });
@@ -139,10 +145,13 @@ export async function startDaemon(cfg: Config, log: Logger): Promise<Daemon> {
       jobModules: [...DEFAULT_JOB_MODULES, COST_JOB_MODULE],
       store: { dataDir: cfg.dataDir, rawResolutionMs: cfg.flushIntervalMs, tiers: cfg.tiers },
       limits: { maxSamples: cfg.limits.queryMaxSamples, maxSeries: cfg.limits.queryMaxSeries },
+      lazy: opts.lazyQueryWorkers === true,
       log: (msg, fields) => log.error(msg, { component: 'query', ...fields }),
     });
     // Listeners bind while the workers load; a query that arrives first waits in the queue.
-    queries.start().catch((err) => log.error('query worker failed to start; it is retried', { err: String(err) }));
+    if (opts.lazyQueryWorkers !== true) {
+      queries.start().catch((err) => log.error('query worker failed to start; it is retried', { err: String(err) }));
+    }
     closers.push({ name: 'query workers', close: () => queries.close() });
     const engine = createEngine();
     const tenant = DEFAULT_TENANT;

@@ -29,6 +29,12 @@ export interface QueryPoolOptions {
    * (ingest, health) runs first. 0 keeps the process's priority.
    */
   readonly nice?: number;
+  /**
+   * lazy: no worker is spawned until the first job arrives (then all of them are, and that job
+   * waits for one to open its store). The embedded library uses it: a process that only records
+   * pays no thread, heap or store handle for queries it never makes.
+   */
+  readonly lazy?: boolean;
   /** log reports worker crashes and replacements. */
   readonly log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -83,6 +89,9 @@ export class QueryPool implements QueryRunner {
   private readonly graceMs: number;
   private nextId = 1;
   private closed = false;
+  private started: Promise<void> | null = null;
+  /** start() has settled (every worker was ready, or one failed and is being replaced). */
+  private startedDone = false;
   private readonly maxRuleWorkers: number;
   /** Slots [0, shared) take any job; the rest are reserved for rules. */
   private readonly shared: number;
@@ -97,9 +106,21 @@ export class QueryPool implements QueryRunner {
     this.maxRuleWorkers = opts.size > 1 ? opts.size - 1 : 1;
   }
 
-  /** start spawns every worker and resolves once each has opened its store. */
-  async start(): Promise<void> {
-    await Promise.all(this.slots.map((_, i) => this.spawn(i)));
+  /** start spawns every worker (once) and resolves once each has opened its store. */
+  start(): Promise<void> {
+    if (this.started === null) {
+      this.started = Promise.all(this.slots.map((_, i) => this.spawn(i))).then(() => undefined);
+      // Settled either way: a worker that failed to open is replaced by spawn's own handlers.
+      this.started.then(
+        () => (this.startedDone = true),
+        (err: unknown) => {
+          this.startedDone = true;
+          // An eager pool's caller logs this itself (startDaemon).
+          if (this.o.lazy === true) this.o.log?.('query worker failed to start; it is retried', { err: String(err) });
+        },
+      );
+    }
+    return this.started;
   }
 
   /** healthy says whether every worker is up. */
@@ -120,6 +141,13 @@ export class QueryPool implements QueryRunner {
     if (this.closed) return Promise.reject(new QueryError('unavailable', 'tallyd is shutting down'));
     if (opts.signal?.aborted) return Promise.reject(canceled());
     if (Date.now() >= opts.deadlineMs) return Promise.reject(timedOut());
+    // A lazy pool starts on its first job. The jobs that arrive while it starts wait for it, and
+    // that wait is not counted against their deadline: it is tallyd's start-up, not the query's
+    // cost (three workers compiling and opening the store take seconds on a busy machine).
+    if (this.o.lazy === true && !this.startedDone) {
+      const t0 = Date.now();
+      return this.start().catch(() => undefined).then(() => this.runKind(kind, params, { ...opts, deadlineMs: opts.deadlineMs + (Date.now() - t0) }));
+    }
     const queue = this.queues[lane];
     if (queue.length >= this.o.queueLength) {
       return Promise.reject(new QueryError('unavailable', `too many queries waiting (limits.query_queue is ${this.o.queueLength}); try again later`));

@@ -108,3 +108,38 @@ t.test('the drain timer hands points over without another record call', async (t
   t.equal(f.sent.length, 1);
   t.equal(f.sent[0]!.value, 5);
 });
+
+t.test('the same labels listed in another order reach the same series', async (t) => {
+  const f = fakeSink();
+  const now = 20_000;
+  const r = new Recorder(f.sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 60_000, boundsOf: () => BOUNDS, now: () => now });
+  t.ok(r.record('tok_total', 2, { model: 'a', type: 'input' }, MetricKind.Counter));
+  t.ok(r.record('tok_total', 3, { type: 'input', model: 'a' }, MetricKind.Counter));
+  t.ok(r.record('tok_total', 5, { model: 'a', type: 'input' }, MetricKind.Counter));
+  t.ok(r.record('tok_total', 7, { model: 'a', type: 'output' }, MetricKind.Counter));
+  t.ok(r.record('tok_total', 11, { model: 'a' }, MetricKind.Counter), 'a prefix of another call\'s labels is its own series');
+  t.ok(r.record('tok_total', 13, { model: 'a', type: '' }, MetricKind.Counter), 'an empty value is no label, as everywhere');
+  t.same(f.names, ['__name__=tok_total,model=a,type=input', '__name__=tok_total,model=a,type=output', '__name__=tok_total,model=a']);
+  r.drain();
+  t.same(f.sent.map((s) => [f.names[s.ref], s.value]), [
+    ['__name__=tok_total,model=a,type=input', 10],
+    ['__name__=tok_total,model=a,type=output', 7],
+    ['__name__=tok_total,model=a', 24],
+  ]);
+});
+
+t.test('a bound series is the one record() uses; a refused one is retried on the next call', async (t) => {
+  const f = fakeSink();
+  const now = 30_000;
+  const r = new Recorder(f.sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 60_000, boundsOf: () => BOUNDS, now: () => now });
+  const add = r.bind('tok_total', { model: 'a' }, MetricKind.Counter);
+  t.ok(add(2));
+  t.ok(r.record('tok_total', 3, { model: 'a' }, MetricKind.Counter));
+  t.notOk(add(-1), 'a negative increment is refused');
+  const refused = r.bind('refused_total', {}, MetricKind.Counter);
+  t.notOk(refused(1), 'refused by the sink');
+  t.notOk(refused(1), 'asked again, refused again');
+  t.same(f.names, ['__name__=tok_total,model=a']);
+  r.drain();
+  t.same(f.sent.map((s) => [f.names[s.ref], s.value]), [['__name__=tok_total,model=a', 5]]);
+});

@@ -6,6 +6,7 @@ import { QueryError } from '../../../src/query/promql/api.js';
 import { DEFAULT_JOB_MODULES, QueryPool, type QueryPoolOptions } from '../../../src/query/pool/pool.js';
 import { openStore } from '../../../src/store/open.js';
 import { MetricKind } from '../../../src/model/metric-kind.js';
+import { OPEN_DELAY_MS } from './slow-store.js';
 
 const TEST_JOBS = new URL('./test-jobs.js', import.meta.url).href;
 // Recent, so the raw tier (2 d retention) holds it.
@@ -88,6 +89,25 @@ t.test('a PromQL query runs on a worker against its own store handle, for the te
   t.same(series, [{ __name__: 'up', job: 'a' }, { __name__: 'up', job: 'c' }]);
   const bad = await failure(p.run('instant', { tenant: 'acme', expr: 'sum(', timeMs: T0, encoding: 'result' }, { deadlineMs: soon() }));
   t.equal(bad.type, 'bad_data', 'a parse error keeps its Prometheus error type across threads');
+});
+
+t.test('a lazy pool spawns no worker until its first job, which waits for them (not counted against its deadline) and runs', async (t) => {
+  const dataDir = await seeded(t);
+  const p = new QueryPool({
+    size: 1, ruleWorkers: 1, queueLength: 4, store: { dataDir, rawResolutionMs: 10_000 },
+    limits: { maxSamples: 50_000_000, maxSeries: 1_000_000 }, jobModules: [...DEFAULT_JOB_MODULES, TEST_JOBS], graceMs: 300, lazy: true,
+    storeModule: new URL('./slow-store.js', import.meta.url).href,
+  });
+  t.teardown(() => p.close());
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(p.stats().workers, 0, 'no worker before a job');
+  // The workers take 1.5 s to open their store; the job's 1 s deadline counts from then on.
+  const t0 = Date.now();
+  const r = await p.run('instant', { tenant: 'acme', expr: 'count(up)', timeMs: T0, encoding: 'prom-json' }, { deadlineMs: soon(1_000) });
+  t.same(JSON.parse(r as string), { resultType: 'vector', result: [{ metric: {}, value: [T0 / 1000, '3'] }] });
+  t.ok(Date.now() - t0 >= OPEN_DELAY_MS, 'the first job waited for the workers to start, past its own deadline');
+  await p.start();
+  t.equal(p.stats().workers, 2, 'the first job started every worker, the rule worker too');
 });
 
 t.test('the series limit is enforced in the worker', async (t) => {
