@@ -1,4 +1,4 @@
-// @bench-scenario Ingest under query load (issue 9): StatsD lines received at a target rate alone
+// Ingest under query load (issue 9): StatsD lines received at a target rate alone
 // and while 1, 3 and 10 clients run heavy range queries back to back; /health/ready latency from a
 // separate prober process; then query throughput (queries/s) with 1 and N query workers.
 //   npm run bench -- ingest-under-query [-- --quick] [--rate 200000] [--seconds 4] [--clients 0,1,3,10]
@@ -26,7 +26,7 @@ const cores = availableParallelism();
 
 function runSender(port: number): Promise<{ sent: number; seconds: number }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [join(HERE, 'statsd-sender.js'), '--port', String(port), '--rate', String(rate), '--seconds', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [join(HERE, 'lib/statsd-sender.js'), '--port', String(port), '--rate', String(rate), '--seconds', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout!.on('data', (d) => (out += d));
     p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`sender exited ${code}`))));

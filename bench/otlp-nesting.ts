@@ -1,4 +1,3 @@
-// @bench-scenario
 // OTLP attributes nested as kvlistValues: one gauge point whose only attribute is a kvlistValue
 // DEPTH levels deep, decoded by the receiver into a counting sink. Reports the body size, the time
 // and RSS the decode took and the longest label value it produced, per depth. Rendering each level
@@ -11,7 +10,7 @@ import type { Labels } from '../src/model/labels.js';
 import type { MetricKind } from '../src/model/metric-kind.js';
 import { OtlpReceiver } from '../src/ingest/otlp/receiver.js';
 import { jsonToProtobuf } from '../src/ingest/otlp/proto.js';
-import { CountingSink } from './statsd-counting-sink.js';
+import { CountingSink } from './lib/statsd-counting-sink.js';
 
 const depthsArg = process.argv.find((a) => a.startsWith('--depths='))?.slice('--depths='.length) ?? '10,20,24,64';
 const depths = depthsArg.split(',').map(Number);

@@ -14,7 +14,7 @@ import { OtlpReceiver } from '../src/ingest/otlp/receiver.js';
 import { otlpType } from '../src/ingest/otlp/proto.js';
 import { Pipeline } from '../src/pipeline/router.js';
 import { Logger } from '../src/self/log.js';
-import { buildRequests, POINTS_PER_REQUEST, SERIES } from './otlp-payload.js';
+import { buildRequests, POINTS_PER_REQUEST, SERIES } from './lib/otlp-payload.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   if (SINK === 'pipeline') {
     pipeline = new Pipeline({
       store: { dataDir: '/nonexistent', rawResolutionMs: 10_000 },
-      storeModule: new URL('./pipeline-discard-store.js', import.meta.url).href,
+      storeModule: new URL('./lib/pipeline-discard-store.js', import.meta.url).href,
       workers: Math.max(1, Math.min(4, availableParallelism() - 1)),
       flushIntervalMs: 0,
       logger: new Logger('error', {}, () => undefined),
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     sink = pipeline;
   }
   const server = await startOtlpGrpc({ address: '127.0.0.1:0', ephemeral: true, sink });
-  const child = spawn(process.execPath, [new URL('./otlp-client.js', import.meta.url).pathname, server.address!, String(SECONDS), String(STREAMS), String(now)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [new URL('./lib/otlp-client.js', import.meta.url).pathname, server.address!, String(SECONDS), String(STREAMS), String(now)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   let started: (() => void) | null = null;
   const ready = new Promise<void>((r) => (started = r));

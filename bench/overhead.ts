@@ -1,6 +1,6 @@
 // Overhead budget (SPEC section 11): the CPU that metrics cost an instrumented LLM workload, as a
 // percentage of the workload's own CPU, tallyd's CPU included. The fake workload
-// (bench/overhead-workload.ts, 1,000 calls/s light or 250 http, 5 measurements per call: request
+// (bench/lib/overhead-workload.ts, 1,000 calls/s light or 250 http, 5 measurements per call: request
 // latency histogram, input/output token counters, cost counter, MCP tool call histogram) runs in
 // its own process once per path:
 //   none           no metrics (the workload's own CPU, the denominator)
@@ -9,7 +9,7 @@
 //   statsd         hot-shots (UDP, 1,400-byte buffer flushed every 200 ms) -> a tallyd daemon process
 //   embedded       `import { open } from 'tallyd'`, record() in-process (its workers included)
 //   otel-embedded  OpenTelemetry SDK -> tallyd/otel exporter every 10 s -> embedded tallyd
-// Workloads (--workload=http|light|both, default both; see overhead-workload.ts for exactly what
+// Workloads (--workload=http|light|both, default both; see lib/overhead-workload.ts for exactly what
 // each call does):
 //   http   a chat-completions round trip per call (~6.5 KB JSON request built and POSTed with
 //          fetch, JSON answer parsed) to a fake provider in a separate, unmeasured process;
@@ -49,8 +49,8 @@ const WORKLOADS = (() => {
 })();
 type Workload = 'http' | 'light';
 const ROOT = new URL('../../', import.meta.url).pathname;
-const WORKLOAD_JS = join(ROOT, 'dist/bench/overhead-workload.js');
-const PROVIDER_JS = join(ROOT, 'dist/bench/overhead-provider.js');
+const WORKLOAD_JS = join(ROOT, 'dist/bench/lib/overhead-workload.js');
+const PROVIDER_JS = join(ROOT, 'dist/bench/lib/overhead-provider.js');
 const BIN = join(ROOT, 'bin/tallyd.js');
 const MODES = ['none', 'otel-noexport', 'otel-otlp', 'statsd', 'embedded', 'otel-embedded'] as const;
 type Mode = (typeof MODES)[number];

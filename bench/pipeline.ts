@@ -18,7 +18,7 @@ const arg = (name: string, dflt: number): number => {
 };
 const RECORDS = arg('records', 2_000_000);
 const WORKERS = arg('workers', Math.max(1, Math.min(4, availableParallelism() - 1)));
-const STORE = new URL('./pipeline-discard-store.js', import.meta.url).href;
+const STORE = new URL('./lib/pipeline-discard-store.js', import.meta.url).href;
 
 function open(limits?: PipelineOptions['limits']): Pipeline {
   return new Pipeline({

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import type { QueryResult } from '../src/query/promql/api.js';
 import { createEngine } from '../src/query/promql/engine.js';
 import { openStore } from '../src/store/open.js';
-import { FULL_SHAPE, QUICK_SHAPE, RES_MS, load } from './query-data.js';
-import { CountingQuerier, MemQuerier } from './query-mem.js';
+import { FULL_SHAPE, QUICK_SHAPE, RES_MS, load } from './lib/query-data.js';
+import { CountingQuerier, MemQuerier } from './lib/query-mem.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(name);

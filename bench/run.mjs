@@ -2,13 +2,13 @@
 // `npm run bench -- [scenario...] [-- options]`: runs each scenario (bench/<name>.ts, compiled to
 // dist/bench/<name>.js) in a fresh process, one after another. No scenario: all of them.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 
 const dir = new URL('../dist/bench/', import.meta.url).pathname;
-// A scenario is a file without a dash in its name (dashed files are helpers the scenarios
-// spawn or import), or one whose header names it `@bench-scenario`.
-const isScenario = (f) => !f.includes('-') || readFileSync(dir + f, 'utf8').slice(0, 400).includes('@bench-scenario');
-const all = readdirSync(dir).filter((f) => f.endsWith('.js') && isScenario(f)).map((f) => f.slice(0, -3)).sort();
+// Every .ts file directly in bench/ is a scenario; what scenarios import or spawn lives in
+// bench/lib/. The source tree decides, so a stale compiled file in dist/ is never run.
+const src = new URL('.', import.meta.url).pathname;
+const all = readdirSync(src, { withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => e.name.slice(0, -3)).sort();
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('-'));
 const opts = args.filter((a) => a.startsWith('-'));

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import type { ParseResult } from './statsd-parse.js';
+import type { ParseResult } from './lib/statsd-parse.js';
 import { freePort } from '../test/support/free-port.js';
 
 const HERE = new URL('.', import.meta.url).pathname; // dist*/bench/
@@ -160,7 +160,7 @@ async function startTallyd(): Promise<Target> {
 }
 
 async function startListenerTarget(): Promise<Target> {
-  const p = fork(join(HERE, 'statsd-target.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const p = fork(join(HERE, 'lib/statsd-target.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     p.once('message', (m) => resolve((m as { port: number }).port));
     p.once('exit', (code) => reject(new Error(`statsd-target exited ${code}`)));
@@ -181,7 +181,7 @@ async function startListenerTarget(): Promise<Target> {
 
 function runSender(port: number, rate: number, seconds: number, tagged: boolean): Promise<{ sent: number; seconds: number }> {
   return new Promise((resolve, reject) => {
-    const args = [join(HERE, 'statsd-sender.js'), '--port', String(port), '--rate', String(rate), '--seconds', String(seconds)];
+    const args = [join(HERE, 'lib/statsd-sender.js'), '--port', String(port), '--rate', String(rate), '--seconds', String(seconds)];
     if (tagged) args.push('--tagged');
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -239,7 +239,7 @@ function printStep(s: Step): void {
 
 async function parseBench(quick: boolean): Promise<ParseResult[]> {
   return new Promise((resolve, reject) => {
-    const args = ['--expose-gc', '--max-semi-space-size=64', join(HERE, 'statsd-parse.js'), '--json', ...(quick ? ['--quick'] : [])];
+    const args = ['--expose-gc', '--max-semi-space-size=64', join(HERE, 'lib/statsd-parse.js'), '--json', ...(quick ? ['--quick'] : [])];
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout!.on('data', (d) => (out += d));

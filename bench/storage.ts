@@ -1,7 +1,7 @@
 /**
  * Storage benchmark (issue 5): loads N days of 10 s windows (counters with random integer
  * increments, random-walk integer gauges, histograms of 3 to 7 latency observations per window;
- * see storage-workload.ts) through the Appender with the store's clock at "now", so windows older
+ * see lib/storage-workload.ts) through the Appender with the store's clock at "now", so windows older
  * than the raw tier's 2 days take the backfill path into the rollup tiers, one commit per hour of
  * data, each kind in its own directory. Then runs compaction and reports per tier the stored
  * points and bytes per point (chunk values in whole pages, from Store.stats()), load and
@@ -31,8 +31,8 @@ import { MetricKind } from '../src/model/metric-kind.js';
 import type { TierStats } from '../src/store/interface.js';
 import type { LmdbStore } from '../src/store/lmdb-store.js';
 import { openStore } from '../src/store/open.js';
-import { PROMETHEUS, RemoteWriteBatch, VICTORIA, dirBytes, prometheusSettle, prometheusSnapshotBytes, remoteWrite, startPrometheus, startTallyd, startVictoria, timeQuery, victoriaDataBytes, victoriaFlush, type QueryTiming, type Server } from './storage-peers.js';
-import { LES, RES, Workload, jitterMs, kindName, metricName, seriesLabels } from './storage-workload.js';
+import { PROMETHEUS, RemoteWriteBatch, VICTORIA, dirBytes, prometheusSettle, prometheusSnapshotBytes, remoteWrite, startPrometheus, startTallyd, startVictoria, timeQuery, victoriaDataBytes, victoriaFlush, type QueryTiming, type Server } from './lib/storage-peers.js';
+import { LES, RES, Workload, jitterMs, kindName, metricName, seriesLabels } from './lib/storage-workload.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

@@ -93,12 +93,12 @@ export async function queryClients(url: string, clients: number, endMs: number, 
 }
 
 /**
- * probeHealthApart runs bench/health-prober in its own process (so the measuring side's event
+ * probeHealthApart runs bench/lib/health-prober in its own process (so the measuring side's event
  * loop, busy with query clients and senders, does not add to the latencies) and resolves with
  * each probe's latency in ms (-1 for a failed probe).
  */
 export function probeHealthApart(url: string, everyMs: number, seconds: number): Promise<number[]> {
-  const prober = new URL('../../bench/health-prober.js', import.meta.url).pathname;
+  const prober = new URL('../../bench/lib/health-prober.js', import.meta.url).pathname;
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [prober, '--url', url, '--every', String(everyMs), '--seconds', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

@@ -2,12 +2,12 @@
 // plain and DogStatsD-tagged, against a naive string-splitting parser with a Map keyed by
 // per-line strings (the approach the byte parser replaces). Run with --expose-gc (and
 // --max-semi-space-size=64 so no scavenge hides allocations); `--json` prints a JSON line last.
-//   node --expose-gc --max-semi-space-size=64 dist/bench/statsd-parse.js [--quick] [--json]
+//   node --expose-gc --max-semi-space-size=64 dist/bench/lib/statsd-parse.js [--quick] [--json]
 import { PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { StatsdParser } from '../src/ingest/statsd/parse.js';
-import { labelsFromRecord, sanitizeLabelName, sanitizeMetricName } from '../src/model/labels.js';
-import { MetricKind } from '../src/model/metric-kind.js';
+import { StatsdParser } from '../../src/ingest/statsd/parse.js';
+import { labelsFromRecord, sanitizeLabelName, sanitizeMetricName } from '../../src/model/labels.js';
+import { MetricKind } from '../../src/model/metric-kind.js';
 import { CountingSink } from './statsd-counting-sink.js';
 import { buildPackets } from './statsd-workload.js';
 

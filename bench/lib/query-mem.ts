@@ -3,9 +3,9 @@
  * queried without the store's cost) and a wrapper that counts scanned samples and time spent in
  * select().
  */
-import type { Labels } from '../src/model/labels.js';
-import type { Matcher } from '../src/model/matcher.js';
-import type { MetricMetadata, Querier, SelectHints, SelectResult } from '../src/store/interface.js';
+import type { Labels } from '../../src/model/labels.js';
+import type { Matcher } from '../../src/model/matcher.js';
+import type { MetricMetadata, Querier, SelectHints, SelectResult } from '../../src/store/interface.js';
 
 /**
  * MemQuerier memoises another querier's selections: the first select of a (matchers, hints)

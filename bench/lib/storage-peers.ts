@@ -10,8 +10,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { snappyCompress } from '../src/wire/snappy.js';
-import { freePort } from '../test/support/free-port.js';
+import { snappyCompress } from '../../src/wire/snappy.js';
+import { freePort } from '../../test/support/free-port.js';
 
 /**
  * dirBytes is the size of every file under `dir`: the smaller of the file's length and its

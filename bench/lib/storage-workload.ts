@@ -4,8 +4,8 @@
  * same samples: counters with random integer increments, random-walk integer gauges, histograms
  * of 3 to 7 log-normal latency observations per window.
  */
-import { PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram } from '../src/model/hdr.js';
-import { MetricKind } from '../src/model/metric-kind.js';
+import { PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram } from '../../src/model/hdr.js';
+import { MetricKind } from '../../src/model/metric-kind.js';
 
 /** RES is the window (and tallyd flush) interval. */
 export const RES = 10_000;

@@ -1,5 +1,5 @@
 // A Store that keeps nothing, for bench/pipeline.ts: measures routing and aggregation, not disk.
-import type { Appender, Querier, StateTable, Store, StoreOptions } from '../src/store/interface.js';
+import type { Appender, Querier, StateTable, Store, StoreOptions } from '../../src/store/interface.js';
 
 const appender: Appender = {
   seriesId: (() => {

@@ -49,8 +49,8 @@ async function otelRecorder(exporterKind: 'none' | 'otlp' | 'embedded'): Promise
     const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
     exporter = new OTLPMetricExporter({ url: TARGET });
   } else {
-    const { open } = await import('../src/index.js');
-    const { TallydMetricExporter } = await import('../src/otel.js');
+    const { open } = await import('../../src/index.js');
+    const { TallydMetricExporter } = await import('../../src/otel.js');
     const db = await open({ dataDir: mkdtempSync(join(tmpdir(), 'tallyd-overhead-')) });
     exporter = new TallydMetricExporter(db);
     closeTarget = () => db.close();
@@ -99,7 +99,7 @@ async function statsdRecorder(): Promise<Recorder> {
 }
 
 async function embeddedRecorder(): Promise<Recorder> {
-  const { open } = await import('../src/index.js');
+  const { open } = await import('../../src/index.js');
   const db = await open({ dataDir: mkdtempSync(join(tmpdir(), 'tallyd-overhead-')) });
   return {
     call(model, t, latencyS, inTok, outTok, cost, toolS) {

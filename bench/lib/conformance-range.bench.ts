@@ -1,11 +1,11 @@
-import { labelsFromPairs } from '../src/model/labels.js';
-import { createEngine } from '../src/query/promql/engine.js';
-import { MemQuerier } from '../test/query/promql/mem-querier.js';
+import { labelsFromPairs } from '../../src/model/labels.js';
+import { createEngine } from '../../src/query/promql/engine.js';
+import { MemQuerier } from '../../test/query/promql/mem-querier.js';
 
 /**
  * Range-query hot path after the conformance fixes: 200 series x 1 day of 15 s samples,
  * queried over 24 h at 1 m steps (1,441 steps). Prints ms per query for a few expressions.
- * Run: node dist-NAME/bench/conformance-range.bench.js
+ * Run: node dist-NAME/bench/lib/conformance-range.bench.js
  */
 const q = new MemQuerier();
 const day = 86_400_000, scrape = 15_000;

@@ -1,6 +1,6 @@
 // StatsD load generator for bench/statsd.ts, run as its own process: sends UDP packets of 20
 // lines to 127.0.0.1:PORT at a paced rate for a few seconds, then prints {"sent":N,"seconds":S}.
-//   node dist/bench/statsd-sender.js --port P --rate LINES_PER_SEC --seconds S [--tagged]
+//   node dist/bench/lib/statsd-sender.js --port P --rate LINES_PER_SEC --seconds S [--tagged]
 import { createSocket } from 'node:dgram';
 import { buildPackets } from './statsd-workload.js';
 

@@ -6,10 +6,10 @@
  * Rare outcomes and error counters get a window only when something happened in it, as the
  * pipeline writes them, so their series have gaps (and the store's gap samples) like real data.
  */
-import { SparseHistogram } from '../src/model/hdr.js';
-import { labelsFromRecord, type Labels } from '../src/model/labels.js';
-import { MetricKind } from '../src/model/metric-kind.js';
-import type { Appender, SeriesMeta, Store } from '../src/store/interface.js';
+import { SparseHistogram } from '../../src/model/hdr.js';
+import { labelsFromRecord, type Labels } from '../../src/model/labels.js';
+import { MetricKind } from '../../src/model/metric-kind.js';
+import type { Appender, SeriesMeta, Store } from '../../src/store/interface.js';
 
 /** The raw resolution: the default flush interval. */
 export const RES_MS = 10_000;

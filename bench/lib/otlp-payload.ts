@@ -1,7 +1,7 @@
 // Pre-encoded OTLP export requests for bench/otlp.ts: 1,000 points each, 5 attributes per point,
 // cumulative sums and explicit-bucket histograms over 10k distinct series. Deterministic, so the
 // server process and the client child build byte-identical payloads.
-import { otlpType } from '../src/ingest/otlp/proto.js';
+import { otlpType } from '../../src/ingest/otlp/proto.js';
 
 export const POINTS_PER_REQUEST = 1000;
 export const SERIES = 10_000;

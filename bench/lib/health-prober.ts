@@ -1,7 +1,7 @@
 // Health latency prober for bench/ingest-under-query.ts and the query-load test, run as its own
 // process so the measuring side's event loop is not the one under test: polls /health/ready
 // every --every ms for --seconds s, then prints {"probes":N,"latenciesMs":[...]}.
-//   node dist/bench/health-prober.js --url http://127.0.0.1:9477 --every 50 --seconds 5
+//   node dist/bench/lib/health-prober.js --url http://127.0.0.1:9477 --every 50 --seconds 5
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : dflt;

@@ -1,7 +1,7 @@
 // A sink that only counts, so a benchmark measures the parser (and listener), not aggregation.
-import type { IngestSink } from '../src/ingest/sink.js';
-import { labelsKey, type Labels } from '../src/model/labels.js';
-import type { MetricKind } from '../src/model/metric-kind.js';
+import type { IngestSink } from '../../src/ingest/sink.js';
+import { labelsKey, type Labels } from '../../src/model/labels.js';
+import type { MetricKind } from '../../src/model/metric-kind.js';
 
 export class CountingSink implements IngestSink {
   samples = 0;

@@ -2,7 +2,7 @@
 // process, so the end-to-end harness can measure the ingest path without the pipeline.
 // Forked with IPC by bench/statsd.ts: it sends {port} when bound and answers 'count' with
 // {lines, bad, samples}; 'stop' closes the listener and exits.
-import { startStatsd } from '../src/ingest/statsd/listen.js';
+import { startStatsd } from '../../src/ingest/statsd/listen.js';
 import { CountingSink } from './statsd-counting-sink.js';
 
 const sink = new CountingSink();
