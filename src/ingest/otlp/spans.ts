@@ -70,7 +70,9 @@ export class SpanMetricsWriter {
   readonly refused = new Refusals();
 
   private readonly traces: TraceBuffer<CallSpan> | null;
-  private readonly timer: NodeJS.Timeout | null;
+  private readonly tickMs: number;
+  /** Runs only while the buffer holds traces: an idle daemon is not woken every second. */
+  private timer: NodeJS.Timeout | null = null;
   private inRequest = false;
 
   constructor(sink: IngestSink, promoteResourceAttributes: Iterable<string>, opts: SpanWriterOptions = {}) {
@@ -78,21 +80,29 @@ export class SpanMetricsWriter {
     this.resources = new ResourceCache(promoteResourceAttributes);
     const wait = opts.traceAttributionWaitMs ?? 5000;
     this.traces = wait > 0 ? new TraceBuffer<CallSpan>({ waitMs: wait }, (c, a) => this.release(c, a)) : null;
-    this.timer = null;
-    if (this.traces !== null) {
-      const traces = this.traces;
-      this.timer = setInterval(() => {
-        const before = traces.waiting;
-        traces.expire();
-        if (traces.waiting !== before) this.sink.flush();
-      }, Math.max(50, Math.min(1000, wait / 4)));
-      this.timer.unref();
-    }
+    this.tickMs = Math.max(50, Math.min(1000, wait / 4));
+  }
+
+  /** arm starts the expiry timer once the buffer holds a trace. */
+  private arm(): void {
+    const traces = this.traces;
+    if (traces === null || this.timer !== null || traces.held === 0) return;
+    this.timer = setInterval(() => {
+      const before = traces.waiting;
+      traces.expire();
+      if (traces.waiting !== before) this.sink.flush();
+      if (traces.held === 0 && this.timer !== null) {
+        clearInterval(this.timer);
+        this.timer = null;
+      }
+    }, this.tickMs);
+    this.timer.unref();
   }
 
   /** close releases every call span still waiting for ancestors (unattributed where unknown). */
   close(): void {
     if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
     if (this.traces !== null && this.traces.waiting > 0) {
       this.traces.drain();
       this.sink.flush();
@@ -122,6 +132,7 @@ export class SpanMetricsWriter {
       this.spans(buf, r, tid, now);
     } finally {
       this.inRequest = false;
+      this.arm();
     }
   }
 

@@ -75,6 +75,11 @@ export class TraceBuffer<T> {
     return this.pendingCount;
   }
 
+  /** held is the number of traces remembered (for spans still to come or calls still waiting). */
+  get held(): number {
+    return this.traces.size;
+  }
+
   /**
    * span records a span of a trace (ids as hex, parent '' for a root) with what it attributes, and
    * completes the call spans of that trace that were waiting for it.
