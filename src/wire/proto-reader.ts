@@ -134,48 +134,31 @@ export class Reader {
     return (v >>> 1) ^ -(v & 1);
   }
 
+  // The returning readers go through the *Out ones: a value returned from a call is boxed anyway,
+  // and one body per wire type is kept.
+
   /** fixed64 reads an unsigned little-endian 64-bit value as a float64. */
   fixed64(): number {
-    const p = this.pos;
-    if (p + 8 > this.end) throw new DecodeError('truncated fixed64');
-    const b = this.buf;
-    const lo = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
-    const hi = (b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24)) >>> 0;
-    this.pos = p + 8;
-    return hi * TWO32 + lo;
+    this.fixed64Out();
+    return this.out[0]!;
   }
 
   /** sfixed64 reads a signed little-endian 64-bit value as a float64. */
   sfixed64(): number {
-    const p = this.pos;
-    if (p + 8 > this.end) throw new DecodeError('truncated sfixed64');
-    const b = this.buf;
-    const lo = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
-    const hi = b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24);
-    this.pos = p + 8;
-    return hi * TWO32 + lo;
+    this.sfixed64Out();
+    return this.out[0]!;
   }
 
   /** fixed64Ms reads a fixed64 nanosecond timestamp as integer milliseconds. */
   fixed64Ms(): number {
-    const p = this.pos;
-    if (p + 8 > this.end) throw new DecodeError('truncated fixed64');
-    const b = this.buf;
-    const lo = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
-    const hi = (b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24)) >>> 0;
-    this.pos = p + 8;
-    return nanosToMs(hi, lo);
+    this.fixed64MsOut();
+    return this.out[0]!;
   }
 
   /** double reads a little-endian float64. */
   double(): number {
-    const p = this.pos;
-    if (p + 8 > this.end) throw new DecodeError('truncated double');
-    const b = this.buf;
-    F64_BYTES[0] = b[p]!; F64_BYTES[1] = b[p + 1]!; F64_BYTES[2] = b[p + 2]!; F64_BYTES[3] = b[p + 3]!;
-    F64_BYTES[4] = b[p + 4]!; F64_BYTES[5] = b[p + 5]!; F64_BYTES[6] = b[p + 6]!; F64_BYTES[7] = b[p + 7]!;
-    this.pos = p + 8;
-    return F64[0]!;
+    this.doubleOut();
+    return this.out[0]!;
   }
 
   /**
@@ -197,9 +180,6 @@ export class Reader {
     this.pos = p + 8;
     this.out[0] = F64[0]!;
   }
-
-  // The *Out readers repeat their bodies rather than call the returning readers: a nested call
-  // that V8 does not inline would box the value again.
 
   /** fixed64Out reads an unsigned little-endian 64-bit value into out[0] (as a float64). */
   fixed64Out(): void {
@@ -231,7 +211,7 @@ export class Reader {
     const lo = (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0;
     const hi = (b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24)) >>> 0;
     this.pos = p + 8;
-    // nanosToMs, written out (see above).
+    // nanosToMs, written out: a nested call V8 does not inline would box the value.
     this.out[0] = hi * 4294 + Math.floor((hi * 967296 + lo) / 1e6);
   }
 
