@@ -65,6 +65,8 @@ export interface GrpcApi {
 }
 
 const SHUTDOWN_GRACE_MS = 5_000;
+/** REFLECTION_PATH prefixes the gRPC server reflection methods (v1 and v1alpha). */
+const REFLECTION_PATH = '/grpc.reflection.';
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>) => Res | Promise<Res>;
 
@@ -228,7 +230,27 @@ export async function startGrpcApi(opts: GrpcApiOptions): Promise<GrpcApi> {
     },
   };
 
-  const server = new grpc.Server();
+  // Reflection describes the query API, so it asks for the same token as a query. Its handlers
+  // come from @grpc/reflection, so the check runs in an interceptor, before they see the call.
+  const reflectionAuth: grpc.ServerInterceptor = (method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata, mdNext) => {
+            if (!method.path.startsWith(REFLECTION_PATH)) return mdNext(metadata);
+            try {
+              authorize(metadata);
+            } catch (err) {
+              const e = err as Partial<GrpcError>;
+              call.sendStatus({ code: typeof e.code === 'number' ? e.code : grpc.status.UNAUTHENTICATED, details: String(e.message) });
+              return;
+            }
+            mdNext(metadata);
+          },
+        });
+      },
+    });
+  const server = new grpc.Server({ interceptors: [reflectionAuth] });
   server.addService(pkg.tallyd.v1.QueryService.service, impl);
   new ReflectionService(pkgDef).addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {

@@ -217,16 +217,16 @@ t.test('the client deadline bounds the query and a passed timeout is DEADLINE_EX
   t.equal(err.code, grpc.status.DEADLINE_EXCEEDED, err.details);
 });
 
-t.test('server reflection lists tallyd.v1.QueryService and serves its descriptor', async (t) => {
-  const { port } = await serve(t);
+/** reflectionAsk opens a reflection client on `port`; each ask is one request on its own stream. */
+function reflectionAsk(t: Test, port: number): (req: object, md?: grpc.Metadata) => Promise<Record<string, any>> {
   const reflProto = join(dirname(createRequire(import.meta.url).resolve('@grpc/reflection')), '../proto/grpc/reflection/v1/reflection.proto');
   const def = protoLoader.loadSync(reflProto, { keepCase: true, defaults: true, oneofs: true });
   const Refl = (grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } } }).grpc.reflection.v1.ServerReflection;
-  const rc = new Refl(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { ServerReflectionInfo: () => grpc.ClientDuplexStream<object, Record<string, any>> };
+  const rc = new Refl(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { ServerReflectionInfo: (md?: grpc.Metadata) => grpc.ClientDuplexStream<object, Record<string, any>> };
   t.teardown(() => rc.close());
-  const ask = (req: object) =>
+  return (req, md = new grpc.Metadata()) =>
     new Promise<Record<string, any>>((resolve, reject) => {
-      const s = rc.ServerReflectionInfo();
+      const s = rc.ServerReflectionInfo(md);
       s.once('data', (d) => {
         resolve(d);
         s.end();
@@ -234,10 +234,34 @@ t.test('server reflection lists tallyd.v1.QueryService and serves its descriptor
       s.once('error', reject);
       s.write(req);
     });
+}
+
+t.test('server reflection lists tallyd.v1.QueryService and serves its descriptor', async (t) => {
+  const { port } = await serve(t);
+  const ask = reflectionAsk(t, port);
   const list = await ask({ list_services: '' });
   t.ok(list.list_services_response.service.some((s: { name: string }) => s.name === 'tallyd.v1.QueryService'), 'listed');
   const file = await ask({ file_containing_symbol: 'tallyd.v1.QueryService' });
   t.ok(file.file_descriptor_response.file_descriptor_proto.length > 0, 'descriptor served');
+});
+
+t.test('with auth, server reflection asks for a query token like the query API', async (t) => {
+  const tokens: Record<string, { scopes: string[] }> = { 'q-token': { scopes: ['query'] }, 'ingest-token': { scopes: ['ingest'] } };
+  const { port } = await serve(t, {
+    auth: (md) => tokens[String(md.get('authorization')[0] ?? '').replace(/^Bearer /, '')] ?? new Error('missing or invalid bearer token'),
+  });
+  const ask = reflectionAsk(t, port);
+  const md = (tok: string) => {
+    const m = new grpc.Metadata();
+    m.set('authorization', `Bearer ${tok}`);
+    return m;
+  };
+  const code = (p: Promise<unknown>) => p.then(() => 'answered', (e: grpc.ServiceError) => e.code);
+  t.equal(await code(ask({ list_services: '' })), grpc.status.UNAUTHENTICATED, 'no token');
+  t.equal(await code(ask({ list_services: '' }, md('wrong'))), grpc.status.UNAUTHENTICATED, 'wrong token');
+  t.equal(await code(ask({ list_services: '' }, md('ingest-token'))), grpc.status.PERMISSION_DENIED, 'no query scope');
+  const list = await ask({ list_services: '' }, md('q-token'));
+  t.ok(list.list_services_response.service.some((s: { name: string }) => s.name === 'tallyd.v1.QueryService'), 'a query token lists the services');
 });
 
 t.test('WatchAlerts streams each state change of the caller\'s tenant and ends cleanly on cancel', async (t) => {
