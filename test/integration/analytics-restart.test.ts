@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createRequire } from 'node:module';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,13 +55,27 @@ async function costs(d: Daemon): Promise<Record<string, { cost_usd: number; inpu
   return Object.fromEntries(body.data.groups.map((g) => [g.labels.agent, g]));
 }
 
-t.test('a cumulative token counter is priced by its true increase across a daemon restart', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tallyd-prices-'));
-  const pricing = join(dir, 'prices.yml');
+/**
+ * pricedDaemon starts a daemon with PRICES on a fresh data dir; start() runs a new one on the same
+ * dir (after the test stopped the old one), and teardown stops whichever is current.
+ */
+async function pricedDaemon(t: Test): Promise<{ current: Daemon; start(): Promise<Daemon> }> {
+  const pricing = join(mkdtempSync(join(tmpdir(), 'tallyd-prices-')), 'prices.yml');
   writeFileSync(pricing, PRICES);
   const dataDir = mkdtempSync(join(tmpdir(), 'tallyd-it-'));
-  let d = await startDaemon({ dataDir, args: ['--pricing', pricing] });
-  t.teardown(() => d.stop());
+  const h = {
+    current: await startDaemon({ dataDir, args: ['--pricing', pricing] }),
+    async start(): Promise<Daemon> {
+      return (h.current = await startDaemon({ dataDir, args: ['--pricing', pricing] }));
+    },
+  };
+  t.teardown(() => h.current.stop());
+  return h;
+}
+
+t.test('a cumulative token counter is priced by its true increase across a daemon restart', async (t) => {
+  const restartable = await pricedDaemon(t);
+  let d = restartable.current;
 
   // Before the restart: a baseline, then +400k (remote write) / the stream from its start (OTLP).
   await remoteWrite(d, 1_000_000, T0 + 60_000);
@@ -76,7 +90,7 @@ t.test('a cumulative token counter is priced by its true increase across a daemo
   t.equal(before['otel']?.cost_usd, 0.6, 'OTLP: 200k at $3/M');
 
   t.equal(await d.stop(), 0, 'SIGTERM stops cleanly');
-  d = await startDaemon({ dataDir, args: ['--pricing', pricing] });
+  d = await restartable.start();
 
   // After the restart: the next cumulative values. The true increases are +600k and +500k.
   await remoteWrite(d, 2_000_000, T0 + 180_000);
@@ -129,12 +143,8 @@ async function otlpDelta(d: Daemon, value: number, tsMs: number): Promise<void> 
 }
 
 t.test('tokens a span brought before a restart are not charged again when the metric for the same call arrives after it', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tallyd-prices-'));
-  const pricing = join(dir, 'prices.yml');
-  writeFileSync(pricing, PRICES);
-  const dataDir = mkdtempSync(join(tmpdir(), 'tallyd-it-'));
-  let d = await startDaemon({ dataDir, args: ['--pricing', pricing] });
-  t.teardown(() => d.stop());
+  const restartable = await pricedDaemon(t);
+  let d = restartable.current;
 
   // One call of 400k input tokens: its span is exported at once, before the restart...
   await otlpSpan(d, 400_000, T0 + 60_000);
@@ -142,7 +152,7 @@ t.test('tokens a span brought before a restart are not charged again when the me
   t.same(await costs(d).then((c) => [c['spanned']?.input_tokens, c['spanned']?.cost_usd]), [400_000, 1], 'the span: 400k at $2.5/M');
 
   t.equal(await d.stop(), 0, 'SIGTERM stops cleanly');
-  d = await startDaemon({ dataDir, args: ['--pricing', pricing] });
+  d = await restartable.start();
 
   // ...its periodic metric export (delta) reaches the restarted daemon.
   await otlpDelta(d, 400_000, T0 + 90_000);
