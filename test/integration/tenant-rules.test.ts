@@ -193,8 +193,14 @@ notifiers:
   t.equal((await get(d, '/api/v1/rules', TOKENS.queryA)).data.lastReload?.success, false, 'a\'s /api/v1/rules says its reload failed');
   t.same(await groupNames(d, TOKENS.queryB), ['group_b2'], 'b took its new file');
 
-  // Restart: a's pending alert keeps its start time (state kept per tenant).
+  // SIGHUP reloads every tenant: a's fixed file is taken (NewInA gone, UsageHighA kept).
   writeFileSync(fA, RULES_A);
+  d.proc.kill('SIGHUP');
+  const ruleNames = async (token: string) => ((await get(d, '/api/v1/rules', token)).data.groups as Array<{ rules: Array<{ name: string }> }>).flatMap((g) => g.rules.map((r) => r.name));
+  t.same(await until('SIGHUP reload of a', () => ruleNames(TOKENS.queryA), (n) => !n.includes('NewInA')), ['tenant:usage:sum', 'UsageHighA'], 'SIGHUP took a\'s fixed file');
+  t.equal((await get(d, '/api/v1/rules', TOKENS.queryA)).data.lastReload?.success, true);
+
+  // Restart: a's pending alert keeps its start time (state kept per tenant).
   const activeBefore = (await alertsOf(d, TOKENS.queryA)).find((a) => a.labels['alertname'] === 'UsageHighA')!.activeAt;
   t.equal(await d.stop(), 0, 'clean stop');
   d = await startDaemon({ args, dataDir: d.dataDir });
