@@ -123,7 +123,7 @@ export async function startDaemon(cfg: Config, log: Logger, opts: StartOptions =
         state: (table) => store.state(table),
         resolutionMs: cfg.flushIntervalMs,
         flushClosed: () => pipeline.flushClosed(),
-        tenants: [...new Set([DEFAULT_TENANT, cfg.statsdTenant, ...cfg.tokens.flatMap((t) => (t.tenant ? [t.tenant] : []))])],
+        tenants: [...new Set([DEFAULT_TENANT, cfg.statsdTenant, ...cfg.tokens.flatMap((t) => (t.tenant ? [t.tenant] : [])), ...Object.keys(cfg.tenantRules)])],
         defaultTenant: DEFAULT_TENANT,
         externalLabels: cfg.externalLabels,
         log: log.child({ component: 'remote_write' }),
