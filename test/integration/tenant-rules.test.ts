@@ -168,6 +168,8 @@ notifiers:
   const seen: string[] = [];
   call.on('data', (ev: { alertname: string }) => seen.push(ev.alertname));
   call.on('error', () => undefined);
+  // The server sends headers once it listens for events: only then can nothing be missed.
+  await new Promise<void>((resolve) => call.once('metadata', () => resolve()));
   // A resolution in b, a new pending alert in a: b's stream must show only b's change.
   writeFileSync(fA, RULES_A + `      - alert: NewInA
         expr: vector(1)
