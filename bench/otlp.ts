@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type { IngestSink } from '../src/ingest/sink.js';
+import { ACCEPTED, type IngestSink, type Verdict } from '../src/ingest/sink.js';
 import { labelsKey, type Labels } from '../src/model/labels.js';
 import { startOtlpGrpc } from '../src/ingest/otlp/grpc.js';
 import { OtlpReceiver } from '../src/ingest/otlp/receiver.js';
@@ -34,15 +34,15 @@ class CountingSink implements IngestSink {
     if (r === undefined) this.refs.set(k, (r = this.refs.size));
     return r;
   }
-  private add(ref: number): boolean { this.counts[ref & 0xffff]! += 1; this.samples++; return true; }
-  counter(ref: number): boolean { return this.add(ref); }
-  counterCumulative(ref: number): boolean { return this.add(ref); }
-  gaugeSet(ref: number): boolean { return this.add(ref); }
-  gaugeAdd(ref: number): boolean { return this.add(ref); }
-  observe(ref: number): boolean { return this.add(ref); }
-  setMember(ref: number): boolean { return this.add(ref); }
-  histogram(ref: number): boolean { return this.add(ref); }
-  histogramCumulative(ref: number): boolean { return this.add(ref); }
+  private add(ref: number): Verdict { this.counts[ref & 0xffff]! += 1; this.samples++; return ACCEPTED; }
+  counter(ref: number): Verdict { return this.add(ref); }
+  counterCumulative(ref: number): Verdict { return this.add(ref); }
+  gaugeSet(ref: number): Verdict { return this.add(ref); }
+  gaugeAdd(ref: number): Verdict { return this.add(ref); }
+  observe(ref: number): Verdict { return this.add(ref); }
+  setMember(ref: number): Verdict { return this.add(ref); }
+  histogram(ref: number): Verdict { return this.add(ref); }
+  histogramCumulative(ref: number): Verdict { return this.add(ref); }
   flush(): void {}
   accepting(): boolean { return true; }
 }

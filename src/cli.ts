@@ -33,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(
           `config OK: data-dir ${cfg.dataDir}, http ${formatAddress(cfg.http)}, grpc ${formatAddress(cfg.grpc)}, ` +
             `otlp-grpc ${formatAddress(cfg.otlpGrpc)}, otlp-http ${formatAddress(cfg.otlpHttp)}, statsd ${formatAddress(cfg.statsd)}, ` +
-            `flush-interval ${cfg.flushIntervalMs}ms, ${cfg.rules.length} rule file(s), ${cfg.notifiers.length} notifier(s), ${cfg.tiers.length} tier(s)\n`,
+            `flush-interval ${cfg.flushIntervalMs}ms, ${cfg.rules.length} rule file(s)${Object.keys(cfg.tenantRules).length > 0 ? ` (+ rules of ${Object.keys(cfg.tenantRules).length} tenant(s))` : ''}, ${cfg.notifiers.length} notifier(s), ${cfg.tiers.length} tier(s)\n`,
         );
         return 0;
       }

@@ -20,6 +20,7 @@ import { startOtlpHttp } from './ingest/otlp/http.js';
 import { OtlpReceiver } from './ingest/otlp/receiver.js';
 import { remoteWriteRoutes } from './ingest/remote-write/routes.js';
 import { RuleManager } from './rules/index.js';
+import { TenantRules, tenantNotifiers, tenantStateTable } from './rules/tenant-rules.js';
 import { storeRuleWriter } from './rules/store-writer.js';
 import type { QueryResult, Sample } from './query/promql/api.js';
 import { DEFAULT_TENANT } from './model/metric-kind.js';
@@ -39,7 +40,7 @@ import { RemoteWriteExporter } from './export/remote-write/shipper.js';
 export interface Daemon {
   readonly store: Store;
   readonly pipeline: Pipeline;
-  readonly rules: RuleManager;
+  readonly rules: TenantRules;
   /** reloadTls re-reads `tls.cert_file`/`tls.key_file` for every TLS listener (SIGHUP). */
   reloadTls(): void;
   /** costs is the cost-deriving sink every ingest path writes through (SPEC section 7). */
@@ -122,7 +123,7 @@ export async function startDaemon(cfg: Config, log: Logger, opts: StartOptions =
         state: (table) => store.state(table),
         resolutionMs: cfg.flushIntervalMs,
         flushClosed: () => pipeline.flushClosed(),
-        tenants: [...new Set([DEFAULT_TENANT, cfg.statsdTenant, ...cfg.tokens.flatMap((t) => (t.tenant ? [t.tenant] : []))])],
+        tenants: [...new Set([DEFAULT_TENANT, cfg.statsdTenant, ...cfg.tokens.flatMap((t) => (t.tenant ? [t.tenant] : [])), ...Object.keys(cfg.tenantRules)])],
         defaultTenant: DEFAULT_TENANT,
         externalLabels: cfg.externalLabels,
         log: log.child({ component: 'remote_write' }),
@@ -154,27 +155,34 @@ export async function startDaemon(cfg: Config, log: Logger, opts: StartOptions =
     }
     closers.push({ name: 'query workers', close: () => queries.close() });
     const engine = createEngine();
-    const tenant = DEFAULT_TENANT;
-    const rules = new RuleManager({
-      files: cfg.rules,
-      // Rules take the 'rules' lane: they never wait behind a queue of dashboard queries, and
-      // never hold every worker.
-      queryFn: async (expr: string, tMs: number): Promise<Sample[]> => {
-        const r = await queries.run('instant', { tenant, expr, timeMs: tMs, encoding: 'result' }, { deadlineMs: Date.now() + cfg.limits.queryTimeoutMs, lane: 'rules' });
-        if (typeof r === 'string') return [];
-        if (r.type === 'vector') return r.samples.map(reviveSample);
-        if (r.type === 'scalar') return [{ labels: [], t: r.t, v: r.v, h: null }];
-        return [];
-      },
-      parseCheck: (expr: string) => engine.parseCheck(expr),
-      write: storeRuleWriter(store),
-      state: store.state('rules'),
-      notifiers: cfg.notifiers,
-      externalLabels: cfg.externalLabels,
-      externalURL: cfg.externalUrl || `http://${formatAddress(cfg.http)}`,
-      evaluationIntervalMs: cfg.evaluationIntervalMs,
-      tenant,
-      log: log.child({ component: 'rules' }),
+    const ruleWriter = storeRuleWriter(store);
+    // One rule manager per tenant (src/rules/tenant-rules.ts): `--rules` for the default tenant,
+    // `tenant_rules` for the others; each queries, writes and keeps its alert state in its tenant.
+    const rules = new TenantRules({
+      defaultTenant: DEFAULT_TENANT,
+      defaultFiles: cfg.rules,
+      tenantFiles: cfg.tenantRules,
+      make: (tenant, files) => new RuleManager({
+        files,
+        // Rules take the 'rules' lane: they never wait behind a queue of dashboard queries, and
+        // never hold every worker.
+        queryFn: async (expr: string, tMs: number): Promise<Sample[]> => {
+          const r = await queries.run('instant', { tenant, expr, timeMs: tMs, encoding: 'result' }, { deadlineMs: Date.now() + cfg.limits.queryTimeoutMs, lane: 'rules' });
+          if (typeof r === 'string') return [];
+          if (r.type === 'vector') return r.samples.map(reviveSample);
+          if (r.type === 'scalar') return [{ labels: [], t: r.t, v: r.v, h: null }];
+          return [];
+        },
+        parseCheck: (expr: string) => engine.parseCheck(expr),
+        write: ruleWriter,
+        state: store.state(tenantStateTable(tenant, DEFAULT_TENANT)),
+        notifiers: tenantNotifiers(cfg.notifiers, tenant, DEFAULT_TENANT),
+        externalLabels: cfg.externalLabels,
+        externalURL: cfg.externalUrl || `http://${formatAddress(cfg.http)}`,
+        evaluationIntervalMs: cfg.evaluationIntervalMs,
+        tenant,
+        log: log.child(tenant === DEFAULT_TENANT ? { component: 'rules' } : { component: 'rules', tenant }),
+      }),
     });
     const readiness: ReadinessCheck[] = [
       { name: 'store', check: () => true },

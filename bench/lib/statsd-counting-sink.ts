@@ -1,5 +1,5 @@
 // A sink that only counts, so a benchmark measures the parser (and listener), not aggregation.
-import type { IngestSink } from '../../src/ingest/sink.js';
+import { ACCEPTED, type IngestSink, type Verdict } from '../../src/ingest/sink.js';
 import { labelsKey, type Labels } from '../../src/model/labels.js';
 import type { MetricKind } from '../../src/model/metric-kind.js';
 
@@ -22,19 +22,19 @@ export class CountingSink implements IngestSink {
     }
     return ref;
   }
-  private add(v: number): boolean {
+  private add(v: number): Verdict {
     this.samples++;
     this.sum += v;
-    return true;
+    return ACCEPTED;
   }
-  counter(_ref: number, increment: number, _tsMs?: number): boolean { return this.add(increment); }
-  counterCumulative(_ref: number, total: number): boolean { return this.add(total); }
-  gaugeSet(_ref: number, value: number, _tsMs?: number): boolean { return this.add(value); }
-  gaugeAdd(_ref: number, delta: number): boolean { return this.add(delta); }
-  observe(_ref: number, value: number, _count?: number, _tsMs?: number): boolean { return this.add(value); }
-  setMember(_ref: number, h: number): boolean { return this.add(h); }
-  histogram(): boolean { return this.add(0); }
-  histogramCumulative(): boolean { return this.add(0); }
+  counter(_ref: number, increment: number, _tsMs?: number): Verdict { return this.add(increment); }
+  counterCumulative(_ref: number, total: number): Verdict { return this.add(total); }
+  gaugeSet(_ref: number, value: number, _tsMs?: number): Verdict { return this.add(value); }
+  gaugeAdd(_ref: number, delta: number): Verdict { return this.add(delta); }
+  observe(_ref: number, value: number, _count?: number, _tsMs?: number): Verdict { return this.add(value); }
+  setMember(_ref: number, h: number): Verdict { return this.add(h); }
+  histogram(): Verdict { return this.add(0); }
+  histogramCumulative(): Verdict { return this.add(0); }
   flush(): void { this.flushes++; }
   accepting(): boolean { return true; }
 }

@@ -12,6 +12,7 @@ import type { TierConfig } from '../store/interface.js';
 import { compileAllow } from '../ingest/statsd/allow.js';
 import { DIMENSIONS, isDimension } from '../cost/dimensions.js';
 import { loadPriceTable } from '../cost/prices.js';
+import { DEFAULT_TENANT } from '../model/metric-kind.js';
 
 /** ConfigError is a configuration problem; its message names the key or flag, the value and what is allowed. */
 export class ConfigError extends Error {
@@ -145,6 +146,7 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
     statsd: addr('statsd'),
     flushIntervalMs,
     rules,
+    tenantRules: tenantRules(file['tenant_rules'] ?? {}),
     pricing,
     configFile,
     logLevel: levelSrc.value as LogLevel,
@@ -169,7 +171,7 @@ export function loadConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
 }
 
 /** FILE_SECTIONS are YAML keys that exist only in the config file. */
-const FILE_SECTIONS = ['notifiers', 'auth', 'limits', 'tiers', 'remote_write', 'otlp', 'scrape', 'tls', 'external_labels', 'external_url', 'histogram_buckets', 'rule_evaluation', 'query_workers', 'cost'];
+const FILE_SECTIONS = ['tenant_rules', 'notifiers', 'auth', 'limits', 'tiers', 'remote_write', 'otlp', 'scrape', 'tls', 'external_labels', 'external_url', 'histogram_buckets', 'rule_evaluation', 'query_workers', 'cost'];
 
 function spec(flag: string): OptionSpec {
   return OPTIONS.find((o) => o.flag === flag)!;
@@ -231,6 +233,25 @@ function stringMap(v: unknown, key: string): Record<string, string> {
   const m = asMap(v, key);
   for (const [k, x] of Object.entries(m)) if (typeof x !== 'string') bad(`config key ${key}.${k}`, x, 'a string');
   return m as Record<string, string>;
+}
+
+/**
+ * tenantRules reads `tenant_rules: {<tenant>: FILE | [FILE, ...]}`: tenant names follow the tenant
+ * rule, files are paths or globs as `rules` takes them. The default tenant's files are `rules`
+ * (`--rules`), so naming `default` here is refused rather than silently merged or ignored.
+ */
+function tenantRules(v: unknown): Record<string, string[]> {
+  const m = asMap(v, 'tenant_rules');
+  const out: Record<string, string[]> = {};
+  for (const [tenant, files] of Object.entries(m)) {
+    const key = `tenant_rules.${tenant}`;
+    tenantName(tenant, key);
+    if (tenant === DEFAULT_TENANT) bad(`config key ${key}`, files, 'another tenant: the default tenant\'s rule files are `rules` (--rules)');
+    const list = typeof files === 'string' ? [files] : Array.isArray(files) && files.every((x) => typeof x === 'string') ? (files as string[]) : [];
+    if (list.length === 0 || list.includes('')) bad(`config key ${key}`, files, 'a file path or a non-empty list of file paths (globs allowed)');
+    out[tenant] = list;
+  }
+  return out;
 }
 
 /** tenantName is a tenant as tokens, X-Scope-OrgID and statsd.tenant name it (the same rule for all). */

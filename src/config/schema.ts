@@ -54,6 +54,8 @@ export interface Config {
   readonly statsd: ListenAddress;
   readonly flushIntervalMs: number;
   readonly rules: readonly string[];
+  /** tenant_rules: rule files (paths or globs) per tenant other than `default`, which keeps `rules`. */
+  readonly tenantRules: Readonly<Record<string, readonly string[]>>;
   readonly pricing: string | null;
   readonly configFile: string | null;
   readonly logLevel: LogLevel;

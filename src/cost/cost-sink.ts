@@ -1,4 +1,4 @@
-import { REFUSED, type IngestSink, type Refusal, type SeriesOptions } from '../ingest/sink.js';
+import { ACCEPTED, type IngestSink, type SeriesOptions, type Verdict } from '../ingest/sink.js';
 import { formatLabels, labelsFromRecord, labelsKey, metricName, METRIC_NAME, type Labels } from '../model/labels.js';
 import { MetricKind } from '../model/metric-kind.js';
 import type { SparseHistogram } from '../model/hdr.js';
@@ -29,6 +29,8 @@ export const DEDUP_WINDOW_MS = 3_600_000;
 const MAX_TARGETS = 200_000;
 /** MAX_DEDUP_KEYS bounds the (tenant, model) → last-seen-per-rank map. */
 const MAX_DEDUP_KEYS = 100_000;
+/** A derived ref not asked for yet: below every refusedRef (-1 - Refusal) the sink can return. */
+const NOT_ASKED = -1_000_000;
 /** STREAM_PREFIX is the state-table key prefix of cumulative stream baselines. */
 export const STREAM_PREFIX = 'stream/';
 /** STREAM_TTL_MS: baselines not updated for this long are dropped when a CostSink starts. */
@@ -52,11 +54,11 @@ class Target {
   readonly tenant: string;
   readonly dims: DimensionValues;
   readonly dedupKey: string;
-  /** Refs of derived series, created lazily (-2 = not yet asked). */
+  /** Refs of derived series, created lazily (NOT_ASKED until then; a refused one is the sink's negative refusedRef). */
   readonly tokenRefs: Int32Array;
-  costRef = -2;
-  reportedRef = -2;
-  callsRef = -2;
+  costRef = NOT_ASKED;
+  reportedRef = NOT_ASKED;
+  callsRef = NOT_ASKED;
   /** Negative balances: cache tokens seen before the input that contains them, reasoning before output. */
   inputCarry = 0;
   outputCarry = 0;
@@ -66,7 +68,7 @@ class Target {
     this.tenant = tenant;
     this.dims = dims;
     this.dedupKey = tenant + '\u0000' + dims.model.toLowerCase();
-    this.tokenRefs = new Int32Array(5).fill(-2);
+    this.tokenRefs = new Int32Array(5).fill(NOT_ASKED);
   }
 }
 
@@ -151,14 +153,11 @@ export class CostSink implements IngestSink {
   /** Roles whose baseline changed since the last flush. */
   private dirty: RefRole[] = [];
   /** stale passes staleness markers through (no tokens to price); offered only when the wrapped sink offers it. */
-  readonly stale?: (ref: number, tsMs: number) => boolean;
-  /** lastRefusal is the wrapped sink's, so every ingest path still reports which limit refused a point. */
-  readonly lastRefusal?: () => Refusal;
+  readonly stale?: (ref: number, tsMs: number) => Verdict;
 
   constructor(inner: IngestSink, opts: CostSinkOptions) {
     this.inner = inner;
     if (inner.stale) this.stale = (ref, tsMs) => inner.stale!(ref, tsMs);
-    if (inner.lastRefusal) this.lastRefusal = () => inner.lastRefusal!();
     this.dims = opts.dimensions;
     this.prices = opts.prices;
     this.now = opts.now ?? Date.now;
@@ -196,7 +195,7 @@ export class CostSink implements IngestSink {
 
   series(tenant: string, labels: Labels, kind: MetricKind, opts?: SeriesOptions): number {
     const ref = this.inner.series(tenant, labels, kind, opts);
-    if (ref === REFUSED || this.roles.has(ref)) return ref;
+    if (ref < 0 || this.roles.has(ref)) return ref; // refused: the inner sink's refusedRef
     const src = tokenSource(labels, kind, opts?.origin === 'span');
     if (src !== null) {
       this.setRole(ref, this.restore(new RefRole(this.target(tenant, labels), src.kind, src.rank, src.measure, src.calls, streamKey(tenant, labels))));
@@ -232,66 +231,66 @@ export class CostSink implements IngestSink {
     return ref < this.tokenRef.length && this.tokenRef[ref] === 1 ? this.roles.get(ref) : undefined;
   }
 
-  counter(ref: number, increment: number, tsMs: number): boolean {
+  counter(ref: number, increment: number, tsMs: number): Verdict {
     const ok = this.inner.counter(ref, increment, tsMs);
     const role = this.role(ref);
-    if (role !== undefined && ok) this.add(role, increment, role.calls ? 1 : 0, tsMs);
+    if (role !== undefined && ok === ACCEPTED) this.add(role, increment, role.calls ? 1 : 0, tsMs);
     return ok;
   }
 
-  counterCumulative(ref: number, total: number, startMs: number, tsMs: number): boolean {
+  counterCumulative(ref: number, total: number, startMs: number, tsMs: number): Verdict {
     const ok = this.inner.counterCumulative(ref, total, startMs, tsMs);
     const role = this.role(ref);
-    if (role !== undefined && ok) {
+    if (role !== undefined && ok === ACCEPTED) {
       const [d] = this.delta(role, total, 0, startMs);
       if (d > 0) this.add(role, d, 0, tsMs);
     }
     return ok;
   }
 
-  gaugeSet(ref: number, value: number, tsMs: number): boolean {
+  gaugeSet(ref: number, value: number, tsMs: number): Verdict {
     return this.inner.gaugeSet(ref, value, tsMs);
   }
 
-  gaugeAdd(ref: number, delta: number, tsMs: number): boolean {
+  gaugeAdd(ref: number, delta: number, tsMs: number): Verdict {
     return this.inner.gaugeAdd(ref, delta, tsMs);
   }
 
-  observe(ref: number, value: number, count: number, tsMs: number): boolean {
+  observe(ref: number, value: number, count: number, tsMs: number): Verdict {
     const ok = this.inner.observe(ref, value, count, tsMs);
     const role = this.role(ref);
-    if (role !== undefined && ok && role.measure === Measure.Histogram) this.add(role, value * count, role.calls ? count : 0, tsMs);
+    if (role !== undefined && ok === ACCEPTED && role.measure === Measure.Histogram) this.add(role, value * count, role.calls ? count : 0, tsMs);
     return ok;
   }
 
-  setMember(ref: number, memberHash: number, tsMs: number): boolean {
+  setMember(ref: number, memberHash: number, tsMs: number): Verdict {
     return this.inner.setMember(ref, memberHash, tsMs);
   }
 
-  histogram(ref: number, h: SparseHistogram, tsMs: number): boolean {
+  histogram(ref: number, h: SparseHistogram, tsMs: number): Verdict {
     const role = this.role(ref);
     // Read before handing over: the pipeline owns `h` once called.
     const sum = h.sum, count = h.count;
     const ok = this.inner.histogram(ref, h, tsMs);
-    if (role !== undefined && ok) this.add(role, sum, role.calls ? count : 0, tsMs);
+    if (role !== undefined && ok === ACCEPTED) this.add(role, sum, role.calls ? count : 0, tsMs);
     return ok;
   }
 
-  histogramCumulative(ref: number, h: SparseHistogram, startMs: number, tsMs: number): boolean {
+  histogramCumulative(ref: number, h: SparseHistogram, startMs: number, tsMs: number): Verdict {
     const role = this.role(ref);
     const sum = h.sum, count = h.count;
     const ok = this.inner.histogramCumulative(ref, h, startMs, tsMs);
-    if (role !== undefined && ok) this.addCumulativeHistogram(role, sum, count, startMs, tsMs);
+    if (role !== undefined && ok === ACCEPTED) this.addCumulativeHistogram(role, sum, count, startMs, tsMs);
     return ok;
   }
 
-  histogramBorrowed(ref: number, h: SparseHistogram, cumulative: boolean, startMs: number, tsMs: number): boolean {
+  histogramBorrowed(ref: number, h: SparseHistogram, cumulative: boolean, startMs: number, tsMs: number): Verdict {
     const role = this.role(ref);
     const sum = h.sum, count = h.count;
-    let ok: boolean;
+    let ok: Verdict;
     if (this.inner.histogramBorrowed) ok = this.inner.histogramBorrowed(ref, h, cumulative, startMs, tsMs);
     else ok = cumulative ? this.inner.histogramCumulative(ref, h.clone(), startMs, tsMs) : this.inner.histogram(ref, h.clone(), tsMs);
-    if (role !== undefined && ok) {
+    if (role !== undefined && ok === ACCEPTED) {
       if (cumulative) this.addCumulativeHistogram(role, sum, count, startMs, tsMs);
       else this.add(role, sum, role.calls ? count : 0, tsMs);
     }
@@ -471,29 +470,29 @@ export class CostSink implements IngestSink {
         const n = kinds[k]!;
         if (n <= 0) continue;
         total += n;
-        if (t.tokenRefs[k] === -2) t.tokenRefs[k] = this.derived(t, TOKENS_METRIC, KIND_LABEL, KIND_NAMES[k]!, 'LLM tokens by disjoint kind (input = uncached input, output = output without reasoning).');
+        if (t.tokenRefs[k] === NOT_ASKED) t.tokenRefs[k] = this.derived(t, TOKENS_METRIC, KIND_LABEL, KIND_NAMES[k]!, 'LLM tokens by disjoint kind (input = uncached input, output = output without reasoning).');
         const ref = t.tokenRefs[k]!;
-        if (ref !== REFUSED) this.inner.counter(ref, n, b.tsMs);
+        if (ref >= 0) this.inner.counter(ref, n, b.tsMs);
       }
       if (total > 0) {
         const p = this.prices.lookup(t.dims.provider, t.dims.model, b.tsMs);
         if (p !== null) {
           const cost = kinds[0]! * p.input + kinds[1]! * p.cacheRead + kinds[2]! * p.cacheWrite + kinds[3]! * p.output + kinds[4]! * p.reasoning;
-          if (t.costRef === -2) t.costRef = this.derived(t, COST_METRIC, COST_SOURCE, 'computed', 'LLM cost in USD computed from tokens and the price table.');
+          if (t.costRef === NOT_ASKED) t.costRef = this.derived(t, COST_METRIC, COST_SOURCE, 'computed', 'LLM cost in USD computed from tokens and the price table.');
           // Written even when zero (a free model): analytics tells priced windows from unpriced ones by it.
-          if (t.costRef !== REFUSED) this.inner.counter(t.costRef, cost, b.tsMs);
+          if (t.costRef >= 0) this.inner.counter(t.costRef, cost, b.tsMs);
         } else {
           const ref = this.unpricedRef(t);
-          if (ref !== REFUSED) this.inner.counter(ref, total, b.tsMs);
+          if (ref >= 0) this.inner.counter(ref, total, b.tsMs);
         }
       }
       if (b.calls > 0) {
-        if (t.callsRef === -2) t.callsRef = this.derived(t, CALLS_METRIC, '', '', 'LLM calls seen with their token usage.');
-        if (t.callsRef !== REFUSED) this.inner.counter(t.callsRef, b.calls, b.tsMs);
+        if (t.callsRef === NOT_ASKED) t.callsRef = this.derived(t, CALLS_METRIC, '', '', 'LLM calls seen with their token usage.');
+        if (t.callsRef >= 0) this.inner.counter(t.callsRef, b.calls, b.tsMs);
       }
       if (b.reported > 0) {
-        if (t.reportedRef === -2) t.reportedRef = this.derived(t, COST_METRIC, COST_SOURCE, 'reported', 'LLM cost in USD as reported by the sender.');
-        if (t.reportedRef !== REFUSED) this.inner.counter(t.reportedRef, b.reported, b.tsMs);
+        if (t.reportedRef === NOT_ASKED) t.reportedRef = this.derived(t, COST_METRIC, COST_SOURCE, 'reported', 'LLM cost in USD as reported by the sender.');
+        if (t.reportedRef >= 0) this.inner.counter(t.reportedRef, b.reported, b.tsMs);
       }
     }
     this.pending.clear();

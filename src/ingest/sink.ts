@@ -15,9 +15,6 @@ export interface SeriesOptions {
   readonly origin?: 'span';
 }
 
-/** REFUSED is the ref `IngestSink.series` returns when a limit refuses a new series. */
-export const REFUSED = -1;
-
 /**
  * Refusal is the one vocabulary every ingest path uses to say why a series or a point was not
  * taken: the `reason` label of `tallyd_*_refused_total`, the words of OTLP partial_success
@@ -63,9 +60,26 @@ export const REFUSAL_TEXT: readonly string[] = [
   'a data type tallyd does not store',
 ];
 
-/** refusalOf is why `sink` refused the call that just returned false or REFUSED (else `fallback`). */
-export function refusalOf(sink: IngestSink, fallback: Refusal): Refusal {
-  return sink.lastRefusal?.() ?? fallback;
+/**
+ * ACCEPTED is what a sample method returns when it took the point; any other value is the
+ * Refusal that refused it. A small int, so answering allocates nothing on the hot path.
+ */
+export const ACCEPTED = -1;
+
+/** Verdict is a sample method's answer: ACCEPTED or the Refusal of the point. */
+export type Verdict = Refusal | typeof ACCEPTED;
+
+/**
+ * A refused series: `series` returns `-1 - r` for Refusal r (always negative; a ref is >= 0), so
+ * a parser caching the ref of a refused key caches its reason with it.
+ */
+export function refusedRef(r: Refusal): number {
+  return -1 - r;
+}
+
+/** refRefusal is the Refusal encoded in a negative ref from `series` (see refusedRef). */
+export function refRefusal(ref: number): Refusal {
+  return (-1 - ref) as Refusal;
 }
 
 /**
@@ -74,11 +88,14 @@ export function refusalOf(sink: IngestSink, fallback: Refusal): Refusal {
  * Contract:
  * - `series` MUST be called once per distinct (tenant, labels, kind) a parser meets, not per sample;
  *   the returned ref stays valid for the sink's lifetime and parsers SHOULD cache it (keyed by the
- *   bytes they saw, so the hot path builds no strings). It returns REFUSED when a limit refuses the
- *   series; the parser counts the sample as refused.
+ *   bytes they saw, so the hot path builds no strings). When a limit refuses the series it returns
+ *   a negative number, `refusedRef(r)` = `-1 - r` for the Refusal r (decode it with refRefusal);
+ *   the parser counts the sample as refused for r. A ref the sink gave is always >= 0.
  * - Sample methods take the point's own timestamp in ms; the pipeline puts it in that window.
- *   They return false when the point is refused for its timestamp (older than every tier, or
- *   more than 10 minutes in the future; counted by the pipeline), so OTLP can report it.
+ *   They return ACCEPTED (-1) when they took the point, else the Refusal code that refused it
+ *   (bad value, too old, too new, kind mismatch, shutting down; counted by the pipeline), so every
+ *   path can tell the sender which rule refused which point. Test with `!== ACCEPTED`, never for
+ *   truthiness: BadValue is 0.
  *   They MUST NOT retain any buffer passed in after returning; `histogram` takes ownership of `h`.
  * - Samples are buffered; `flush` hands the buffered batch to the workers (call it at the end of
  *   a packet or request; the pipeline may coalesce the flushes of one event-loop turn). Nothing blocks: when `accepting()` is false the caller refuses new
@@ -87,38 +104,32 @@ export function refusalOf(sink: IngestSink, fallback: Refusal): Refusal {
 export interface IngestSink {
   series(tenant: string, labels: Labels, kind: MetricKind, opts?: SeriesOptions): number;
   /** counter adds a (delta) increment; negative or non-finite increments are the caller's error. */
-  counter(ref: number, increment: number, tsMs: number): boolean;
+  counter(ref: number, increment: number, tsMs: number): Verdict;
   /** counterCumulative feeds a cumulative total of the stream started at startMs (0 = unknown). */
-  counterCumulative(ref: number, total: number, startMs: number, tsMs: number): boolean;
-  gaugeSet(ref: number, value: number, tsMs: number): boolean;
-  gaugeAdd(ref: number, delta: number, tsMs: number): boolean;
+  counterCumulative(ref: number, total: number, startMs: number, tsMs: number): Verdict;
+  gaugeSet(ref: number, value: number, tsMs: number): Verdict;
+  gaugeAdd(ref: number, delta: number, tsMs: number): Verdict;
   /** observe records `count` observations of `value` into a histogram series (count = 1/rate). */
-  observe(ref: number, value: number, count: number, tsMs: number): boolean;
+  observe(ref: number, value: number, count: number, tsMs: number): Verdict;
   /** setMember records a member of a StatsD set by its hash; the window keeps the distinct count. */
-  setMember(ref: number, memberHash: number, tsMs: number): boolean;
+  setMember(ref: number, memberHash: number, tsMs: number): Verdict;
   /** histogram merges a pre-aggregated (delta) histogram. */
-  histogram(ref: number, h: SparseHistogram, tsMs: number): boolean;
+  histogram(ref: number, h: SparseHistogram, tsMs: number): Verdict;
   /** histogramCumulative feeds a cumulative histogram of the stream started at startMs. */
-  histogramCumulative(ref: number, h: SparseHistogram, startMs: number, tsMs: number): boolean;
+  histogramCumulative(ref: number, h: SparseHistogram, startMs: number, tsMs: number): Verdict;
   /**
    * Optional. histogramBorrowed is `histogramCumulative(ref, h, startMs, tsMs)` when `cumulative`,
    * else `histogram(ref, h, tsMs)`, except that the sink does NOT take ownership of `h`: it copies
    * what it keeps before returning, so a parser may refill one scratch histogram for every point.
    * Parsers call the owning methods with a fresh histogram when a sink does not offer it.
    */
-  histogramBorrowed?(ref: number, h: SparseHistogram, cumulative: boolean, startMs: number, tsMs: number): boolean;
+  histogramBorrowed?(ref: number, h: SparseHistogram, cumulative: boolean, startMs: number, tsMs: number): Verdict;
   /**
    * Optional. stale ends the series at tsMs, as a Prometheus stale marker does (remote write's
    * stale NaN, OTLP's "no recorded value" flag): reads find no value for it after tsMs until a new
    * sample arrives. Parsers drop the marker when a sink does not offer it.
    */
-  stale?(ref: number, tsMs: number): boolean;
+  stale?(ref: number, tsMs: number): Verdict;
   flush(): void;
   accepting(): boolean;
-  /**
-   * Optional. lastRefusal says why the most recent `series` call that returned REFUSED, or
-   * sample call that returned false, was refused (calls are synchronous, so "most recent" is the
-   * caller's own). Parsers count and report refusals by this reason.
-   */
-  lastRefusal?(): Refusal;
 }

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { IngestSink, SeriesOptions } from '../ingest/sink.js';
-import { REFUSED, Refusal } from '../ingest/sink.js';
+import { ACCEPTED, Refusal, refusedRef, type Verdict } from '../ingest/sink.js';
 import type { SparseHistogram } from '../model/hdr.js';
 import { labelsKey, METRIC_NAME, type Labels } from '../model/labels.js';
 import { DEFAULT_TENANT, MetricKind } from '../model/metric-kind.js';
@@ -66,8 +66,6 @@ export class Pipeline implements IngestSink {
     if (this.postScheduled) this.postAll();
   };
   private closing = false;
-  /** Why the last refused call was refused (IngestSink.lastRefusal). */
-  private last: Refusal = Refusal.Pipeline;
   private closedP: Promise<void> | null = null;
 
   constructor(opts: PipelineOptions) {
@@ -141,8 +139,7 @@ export class Pipeline implements IngestSink {
     const reason = checkLabels(labels, this.o.limits) ?? this.card.admit(tenant, labels);
     if (reason !== null) {
       seriesRefused.inc({ reason });
-      this.last = REFUSAL_OF[reason];
-      return REFUSED;
+      return refusedRef(REFUSAL_OF[reason]);
     }
     const w = fnv1aString(key) % this.n; // stable across runs
     const slot = this.nextSlot[w]!++;
@@ -165,112 +162,104 @@ export class Pipeline implements IngestSink {
     return ref;
   }
 
-  counter(ref: number, increment: number, tsMs: number): boolean {
+  counter(ref: number, increment: number, tsMs: number): Verdict {
     this.received[K_COUNTER]!++;
     if (!(increment >= 0 && increment < Infinity)) return this.refuseValue();
     return this.push(Op.Counter, MetricKind.Counter, ref, increment, 0, tsMs);
   }
 
-  counterCumulative(ref: number, total: number, startMs: number, tsMs: number): boolean {
+  counterCumulative(ref: number, total: number, startMs: number, tsMs: number): Verdict {
     this.received[K_COUNTER]!++;
     if (!(total >= 0 && total < Infinity)) return this.refuseValue();
     return this.push(Op.CounterCumulative, MetricKind.Counter, ref, total, startMs > 0 ? startMs : 0, tsMs);
   }
 
-  gaugeSet(ref: number, value: number, tsMs: number): boolean {
+  gaugeSet(ref: number, value: number, tsMs: number): Verdict {
     this.received[K_GAUGE]!++;
     return this.push(Op.GaugeSet, MetricKind.Gauge, ref, value, 0, tsMs);
   }
 
-  gaugeAdd(ref: number, delta: number, tsMs: number): boolean {
+  gaugeAdd(ref: number, delta: number, tsMs: number): Verdict {
     this.received[K_GAUGE]!++;
     if (!Number.isFinite(delta)) return this.refuseValue();
     return this.push(Op.GaugeAdd, MetricKind.Gauge, ref, delta, 0, tsMs);
   }
 
-  observe(ref: number, value: number, count: number, tsMs: number): boolean {
+  observe(ref: number, value: number, count: number, tsMs: number): Verdict {
     this.received[K_HISTOGRAM]!++;
     if (!Number.isFinite(value) || !(count > 0 && count < Infinity)) return this.refuseValue();
     return this.push(Op.Observe, MetricKind.Histogram, ref, value, count, tsMs);
   }
 
-  setMember(ref: number, memberHash: number, tsMs: number): boolean {
+  setMember(ref: number, memberHash: number, tsMs: number): Verdict {
     this.received[K_SET]!++;
     return this.push(Op.SetMember, MetricKind.Gauge, ref, memberHash, 0, tsMs);
   }
 
-  histogram(ref: number, h: SparseHistogram, tsMs: number): boolean {
+  histogram(ref: number, h: SparseHistogram, tsMs: number): Verdict {
     this.received[K_HISTOGRAM]!++;
-    if (!this.admit(MetricKind.Histogram, ref, tsMs)) return false;
+    const v = this.admit(MetricKind.Histogram, ref, tsMs);
+    if (v !== ACCEPTED) return v;
     this.appendHistogram(Op.Histogram, ref, h, 0, tsMs);
-    return true;
+    return ACCEPTED;
   }
 
-  histogramCumulative(ref: number, h: SparseHistogram, startMs: number, tsMs: number): boolean {
+  histogramCumulative(ref: number, h: SparseHistogram, startMs: number, tsMs: number): Verdict {
     this.received[K_HISTOGRAM]!++;
-    if (!this.admit(MetricKind.Histogram, ref, tsMs)) return false;
+    const v = this.admit(MetricKind.Histogram, ref, tsMs);
+    if (v !== ACCEPTED) return v;
     this.appendHistogram(Op.HistogramCumulative, ref, h, startMs > 0 ? startMs : 0, tsMs);
-    return true;
+    return ACCEPTED;
   }
 
   /** stale ends a series at tsMs (a Prometheus stale marker, OTLP's "no recorded value"). */
-  stale(ref: number, tsMs: number): boolean {
+  stale(ref: number, tsMs: number): Verdict {
     const kind = ref >= 0 ? this.kinds[ref]! - 1 : -1;
     if (kind < 0) {
       this.kindMismatch.inc();
-      return false;
+      return Refusal.KindMismatch;
     }
     return this.push(Op.Stale, kind as MetricKind, ref, 0, 0, tsMs);
   }
 
   /** histogramBorrowed serialises `h` into the batch at once, so the caller may reuse it. */
-  histogramBorrowed(ref: number, h: SparseHistogram, cumulative: boolean, startMs: number, tsMs: number): boolean {
+  histogramBorrowed(ref: number, h: SparseHistogram, cumulative: boolean, startMs: number, tsMs: number): Verdict {
     return cumulative ? this.histogramCumulative(ref, h, startMs, tsMs) : this.histogram(ref, h, tsMs);
   }
 
-  private refuseValue(): boolean {
+  private refuseValue(): Verdict {
     this.badValue.inc();
-    this.last = Refusal.BadValue;
-    return false;
-  }
-
-  lastRefusal(): Refusal {
-    return this.last;
+    return Refusal.BadValue;
   }
 
   /** admit checks that a sample's ref is of the method's kind and its timestamp in range. */
-  private admit(kind: MetricKind, ref: number, ts: number): boolean {
-    if (this.closing) {
-      this.last = Refusal.ShuttingDown;
-      return false;
-    }
+  private admit(kind: MetricKind, ref: number, ts: number): Verdict {
+    if (this.closing) return Refusal.ShuttingDown;
     if (!(ref >= 0) || this.kinds[ref] !== kind + 1) {
       this.kindMismatch.inc();
-      this.last = Refusal.KindMismatch;
-      return false;
+      return Refusal.KindMismatch;
     }
     const now = this.o.now();
     if (ts > now + this.o.maxFutureMs) {
       this.tooNew.inc();
-      this.last = Refusal.TooNew;
-      return false;
+      return Refusal.TooNew;
     }
     if (!(ts >= now - this.o.maxAgeMs)) {
       this.tooOld.inc();
-      this.last = Refusal.TooOld;
-      return false;
+      return Refusal.TooOld;
     }
-    return true;
+    return ACCEPTED;
   }
 
   /** push appends one record to its worker's batch after the checks, posting a full batch. */
-  private push(op: Op, kind: MetricKind, ref: number, a: number, b: number, ts: number): boolean {
-    if (!this.admit(kind, ref, ts)) return false;
+  private push(op: Op, kind: MetricKind, ref: number, a: number, b: number, ts: number): Verdict {
+    const v = this.admit(kind, ref, ts);
+    if (v !== ACCEPTED) return v;
     const w = ref % this.n;
     const batch = this.batches[w]!;
     batch.push(op, (ref - w) / this.n, a, b, ts);
     if (batch.full()) this.post(w);
-    return true;
+    return ACCEPTED;
   }
 
   /** appendHistogram serialises `h` into the batch's side buffer and appends its record. */

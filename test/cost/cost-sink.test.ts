@@ -1,5 +1,6 @@
 import t from 'tap';
 import { CostSink } from '../../src/cost/cost-sink.js';
+import { ACCEPTED, Refusal, refusedRef } from '../../src/ingest/sink.js';
 import { dimensionMap } from '../../src/cost/dimensions.js';
 import { parsePriceTable } from '../../src/cost/prices.js';
 import { labelsFromRecord } from '../../src/model/labels.js';
@@ -262,7 +263,7 @@ t.test('tokens without a price are counted as unpriced, never costed at $0 in si
 t.test('non-token series pass through untouched and create no derived series', async (t) => {
   const { rec, sink } = setup();
   const r = sink.series('default', L({ __name__: 'http_requests_total', model: 'gpt-4o' }), MetricKind.Counter);
-  t.equal(sink.counter(r, 3, T), true);
+  t.equal(sink.counter(r, 3, T), ACCEPTED);
   sink.flush();
   t.equal(rec.series_.length, 1);
   t.equal(rec.flushes, 1);
@@ -285,12 +286,17 @@ t.test('stale markers and refusal reasons pass through the cost sink to the pipe
   const { rec, sink } = setup();
   const ref = sink.series('default', L({ __name__: 'demo_up', job: 'a' }), MetricKind.Gauge);
   t.ok(sink.stale, 'the cost sink offers stale() because the wrapped sink does');
-  t.equal(sink.stale!(ref, T), true);
+  t.equal(sink.stale!(ref, T), ACCEPTED);
   t.same(rec.stales, [{ ref, tsMs: T }], 'the marker reached the wrapped sink');
 
-  // A wrapped sink that says why it refused: the reason survives the wrapper.
-  const refusing = Object.assign(new RecordingSink(), { lastRefusal: () => 7 as const });
+  // The wrapped sink's refusal codes come back through the wrapper unchanged.
+  const refusing = new RecordingSink();
+  refusing.refuseSample = () => true;
+  refusing.sampleRefusal = Refusal.TooOld;
+  refusing.refuseSeries = (l) => l['__name__'] === 'crowded';
+  refusing.seriesRefusal = Refusal.SeriesPerTenant;
   const wrapped = new CostSink(refusing, { dimensions: dimensionMap(), prices: PRICES, now: () => T });
-  t.equal(wrapped.lastRefusal?.(), 7, 'lastRefusal is the wrapped sink\'s');
-  t.equal(new CostSink(new RecordingSink(), { dimensions: dimensionMap(), prices: PRICES }).lastRefusal, undefined, 'absent when the wrapped sink has none');
+  const c = wrapped.series('default', L({ __name__: 'x_total' }), MetricKind.Counter);
+  t.equal(wrapped.counter(c, 1, T), Refusal.TooOld, 'a sample refusal is the wrapped sink\'s code');
+  t.equal(wrapped.series('default', L({ __name__: 'crowded' }), MetricKind.Gauge), refusedRef(Refusal.SeriesPerTenant), 'a series refusal is the wrapped sink\'s');
 });

@@ -15,8 +15,9 @@ export interface ReadinessCheck {
 
 /** RulesApi is what the rule manager offers the HTTP surface. */
 export interface RulesApi {
-  rulesData(): unknown;
-  alertsData(): unknown;
+  /** rulesData and alertsData answer for one tenant: only its rules and alerts. */
+  rulesData(tenant: string): unknown;
+  alertsData(tenant: string): unknown;
   reload(): Promise<{ ok: boolean; errors: readonly unknown[] }>;
 }
 

@@ -2,16 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import type { HttpDeps } from './deps.js';
 import { sendError } from './errors.js';
 import { tenantOf } from './auth.js';
-import { DEFAULT_TENANT } from '../../model/metric-kind.js';
 
 /**
- * rulesRoutes: /api/v1/rules, /api/v1/alerts and POST /-/reload. Rules evaluate in the default
- * tenant (over its series only), so only callers of that tenant see them; others get none.
+ * rulesRoutes: /api/v1/rules, /api/v1/alerts and POST /-/reload. Each tenant's rules evaluate
+ * over its own series (`--rules` for the default tenant, `tenant_rules` for others), so a caller
+ * sees only its tenant's rules and alerts (an admin picks the tenant with X-Scope-OrgID). A reload
+ * re-reads every tenant's files.
  */
 export async function rulesRoutes(app: FastifyInstance, opts: { deps: HttpDeps }): Promise<void> {
   const rules = opts.deps.rules;
-  app.get('/api/v1/rules', async (req) => ({ status: 'success', data: rules && tenantOf(req) === DEFAULT_TENANT ? rules.rulesData() : { groups: [] } }));
-  app.get('/api/v1/alerts', async (req) => ({ status: 'success', data: rules && tenantOf(req) === DEFAULT_TENANT ? rules.alertsData() : { alerts: [] } }));
+  app.get('/api/v1/rules', async (req) => ({ status: 'success', data: rules ? rules.rulesData(tenantOf(req)) : { groups: [] } }));
+  app.get('/api/v1/alerts', async (req) => ({ status: 'success', data: rules ? rules.alertsData(tenantOf(req)) : { alerts: [] } }));
   app.post('/-/reload', async (_req, reply) => {
     if (!rules) return reply.send('');
     try {

@@ -1,5 +1,5 @@
 import type { IngestSink } from '../sink.js';
-import { REFUSED } from '../sink.js';
+import { ACCEPTED } from '../sink.js';
 import { SparseHistogram } from '../../model/hdr.js';
 import { labelsFromRecord, labelsKey } from '../../model/labels.js';
 import { MetricKind } from '../../model/metric-kind.js';
@@ -164,9 +164,9 @@ export class Recorder {
     const kind = a.kind;
     const now = this.now();
     if (kind === MetricKind.Gauge) {
-      const ok = this.sink.gaugeSet(a.ref, value, now);
+      const v = this.sink.gaugeSet(a.ref, value, now);
       this.sink.flush();
-      return ok;
+      return v === ACCEPTED;
     }
     if (kind === MetricKind.Counter) {
       if (!(value >= 0 && value < Infinity)) return false;
@@ -202,7 +202,7 @@ export class Recorder {
     let a = this.acc.get(key);
     if (a === undefined) {
       const ref = this.sink.series(this.o.tenant, ls, kind);
-      if (ref === REFUSED) return undefined;
+      if (ref < 0) return undefined; // refused by a limit (the sink's refusedRef)
       a = new Accumulation(ref, kind, kind === MetricKind.Histogram ? this.o.boundsOf(name) : null);
       this.acc.set(key, a);
     }

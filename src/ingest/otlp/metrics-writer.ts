@@ -1,4 +1,4 @@
-import { REFUSED, type IngestSink, type SeriesOptions } from '../sink.js';
+import { ACCEPTED, refRefusal, refusedRef, Refusal, type IngestSink, type SeriesOptions, type Verdict } from '../sink.js';
 import { labelsFromRecord, METRIC_NAME, type Labels } from '../../model/labels.js';
 import { MetricKind } from '../../model/metric-kind.js';
 import { hdrIndexOf, SparseHistogram } from '../../model/hdr.js';
@@ -12,8 +12,10 @@ import { ByteKeyCache, bytesEqual } from '../../wire/byte-key-cache.js';
 import { ResourceCache, type ResourceInfo } from './resource.js';
 import { LabelAccumulator, labelName, metricName, NameShape } from './translate.js';
 import { Reason, Refusals } from './refusals.js';
-import { Refusal, refusalOf } from '../sink.js';
 import { utf8String } from '../../wire/proto-reader.js';
+
+/** The ref of a summary's own entry (its points go to the _sum, _count and quantile refs) and of refs not made yet. */
+const NO_REF = refusedRef(Refusal.Unsupported);
 
 /** How a metric's points reach the sink. */
 const enum Route {
@@ -53,14 +55,13 @@ class MetricEntry {
  * `_count`.
  */
 class SeriesEntry {
+  /** The sink's ref; negative when the sink refused the series (refusedRef: the reason rides in it). */
   ref: number;
   labels: Labels;
   layout: BucketLayout | null = null;
-  sumRef = REFUSED;
-  countRef = REFUSED;
+  sumRef = NO_REF;
+  countRef = NO_REF;
   quantileRefs: Map<number, number> | null = null;
-  /** Why the sink refused this series (when a ref is REFUSED), so cached refusals keep their reason. */
-  why: Refusal = Refusal.SeriesLimit;
 
   constructor(ref: number, labels: Labels) {
     this.ref = ref;
@@ -138,16 +139,15 @@ export class MetricsWriter implements MetricsVisitor {
     return p.timeMs > 0 ? p.timeMs : this.nowMs;
   }
 
-  /** lookup finds or creates the series of a point (its ref is REFUSED when the sink refused it). */
+  /** lookup finds or creates the series of a point (its ref is negative when the sink refused it). */
   private lookup(p: PointBase, m: MetricEntry): SeriesEntry {
     const res = this.res!;
     let e = this.series.get(p.attrBuf, p.attrStart, p.attrEnd, res.id, m.id);
     if (e === undefined) {
       const labels = this.labelsOf(p, res, m.name);
       const opts: SeriesOptions = { help: m.help, unit: m.unit };
-      const ref = m.route === Route.Summary ? REFUSED : this.sink.series(this.tenant, labels, m.kind, opts);
+      const ref = m.route === Route.Summary ? NO_REF : this.sink.series(this.tenant, labels, m.kind, opts);
       e = new SeriesEntry(ref, labels);
-      if (ref === REFUSED && m.route !== Route.Summary) e.why = refusalOf(this.sink, Refusal.SeriesLimit);
       this.series.set(p.attrBuf, p.attrStart, p.attrEnd, res.id, m.id, e);
     }
     return e;
@@ -173,7 +173,10 @@ export class MetricsWriter implements MetricsVisitor {
       // "No recorded value" ends the series at the point's time, as a Prometheus stale marker.
       this.received++;
       const e = this.lookup(p, m);
-      if (e.ref !== REFUSED && this.sink.stale !== undefined && !this.sink.stale(e.ref, this.ts(p))) this.refused.add(Reason.Pipeline);
+      if (e.ref >= 0 && this.sink.stale !== undefined) {
+        const r = this.sink.stale(e.ref, this.ts(p));
+        if (r !== ACCEPTED) this.refused.add(r);
+      }
       return;
     }
     if (!p.hasValue) return;
@@ -185,19 +188,19 @@ export class MetricsWriter implements MetricsVisitor {
       return;
     }
     const e = this.lookup(p, m);
-    if (e.ref === REFUSED) {
-      this.refused.add(e.why);
+    if (e.ref < 0) {
+      this.refused.add(refRefusal(e.ref));
       return;
     }
     const ts = this.ts(p);
-    let ok: boolean;
+    let r: Verdict;
     switch (m.route) {
-      case Route.CounterDelta: ok = this.sink.counter(e.ref, v, ts); break;
-      case Route.CounterCumulative: ok = this.sink.counterCumulative(e.ref, v, p.startMs, ts); break;
-      case Route.GaugeAdd: ok = this.sink.gaugeAdd(e.ref, v, ts); break;
-      default: ok = this.sink.gaugeSet(e.ref, v, ts); break;
+      case Route.CounterDelta: r = this.sink.counter(e.ref, v, ts); break;
+      case Route.CounterCumulative: r = this.sink.counterCumulative(e.ref, v, p.startMs, ts); break;
+      case Route.GaugeAdd: r = this.sink.gaugeAdd(e.ref, v, ts); break;
+      default: r = this.sink.gaugeSet(e.ref, v, ts); break;
     }
-    if (!ok) this.refused.addFrom(this.sink, Reason.Pipeline);
+    if (r !== ACCEPTED) this.refused.add(r);
   }
 
   histogramPoint(p: HistogramPoint): void {
@@ -229,11 +232,10 @@ export class MetricsWriter implements MetricsVisitor {
         }
         e.ref = ref;
         e.layout = layout;
-        if (ref === REFUSED) e.why = refusalOf(this.sink, Refusal.SeriesLimit);
       }
     }
-    if (e.ref === REFUSED) {
-      this.refused.add(e.why);
+    if (e.ref < 0) {
+      this.refused.add(refRefusal(e.ref));
       return;
     }
     const h = toSparse(p, e, this.borrow ? this.scratch : null);
@@ -243,10 +245,10 @@ export class MetricsWriter implements MetricsVisitor {
   /** sendHistogram hands a histogram point to the sink, lending the scratch when the sink allows. */
   private sendHistogram(m: MetricEntry, ref: number, h: SparseHistogram, startMs: number, ts: number): void {
     const sink = this.sink;
-    let ok: boolean;
-    if (h === this.scratch) ok = sink.histogramBorrowed!(ref, h, m.cumulative, startMs, ts);
-    else ok = m.cumulative ? sink.histogramCumulative(ref, h, startMs, ts) : sink.histogram(ref, h, ts);
-    if (!ok) this.refused.addFrom(this.sink, Reason.Pipeline);
+    let r: Verdict;
+    if (h === this.scratch) r = sink.histogramBorrowed!(ref, h, m.cumulative, startMs, ts);
+    else r = m.cumulative ? sink.histogramCumulative(ref, h, startMs, ts) : sink.histogram(ref, h, ts);
+    if (r !== ACCEPTED) this.refused.add(r);
   }
 
   expHistogramPoint(p: ExpHistogramPoint): void {
@@ -259,8 +261,8 @@ export class MetricsWriter implements MetricsVisitor {
       return;
     }
     const e = this.lookup(p, m);
-    if (e.ref === REFUSED) {
-      this.refused.add(e.why);
+    if (e.ref < 0) {
+      this.refused.add(refRefusal(e.ref));
       return;
     }
     this.sendHistogram(m, e.ref, h, p.startMs, this.ts(p));
@@ -278,18 +280,19 @@ export class MetricsWriter implements MetricsVisitor {
     if (e.quantileRefs === null) {
       e.quantileRefs = new Map();
       e.sumRef = this.sink.series(this.tenant, renamed(e.labels, m.name + '_sum'), MetricKind.Counter, { help: m.help, unit: m.unit });
-      if (e.sumRef === REFUSED) e.why = refusalOf(this.sink, Refusal.SeriesLimit);
       e.countRef = this.sink.series(this.tenant, renamed(e.labels, m.name + '_count'), MetricKind.Counter, { help: m.help });
-      if (e.countRef === REFUSED) e.why = refusalOf(this.sink, Refusal.SeriesLimit);
     }
     const ts = this.ts(p);
-    let ok = true;
-    let limited = false;
-    let failed: Refusal = Reason.Pipeline;
-    if (e.sumRef === REFUSED || e.countRef === REFUSED) limited = true;
+    // A point refused by a series limit counts under that limit; else under the last sample refusal.
+    let limited: Verdict = ACCEPTED;
+    let failed: Verdict = ACCEPTED;
+    if (e.sumRef < 0) limited = refRefusal(e.sumRef);
+    else if (e.countRef < 0) limited = refRefusal(e.countRef);
     else {
-      if (!this.sink.counterCumulative(e.sumRef, p.sum, p.startMs, ts)) { ok = false; failed = refusalOf(this.sink, Reason.Pipeline); }
-      if (!this.sink.counterCumulative(e.countRef, p.count, p.startMs, ts)) { ok = false; failed = refusalOf(this.sink, Reason.Pipeline); }
+      let r = this.sink.counterCumulative(e.sumRef, p.sum, p.startMs, ts);
+      if (r !== ACCEPTED) failed = r;
+      r = this.sink.counterCumulative(e.countRef, p.count, p.startMs, ts);
+      if (r !== ACCEPTED) failed = r;
     }
     for (let i = 0; i < p.nQuantiles; i++) {
       const q = p.quantiles[i]!;
@@ -299,14 +302,16 @@ export class MetricsWriter implements MetricsVisitor {
       if (ref === undefined) {
         const labels = labelsFromRecord({ ...recordOf(e.labels), quantile: String(q) });
         ref = this.sink.series(this.tenant, labels, MetricKind.Gauge, { help: m.help, unit: m.unit });
-        if (ref === REFUSED) e.why = refusalOf(this.sink, Refusal.SeriesLimit);
         e.quantileRefs.set(q, ref);
       }
-      if (ref === REFUSED) limited = true;
-      else if (!this.sink.gaugeSet(ref, v, ts)) { ok = false; failed = refusalOf(this.sink, Reason.Pipeline); }
+      if (ref < 0) limited = refRefusal(ref);
+      else {
+        const r = this.sink.gaugeSet(ref, v, ts);
+        if (r !== ACCEPTED) failed = r;
+      }
     }
-    if (limited) this.refused.add(e.why);
-    else if (!ok) this.refused.add(failed);
+    if (limited !== ACCEPTED) this.refused.add(limited);
+    else if (failed !== ACCEPTED) this.refused.add(failed);
   }
 }
 

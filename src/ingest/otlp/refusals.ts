@@ -1,8 +1,8 @@
-import { REFUSAL_NAMES, REFUSAL_TEXT, Refusal, refusalOf, type IngestSink } from '../sink.js';
+import { REFUSAL_NAMES, REFUSAL_TEXT, Refusal } from '../sink.js';
 
 /**
- * Reason names the generic refusals OTLP decides itself; the sink's own reason (a limit, a
- * timestamp out of range, a kind conflict) replaces SeriesLimit and Pipeline when it gives one.
+ * Reason names the refusals OTLP decides itself; every other refusal is the code the sink
+ * returned (a limit, a timestamp out of range, a kind conflict).
  */
 export const Reason = { BadValue: Refusal.BadValue, SeriesLimit: Refusal.SeriesLimit, Pipeline: Refusal.Pipeline } as const;
 
@@ -20,11 +20,6 @@ export class Refusals {
 
   add(reason: Refusal, n = 1): void {
     this.counts[reason] = this.counts[reason]! + n;
-  }
-
-  /** addFrom counts a refusal by `sink`, by the reason it gives, else `fallback`. */
-  addFrom(sink: IngestSink, fallback: Refusal, n = 1): void {
-    this.add(refusalOf(sink, fallback), n);
   }
 
   total(): number {

@@ -1,4 +1,4 @@
-import { REFUSED, type IngestSink } from '../sink.js';
+import { ACCEPTED, refRefusal, type IngestSink, type Verdict } from '../sink.js';
 import { labelsFromRecord, METRIC_NAME } from '../../model/labels.js';
 import { MetricKind } from '../../model/metric-kind.js';
 import { forEachAttributeField } from './attributes.js';
@@ -112,8 +112,7 @@ export class SpanMetricsWriter {
   private release(c: CallSpan, a: Attribution): void {
     const r = this.genAiTokens(c, a);
     if (!this.inRequest) return;
-    if (r === 1) this.refused.add(Reason.SeriesLimit);
-    else if (r === 2) this.refused.add(Reason.Pipeline);
+    if (r !== ACCEPTED) this.refused.add(r);
   }
 
   /** write decodes a whole request; it throws DecodeError on malformed input. */
@@ -221,16 +220,17 @@ export class SpanMetricsWriter {
       refs = { calls, duration };
       this.spanRefs.set(key, refs);
     }
-    let ok = true;
-    let limited = false;
-    if (refs.calls === REFUSED || refs.duration === REFUSED) limited = true;
+    // A span refused by a series limit counts under that limit; else under a sample refusal.
+    let why: Verdict = ACCEPTED;
+    if (refs.calls < 0) why = refRefusal(refs.calls);
+    else if (refs.duration < 0) why = refRefusal(refs.duration);
     else {
-      ok = this.sink.counter(refs.calls, 1, endMs) && ok;
-      ok = this.sink.observe(refs.duration, durMs, 1, endMs) && ok;
+      const c = this.sink.counter(refs.calls, 1, endMs);
+      const d = this.sink.observe(refs.duration, durMs, 1, endMs);
+      why = d !== ACCEPTED ? d : c;
     }
     this.genAi(buf, start, end, res, endMs, name, hex(buf, traceS, traceE), hex(buf, idS, idE), hex(buf, parS, parE));
-    if (limited) this.refused.add(Reason.SeriesLimit);
-    else if (!ok) this.refused.addFrom(this.sink, Reason.Pipeline);
+    if (why !== ACCEPTED) this.refused.add(why);
   }
 
   private baseLabels(res: ResourceInfo): LabelAccumulator {
@@ -268,10 +268,14 @@ export class SpanMetricsWriter {
     else this.traces.call(trace, parent, agent, attrs.get('gen_ai.tool.name') ?? '', call);
   }
 
-  /** genAiTokens records the token usage of a call span: 0 ok, 1 series refused, 2 sample refused. */
-  private genAiTokens(c: CallSpan, a: Attribution): number {
+  /**
+   * genAiTokens records the token usage of a call span: ACCEPTED, or why a point was refused (a
+   * series limit before a sample refusal).
+   */
+  private genAiTokens(c: CallSpan, a: Attribution): Verdict {
     const { attrs, res, endMs } = c;
-    let result = 0;
+    let limited: Verdict = ACCEPTED;
+    let failed: Verdict = ACCEPTED;
     for (const [attr, type] of USAGE_ATTRS) {
       let text = attrs.get(attr);
       if (attr === 'gen_ai.usage.cache_write.input_tokens') text ??= attrs.get('gen_ai.usage.cache_creation.input_tokens');
@@ -294,10 +298,13 @@ export class SpanMetricsWriter {
         ref = this.sink.series(c.tenant, labelsFromRecord({ ...acc.record(), [METRIC_NAME]: GENAI_TOKENS }), MetricKind.Histogram, { help: 'Tokens used by GenAI operations (from spans).', unit: '{token}', bounds: GENAI_TOKEN_BOUNDS, origin: 'span' });
         this.tokenRefs.set(key, ref);
       }
-      if (ref === REFUSED) result = 1;
-      else if (!this.sink.observe(ref, n, 1, endMs) && result === 0) result = 2;
+      if (ref < 0) limited = refRefusal(ref);
+      else {
+        const r = this.sink.observe(ref, n, 1, endMs);
+        if (r !== ACCEPTED && failed === ACCEPTED) failed = r;
+      }
     }
-    return result;
+    return limited !== ACCEPTED ? limited : failed;
   }
 }
 

@@ -1,4 +1,4 @@
-import { REFUSAL_NAMES, REFUSED, Refusal, refusalOf, type IngestSink } from '../sink.js';
+import { ACCEPTED, REFUSAL_NAMES, Refusal, refRefusal, refusedRef, type IngestSink } from '../sink.js';
 import { labelsFromRecord, METRIC_NAME } from '../../model/labels.js';
 import { MetricKind } from '../../model/metric-kind.js';
 import { ByteKeyCache } from '../../wire/byte-key-cache.js';
@@ -43,10 +43,9 @@ const enum Route {
 }
 
 interface SeriesEntry {
+  /** The sink's ref; negative when the series was refused (refusedRef: the reason rides in it). */
   readonly ref: number;
   readonly route: Route;
-  /** Why the sink refused the series, when ref is REFUSED. */
-  readonly why: Refusal;
 }
 
 /** Prometheus MetricMetadata.MetricType values. */
@@ -155,8 +154,8 @@ export class RemoteWriteDecoder {
       // Refused series are cached up to a budget: a flood of one refused series stays cheap, but a
       // cardinality attack (every series new, every one refused) does not fill the cache with
       // keys that never become series (1M of them held ~470 MiB of RSS).
-      if (e.ref !== REFUSED || this.refusedCached < MAX_REFUSED_CACHED) {
-        if (e.ref === REFUSED) this.refusedCached++;
+      if (e.ref >= 0 || this.refusedCached < MAX_REFUSED_CACHED) {
+        if (e.ref < 0) this.refusedCached++;
         this.cache.set(kb, ks, ke, tid, 0, e);
       }
     }
@@ -181,8 +180,8 @@ export class RemoteWriteDecoder {
       res.received++;
       if (stale) {
         // A stale marker ends the series here, as in Prometheus.
-        if (e.ref === REFUSED) res.refusedSeries++;
-        else if (this.sink.stale !== undefined && !this.sink.stale(e.ref, ts)) res.refusedPipeline++;
+        if (e.ref < 0) res.refusedSeries++;
+        else if (this.sink.stale !== undefined && this.sink.stale(e.ref, ts) !== ACCEPTED) res.refusedPipeline++;
         continue;
       }
       if (value !== value || value === Infinity || value === -Infinity || (e.route === Route.Counter && value < 0)) {
@@ -190,15 +189,15 @@ export class RemoteWriteDecoder {
         res.byReason[Refusal.BadValue]!++;
         continue;
       }
-      if (e.ref === REFUSED) {
+      if (e.ref < 0) {
         res.refusedSeries++;
-        res.byReason[e.why]!++;
+        res.byReason[refRefusal(e.ref)]!++;
         continue;
       }
-      const ok = e.route === Route.Counter ? this.sink.counterCumulative(e.ref, value, 0, ts) : this.sink.gaugeSet(e.ref, value, ts);
-      if (!ok) {
+      const v = e.route === Route.Counter ? this.sink.counterCumulative(e.ref, value, 0, ts) : this.sink.gaugeSet(e.ref, value, ts);
+      if (v !== ACCEPTED) {
         res.refusedPipeline++;
-        res.byReason[refusalOf(this.sink, Refusal.Pipeline)]!++;
+        res.byReason[v]!++;
       }
     }
   }
@@ -233,10 +232,10 @@ export class RemoteWriteDecoder {
       r.pos = le;
     }
     const name = rec[METRIC_NAME] ?? '';
-    if (name === '') return { ref: REFUSED, route: Route.Gauge, why: Refusal.SeriesLimit };
+    if (name === '') return { ref: refusedRef(Refusal.SeriesLimit), route: Route.Gauge };
     const route = routeOf(name, meta);
     const ref = this.sink.series(tenant, labelsFromRecord(rec), route === Route.Counter ? MetricKind.Counter : MetricKind.Gauge);
-    return { ref, route, why: ref === REFUSED ? refusalOf(this.sink, Refusal.SeriesLimit) : Refusal.SeriesLimit };
+    return { ref, route };
   }
 }
 

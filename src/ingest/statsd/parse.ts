@@ -1,4 +1,4 @@
-import { REFUSED, REFUSAL_NAMES, Refusal, refusalOf, type IngestSink } from '../sink.js';
+import { ACCEPTED, REFUSAL_NAMES, refRefusal, type IngestSink, type Verdict } from '../sink.js';
 import { labelsFromRecord, sanitizeLabelName, sanitizeMetricName, METRIC_NAME } from '../../model/labels.js';
 import { MetricKind, DEFAULT_TENANT } from '../../model/metric-kind.js';
 import { parseDecimal, parseDecimalTo } from './number.js';
@@ -32,7 +32,7 @@ export const enum BadReason {
   /** Tags that cannot become labels: invalid UTF-8, a reserved `__` name, or two `#` fields. */
   BadTags = 5,
   /**
-   * A limit refused the series (the sink returned REFUSED). Counted under the sink's Refusal
+   * A limit refused the series (the sink returned a negative refusedRef). Counted under the sink's Refusal
    * name (series_per_tenant, labels_per_series, ...), the vocabulary every ingest path shares.
    */
   Limit = 6,
@@ -279,39 +279,40 @@ export class StatsdParser {
 
     // Record.
     const sink = this.sink;
-    let ok = true;
+    let v: Verdict = ACCEPTED;
     switch (type) {
       case T_COUNTER:
-        ok = sink.counter(ref, value / rate, tsMs);
+        v = sink.counter(ref, value / rate, tsMs);
         break;
       case T_GAUGE: {
         const sign = b[valStart];
-        ok = sign === CH_PLUS || sign === CH_MINUS ? sink.gaugeAdd(ref, value, tsMs) : sink.gaugeSet(ref, value, tsMs);
+        v = sign === CH_PLUS || sign === CH_MINUS ? sink.gaugeAdd(ref, value, tsMs) : sink.gaugeSet(ref, value, tsMs);
         break;
       }
       case T_SET:
-        ok = sink.setMember(ref, memberHash(b, valStart, valEnd), tsMs);
+        v = sink.setMember(ref, memberHash(b, valStart, valEnd), tsMs);
         break;
       default: {
         // Timers are sent in milliseconds and stored in seconds; h and d keep the sender's unit.
         const scale = type === T_TIMER ? 0.001 : 1;
         const count = 1 / rate;
         if (!many) {
-          ok = sink.observe(ref, value * scale, count, tsMs);
+          v = sink.observe(ref, value * scale, count, tsMs);
           break;
         }
         let vs = valStart;
         for (let k = valStart; k <= valEnd; k++) {
           if (k === valEnd || b[k] === CH_COLON) {
             parseDecimalTo(b, vs, k, SCRATCH);
-            if (!sink.observe(ref, SCRATCH[0]! * scale, count, tsMs)) ok = false;
+            const r = sink.observe(ref, SCRATCH[0]! * scale, count, tsMs);
+            if (r !== ACCEPTED) v = r;
             vs = k + 1;
           }
         }
       }
     }
-    if (ok) return -1;
-    this.refusal = refusalOf(sink, Refusal.Pipeline);
+    if (v === ACCEPTED) return -1;
+    this.refusal = v;
     return BadReason.Refused;
   }
 
@@ -368,7 +369,7 @@ export class StatsdParser {
     const kind = type === T_COUNTER ? MetricKind.Counter : type === T_GAUGE || type === T_SET ? MetricKind.Gauge : MetricKind.Histogram;
     const ref = this.sink.series(this.tenant, labelsFromRecord(rec), kind);
     // The reason is cached with the refusal, so a refused key keeps being counted under it.
-    return ref === REFUSED ? REFUSED_BASE - refusalOf(this.sink, Refusal.SeriesLimit) : ref;
+    return ref < 0 ? REFUSED_BASE - refRefusal(ref) : ref;
   }
 }
 

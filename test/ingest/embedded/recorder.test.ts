@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Recorder } from '../../../src/ingest/embedded/recorder.js';
 import type { IngestSink } from '../../../src/ingest/sink.js';
-import { REFUSED } from '../../../src/ingest/sink.js';
+import { ACCEPTED, Refusal, refusedRef, type Verdict } from '../../../src/ingest/sink.js';
 import type { SparseHistogram } from '../../../src/model/hdr.js';
 import type { Labels } from '../../../src/model/labels.js';
 import { MetricKind } from '../../../src/model/metric-kind.js';
@@ -12,17 +12,17 @@ function fakeSink(): { sink: IngestSink; sent: Sent[]; flushes: number[]; names:
   const sent: Sent[] = [];
   const names: string[] = [];
   const out = { sink: null as unknown as IngestSink, sent, flushes: [0], names };
-  const no = (): boolean => { throw new Error('not expected'); };
+  const no = (): Verdict => { throw new Error('not expected'); };
   out.sink = {
     series(_tenant: string, labels: Labels) {
       const name = labels.find((l) => l.name === '__name__')!.value;
-      if (name === 'refused_total') return REFUSED;
+      if (name === 'refused_total') return refusedRef(Refusal.SeriesPerTenant);
       names.push(labels.map((l) => `${l.name}=${l.value}`).join(','));
       return names.length - 1;
     },
-    counter(ref, value, ts) { sent.push({ op: 'counter', ref, value, ts }); return true; },
+    counter(ref, value, ts) { sent.push({ op: 'counter', ref, value, ts }); return ACCEPTED; },
     counterCumulative: no,
-    gaugeSet(ref, value, ts) { sent.push({ op: 'gauge', ref, value, ts }); return true; },
+    gaugeSet(ref, value, ts) { sent.push({ op: 'gauge', ref, value, ts }); return ACCEPTED; },
     gaugeAdd: no,
     observe: no,
     setMember: no,
@@ -31,7 +31,7 @@ function fakeSink(): { sink: IngestSink; sent: Sent[]; flushes: number[]; names:
     histogramBorrowed(ref: number, h: SparseHistogram, cumulative: boolean, _s: number, ts: number) {
       t.equal(cumulative, false);
       sent.push({ op: 'histogram', ref, value: h.sum, ts, count: h.count, classic: [...h.classicCounts!] });
-      return true;
+      return ACCEPTED;
     },
     flush() { out.flushes[0]!++; },
     accepting: () => true,

@@ -4,6 +4,7 @@ import { DecodeError } from '../../../src/wire/proto-reader.js';
 import { jsonToProtobuf } from '../../../src/ingest/otlp/proto.js';
 import { MetricKind } from '../../../src/model/metric-kind.js';
 import { RecordingSink } from './recording-sink.js';
+import { ACCEPTED, Refusal } from '../../../src/ingest/sink.js';
 import { attrs, metricsRequest, nanos } from './build.js';
 
 const NOW = Date.now();
@@ -94,6 +95,26 @@ t.test('points refused by the sink for their timestamp or by a limit are counted
   t.same([res.accepted, res.rejected], [1, 2]);
   t.match(res.message, /1 series_limit/);
   t.match(res.message, /1 pipeline/);
+});
+
+t.test('the sink\'s refusal code names each refused point: too_old and kind_mismatch in one request', async (t) => {
+  const { sink, rx } = setup();
+  // As the pipeline answers: a point older than every tier is too_old; a sample for a series the
+  // sink holds under another kind is kind_mismatch.
+  sink.judge = (ref, ts) => (ts < NOW - 86_400_000 ? Refusal.TooOld : sink.series_[ref]?.labels['k'] === 'mixed' ? Refusal.KindMismatch : ACCEPTED);
+  const res = rx.exportMetrics(metricsRequest([
+    { name: 'g', gauge: { dataPoints: [
+      { attributes: attrs({ k: 'a' }), timeUnixNano: nanos(NOW), asDouble: 1 },
+      { attributes: attrs({ k: 'a' }), timeUnixNano: nanos(NOW - 2 * 86_400_000), asDouble: 2 },
+      { attributes: attrs({ k: 'mixed' }), timeUnixNano: nanos(NOW), asDouble: 3 },
+      { attributes: attrs({ k: 'mixed' }), timeUnixNano: nanos(NOW), asDouble: 4 },
+    ] } },
+  ]), 'grpc');
+  t.same([res.accepted, res.rejected], [1, 3]);
+  t.match(res.message, /3 data points refused: .*1 too_old \(timestamp older than every tier's retention\)/);
+  t.match(res.message, /2 kind_mismatch \(the series exists with another metric kind\)/);
+  t.notMatch(res.message, /pipeline/, 'no generic reason when the sink named one');
+  t.same(sink.samples.map((s) => s.value), [1], 'only the accepted point reached the sink');
 });
 
 t.test('a known series is resolved from its bytes: series() is called once across requests', async (t) => {

@@ -5,6 +5,7 @@ import { remoteWriteRoutes } from '../../../src/ingest/remote-write/routes.js';
 import { snappyCompress } from '../../../src/wire/snappy.js';
 import { MetricKind } from '../../../src/model/metric-kind.js';
 import { RecordingSink } from '../otlp/recording-sink.js';
+import { ACCEPTED, Refusal } from '../../../src/ingest/sink.js';
 
 type Series = { labels: Record<string, string>; samples: Array<[number, number]> };
 function body(series: Series[], metadata: Array<{ type: number; metricFamilyName: string }> = []): Buffer {
@@ -91,6 +92,24 @@ t.test('remote write refuses bad values, hands stale markers on and reports refu
   t.match(res.body, /2 bad_value/);
   t.match(res.body, /1 pipeline/);
   t.equal(sink.samples.length, 1, 'the good sample is kept');
+});
+
+t.test('remote write names each refused sample by the sink\'s code: too_old and kind_mismatch in one request', async (t) => {
+  const sink = new RecordingSink();
+  sink.judge = (ref, ts) => (ts < 1000 ? Refusal.TooOld : sink.series_[ref]?.labels['job'] === 'mixed' ? Refusal.KindMismatch : ACCEPTED);
+  const app = await server(sink);
+  t.teardown(() => app.close());
+  const now = Date.now();
+  const raw = Buffer.from(WriteRequest.encode(WriteRequest.fromObject({ timeseries: [
+    { labels: [{ name: '__name__', value: 'up' }, { name: 'job', value: 'a' }], samples: [{ value: 1, timestamp: now }, { value: 2, timestamp: 10 }] },
+    { labels: [{ name: '__name__', value: 'up' }, { name: 'job', value: 'mixed' }], samples: [{ value: 3, timestamp: now }] },
+  ] })).finish());
+  const res = await app.inject({ method: 'POST', url: '/api/v1/write', headers: HEADERS, payload: Buffer.from(snappyCompress(raw)) });
+  t.equal(res.statusCode, 400);
+  t.match(res.body, /1 of 3 samples accepted/);
+  t.match(res.body, /1 too_old/);
+  t.match(res.body, /1 kind_mismatch/);
+  t.notMatch(res.body, /pipeline/, 'no generic reason when the sink named one');
 });
 
 t.test('remote write answers 400 for garbage, 413 over the limit, 415 for 2.0, 503 when overloaded', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { BAD_REASONS, BadReason, StatsdParser, badReasonName, countLines } from '../../../src/ingest/statsd/parse.js';
-import { REFUSED, Refusal } from '../../../src/ingest/sink.js';
+import { Refusal, refusedRef } from '../../../src/ingest/sink.js';
 import { parseDecimal } from '../../../src/ingest/statsd/number.js';
 import { MetricKind } from '../../../src/model/metric-kind.js';
 import { RecordingSink } from './recording-sink.js';
@@ -276,18 +276,10 @@ t.test('decimal values parse exactly as Number() does', async (t) => {
 t.test('lines the sink refuses are counted by the shared refusal vocabulary, cached ones too', async (t) => {
   // A sink that says why, as the pipeline does: series by a limit, points by their timestamp.
   class WhySink extends RecordingSink {
-    why = Refusal.SeriesLimit;
     override series(tenant: string, labels: Parameters<RecordingSink['series']>[1], kind: MetricKind): number {
       const ref = super.series(tenant, labels, kind);
-      if (ref === REFUSED) this.why = Refusal.SeriesPerTenant;
-      return ref;
+      return ref < 0 ? refusedRef(Refusal.SeriesPerTenant) : ref;
     }
-    override counter(ref: number, increment: number, tsMs: number): boolean {
-      const ok = super.counter(ref, increment, tsMs);
-      if (!ok) this.why = Refusal.TooOld;
-      return ok;
-    }
-    lastRefusal(): Refusal { return this.why; }
   }
   const sink = new WhySink();
   sink.refuseNames.add('crowded_total');

@@ -1,7 +1,7 @@
 // A recording IngestSink for parser and listener tests: it keeps every series definition and
 // sample as plain data, refuses series whose name is listed, and refuses points outside a
 // timestamp range, the way the pipeline does.
-import { REFUSED, type IngestSink } from '../../../src/ingest/sink.js';
+import { ACCEPTED, Refusal, refusedRef, type IngestSink, type Verdict } from '../../../src/ingest/sink.js';
 import { formatLabels, labelsKey, metricName, type Labels } from '../../../src/model/labels.js';
 import { MetricKind } from '../../../src/model/metric-kind.js';
 
@@ -28,7 +28,7 @@ export class RecordingSink implements IngestSink {
 
   series(tenant: string, labels: Labels, kind: MetricKind): number {
     this.seriesCalls++;
-    if (this.refuseNames.has(metricName(labels))) return REFUSED;
+    if (this.refuseNames.has(metricName(labels))) return refusedRef(Refusal.SeriesLimit);
     const key = `${tenant}\u0000${kind}\u0000${labelsKey(labels)}`;
     let ref = this.refs.get(key);
     if (ref === undefined) {
@@ -39,21 +39,22 @@ export class RecordingSink implements IngestSink {
     return ref;
   }
 
-  private rec(op: Recorded['op'], ref: number, value: number, count: number, tsMs: number): boolean {
-    if (tsMs < this.minTsMs || tsMs > this.maxTsMs) return false;
+  private rec(op: Recorded['op'], ref: number, value: number, count: number, tsMs: number): Verdict {
+    if (tsMs < this.minTsMs) return Refusal.TooOld;
+    if (tsMs > this.maxTsMs) return Refusal.TooNew;
     const d = this.defs[ref]!;
     this.samples.push({ op, series: formatLabels(d.labels).replace('{}', ''), kind: d.kind, tenant: d.tenant, value, count, tsMs });
-    return true;
+    return ACCEPTED;
   }
 
-  counter(ref: number, increment: number, tsMs: number): boolean { return this.rec('counter', ref, increment, 1, tsMs); }
-  counterCumulative(): boolean { throw new Error('StatsD never sends cumulative counters'); }
-  gaugeSet(ref: number, value: number, tsMs: number): boolean { return this.rec('gaugeSet', ref, value, 1, tsMs); }
-  gaugeAdd(ref: number, delta: number, tsMs: number): boolean { return this.rec('gaugeAdd', ref, delta, 1, tsMs); }
-  observe(ref: number, value: number, count: number, tsMs: number): boolean { return this.rec('observe', ref, value, count, tsMs); }
-  setMember(ref: number, memberHash: number, tsMs: number): boolean { return this.rec('setMember', ref, memberHash, 1, tsMs); }
-  histogram(): boolean { throw new Error('StatsD never sends histograms'); }
-  histogramCumulative(): boolean { throw new Error('StatsD never sends histograms'); }
+  counter(ref: number, increment: number, tsMs: number): Verdict { return this.rec('counter', ref, increment, 1, tsMs); }
+  counterCumulative(): Verdict { throw new Error('StatsD never sends cumulative counters'); }
+  gaugeSet(ref: number, value: number, tsMs: number): Verdict { return this.rec('gaugeSet', ref, value, 1, tsMs); }
+  gaugeAdd(ref: number, delta: number, tsMs: number): Verdict { return this.rec('gaugeAdd', ref, delta, 1, tsMs); }
+  observe(ref: number, value: number, count: number, tsMs: number): Verdict { return this.rec('observe', ref, value, count, tsMs); }
+  setMember(ref: number, memberHash: number, tsMs: number): Verdict { return this.rec('setMember', ref, memberHash, 1, tsMs); }
+  histogram(): Verdict { throw new Error('StatsD never sends histograms'); }
+  histogramCumulative(): Verdict { throw new Error('StatsD never sends histograms'); }
   flush(): void { this.flushes++; }
   accepting(): boolean { return true; }
 
