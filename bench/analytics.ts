@@ -11,9 +11,10 @@
  * wall time and p50 CPU time (process.cpuUsage: the main thread's work, less sensitive to a
  * shared machine). Writes bench/results/analytics.json.
  *
- *   node dist/bench/analytics.js [--days 90] [--series 10000] [--runs 15]
+ *   node dist/bench/analytics.js [--days 90] [--series 10000] [--runs 15] [--warmup 1] [--cases 0,1,...] [--dir D]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { costsAnalytics } from '../src/cost/analytics-costs.js';
@@ -22,6 +23,7 @@ import { DEFAULT_DIMENSION_LABELS } from '../src/cost/dimensions.js';
 import { SparseHistogram } from '../src/model/hdr.js';
 import { labelsFromRecord } from '../src/model/labels.js';
 import { MetricKind } from '../src/model/metric-kind.js';
+import type { Store } from '../src/store/interface.js';
 import { openStore } from '../src/store/open.js';
 
 const args = process.argv.slice(2);
@@ -32,57 +34,40 @@ const arg = (name: string, dflt: number): number => {
 const days = arg('--days', 90);
 const series = arg('--series', 10_000);
 const runs = arg('--runs', 15);
+/** Unmeasured runs of each case before the measured ones (at least one: it gives the answer's digest). */
+const warmup = arg('--warmup', 1);
+/** --cases 0,2: run only these cases (by their order below); all when absent. */
+const only = args.includes('--cases') ? new Set(args[args.indexOf('--cases') + 1]!.split(',').map(Number)) : null;
 const HOUR = 3_600_000, DAY = 86_400_000;
-const NOW = Math.floor(Date.now() / HOUR) * HOUR;
+/**
+ * --dir D: load into D and keep it; when D already holds a load (bench-meta.json), reuse it and
+ * only query, with the store's clock where the first run left it, so two builds can be timed on
+ * the same data.
+ */
+const dirArg = args.includes('--dir') ? args[args.indexOf('--dir') + 1]! : null;
+interface BenchMeta { days: number; series: number; now: number; clock: number; load_seconds: number; compact_seconds: number }
+const meta: BenchMeta | null = dirArg !== null && existsSync(join(dirArg, 'bench-meta.json')) ? (JSON.parse(readFileSync(join(dirArg, 'bench-meta.json'), 'utf8')) as BenchMeta) : null;
+if (meta !== null && (meta.days !== days || meta.series !== series)) throw new Error(`${dirArg} holds ${meta.days} days x ${meta.series} series, not ${days} x ${series}`);
+const NOW = meta?.now ?? Math.floor(Date.now() / HOUR) * HOUR;
 const T0 = NOW - days * DAY;
+/** The store's clock: real time while loading, then frozen for the queries (tier choice and retention depend on it). */
+let clock: number | null = meta?.clock ?? null;
 const targets = Math.max(1, Math.round(series / 5));
+/** Cost targets (5 series each) per load commit. */
+const BATCH_TARGETS = 50;
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'tallyd-bench-analytics-'));
-  const store = await openStore({ dataDir: dir, rawResolutionMs: 10_000 });
+  const dir = dirArg ?? mkdtempSync(join(tmpdir(), 'tallyd-bench-analytics-'));
+  const store = await openStore({ dataDir: dir, rawResolutionMs: 10_000, now: () => clock ?? Date.now() });
   try {
-    const t0 = performance.now();
-    const ids: Array<{ cost: number; tin: number; tout: number; calls: number; lat: number }> = [];
-    {
-      const app = store.appender();
-      for (let i = 0; i < targets; i++) {
-        const dims = { agent: `agent-${i % 200}`, model: `model-${i % 20}`, provider: `prov-${i % 4}`, tool: `tool-${i % 50}`, user: `user-${i}` };
-        ids.push({
-          cost: app.seriesId('default', labelsFromRecord({ __name__: 'tallyd_llm_cost_usd_total', cost_source: 'computed', ...dims }), MetricKind.Counter),
-          tin: app.seriesId('default', labelsFromRecord({ __name__: 'tallyd_llm_tokens_total', kind: 'input', ...dims }), MetricKind.Counter),
-          tout: app.seriesId('default', labelsFromRecord({ __name__: 'tallyd_llm_tokens_total', kind: 'output', ...dims }), MetricKind.Counter),
-          calls: app.seriesId('default', labelsFromRecord({ __name__: 'tallyd_llm_calls_total', ...dims }), MetricKind.Counter),
-          lat: app.seriesId('default', labelsFromRecord({ __name__: 'mcp_tool_execute_seconds', agent_id: dims.agent, tool_name: dims.tool, outcome: i % 10 === 0 ? 'error' : 'success' }), MetricKind.Histogram),
-        });
-      }
-      await app.commit();
-    }
-    for (let d = 0; d < days; d++) {
-      const app = store.appender();
-      for (let h = 0; h < 24; h++) {
-        const w = T0 + d * DAY + h * HOUR;
-        for (let i = 0; i < targets; i++) {
-          const s = ids[i]!;
-          const calls = 1 + ((i + h) % 7);
-          app.counter(s.tin, w, calls * 1200);
-          app.counter(s.tout, w, calls * 300);
-          app.counter(s.cost, w, calls * 0.0042);
-          app.counter(s.calls, w, calls);
-          const hist = new SparseHistogram();
-          for (let c = 0; c < calls; c++) hist.record(0.02 + ((i * 7 + c * 13 + h) % 100) / 100);
-          app.histogram(s.lat, w, hist);
-        }
-      }
-      await app.commit();
-    }
-    const loadS = (performance.now() - t0) / 1000;
-    const t1 = performance.now();
-    await store.compact();
-    const compactS = (performance.now() - t1) / 1000;
+    let loadS = meta?.load_seconds ?? 0, compactS = meta?.compact_seconds ?? 0;
+    if (meta === null) ({ loadS, compactS } = await load(store));
+    clock ??= Date.now();
+    if (dirArg !== null && meta === null) writeFileSync(join(dir, 'bench-meta.json'), JSON.stringify({ days, series, now: NOW, clock, load_seconds: loadS, compact_seconds: compactS }));
     const q = store.querier();
     const from = T0, to = NOW - 1;
     const ufrom = T0 + DAY + 17 * 60_000 + 7_000, uto = NOW - 1 - 23 * 60_000;
@@ -95,9 +80,12 @@ async function main(): Promise<void> {
       ['usage unaligned group_by=agent,tool', () => usageAnalytics(q, 'default', { fromMs: ufrom, toMs: uto, groupBy: ['agent', 'tool'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
     ];
     // CPU time next to wall time: on a shared machine the wall time mostly measures the others.
-    const rows: Array<{ query: string; p50_ms: number; p99_ms: number; p50_cpu_ms: number; runs: number }> = [];
-    for (const [name, fn] of cases) {
-      fn(); // warm-up
+    const rows: Array<{ query: string; digest: string; p50_ms: number; p99_ms: number; p50_cpu_ms: number; runs: number }> = [];
+    for (const [c, [name, fn]] of cases.entries()) {
+      if (only !== null && !only.has(c)) continue;
+      // The answer's digest, so that two builds timed on the same data can be seen to agree.
+      const digest = createHash('sha1').update(JSON.stringify(fn())).digest('hex').slice(0, 12);
+      for (let w = 1; w < warmup; w++) fn();
       const ms: number[] = [];
       const cpu: number[] = [];
       for (let r = 0; r < runs; r++) {
@@ -110,20 +98,69 @@ async function main(): Promise<void> {
       }
       ms.sort((a, b) => a - b);
       cpu.sort((a, b) => a - b);
-      rows.push({ query: name, p50_ms: +pct(ms, 0.5).toFixed(1), p99_ms: +pct(ms, 0.99).toFixed(1), p50_cpu_ms: +pct(cpu, 0.5).toFixed(1), runs });
+      rows.push({ query: name, digest, p50_ms: +pct(ms, 0.5).toFixed(1), p99_ms: +pct(ms, 0.99).toFixed(1), p50_cpu_ms: +pct(cpu, 0.5).toFixed(1), runs });
     }
     const { loadavg } = await import('node:os');
     const result = { scenario: 'analytics', days, series: targets * 5, targets, load_seconds: +loadS.toFixed(1), compact_seconds: +compactS.toFixed(1), loadavg: loadavg().map((x) => +x.toFixed(2)), rows };
     console.log(`analytics over ${days} days x ${targets * 5} series (${targets} cost targets); load ${loadS.toFixed(1)} s, compaction ${compactS.toFixed(1)} s, loadavg ${result.loadavg.join(' ')}`);
-    console.log('query                                          p50 ms    p99 ms  p50 cpu ms');
-    for (const r of rows) console.log(`${r.query.padEnd(46)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(9)} ${String(r.p50_cpu_ms).padStart(11)}`);
+    console.log('query                                          p50 ms    p99 ms  p50 cpu ms  answer digest');
+    for (const r of rows) console.log(`${r.query.padEnd(46)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(9)} ${String(r.p50_cpu_ms).padStart(11)}  ${r.digest}`);
     const out = new URL('../../bench/results/', import.meta.url).pathname;
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'analytics.json'), JSON.stringify(result, null, 2) + '\n');
   } finally {
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (dirArg === null) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** load writes the bench's series through the appender (whole batches of series per commit), then compacts. */
+async function load(store: Store): Promise<{ loadS: number; compactS: number }> {
+  const t0 = performance.now();
+  const ids: Array<{ cost: number; tin: number; tout: number; calls: number; lat: number }> = [];
+  {
+    const app = store.appender();
+    for (let i = 0; i < targets; i++) {
+      const dims = { agent: `agent-${i % 200}`, model: `model-${i % 20}`, provider: `prov-${i % 4}`, tool: `tool-${i % 50}`, user: `user-${i}` };
+      ids.push({
+        cost: app.seriesId('default', labelsFromRecord({ __name__: 'tallyd_llm_cost_usd_total', cost_source: 'computed', ...dims }), MetricKind.Counter),
+        tin: app.seriesId('default', labelsFromRecord({ __name__: 'tallyd_llm_tokens_total', kind: 'input', ...dims }), MetricKind.Counter),
+        tout: app.seriesId('default', labelsFromRecord({ __name__: 'tallyd_llm_tokens_total', kind: 'output', ...dims }), MetricKind.Counter),
+        calls: app.seriesId('default', labelsFromRecord({ __name__: 'tallyd_llm_calls_total', ...dims }), MetricKind.Counter),
+        lat: app.seriesId('default', labelsFromRecord({ __name__: 'mcp_tool_execute_seconds', agent_id: dims.agent, tool_name: dims.tool, outcome: i % 10 === 0 ? 'error' : 'success' }), MetricKind.Histogram),
+      });
+    }
+    await app.commit();
+  }
+  // Load series by series, not day by day: one commit writes a batch of targets' whole range,
+  // so each series' chunks are appended to in one go. Day by day, every commit touched every
+  // series and, past the writer's 8192 cached rollup heads, re-read and re-encoded each one's
+  // head chunk: 10k series did not finish loading in 18 minutes.
+  for (let b0 = 0; b0 < targets; b0 += BATCH_TARGETS) {
+    const app = store.appender();
+    for (let i = b0; i < Math.min(targets, b0 + BATCH_TARGETS); i++) {
+      const s = ids[i]!;
+      for (let d = 0; d < days; d++) {
+        for (let h = 0; h < 24; h++) {
+          const w = T0 + d * DAY + h * HOUR;
+          const calls = 1 + ((i + h) % 7);
+          app.counter(s.tin, w, calls * 1200);
+          app.counter(s.tout, w, calls * 300);
+          app.counter(s.cost, w, calls * 0.0042);
+          app.counter(s.calls, w, calls);
+          const hist = new SparseHistogram();
+          for (let c = 0; c < calls; c++) hist.record(0.02 + ((i * 7 + c * 13 + h) % 100) / 100);
+          app.histogram(s.lat, w, hist);
+        }
+      }
+    }
+    await app.commit();
+  }
+  const loadS = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  await store.compact();
+  const compactS = (performance.now() - t1) / 1000;
+  return { loadS, compactS };
 }
 
 main().catch((err) => {

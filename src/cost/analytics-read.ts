@@ -1,12 +1,13 @@
 import { labelsKey, type Labels } from '../model/labels.js';
 import type { Matcher } from '../model/matcher.js';
 import type { SparseHistogram } from '../model/hdr.js';
-import type { Querier } from '../store/interface.js';
+import type { FloatSeries, HistogramSeries, Querier } from '../store/interface.js';
 
 /**
- * analytics-read.ts reads counter increments and window histograms over long ranges in time
- * slices, so memory stays bounded whatever the range (90 days of 10k series read at once would
- * hold every sample in memory).
+ * analytics-read.ts reads counter increments and window histograms over long ranges one series
+ * at a time (Querier.selectEach), so memory stays bounded whatever the range (90 days of 10k
+ * series read at once would hold every sample in memory) and each chunk is decoded once. A
+ * querier without selectEach is read in time slices instead.
  */
 
 /** SLICE_MS is the span of one select at a fine tier. */
@@ -135,26 +136,40 @@ function incrementsIn(
     }
     return false;
   };
+  const walk = (f: FloatSeries, key: string, st: { t: number; v: number } | undefined): { t: number; v: number } | undefined => {
+    const ts = f.timestamps, vs = f.values;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i]!, v = vs[i]!;
+      if (st === undefined) {
+        st = { t, v };
+        continue;
+      }
+      if (t <= st.t) continue;
+      const inc = v >= st.v ? v - st.v : v;
+      st.t = t;
+      st.v = v;
+      if (t >= fromMs && t <= toMs && inc >= 0 && (zones.length === 0 || inZone(t) === inside)) fn(f.labels, key, t, inc);
+    }
+    return st;
+  };
+  if (q.selectEach !== undefined) {
+    // One series at a time over the whole piece: each chunk decoded once, one series in memory.
+    q.selectEach(tenant, matchers, { startMs: fromMs - MARGIN_MS, endMs: toMs, stepMs: hintMs, rangeMs: MARGIN_MS }, (res) => {
+      for (const f of res.floats) {
+        const key = labelsKey(f.labels);
+        last.set(key, walk(f, key, last.get(key))!);
+      }
+    });
+    return;
+  }
   const slice = sliceMs(hintMs);
   for (let s = fromMs; s <= toMs; s += slice) {
     const e = Math.min(toMs, s + slice - 1);
     const res = q.select(tenant, matchers, { startMs: s - MARGIN_MS, endMs: e, stepMs: hintMs });
     for (const f of res.floats) {
       const key = labelsKey(f.labels);
-      let st = last.get(key);
-      const ts = f.timestamps, vs = f.values;
-      for (let i = 0; i < ts.length; i++) {
-        const t = ts[i]!, v = vs[i]!;
-        if (st === undefined) {
-          last.set(key, (st = { t, v }));
-          continue;
-        }
-        if (t <= st.t) continue;
-        const inc = v >= st.v ? v - st.v : v;
-        st.t = t;
-        st.v = v;
-        if (t >= fromMs && t <= toMs && inc >= 0 && (zones.length === 0 || inZone(t) === inside)) fn(f.labels, key, t, inc);
-      }
+      const st = walk(f, key, last.get(key));
+      if (st !== undefined) last.set(key, st);
     }
   }
 }
@@ -176,23 +191,34 @@ function windowHistogramsIn(
   fn: (labels: Labels, tsMs: number, h: SparseHistogram) => void,
 ): void {
   const last = new Map<string, number>();
+  const walk = (hs: HistogramSeries, lt: number): number => {
+    const ts = hs.timestamps;
+    let maxT = lt;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i]!;
+      if (t <= lt || t < fromMs || t > toMs) continue;
+      const h = hs.deltas[i]!;
+      if (h.count > 0) fn(hs.labels, t, h);
+      if (t > maxT) maxT = t;
+    }
+    return maxT;
+  };
+  if (q.selectEach !== undefined) {
+    q.selectEach(tenant, matchers, { startMs: fromMs, endMs: toMs, stepMs: hintMs }, (res) => {
+      for (const hs of res.histograms) {
+        const key = labelsKey(hs.labels);
+        last.set(key, walk(hs, last.get(key) ?? -Infinity));
+      }
+    });
+    return;
+  }
   const slice = sliceMs(hintMs);
   for (let s = fromMs; s <= toMs; s += slice) {
     const e = Math.min(toMs, s + slice - 1);
     const res = q.select(tenant, matchers, { startMs: s, endMs: e, stepMs: hintMs });
     for (const hs of res.histograms) {
       const key = labelsKey(hs.labels);
-      const lt = last.get(key) ?? -Infinity;
-      const ts = hs.timestamps;
-      let maxT = lt;
-      for (let i = 0; i < ts.length; i++) {
-        const t = ts[i]!;
-        if (t <= lt || t < fromMs || t > toMs) continue;
-        const h = hs.deltas[i]!;
-        if (h.count > 0) fn(hs.labels, t, h);
-        if (t > maxT) maxT = t;
-      }
-      last.set(key, maxT);
+      last.set(key, walk(hs, last.get(key) ?? -Infinity));
     }
   }
 }

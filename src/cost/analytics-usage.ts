@@ -100,7 +100,8 @@ export function usageAnalytics(q: Querier, tenant: string, p: UsageParams): Usag
   const rows = new Map<string, Row>();
   const hint = Math.min(tierHint(p.fromMs, p.toMs, 0), 3_600_000);
   // Per series (one label-set object for all its samples in a select): its group key; per day its date.
-  const groupOf = new WeakMap<Labels, { key: string; dims: Record<string, string> }>();
+  // A series' windows come in time order, so its last row is the next window's row but once a day.
+  const groupOf = new WeakMap<Labels, { key: string; dims: Record<string, string>; day: number; row: Row | null }>();
   const dates = new Map<number, string>();
   const row = (labels: Labels, t: number): Row => {
     let g = groupOf.get(labels);
@@ -112,9 +113,15 @@ export function usageAnalytics(q: Querier, tenant: string, p: UsageParams): Usag
         dims[d] = dv[d];
         key += '\u0000' + dv[d];
       }
-      groupOf.set(labels, (g = { key, dims }));
+      groupOf.set(labels, (g = { key, dims, day: NaN, row: null }));
     }
     const day = Math.floor(t / 86_400_000);
+    if (day === g.day) return g.row!;
+    g.day = day;
+    g.row = rowOf(g, day);
+    return g.row;
+  };
+  const rowOf = (g: { key: string; dims: Record<string, string> }, day: number): Row => {
     let date = dates.get(day);
     if (date === undefined) dates.set(day, (date = new Date(day * 86_400_000).toISOString().slice(0, 10)));
     const key = date + g.key;

@@ -103,6 +103,15 @@ export interface MetricMetadata {
  */
 export interface Querier {
   select(tenant: string, matchers: readonly Matcher[], hints: SelectHints): SelectResult;
+  /**
+   * selectEach hands over what `select` would return, one stored series at a time (each series'
+   * float views, then its histogram view, series in label order): a caller walking a long range
+   * holds one series' samples at a time and reads each chunk once, instead of slicing the range
+   * into selects that each decode the chunks they touch. Unlike select, the tier is chosen for
+   * `startMs + rangeMs` (the first time evaluated, after a look-back window). Optional: callers
+   * fall back to select.
+   */
+  selectEach?(tenant: string, matchers: readonly Matcher[], hints: SelectHints, fn: (r: SelectResult) => void): void;
   series(tenant: string, matchers: readonly Matcher[], startMs: number, endMs: number): Labels[];
   labelNames(tenant: string, matchers: readonly Matcher[], startMs: number, endMs: number): string[];
   labelValues(tenant: string, name: string, matchers: readonly Matcher[], startMs: number, endMs: number): string[];

@@ -125,6 +125,30 @@ export class LmdbQuerier implements Querier {
     return { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
   }
 
+  /**
+   * selectEach is select one stored series at a time (see Querier): the same tier choice and
+   * plan, each series' segments read and stitched on their own.
+   */
+  selectEach(tenant: string, matchers: readonly Matcher[], hints: SelectHints, fn: (r: SelectResult) => void): void {
+    // The tier is chosen for the first time the caller evaluates, after its look-back window
+    // (`rangeMs`): a look-back reaching past a tier's retention would otherwise send the whole
+    // range to the monthly tier. Windows the chosen tier no longer holds count in its base.
+    const chosen = chooseTier(this.tiers, { ...hints, startMs: hints.startMs + (hints.rangeMs ?? 0) }, this.now());
+    const segs = chosen === 0 ? [{ tier: this.tiers[0]!, startMs: hints.startMs, endMs: hints.endMs }] : plan(this.tiers, chosen, boundaries(this.dbs, this.tiers), hints.startMs, hints.endMs);
+    // Group a stored series' variants together, series in label order (as select sorts them).
+    const refs = this.refs(tenant, matchers).sort((a, b) => compareLabels(a.rec.labels, b.rec.labels) || a.variant - b.variant);
+    for (let i = 0; i < refs.length; ) {
+      let j = i + 1;
+      while (j < refs.length && refs[j]!.rec === refs[i]!.rec) j++;
+      const group = refs.slice(i, j);
+      i = j;
+      if (segs.length === 0) continue;
+      const parts = segs.map((g) => this.selectTier(g.tier, group, matchers, g.startMs, g.endMs));
+      const r = parts.length === 1 ? parts[0]! : { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
+      if (r.floats.length > 0 || r.histograms.length > 0) fn(r);
+    }
+  }
+
   /** selectTier reads the refs' views of one tier over [startMs, endMs]. */
   private selectTier(tier: Tier, refs: readonly ViewRef[], matchers: readonly Matcher[], startMs: number, endMs: number): SelectResult {
     const r = viewRange(tier, startMs, endMs);

@@ -73,6 +73,8 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
     }
     tmp.clear();
     decodeChunk(value, tier.index(chunkKeyStart(key)), tmp, tier);
+    // Room for the windows copied below at once, not by doubling one copy at a time.
+    pts.reserve(tmp.n);
     for (let j = 0; j < tmp.n; j++) {
       const w = tmp.idx[j]!;
       if (w < fromIdx) {

@@ -36,7 +36,20 @@ export function guardQuerier(q: Querier, check: () => void, maxSeries: number): 
     series += n;
     if (series > maxSeries) throw seriesLimitError(maxSeries);
   };
+  const each = q.selectEach?.bind(q);
   return {
+    // Only where the store has it, so callers keep falling back to select otherwise.
+    ...(each === undefined ? {} : {
+      selectEach(tenant: string, matchers: readonly Matcher[], hints: SelectHints, fn: (r: SelectResult) => void): void {
+        check();
+        each(tenant, wrap(matchers), hints, (r) => {
+          check();
+          count(r.floats.length + r.histograms.length);
+          fn(r);
+        });
+        check();
+      },
+    }),
     select(tenant: string, matchers: readonly Matcher[], hints: SelectHints): SelectResult {
       check();
       const r = q.select(tenant, wrap(matchers), hints);
