@@ -177,6 +177,18 @@ export class BitReader {
 
   /** rice reads what BitWriter.rice wrote with the same k. */
   rice(k: number): number {
+    // Fast path: quotient, its stop bit and the k low bits all in the next 32 bits.
+    const word = this.peek();
+    const lead = Math.clz32(~word);
+    if (lead < Q_ESC && lead + 1 + k <= 32) {
+      this.pos += lead + 1 + k;
+      if (k === 0) return lead;
+      return lead * 2 ** k + ((word << (lead + 1)) >>> (32 - k));
+    }
+    return this.riceSlow(k);
+  }
+
+  private riceSlow(k: number): number {
     let q = this.ones(Q_ESC);
     if (q === Q_ESC) {
       const l = this.ones(64);
