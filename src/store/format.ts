@@ -7,10 +7,13 @@ import type { StoreDbs } from './dbs.js';
  * 3: rollup tiers may hold folded histogram windows (histogram-codec.ts), which a format-2 tallyd
  *    would misread. Format 3 reads every format-2 window unchanged, so a format-2 directory is
  *    upgraded in place by recording 3.
+ * 4: rollup tiers' folded histograms may be bit coded in 16-wide groups (histogram-codec.ts
+ *    M_BITS), which a format-3 tallyd would misread. Format 4 reads format-2 and format-3 windows
+ *    as they were written, so both upgrade in place.
  */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 /** UPGRADABLE are the older formats this build reads as they are and upgrades by recording FORMAT_VERSION. */
-const UPGRADABLE: readonly number[] = [2];
+const UPGRADABLE: readonly number[] = [2, 3];
 
 const KEY = 'format';
 

@@ -1,6 +1,7 @@
 import { HDR_SCALE, PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram, hdrIndex, hdrLowest, hdrScale } from '../model/hdr.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
 import { decimalExponent } from './float-column.js';
+import { BitReader, BitWriter, RiceState } from './rice.js';
 
 /**
  * Compact, mergeable encoding of one histogram window. A window of a few observations costs
@@ -11,13 +12,19 @@ import { decimalExponent } from './float-column.js';
  * round-trips. Every shortcut is checked on encode, so the codec is lossless.
  *
  * Rollup tiers fold (encodeHistogram with `splits`): FOLD adjacent HDR sub-buckets share one
- * stored bucket (1/128 relative width instead of 1/1024), decoded at the middle sub-bucket of the
- * group, so a quantile read from a rollup is within about half a folded bucket (under 0.5 %) of
- * the exact one. Folding never moves an observation across a classic bound (`splits`, the last
- * HDR index counted as `<= le` for each of the series' bounds): a group that straddles one is
- * stored as its parts, each at its own middle, so `_bucket{le}`, count, sum, min and max read the
- * same from a rollup as from the raw windows under it. Folding is idempotent, so a rollup of
- * rollups loses nothing more. The raw tier stays lossless.
+ * stored bucket (1/64 to 1/128 relative width instead of 1/1024 to 1/2048), decoded at the middle
+ * sub-bucket of the group, so a quantile read from a rollup is within 9 sub-buckets of the exact
+ * one: under 9/1040 = 0.87 % (measured in test/store/histogram-codec.test.ts). Folding never
+ * moves an observation across a classic bound (`splits`, the last HDR index counted as `<= le`
+ * for each of the series' bounds): a group that straddles one is stored as its parts, each at its
+ * own middle, so `_bucket{le}`, count, sum, min and max read the same from a rollup as from the
+ * raw windows under it. Folding is idempotent and a FOLD group is a union of format-3 groups (8
+ * wide, same origin), so a rollup of rollups, old or new, loses nothing more. The raw tier stays
+ * lossless.
+ *
+ * A folded window's group keys and counts are bit coded (M_BITS, rice.ts): key gaps and counts
+ * with an adaptive Rice parameter, which follows the distribution's shape (dense middle, sparse
+ * tails). Format-3 data (FOLD_V3 groups, byte varints, M_PACKED) still decodes as it was written.
  */
 
 const F_COUNTS_ONE = 1;
@@ -33,38 +40,37 @@ const F_FOLDED = F_COUNTS_ONE | F_COUNTS_INT;
 const M_ONES = 1;
 const M_INT = 2;
 const M_EXCEPTIONS = 4;
-/** M_PACKED: each bucket is one uvarint (key gap << 1 | count is not 1), then the count if not 1. */
+/** M_PACKED (format 3): each bucket is one uvarint (key gap << 1 | count is not 1), then the count if not 1. */
 const M_PACKED = 8;
-
-function uvarintLen(v: number): number {
-  let n = 1;
-  while (v >= 128) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
+/** M_BITS: FOLD-wide groups, key gaps and (with M_INT, all >= 1) counts Rice coded (see encodeBits). */
+const M_BITS = 16;
+/** M_REPEATS (with M_BITS): some group keys repeat (a group split at a bound); their positions follow. */
+const M_REPEATS = 32;
+/** M_SUM_NEAR (with M_BITS): the sum is a decimal plus a few units in the last place (see nearDecimal). */
+const M_SUM_NEAR = 64;
 
 /** FOLD is how many HDR sub-buckets a rollup tier stores as one. */
-export const FOLD = 8;
+export const FOLD = 16;
+/** FOLD_V3 is the group width of format-3 folded windows (decoded as written). */
+const FOLD_V3 = 8;
 /** Indices below FOLD_FROM (scaled values under 1024, where HDR buckets are 1 wide) are not folded. */
 const FOLD_FROM = 1024;
 
-function foldKey(idx: number): number {
-  return idx < FOLD_FROM ? idx : FOLD_FROM + Math.floor((idx - FOLD_FROM) / FOLD);
+function foldKey(idx: number, f: number): number {
+  return idx < FOLD_FROM ? idx : FOLD_FROM + Math.floor((idx - FOLD_FROM) / f);
 }
 
-function foldBase(k: number): number {
-  return k < FOLD_FROM ? k : FOLD_FROM + (k - FOLD_FROM) * FOLD;
+function foldBase(k: number, f: number): number {
+  return k < FOLD_FROM ? k : FOLD_FROM + (k - FOLD_FROM) * f;
 }
 
-function foldEnd(k: number): number {
-  return k < FOLD_FROM ? k : foldBase(k) + FOLD - 1;
+function foldEnd(k: number, f: number): number {
+  return k < FOLD_FROM ? k : foldBase(k, f) + f - 1;
 }
 
 /** foldRep is the index a whole group decodes to (its middle sub-bucket). */
-function foldRep(k: number): number {
-  return (foldBase(k) + foldEnd(k)) >> 1;
+function foldRep(k: number, f: number): number {
+  return (foldBase(k, f) + foldEnd(k, f)) >> 1;
 }
 
 function splitsOf(bounds: ArrayLike<number>): Int32Array {
@@ -108,8 +114,8 @@ function fold(h: SparseHistogram, splits: Int32Array): number {
   let m = 0, sp = 0, lastRep = -1;
   for (let i = 0; i < h.size; i++) {
     const idx = h.indices[i]!;
-    const k = foldKey(idx);
-    let lo = foldBase(k), hi = foldEnd(k);
+    const k = foldKey(idx, FOLD);
+    let lo = foldBase(k, FOLD), hi = foldEnd(k, FOLD);
     if (lo !== hi) {
       while (sp < splits.length && splits[sp]! < idx) sp++;
       if (sp < splits.length && splits[sp]! < hi) hi = splits[sp]!;
@@ -141,6 +147,146 @@ function relOffset(v: number, index: number): number | null {
   return (lo + o) / HDR_SCALE === v ? o : null;
 }
 
+const f64Box = new Float64Array(1);
+const u32Box = new Uint32Array(f64Box.buffer);
+const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+const HI = 1 - LO;
+const TWO32 = 4294967296;
+/** Largest distance in units in the last place nearDecimal accepts (a sum of thousands of terms stays far below). */
+const MAX_ULPS = 1 << 20;
+
+/** ulpDelta is how many representable doubles lie from b up to a (same sign; |result| < 2^31 where used). */
+function ulpDelta(a: number, b: number): number {
+  f64Box[0] = a;
+  const ah = u32Box[HI]!, al = u32Box[LO]!;
+  f64Box[0] = b;
+  return (ah - u32Box[HI]!) * TWO32 + (al - u32Box[LO]!);
+}
+
+/** addUlps steps `d` representable doubles from v (the inverse of ulpDelta). */
+function addUlps(v: number, d: number): number {
+  f64Box[0] = v;
+  let lo = u32Box[LO]! + d;
+  const carry = Math.floor(lo / TWO32);
+  lo -= carry * TWO32;
+  u32Box[LO] = lo;
+  u32Box[HI] = u32Box[HI]! + carry;
+  return f64Box[0]!;
+}
+
+/**
+ * nearDecimal returns the smallest e <= 9 such that v lies within MAX_ULPS doubles of a decimal
+ * x / 10^e of the same sign (v then costs e, x and the distance, about 5 bytes instead of 8),
+ * or -1.
+ */
+function nearDecimal(v: number): number {
+  if (!Number.isFinite(v) || v === 0) return -1;
+  for (let e = 0; e <= 9; e++) {
+    const x = Math.round(v * POW10[e]!);
+    if (!Number.isSafeInteger(x) || x === 0) continue;
+    const b = x / POW10[e]!;
+    if (b < 0 !== v < 0) continue;
+    const d = ulpDelta(v, b);
+    if (Math.abs(d) <= MAX_ULPS && addUlps(b, d) === v) return e;
+  }
+  return -1;
+}
+
+/**
+ * encodeBits writes a folded window's buckets (M_BITS): mode byte, bucket count, the first group
+ * key, the positions whose key repeats the previous one (a group split at a bound), then in one
+ * bit stream the other key gaps less one and, when every count is an integer >= 1, the counts
+ * less one, both adaptive Rice codes; then the buckets not at their group's middle (split parts)
+ * as (position gap, index in group). Returns whether the counts were written (else the caller
+ * writes them as floats, or they are all 1).
+ */
+function encodeBits(w: ByteWriter, indices: Int32Array, counts: Float64Array, n: number, allOne: boolean, allInt: boolean, extraMode: number): boolean {
+  let exceptions = 0, repeats = 0, intCounts = !allOne && allInt;
+  for (let i = 0; i < n; i++) {
+    const idx = indices[i]!, k = foldKey(idx, FOLD);
+    if (idx !== foldRep(k, FOLD)) exceptions++;
+    if (i > 0 && k === foldKey(indices[i - 1]!, FOLD)) repeats++;
+    if (counts[i]! < 1) intCounts = false;
+  }
+  w.u8(M_BITS | extraMode | (allOne ? M_ONES : intCounts ? M_INT : 0) | (exceptions > 0 ? M_EXCEPTIONS : 0) | (repeats > 0 ? M_REPEATS : 0));
+  w.uvarint(n);
+  if (n === 0) return true;
+  w.uvarint(foldKey(indices[0]!, FOLD));
+  if (repeats > 0) {
+    w.uvarint(repeats);
+    let prevI = 0;
+    for (let i = 1; i < n; i++) {
+      if (foldKey(indices[i]!, FOLD) !== foldKey(indices[i - 1]!, FOLD)) continue;
+      w.uvarint(i - prevI - 1);
+      prevI = i;
+    }
+  }
+  const bw = new BitWriter(w);
+  const gaps = new RiceState(4);
+  let prevK = foldKey(indices[0]!, FOLD);
+  for (let i = 1; i < n; i++) {
+    const k = foldKey(indices[i]!, FOLD);
+    if (k === prevK) continue;
+    bw.adaptive(gaps, k - prevK - 1);
+    prevK = k;
+  }
+  if (intCounts) {
+    const cs = new RiceState(1);
+    for (let i = 0; i < n; i++) bw.adaptive(cs, counts[i]! - 1);
+  }
+  bw.finish();
+  if (exceptions > 0) {
+    w.uvarint(exceptions);
+    let prevI = -1;
+    for (let i = 0; i < n; i++) {
+      const idx = indices[i]!, k = foldKey(idx, FOLD);
+      if (idx === foldRep(k, FOLD)) continue;
+      w.uvarint(i - prevI - 1);
+      w.uvarint(idx - foldBase(k, FOLD));
+      prevI = i;
+    }
+  }
+  return allOne || intCounts;
+}
+
+/** decodeBits reads what encodeBits wrote into h (after the mode byte); true when counts were read. */
+function decodeBits(r: ByteReader, mode: number, h: SparseHistogram, n: number): boolean {
+  if (n === 0) return true;
+  const keys = h.indices;
+  keys[0] = r.uvarint();
+  let repeats = mode & M_REPEATS ? r.uvarint() : 0;
+  let nextRepeat = repeats > 0 ? 1 + r.uvarint() : n;
+  // Repeat positions are read first, so mark them before the bit stream starts.
+  for (let i = 1; i < n; i++) {
+    if (i === nextRepeat) {
+      keys[i] = -1;
+      nextRepeat = --repeats > 0 ? i + 1 + r.uvarint() : n;
+    } else keys[i] = 0;
+  }
+  const br = new BitReader(r);
+  const gaps = new RiceState(4);
+  for (let i = 1; i < n; i++) keys[i] = keys[i] === -1 ? keys[i - 1]! : keys[i - 1]! + 1 + br.adaptive(gaps);
+  const intCounts = (mode & M_INT) !== 0;
+  if (intCounts) {
+    const cs = new RiceState(1);
+    for (let i = 0; i < n; i++) h.counts[i] = br.adaptive(cs) + 1;
+  }
+  br.finish();
+  let e = mode & M_EXCEPTIONS ? r.uvarint() : 0;
+  let next = e > 0 ? r.uvarint() : n;
+  for (let i = 0; i < n; i++) {
+    const key = keys[i]!;
+    if (i !== next) {
+      keys[i] = foldRep(key, FOLD);
+      continue;
+    }
+    keys[i] = foldBase(key, FOLD) + r.uvarint();
+    next = --e > 0 ? i + 1 + r.uvarint() : n;
+  }
+  if (mode & M_ONES) for (let i = 0; i < n; i++) h.counts[i] = 1;
+  return intCounts || (mode & M_ONES) !== 0;
+}
+
 /**
  * encodeHistogram writes one window. `prevBounds` is the previous record's classic bounds in the
  * same block (or null), so repeated sender bounds cost one flag bit.
@@ -169,6 +315,8 @@ export function encodeHistogram(w: ByteWriter, h: SparseHistogram, prevBounds: F
   }
   const sumE = decimalExponent(h.sum);
   if (sumE >= 0) flags |= F_SUM_DEC;
+  // A rollup's sum adds many decimal sums in floating point and rarely stays a short decimal.
+  const near = folded && sumE < 0 ? nearDecimal(h.sum) : -1;
   const classic = h.bounds !== null && h.classicCounts !== null;
   let classicInt = true;
   if (classic) {
@@ -179,49 +327,9 @@ export function encodeHistogram(w: ByteWriter, h: SparseHistogram, prevBounds: F
     if (classicInt) flags |= F_CLASSIC_INT;
   }
   w.u8(flags);
-  let packed = false;
-  if (folded) {
-    let exceptions = 0;
-    for (let i = 0; i < n; i++) if (indices[i] !== foldRep(foldKey(indices[i]!))) exceptions++;
-    // Group keys ascend but a group split at a bound repeats its key: gaps from the previous key.
-    // Rollup windows hold many buckets of one observation, so counts pack with the gaps when
-    // that is shorter.
-    if (allInt && !allOne) {
-      let plain = 0, packedLen = 0, prevK = -1;
-      for (let i = 0; i < n; i++) {
-        const k = foldKey(indices[i]!), c = counts[i]!, g = k - prevK;
-        plain += uvarintLen(g) + uvarintLen(c);
-        packedLen += uvarintLen(g * 2 + (c === 1 ? 0 : 1)) + (c === 1 ? 0 : uvarintLen(c));
-        prevK = k;
-      }
-      packed = packedLen < plain;
-    }
-    w.u8((allOne ? M_ONES : allInt ? M_INT : 0) | (exceptions > 0 ? M_EXCEPTIONS : 0) | (packed ? M_PACKED : 0));
-    w.uvarint(n);
-    let prevK = -1;
-    for (let i = 0; i < n; i++) {
-      const k = foldKey(indices[i]!);
-      if (packed) {
-        const c = counts[i]!;
-        w.uvarint((k - prevK) * 2 + (c === 1 ? 0 : 1));
-        if (c !== 1) w.uvarint(c);
-      } else {
-        w.uvarint(k - prevK);
-      }
-      prevK = k;
-    }
-    if (exceptions > 0) {
-      w.uvarint(exceptions);
-      let prevI = -1;
-      for (let i = 0; i < n; i++) {
-        const idx = indices[i]!, k = foldKey(idx);
-        if (idx === foldRep(k)) continue;
-        w.uvarint(i - prevI - 1);
-        w.uvarint(idx - foldBase(k));
-        prevI = i;
-      }
-    }
-  } else {
+  let countsWritten = allOne;
+  if (folded) countsWritten = encodeBits(w, indices, counts, n, allOne, allInt, near >= 0 ? M_SUM_NEAR : 0);
+  else {
     let prev = -1;
     w.uvarint(n);
     for (let i = 0; i < n; i++) {
@@ -230,9 +338,10 @@ export function encodeHistogram(w: ByteWriter, h: SparseHistogram, prevBounds: F
       prev = idx;
     }
   }
-  if (!allOne && !packed) {
+  if (!countsWritten) {
+    // A folded window's integer counts are all Rice coded unless one is 0: then floats, as M_INT is unset.
     for (let i = 0; i < n; i++) {
-      if (allInt) w.uvarint(counts[i]!);
+      if (allInt && !folded) w.uvarint(counts[i]!);
       else w.f64(counts[i]!);
     }
   }
@@ -244,7 +353,12 @@ export function encodeHistogram(w: ByteWriter, h: SparseHistogram, prevBounds: F
     w.f64(h.min);
     w.f64(h.max);
   }
-  if (flags & F_SUM_DEC) {
+  if (near >= 0) {
+    const x = Math.round(h.sum * POW10[near]!);
+    w.u8(near);
+    w.svarint(x);
+    w.svarint(ulpDelta(h.sum, x / POW10[near]!));
+  } else if (flags & F_SUM_DEC) {
     w.u8(sumE);
     w.svarint(Math.round(h.sum * POW10[sumE]!));
   } else {
@@ -271,7 +385,10 @@ export function decodeHistogram(r: ByteReader, prevBounds: Float64Array | null):
   const n = r.uvarint();
   const h = new SparseHistogram(n > 0 ? n : 1);
   const packed = (mode & M_PACKED) !== 0;
-  if (folded) {
+  let countsRead = false;
+  if (mode & M_BITS) countsRead = decodeBits(r, mode, h, n);
+  else if (folded) {
+    // Format 3: FOLD_V3 groups, byte varints.
     let k = -1;
     for (let i = 0; i < n; i++) {
       if (packed) {
@@ -283,15 +400,16 @@ export function decodeHistogram(r: ByteReader, prevBounds: Float64Array | null):
       }
       h.indices[i] = k;
     }
+    countsRead = packed;
     let e = mode & M_EXCEPTIONS ? r.uvarint() : 0;
     let next = e > 0 ? r.uvarint() : n;
     for (let i = 0; i < n; i++) {
       const key = h.indices[i]!;
       if (i !== next) {
-        h.indices[i] = foldRep(key);
+        h.indices[i] = foldRep(key, FOLD_V3);
         continue;
       }
-      h.indices[i] = foldBase(key) + r.uvarint();
+      h.indices[i] = foldBase(key, FOLD_V3) + r.uvarint();
       next = --e > 0 ? i + 1 + r.uvarint() : n;
     }
   } else {
@@ -303,7 +421,7 @@ export function decodeHistogram(r: ByteReader, prevBounds: Float64Array | null):
   }
   let total = 0;
   for (let i = 0; i < n; i++) {
-    const c = packed ? h.counts[i]! : mode & M_ONES ? 1 : mode & M_INT ? r.uvarint() : r.f64();
+    const c = countsRead ? h.counts[i]! : mode & M_ONES ? 1 : mode & M_INT ? r.uvarint() : r.f64();
     h.counts[i] = c;
     total += c;
   }
@@ -316,7 +434,11 @@ export function decodeHistogram(r: ByteReader, prevBounds: Float64Array | null):
     h.min = r.f64();
     h.max = r.f64();
   }
-  if (flags & F_SUM_DEC) {
+  if (mode & M_SUM_NEAR) {
+    const p = POW10[r.u8()]!;
+    const x = r.svarint();
+    h.sum = addUlps(x / p, r.svarint());
+  } else if (flags & F_SUM_DEC) {
     const p = POW10[r.u8()]!;
     h.sum = r.svarint() / p;
   } else {

@@ -1,7 +1,9 @@
 import t from 'tap';
-import { PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram } from '../../src/model/hdr.js';
+import { PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram, hdrIndexOf } from '../../src/model/hdr.js';
 import { ByteReader, ByteWriter } from '../../src/store/byte-io.js';
 import { FOLD, decodeHistogram, encodeHistogram, foldSplits } from '../../src/store/histogram-codec.js';
+import { BitReader, BitWriter, RiceState } from '../../src/store/rice.js';
+import { FOLDED_V3 } from './fixtures/folded-v3.js';
 
 // Rollup tiers store histograms folded (FOLD HDR sub-buckets as one); these tests measure what
 // that costs against the exact observations a rollup window holds.
@@ -81,7 +83,9 @@ t.test('a rollup window answers quantiles within 1 % of the exact observations i
         enc.reset();
         encodeHistogram(enc, five, null, splits);
         bytesFolded += enc.pos;
-        hour.add(roundTrip(five, splits));
+        const back = roundTrip(five, splits);
+        if (!Object.is(back.sum, five.sum)) t.fail(`${name}: a rollup's sum ${five.sum} read back as ${back.sum}`);
+        hour.add(back);
       }
       hour = roundTrip(hour, splits);
       const again = roundTrip(hour, splits);
@@ -147,4 +151,85 @@ t.test('histograms with classic buckets and fractional counts fold too', async (
   t.same(Array.from(got.counts.subarray(0, got.size)), [1.5, 5.25, 7]);
   const empty = new SparseHistogram();
   t.same(view(roundTrip(empty, foldSplits(null))), view(roundTrip(empty)), 'an empty window folds to itself');
+});
+
+t.test('format-3 folded windows (8-wide groups, byte varints) read as that build read them', async (t) => {
+  for (const f of FOLDED_V3) {
+    const bytes = Buffer.from(f.hex, 'hex');
+    const r = new ByteReader(bytes);
+    const h = decodeHistogram(r, null);
+    t.equal(r.pos, bytes.length, `${f.name}: every byte consumed`);
+    const got = { ...view(h), bounds: h.bounds ? Array.from(h.bounds) : null, classicCounts: h.classicCounts ? Array.from(h.classicCounts) : null };
+    t.same(got, f.decoded, `${f.name}: same buckets, count, sum, min, max and classic buckets`);
+  }
+});
+
+t.test('a format-3 window merged with new windows refolds into 16-wide groups and keeps every bound', async (t) => {
+  const splits = foldSplits(null);
+  const r = rng(11);
+  for (const f of FOLDED_V3) {
+    const old = decodeHistogram(new ByteReader(Buffer.from(f.hex, 'hex')), null);
+    if (old.bounds !== null) continue;
+    const late = new SparseHistogram();
+    for (let i = 0; i < 50; i++) late.record(Math.round(DISTRIBUTIONS.lognormal!(r) * 1e6) / 1e6);
+    const merged = old.clone().add(late);
+    const got = roundTrip(merged, splits);
+    t.equal(got.count, merged.count, `${f.name}: count`);
+    for (const le of PROMETHEUS_DEFAULT_BUCKETS) if (got.countLE(le) !== merged.countLE(le)) t.fail(`${f.name}: le=${le} ${got.countLE(le)} != ${merged.countLE(le)}`);
+    // Each 8-wide group lies inside one 16-wide group, so nothing moves further than the new fold.
+    for (const q of QS) {
+      const a = merged.quantile(q), b = got.quantile(q);
+      if (Math.abs(a - b) / a > 0.0087) t.fail(`${f.name}: q=${q} ${b} vs ${a}`);
+    }
+  }
+});
+
+t.test('Rice codes round-trip values from 0 to 2^53 at every parameter, adaptively too', async (t) => {
+  const values = [0, 1, 2, 3, 7, 8, 19, 20, 21, 1000, 2 ** 20, 2 ** 31 + 5, 2 ** 40 - 1, Number.MAX_SAFE_INTEGER];
+  const KS = [0, 1, 5, 20, 24, 25, 31, 40];
+  const w = new ByteWriter(64);
+  w.u8(7);
+  const bw = new BitWriter(w);
+  for (const k of KS) for (const v of values) bw.rice(v, k);
+  const s = new RiceState(1);
+  for (const v of values) bw.adaptive(s, v);
+  for (const v of [...values].reverse()) bw.adaptive(s, v);
+  bw.finish();
+  w.u8(9);
+  const r = new ByteReader(w.finish());
+  t.equal(r.u8(), 7);
+  const br = new BitReader(r);
+  const got: number[] = [];
+  for (const k of KS) for (let i = 0; i < values.length; i++) got.push(br.rice(k));
+  const rs = new RiceState(1);
+  for (let i = 0; i < values.length * 2; i++) got.push(br.adaptive(rs));
+  br.finish();
+  const want: number[] = [];
+  for (let k = 0; k < KS.length; k++) want.push(...values);
+  want.push(...values, ...[...values].reverse());
+  t.same(got, want);
+  t.equal(r.u8(), 9, 'the stream ends at its last byte');
+  t.equal(r.pos, w.pos, 'every byte consumed');
+  const cut = new ByteReader(w.finish().subarray(0, 4), 1);
+  t.throws(() => {
+    const b = new BitReader(cut);
+    for (let i = 0; i < 40; i++) b.rice(0);
+    b.finish();
+  }, /truncated/, 'a truncated stream is refused');
+});
+
+t.test('folded windows with counts above 2^32, zero counts or one bucket round-trip', async (t) => {
+  const splits = foldSplits(null);
+  const big = SparseHistogram.fromBuckets([hdrIndexOf(0.002), hdrIndexOf(0.05), hdrIndexOf(0.05001), hdrIndexOf(1.5)], [2 ** 40, 3, 2 ** 33 + 1, 1], 2 ** 40 + 2 ** 33 + 5, 1e6, 0.002, 1.5);
+  const got = roundTrip(big, splits);
+  t.same(Array.from(got.counts.subarray(0, got.size)), [2 ** 40, 2 ** 33 + 4, 1]);
+  t.equal(got.count, big.count);
+  const zero = SparseHistogram.fromBuckets([hdrIndexOf(0.002), hdrIndexOf(0.05)], [0, 4], 4, 0.2, 0.05, 0.05);
+  t.same(Array.from(roundTrip(zero, splits).counts.subarray(0, 2)), [0, 4], 'zero counts are kept');
+  for (const sum of [0.1 + 0.2, -(0.1 + 0.2), 1e300 * 3.3, 5e-324, 123456.789 + 1e-9, -0]) {
+    const h = SparseHistogram.fromBuckets([hdrIndexOf(0.05)], [3], 3, sum, 0.05, 0.05);
+    t.ok(Object.is(roundTrip(h, splits).sum, sum), `sum ${sum} is kept bit for bit`);
+  }
+  const one = SparseHistogram.fromBuckets([hdrIndexOf(0.07)], [1], 1, 0.07, 0.07, 0.07);
+  t.same(view(roundTrip(one, splits)), view(roundTrip(roundTrip(one, splits), splits)), 'one bucket');
 });

@@ -93,14 +93,16 @@ t.test('the data directory records its format; another format is refused with wh
   const ok = await openStore({ dataDir: dir, rawResolutionMs: S });
   t.equal(ok.querier().select('default', [new Matcher('=', '__name__', 'x_total')], { startMs: Date.now() - HOUR, endMs: Date.now() }).floats.length, 1, 'the current format opens');
   await ok.close();
-  // Format 2 differs only in unfolded rollup histograms, which format 3 reads as they are.
-  const v2 = openDbs(join(dir, 'store.mdb'));
-  await v2.meta.put('format', 2);
-  await v2.env.close();
-  const up = await openStore({ dataDir: dir, rawResolutionMs: S });
-  t.equal(up.querier().select('default', [new Matcher('=', '__name__', 'x_total')], { startMs: Date.now() - HOUR, endMs: Date.now() }).floats.length, 1, 'a format-2 directory opens');
-  await up.close();
-  const after = openDbs(join(dir, 'store.mdb'));
-  t.equal(after.meta.get('format'), FORMAT_VERSION, 'and is upgraded in place');
-  await after.env.close();
+  // Formats 2 and 3 differ only in how rollup histograms are folded, which format 4 reads as written.
+  for (const older of [2, 3]) {
+    const v = openDbs(join(dir, 'store.mdb'));
+    await v.meta.put('format', older);
+    await v.env.close();
+    const up = await openStore({ dataDir: dir, rawResolutionMs: S });
+    t.equal(up.querier().select('default', [new Matcher('=', '__name__', 'x_total')], { startMs: Date.now() - HOUR, endMs: Date.now() }).floats.length, 1, `a format-${older} directory opens`);
+    await up.close();
+    const after = openDbs(join(dir, 'store.mdb'));
+    t.equal(after.meta.get('format'), FORMAT_VERSION, 'and is upgraded in place');
+    await after.env.close();
+  }
 });
