@@ -35,7 +35,7 @@ interface Recorder {
   call(model: string, tool: string, latencyS: number, inTok: number, outTok: number, cost: number, toolS: number): void;
   /** CPU ns the client library spent on this thread outside the record calls so far (its own timers: collect, export, buffer flush). */
   clientBackgroundNs(): number;
-  /** CPU ns an in-process tallyd spent so far: the threads open() started, plus the OTel exporter's hand-over into it. */
+  /** CPU ns an in-process tallyd spent so far: the threads open() started, its timers on this thread, and the OTel exporter's hand-over into it. */
   tallydInProcessNs(): number;
   close(): Promise<void>;
 }
@@ -64,6 +64,7 @@ const taskIds = (): number[] => {
  */
 async function openTallyd(): Promise<{ db: import('../../src/index.js').Tallyd; cpuNs: () => number }> {
   const { open } = await import('../../src/index.js');
+  const timers = timeTallydTimers();
   const before = new Set(taskIds());
   const db = await open({ dataDir: mkdtempSync(join(tmpdir(), 'tallyd-overhead-')) });
   // Ended threads drop out of /proc: keep each thread's last reading.
@@ -72,11 +73,38 @@ async function openTallyd(): Promise<{ db: import('../../src/index.js').Tallyd; 
     db,
     cpuNs() {
       for (const tid of taskIds()) if (!before.has(tid)) last.set(tid, schedstatNs(tid));
-      let ns = 0;
+      let ns = timers.ns;
       for (const v of last.values()) ns += v;
       return ns;
     },
   };
+}
+
+/**
+ * timeTallydTimers wraps setTimeout and setInterval for good so that timers created by tallyd's
+ * own code (a stack through dist/src/: the pipeline's post and flush timers) add each tick's
+ * main-thread CPU to the returned total; every other timer is left as it is. The worker replies
+ * that come back to the main thread as messages are not timers and are not counted.
+ */
+function timeTallydTimers(): { ns: number } {
+  const acc = { ns: 0 };
+  const SRC = new URL('../../src/', import.meta.url).href;
+  const wrap = <F extends typeof setTimeout | typeof setInterval>(orig: F): F =>
+    ((cb: unknown, ms?: number, ...args: unknown[]) => {
+      if (typeof cb !== 'function' || !(new Error().stack ?? '').includes(SRC)) return (orig as (...a: unknown[]) => unknown)(cb, ms, ...args);
+      const f = cb as (...a: unknown[]) => void;
+      return (orig as (...a: unknown[]) => unknown)((...a: unknown[]) => {
+        const c0 = schedstatNs('self');
+        try {
+          f(...a);
+        } finally {
+          acc.ns += schedstatNs('self') - c0;
+        }
+      }, ms, ...args);
+    }) as F;
+  globalThis.setTimeout = wrap(globalThis.setTimeout);
+  globalThis.setInterval = wrap(globalThis.setInterval);
+  return acc;
 }
 
 /**
