@@ -28,8 +28,9 @@
 // flushes, read from the main thread's /proc schedstat) and tallyd's CPU per workload call (the
 // daemon process from /proc, or an embedded instance's threads and the OTel exporter's hand-over
 // into it), each as a share of the `none` workload's CPU per call. They carry no noise floor of
-// two subtracted runs; the record-call time is wall time of a synchronous call (a preemption
-// inside one counts), and a request's later socket write and response are not counted.
+// two subtracted runs; the record-call time is wall time of a synchronous call (a call
+// above 200 us was preempted and is left out, the rest scaled to all calls), and a request's
+// later socket write and response are not counted.
 // Run: npm run bench -- overhead [-- --quick] [--workload=W] [--seconds=N] [--warmup=N] [--rounds=N] [--rate=N] [--http-rate=N] [--statsd-opts=JSON]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -66,7 +67,7 @@ const BIN = join(ROOT, 'bin/tallyd.js');
 const MODES = ['none', 'otel-noexport', 'otel-otlp', 'statsd', 'embedded', 'otel-embedded'] as const;
 type Mode = (typeof MODES)[number];
 
-interface Run { mode: Mode; workload: Workload; calls: number; measurements: number; cpuUs: number; mainThreadUs: number; otherThreadsUs: number; daemonUs: number; wallMs: number; recordNs: number; clientBgUs: number; tallydInProcessUs: number }
+interface Run { mode: Mode; workload: Workload; calls: number; measurements: number; cpuUs: number; mainThreadUs: number; otherThreadsUs: number; daemonUs: number; wallMs: number; recordNs: number; recordCleanNs: number; cleanCalls: number; clientBgUs: number; tallydInProcessUs: number }
 
 function procCpuUs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -179,7 +180,9 @@ try {
         // CPU per measurement in the workload process (record calls + its own timers), and
         // tallyd's per workload call (the daemon process, or an embedded instance's threads and
         // the OTel exporter's hand-over), each also as a share of the `none` workload's CPU per call.
-        clientNsPerMeasurement: meas ? median(rs.map((r) => (r.recordNs + r.clientBgUs * 1000) / r.measurements)) : 0,
+        // Record calls: the calls that were not preempted (lib/overhead-workload.ts), scaled to all calls.
+        clientNsPerMeasurement: meas ? median(rs.map((r) => ((r.cleanCalls ? (r.recordCleanNs * r.calls) / r.cleanCalls : 0) + r.clientBgUs * 1000) / r.measurements)) : 0,
+        preemptedCallsPct: meas ? median(rs.map((r) => (100 * (r.calls - r.cleanCalls)) / r.calls)) : 0,
         clientBackgroundNsPerMeasurement: meas ? median(rs.map((r) => (r.clientBgUs * 1000) / r.measurements)) : 0,
         tallydUsPerCall: median(rs.map((r) => (r.daemonUs + r.tallydInProcessUs) / r.calls)),
       };
@@ -196,13 +199,13 @@ try {
     // The shares measured in place: no subtraction of two runs, so no noise floor of its own.
     const shares = rows.filter((r) => r.mode !== 'none').map((r) => {
       const clientUsPerCall = (r.clientNsPerMeasurement * 5) / 1000;
-      return { mode: r.mode, clientNsPerMeasurement: r.clientNsPerMeasurement, clientBackgroundNsPerMeasurement: r.clientBackgroundNsPerMeasurement, clientUsPerCall,
+      return { mode: r.mode, clientNsPerMeasurement: r.clientNsPerMeasurement, clientBackgroundNsPerMeasurement: r.clientBackgroundNsPerMeasurement, preemptedCallsPct: r.preemptedCallsPct, clientUsPerCall,
         clientPct: (clientUsPerCall / basePerCallUs) * 100, tallydUsPerCall: r.tallydUsPerCall, tallydPct: (r.tallydUsPerCall / basePerCallUs) * 100 };
     });
     out.push('', `measured in place (client: record calls + the library's own timers on the workload's main thread; tallyd: the daemon process, or an embedded instance's threads and the OTel exporter's hand-over), as % of the ${basePerCallUs.toFixed(1)} us 'none' call:`);
-    out.push('path            client ns/measurement (of it timers)   client % of workload   tallyd us/call   tallyd % of workload');
+    out.push('path            client ns/measurement (of it timers)   client % of workload   tallyd us/call   tallyd % of workload   record calls preempted (left out)');
     for (const x of shares) {
-      out.push(`${x.mode.padEnd(15)} ${x.clientNsPerMeasurement.toFixed(0).padStart(21)} ${`(${x.clientBackgroundNsPerMeasurement.toFixed(0)})`.padStart(16)} ${x.clientPct.toFixed(2).padStart(20)} % ${x.tallydUsPerCall.toFixed(2).padStart(16)} ${x.tallydPct.toFixed(2).padStart(20)} %`);
+      out.push(`${x.mode.padEnd(15)} ${x.clientNsPerMeasurement.toFixed(0).padStart(21)} ${`(${x.clientBackgroundNsPerMeasurement.toFixed(0)})`.padStart(16)} ${x.clientPct.toFixed(2).padStart(20)} % ${x.tallydUsPerCall.toFixed(2).padStart(16)} ${x.tallydPct.toFixed(2).padStart(20)} % ${x.preemptedCallsPct.toFixed(2).padStart(22)} %`);
     }
     for (const x of shares) out.push(`${x.mode}: tallyd's share ${x.tallydPct.toFixed(2)} % of the workload's CPU; the client library's share ${x.clientPct.toFixed(2)} %`);
     results[workload] = { usPerCall: basePerCallUs, noneSpreadPct: spread, rows, shares, runs: Object.fromEntries(runs) };

@@ -309,12 +309,27 @@ function threadCpuNs(): { main: number; others: number } {
 }
 
 let recordNs = 0;
+// A record call is synchronous, so its wall time is its CPU unless the thread lost its core in
+// the middle. On this shared 2-core machine (load 15-27) that happens often enough to dominate
+// the sum: at load 27 the summed wall of hot-shots calls was 4-5x its value at load 10. A call
+// costs 1-40 us here; one that took longer than PREEMPTED_NS was preempted (the scheduler's wait
+// is milliseconds at that load), so the in-place estimate leaves such calls out and scales the
+// rest up to all calls. Reading the thread's CPU clock around each call instead costs a /proc
+// read (no thread CPU clock in Node 20), more than the call itself.
+const PREEMPTED_NS = 200_000;
+let recordCleanNs = 0;
+let cleanCalls = 0;
 let failed = 0;
 function instrument(i: number, latencyS: number, inTok: number, outTok: number): void {
   if (!recorder) return;
   const r0 = process.hrtime.bigint();
   recorder.call(MODELS[i % 4]!, TOOLS[i % 5]!, latencyS, inTok, outTok, (inTok * 2.5 + outTok * 10) / 1e6, 0.01 + (i % 30) / 100);
-  recordNs += Number(process.hrtime.bigint() - r0);
+  const d = Number(process.hrtime.bigint() - r0);
+  recordNs += d;
+  if (d < PREEMPTED_NS) {
+    recordCleanNs += d;
+    cleanCalls++;
+  }
 }
 
 const MAX_IN_FLIGHT = 64;
@@ -358,6 +373,8 @@ await new Promise<void>((resolve) => {
         process.stdout.write('{"phase":"measure"}\n');
         measureFrom = calls;
         recordNs = 0;
+        recordCleanNs = 0;
+        cleanCalls = 0;
         failed = 0;
         wall0 = performance.now();
         threads0 = threadCpuNs();
@@ -383,4 +400,4 @@ if (inFlight > 0) await new Promise<void>((r) => (drained = r));
 await recorder?.close();
 const measured = calls - measureFrom;
 if (failed > 0) throw new Error(`${failed} provider calls failed`);
-process.stdout.write(JSON.stringify({ mode: MODE, workload: WORKLOAD, calls: measured, measurements: recorder ? measured * MEASUREMENTS_PER_CALL : 0, cpuUs: cpu.user + cpu.system, mainThreadUs: (threads1.main - threads0.main) / 1000, otherThreadsUs: (threads1.others - threads0.others) / 1000, wallMs, recordNs, clientBgUs, tallydInProcessUs }) + '\n');
+process.stdout.write(JSON.stringify({ mode: MODE, workload: WORKLOAD, calls: measured, measurements: recorder ? measured * MEASUREMENTS_PER_CALL : 0, cpuUs: cpu.user + cpu.system, mainThreadUs: (threads1.main - threads0.main) / 1000, otherThreadsUs: (threads1.others - threads0.others) / 1000, wallMs, recordNs, recordCleanNs, cleanCalls, clientBgUs, tallydInProcessUs }) + '\n');
