@@ -57,7 +57,7 @@ export interface PipelineOptions {
   readonly batchRecords?: number;
   /** Batches posted to one worker and not yet consumed above which accepting() is false (default 32). */
   readonly maxInFlightBatches?: number;
-  /** Longest a flushed, not yet full batch waits to share its post with later packets (default 20 ms; 0: end of the event-loop turn). */
+  /** Least time between two posts of flushed, not yet full batches, and so the longest a flushed sample waits (default 20 ms; 0: every event-loop turn). */
   readonly postDelayMs?: number;
   /** Per-metric classic bucket bounds for histograms whose sender gave none. */
   readonly buckets?: Readonly<Record<string, readonly number[]>>;

@@ -65,8 +65,10 @@ export class Pipeline implements IngestSink {
   private readonly postAllNow = (): void => {
     if (this.postScheduled) this.postAll();
   };
-  /** The one timer deferred posts use (re-armed with refresh(), not allocated per post). */
+  /** The timer of a deferred post (see flush), cleared on close. */
   private postTimer: NodeJS.Timeout | null = null;
+  /** performance.now() of the last postAll: posts are spaced at least postDelayMs apart. */
+  private lastPostAt = -Infinity;
   private closing = false;
   /** Why the last refused call was refused (IngestSink.lastRefusal). */
   private last: Refusal = Refusal.Pipeline;
@@ -299,29 +301,32 @@ export class Pipeline implements IngestSink {
 
   /**
    * flush hands the buffered records to the workers. Parsers call it after every packet or
-   * request; posting is deferred by up to `postDelayMs` (20 ms by default) so the packets of that
-   * span share one message per worker instead of one each. A post costs a postMessage, a worker
-   * wake-up and the buffer's trip back: per datagram it was most of the daemon's CPU at low rates
-   * (hot-shots unbuffered, 5k measurements/s). Nothing waits longer: a full batch is posted at
-   * once (push), and every flush of windows, /metrics page and close posts everything pending
-   * first (postAll), so the delay never moves a sample into another window's flush. 0 posts at
-   * the end of the current event-loop turn (setImmediate).
+   * request. A post costs a postMessage, a worker wake-up and the buffer's trip back; one per
+   * datagram was most of the daemon's CPU at low rates (hot-shots unbuffered, 5k datagrams/s).
+   * So posts are spaced at least `postDelayMs` (20 ms) apart: the first packet after a quiet
+   * spell is posted at the end of the current event-loop turn (setImmediate), as sparse traffic
+   * gains nothing by waiting; packets arriving sooner after a post wait until that spacing is
+   * over and share one message per worker. Nothing waits longer than postDelayMs: a full batch
+   * is posted at once (push), and every flush of windows, /metrics page and close posts
+   * everything pending first (postAll), so the delay never moves a sample into another window's
+   * flush. 0 posts at the end of every turn.
    */
   flush(): void {
     if (this.postScheduled) return;
     this.postScheduled = true;
-    const delay = this.o.postDelayMs;
-    if (delay === 0) setImmediate(this.postAllNow);
-    else if (this.postTimer === null) {
-      this.postTimer = setTimeout(this.postAllNow, delay);
+    const wait = this.o.postDelayMs === 0 ? 0 : this.lastPostAt + this.o.postDelayMs - performance.now();
+    if (wait <= 0) setImmediate(this.postAllNow);
+    else {
+      this.postTimer = setTimeout(this.postAllNow, wait);
       // Like the flush timer: a process that records and never closes is not kept alive by it.
       this.postTimer.unref();
-    } else this.postTimer.refresh();
+    }
   }
 
   /** postAll posts every worker's pending batch now (before a command that must follow them). */
   private postAll(): void {
     this.postScheduled = false;
+    this.lastPostAt = performance.now();
     for (let w = 0; w < this.n; w++) this.post(w);
     const r = this.received;
     for (let k = 0; k < r.length; k++) {
