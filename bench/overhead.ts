@@ -67,7 +67,7 @@ const BIN = join(ROOT, 'bin/tallyd.js');
 const MODES = ['none', 'otel-noexport', 'otel-otlp', 'statsd', 'embedded', 'otel-embedded'] as const;
 type Mode = (typeof MODES)[number];
 
-interface Run { mode: Mode; workload: Workload; calls: number; measurements: number; cpuUs: number; mainThreadUs: number; otherThreadsUs: number; daemonUs: number; wallMs: number; recordNs: number; recordCleanNs: number; cleanCalls: number; clientBgUs: number; tallydInProcessUs: number }
+interface Run { mode: Mode; workload: Workload; calls: number; measurements: number; cpuUs: number; mainThreadUs: number; otherThreadsUs: number; daemonUs: number; wallMs: number; recordNs: number; recordCleanNs: number; cleanCalls: number; recordCalls: number; clientBgUs: number; tallydInProcessUs: number }
 
 function procCpuUs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -181,8 +181,8 @@ try {
         // tallyd's per workload call (the daemon process, or an embedded instance's threads and
         // the OTel exporter's hand-over), each also as a share of the `none` workload's CPU per call.
         // Record calls: the calls that were not preempted (lib/overhead-workload.ts), scaled to all calls.
-        clientNsPerMeasurement: meas ? median(rs.map((r) => ((r.cleanCalls ? (r.recordCleanNs * r.calls) / r.cleanCalls : 0) + r.clientBgUs * 1000) / r.measurements)) : 0,
-        preemptedCallsPct: meas ? median(rs.map((r) => (100 * (r.calls - r.cleanCalls)) / r.calls)) : 0,
+        clientNsPerMeasurement: meas ? median(rs.map((r) => ((r.cleanCalls ? (r.recordCleanNs * r.recordCalls) / r.cleanCalls : 0) + r.clientBgUs * 1000) / r.measurements)) : 0,
+        preemptedCallsPct: meas ? median(rs.map((r) => (r.recordCalls ? (100 * (r.recordCalls - r.cleanCalls)) / r.recordCalls : 0))) : 0,
         clientBackgroundNsPerMeasurement: meas ? median(rs.map((r) => (r.clientBgUs * 1000) / r.measurements)) : 0,
         tallydUsPerCall: median(rs.map((r) => (r.daemonUs + r.tallydInProcessUs) / r.calls)),
       };

@@ -319,6 +319,8 @@ let recordNs = 0;
 const PREEMPTED_NS = 200_000;
 let recordCleanNs = 0;
 let cleanCalls = 0;
+/** Record calls made in the measured window (http calls issued in the warm-up may record in it). */
+let recordCalls = 0;
 let failed = 0;
 function instrument(i: number, latencyS: number, inTok: number, outTok: number): void {
   if (!recorder) return;
@@ -326,6 +328,7 @@ function instrument(i: number, latencyS: number, inTok: number, outTok: number):
   recorder.call(MODELS[i % 4]!, TOOLS[i % 5]!, latencyS, inTok, outTok, (inTok * 2.5 + outTok * 10) / 1e6, 0.01 + (i % 30) / 100);
   const d = Number(process.hrtime.bigint() - r0);
   recordNs += d;
+  recordCalls++;
   if (d < PREEMPTED_NS) {
     recordCleanNs += d;
     cleanCalls++;
@@ -375,6 +378,7 @@ await new Promise<void>((resolve) => {
         recordNs = 0;
         recordCleanNs = 0;
         cleanCalls = 0;
+        recordCalls = 0;
         failed = 0;
         wall0 = performance.now();
         threads0 = threadCpuNs();
@@ -400,4 +404,4 @@ if (inFlight > 0) await new Promise<void>((r) => (drained = r));
 await recorder?.close();
 const measured = calls - measureFrom;
 if (failed > 0) throw new Error(`${failed} provider calls failed`);
-process.stdout.write(JSON.stringify({ mode: MODE, workload: WORKLOAD, calls: measured, measurements: recorder ? measured * MEASUREMENTS_PER_CALL : 0, cpuUs: cpu.user + cpu.system, mainThreadUs: (threads1.main - threads0.main) / 1000, otherThreadsUs: (threads1.others - threads0.others) / 1000, wallMs, recordNs, recordCleanNs, cleanCalls, clientBgUs, tallydInProcessUs }) + '\n');
+process.stdout.write(JSON.stringify({ mode: MODE, workload: WORKLOAD, calls: measured, measurements: recorder ? measured * MEASUREMENTS_PER_CALL : 0, cpuUs: cpu.user + cpu.system, mainThreadUs: (threads1.main - threads0.main) / 1000, otherThreadsUs: (threads1.others - threads0.others) / 1000, wallMs, recordNs, recordCleanNs, cleanCalls, recordCalls, clientBgUs, tallydInProcessUs }) + '\n');
