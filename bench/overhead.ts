@@ -22,7 +22,16 @@
 // for the two network paths. Before the runs, an idle daemon's CPU per second is measured (what
 // tallyd costs with no traffic at all). Rounds are interleaved and the median is reported; the
 // spread of the `none` rounds is printed too: differences smaller than it are noise.
-// Run: npm run bench -- overhead [-- --quick] [--workload=W] [--seconds=N] [--warmup=N] [--rounds=N] [--rate=N] [--http-rate=N]
+// Besides the difference of runs, each path's two parts are measured in place, in the same runs:
+// the client library's CPU per measurement in the workload process (its record calls, timed
+// around each call, plus its own timers: OTel collect + export, hot-shots' buffer and aggregation
+// flushes, read from the main thread's /proc schedstat) and tallyd's CPU per workload call (the
+// daemon process from /proc, or an embedded instance's threads and the OTel exporter's hand-over
+// into it), each as a share of the `none` workload's CPU per call. They carry no noise floor of
+// two subtracted runs; the record-call time is wall time of a synchronous call (a call
+// above 200 us was preempted and is left out, the rest scaled to all calls), and a request's
+// later socket write and response are not counted.
+// Run: npm run bench -- overhead [-- --quick] [--workload=W] [--seconds=N] [--warmup=N] [--rounds=N] [--rate=N] [--http-rate=N] [--statsd-opts=JSON]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -41,6 +50,9 @@ const RATE = Number(opt('rate') ?? 1000);
 // alone would need a whole core and the fake provider another, so it runs at a quarter of the rate.
 const HTTP_RATE = Number(opt('http-rate') ?? 250);
 const IDLE_SECONDS = Number(opt('idle-seconds') ?? (QUICK ? 5 : 20));
+// hot-shots options for the statsd path, as JSON (default: the tuned ones in lib/overhead-workload.ts);
+// '{"maxBufferSize":0,"aggregation":false}' is hot-shots' own default, one datagram per measurement.
+const STATSD_OPTS = opt('statsd-opts');
 const WORKLOADS = (() => {
   const w = opt('workload') ?? 'both';
   if (w === 'both') return ['http', 'light'] as const;
@@ -55,7 +67,7 @@ const BIN = join(ROOT, 'bin/tallyd.js');
 const MODES = ['none', 'otel-noexport', 'otel-otlp', 'statsd', 'embedded', 'otel-embedded'] as const;
 type Mode = (typeof MODES)[number];
 
-interface Run { mode: Mode; workload: Workload; calls: number; measurements: number; cpuUs: number; mainThreadUs: number; otherThreadsUs: number; daemonUs: number; wallMs: number; recordNs: number }
+interface Run { mode: Mode; workload: Workload; calls: number; measurements: number; cpuUs: number; mainThreadUs: number; otherThreadsUs: number; daemonUs: number; wallMs: number; recordNs: number; recordCleanNs: number; cleanCalls: number; recordCalls: number; clientBgUs: number; tallydInProcessUs: number }
 
 function procCpuUs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -109,7 +121,7 @@ async function runOnce(mode: Mode, workload: Workload, provider: string): Promis
   const daemon = mode === 'otel-otlp' || mode === 'statsd' ? await startTallyd() : null;
   const target = mode === 'otel-otlp' ? daemon!.otlp : mode === 'statsd' ? daemon!.statsd : '';
   const child = spawn(process.execPath, [WORKLOAD_JS, `--mode=${mode}`, `--workload=${workload}`, `--seconds=${SECONDS}`, `--warmup=${WARMUP}`,
-    `--rate=${workload === 'http' ? HTTP_RATE : RATE}`, `--target=${target}`, `--provider=${provider}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    `--rate=${workload === 'http' ? HTTP_RATE : RATE}`, `--target=${target}`, `--provider=${provider}`, ...(STATSD_OPTS ? [`--statsd-opts=${STATSD_OPTS}`] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   const timeout = setTimeout(() => child.kill('SIGKILL'), (WARMUP + SECONDS) * 4000 + 120_000);
@@ -164,9 +176,19 @@ try {
         overheadPct: m === 'none' ? 0 : ((total - base) / base) * 100,
         nsPerMeasurement: meas ? ((total - base) * 1000) / meas : 0,
         recordCallNsPerMeasurement: meas ? median(rs.map((r) => r.recordNs / r.measurements)) : 0,
+        // Measured directly, not as a difference of runs (see the header): the client library's
+        // CPU per measurement in the workload process (record calls + its own timers), and
+        // tallyd's per workload call (the daemon process, or an embedded instance's threads and
+        // the OTel exporter's hand-over), each also as a share of the `none` workload's CPU per call.
+        // Record calls: the calls that were not preempted (lib/overhead-workload.ts), scaled to all calls.
+        clientNsPerMeasurement: meas ? median(rs.map((r) => ((r.cleanCalls ? (r.recordCleanNs * r.recordCalls) / r.cleanCalls : 0) + r.clientBgUs * 1000) / r.measurements)) : 0,
+        preemptedCallsPct: meas ? median(rs.map((r) => (r.recordCalls ? (100 * (r.recordCalls - r.cleanCalls)) / r.recordCalls : 0))) : 0,
+        clientBackgroundNsPerMeasurement: meas ? median(rs.map((r) => (r.clientBgUs * 1000) / r.measurements)) : 0,
+        tallydUsPerCall: median(rs.map((r) => (r.daemonUs + r.tallydInProcessUs) / r.calls)),
       };
     });
     const calls = median(runs.get('none')!.map((r) => r.calls));
+    const basePerCallUs = base / calls;
     const spread = ((Math.max(...noneCpu) - Math.min(...noneCpu)) / base) * 100;
     out.push('', `workload ${workload}: ${(base / calls).toFixed(1)} us CPU per call without metrics; the 'none' rounds spread over ${spread.toFixed(1)} % of it (noise floor)`);
     out.push('path            workload CPU (main + other threads)   tallyd CPU   overhead vs workload   ns/measurement (all CPU)   ns/measurement (record call, wall)');
@@ -174,7 +196,19 @@ try {
       const split = `(${r.mainThreadMs.toFixed(0)} + ${r.otherThreadsMs.toFixed(0)})`;
       out.push(`${r.mode.padEnd(15)} ${r.workloadCpuMs.toFixed(0).padStart(9)} ms ${split.padStart(15)} ${r.tallydCpuMs.toFixed(0).padStart(11)} ms ${r.overheadPct.toFixed(1).padStart(18)} % ${r.nsPerMeasurement.toFixed(0).padStart(22)} ${r.recordCallNsPerMeasurement.toFixed(0).padStart(28)}`);
     }
-    results[workload] = { usPerCall: base / calls, noneSpreadPct: spread, rows, runs: Object.fromEntries(runs) };
+    // The shares measured in place: no subtraction of two runs, so no noise floor of its own.
+    const shares = rows.filter((r) => r.mode !== 'none').map((r) => {
+      const clientUsPerCall = (r.clientNsPerMeasurement * 5) / 1000;
+      return { mode: r.mode, clientNsPerMeasurement: r.clientNsPerMeasurement, clientBackgroundNsPerMeasurement: r.clientBackgroundNsPerMeasurement, preemptedCallsPct: r.preemptedCallsPct, clientUsPerCall,
+        clientPct: (clientUsPerCall / basePerCallUs) * 100, tallydUsPerCall: r.tallydUsPerCall, tallydPct: (r.tallydUsPerCall / basePerCallUs) * 100 };
+    });
+    out.push('', `measured in place (client: record calls + the library's own timers on the workload's main thread; tallyd: the daemon process, or an embedded instance's threads and the OTel exporter's hand-over), as % of the ${basePerCallUs.toFixed(1)} us 'none' call:`);
+    out.push('path            client ns/measurement (of it timers)   client % of workload   tallyd us/call   tallyd % of workload   record calls preempted (left out)');
+    for (const x of shares) {
+      out.push(`${x.mode.padEnd(15)} ${x.clientNsPerMeasurement.toFixed(0).padStart(21)} ${`(${x.clientBackgroundNsPerMeasurement.toFixed(0)})`.padStart(16)} ${x.clientPct.toFixed(2).padStart(20)} % ${x.tallydUsPerCall.toFixed(2).padStart(16)} ${x.tallydPct.toFixed(2).padStart(20)} % ${x.preemptedCallsPct.toFixed(2).padStart(22)} %`);
+    }
+    for (const x of shares) out.push(`${x.mode}: tallyd's share ${x.tallydPct.toFixed(2)} % of the workload's CPU; the client library's share ${x.clientPct.toFixed(2)} %`);
+    results[workload] = { usPerCall: basePerCallUs, noneSpreadPct: spread, rows, shares, runs: Object.fromEntries(runs) };
   }
 } finally {
   provider?.proc.kill('SIGTERM');

@@ -33,7 +33,102 @@ if (WORKLOAD === 'http' && !PROVIDER) throw new Error('--workload=http needs --p
 /** Recorder is one instrumentation path; each call records MEASUREMENTS_PER_CALL measurements. */
 interface Recorder {
   call(model: string, tool: string, latencyS: number, inTok: number, outTok: number, cost: number, toolS: number): void;
+  /** CPU ns the client library spent on this thread outside the record calls so far (its own timers: collect, export, buffer flush). */
+  clientBackgroundNs(): number;
+  /** CPU ns an in-process tallyd spent so far: the threads open() started, its timers on this thread, and the OTel exporter's hand-over into it. */
+  tallydInProcessNs(): number;
   close(): Promise<void>;
+}
+
+/** schedstatNs is a thread's CPU time so far (ns, /proc schedstat; 0 where there is none). */
+function schedstatNs(tid: number | 'self'): number {
+  try {
+    return Number(readFileSync(tid === 'self' ? '/proc/thread-self/schedstat' : `/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return 0;
+  }
+}
+const taskIds = (): number[] => {
+  try {
+    return readdirSync('/proc/self/task').map(Number);
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * openTallyd opens an embedded instance and notes the threads it started (its aggregation
+ * worker, and query workers once started lazily: threads that appear later are counted too,
+ * unless this process started them itself, which the workload never does), so their CPU can be
+ * read directly instead of taken as a difference of two noisy runs.
+ */
+async function openTallyd(): Promise<{ db: import('../../src/index.js').Tallyd; cpuNs: () => number }> {
+  const { open } = await import('../../src/index.js');
+  const timers = timeTallydTimers();
+  const before = new Set(taskIds());
+  const db = await open({ dataDir: mkdtempSync(join(tmpdir(), 'tallyd-overhead-')) });
+  // Ended threads drop out of /proc: keep each thread's last reading.
+  const last = new Map<number, number>();
+  return {
+    db,
+    cpuNs() {
+      for (const tid of taskIds()) if (!before.has(tid)) last.set(tid, schedstatNs(tid));
+      let ns = timers.ns;
+      for (const v of last.values()) ns += v;
+      return ns;
+    },
+  };
+}
+
+/**
+ * timeTallydTimers wraps setTimeout and setInterval for good so that timers created by tallyd's
+ * own code (a stack through dist/src/: the pipeline's post and flush timers) add each tick's
+ * main-thread CPU to the returned total; every other timer is left as it is. The worker replies
+ * that come back to the main thread as messages are not timers and are not counted.
+ */
+function timeTallydTimers(): { ns: number } {
+  const acc = { ns: 0 };
+  const SRC = new URL('../../src/', import.meta.url).href;
+  const wrap = <F extends typeof setTimeout | typeof setInterval>(orig: F): F =>
+    ((cb: unknown, ms?: number, ...args: unknown[]) => {
+      if (typeof cb !== 'function' || !(new Error().stack ?? '').includes(SRC)) return (orig as (...a: unknown[]) => unknown)(cb, ms, ...args);
+      const f = cb as (...a: unknown[]) => void;
+      return (orig as (...a: unknown[]) => unknown)((...a: unknown[]) => {
+        const c0 = schedstatNs('self');
+        try {
+          f(...a);
+        } finally {
+          acc.ns += schedstatNs('self') - c0;
+        }
+      }, ms, ...args);
+    }) as F;
+  globalThis.setTimeout = wrap(globalThis.setTimeout);
+  globalThis.setInterval = wrap(globalThis.setInterval);
+  return acc;
+}
+
+/**
+ * timedIntervals runs `make` with setInterval wrapped so that the intervals it creates (a client
+ * library's own timers) add the main-thread CPU of each tick to `acc.ns`: the callback, then
+ * what it queued with nextTick and its first microtasks (a UDP send happens in a nextTick).
+ */
+function timedIntervals<T>(acc: { ns: number }, make: () => T): T {
+  const orig = globalThis.setInterval;
+  const wrapped = ((cb: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) =>
+    orig((...a: unknown[]) => {
+      const c0 = schedstatNs('self');
+      try {
+        cb(...a);
+      } finally {
+        process.nextTick(() => queueMicrotask(() => (acc.ns += schedstatNs('self') - c0)));
+      }
+    }, ms, ...args)) as typeof setInterval;
+  globalThis.setInterval = wrapped;
+  try {
+    return make();
+  } finally {
+    globalThis.setInterval = orig;
+  }
 }
 
 const MEASUREMENTS_PER_CALL = 5;
@@ -42,21 +137,41 @@ const TOOLS = ['search', 'fetch', 'sql', 'calendar', 'fs.read'];
 
 async function otelRecorder(exporterKind: 'none' | 'otlp' | 'embedded'): Promise<Recorder> {
   const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = await import('@opentelemetry/sdk-metrics');
-  let exporter;
+  let exporter: import('@opentelemetry/sdk-metrics').PushMetricExporter;
   let closeTarget = async () => {};
+  let tallydThreadsNs = () => 0;
   if (exporterKind === 'none') exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
   else if (exporterKind === 'otlp') {
     const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
     exporter = new OTLPMetricExporter({ url: TARGET });
   } else {
-    const { open } = await import('../../src/index.js');
     const { TallydMetricExporter } = await import('../../src/otel.js');
-    const db = await open({ dataDir: mkdtempSync(join(tmpdir(), 'tallyd-overhead-')) });
-    exporter = new TallydMetricExporter(db);
-    closeTarget = () => db.close();
+    const t = await openTallyd();
+    exporter = new TallydMetricExporter(t.db);
+    tallydThreadsNs = t.cpuNs;
+    closeTarget = () => t.db.close();
   }
+  // In situ, on this thread: a periodic run is collect() (the SDK's), then export() (the OTLP
+  // exporter's serialisation and request: the SDK's side; tallyd's exporter: tallyd's side) in
+  // one chain of microtasks with no I/O before export() returns, so a schedstat read at collect's
+  // start and at export's return brackets exactly that work. The HTTP request's socket write and
+  // its response arrive later and are not counted (a few callbacks every 10 s).
+  const bg = { client: 0, tallyd: 0 };
+  let collectStart = 0;
+  const exportFn = exporter.export.bind(exporter);
+  exporter.export = (metrics, cb) => {
+    const c1 = schedstatNs('self');
+    bg.client += c1 - collectStart;
+    exportFn(metrics, cb);
+    bg[exporterKind === 'embedded' ? 'tallyd' : 'client'] += schedstatNs('self') - c1;
+  };
   // With no export the reader never fires within the run: the SDK's recording cost alone.
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: exporterKind === 'none' ? 3_600_000 : 10_000 });
+  const collectFn = reader.collect.bind(reader);
+  reader.collect = (o) => {
+    collectStart = schedstatNs('self');
+    return collectFn(o);
+  };
   const provider = new MeterProvider({ readers: [reader] });
   const meter = provider.getMeter('llm-app');
   const latency = meter.createHistogram('gen_ai.client.operation.duration', { unit: 's' });
@@ -71,6 +186,8 @@ async function otelRecorder(exporterKind: 'none' | 'otlp' | 'embedded'): Promise
       cost.add(c, { 'gen_ai.request.model': model });
       tool.record(toolS, { 'mcp.tool.name': t });
     },
+    clientBackgroundNs: () => bg.client,
+    tallydInProcessNs: () => bg.tallyd + tallydThreadsNs(),
     async close() {
       await provider.shutdown();
       await closeTarget();
@@ -85,7 +202,9 @@ async function statsdRecorder(): Promise<Recorder> {
   // writes (8 KiB datagrams on loopback, flushed every second) and client-side aggregation of
   // counters (timings are never aggregated by hot-shots). `--statsd-opts=<json>` overrides them.
   const opts = { maxBufferSize: 8192, bufferFlushInterval: 1000, aggregation: true, ...(JSON.parse(opt('statsd-opts', '{}')) as object) };
-  const c = new StatsD({ host, port: Number(port), protocol: 'udp', ...opts });
+  const bg = { ns: 0 };
+  // Its buffer-flush and aggregation-flush intervals are created by the constructor.
+  const c = timedIntervals(bg, () => new StatsD({ host, port: Number(port), protocol: 'udp', ...opts }));
   return {
     call(model, t, latencyS, inTok, outTok, cost, toolS) {
       c.timing('llm_request_duration', latencyS * 1000, { model });
@@ -94,13 +213,14 @@ async function statsdRecorder(): Promise<Recorder> {
       c.increment('llm_cost_usd', cost, { model });
       c.timing('mcp_tool_call_duration', toolS * 1000, { tool: t });
     },
+    clientBackgroundNs: () => bg.ns,
+    tallydInProcessNs: () => 0,
     close: () => new Promise<void>((resolve) => c.close(() => resolve())),
   };
 }
 
 async function embeddedRecorder(): Promise<Recorder> {
-  const { open } = await import('../../src/index.js');
-  const db = await open({ dataDir: mkdtempSync(join(tmpdir(), 'tallyd-overhead-')) });
+  const { db, cpuNs } = await openTallyd();
   return {
     call(model, t, latencyS, inTok, outTok, cost, toolS) {
       db.record('llm_request_duration_seconds', latencyS, { model }, 'histogram');
@@ -109,6 +229,9 @@ async function embeddedRecorder(): Promise<Recorder> {
       db.record('llm_cost_usd_total', cost, { model });
       db.record('mcp_tool_call_duration_seconds', toolS, { tool: t }, 'histogram');
     },
+    // record() is the client side here; everything else is tallyd's (its threads).
+    clientBackgroundNs: () => 0,
+    tallydInProcessNs: cpuNs,
     close: () => db.close(),
   };
 }
@@ -186,12 +309,30 @@ function threadCpuNs(): { main: number; others: number } {
 }
 
 let recordNs = 0;
+// A record call is synchronous, so its wall time is its CPU unless the thread lost its core in
+// the middle. On this shared 2-core machine (load 15-27) that happens often enough to dominate
+// the sum: at load 27 the summed wall of hot-shots calls was 4-5x its value at load 10. A call
+// costs 1-40 us here; one that took longer than PREEMPTED_NS was preempted (the scheduler's wait
+// is milliseconds at that load), so the in-place estimate leaves such calls out and scales the
+// rest up to all calls. Reading the thread's CPU clock around each call instead costs a /proc
+// read (no thread CPU clock in Node 20), more than the call itself.
+const PREEMPTED_NS = 200_000;
+let recordCleanNs = 0;
+let cleanCalls = 0;
+/** Record calls made in the measured window (http calls issued in the warm-up may record in it). */
+let recordCalls = 0;
 let failed = 0;
 function instrument(i: number, latencyS: number, inTok: number, outTok: number): void {
   if (!recorder) return;
   const r0 = process.hrtime.bigint();
   recorder.call(MODELS[i % 4]!, TOOLS[i % 5]!, latencyS, inTok, outTok, (inTok * 2.5 + outTok * 10) / 1e6, 0.01 + (i % 30) / 100);
-  recordNs += Number(process.hrtime.bigint() - r0);
+  const d = Number(process.hrtime.bigint() - r0);
+  recordNs += d;
+  recordCalls++;
+  if (d < PREEMPTED_NS) {
+    recordCleanNs += d;
+    cleanCalls++;
+  }
 }
 
 const MAX_IN_FLIGHT = 64;
@@ -223,6 +364,7 @@ let measureFrom = -1;
 let cpu0 = process.cpuUsage();
 let wall0 = 0;
 let threads0 = { main: 0, others: 0 };
+let clientBg0 = 0, tallyd0 = 0;
 await new Promise<void>((resolve) => {
   const timer = setInterval(() => {
     const elapsed = performance.now() - t0;
@@ -234,9 +376,14 @@ await new Promise<void>((resolve) => {
         process.stdout.write('{"phase":"measure"}\n');
         measureFrom = calls;
         recordNs = 0;
+        recordCleanNs = 0;
+        cleanCalls = 0;
+        recordCalls = 0;
         failed = 0;
         wall0 = performance.now();
         threads0 = threadCpuNs();
+        clientBg0 = recorder?.clientBackgroundNs() ?? 0;
+        tallyd0 = recorder?.tallydInProcessNs() ?? 0;
         cpu0 = process.cpuUsage();
       }
       oneCall(calls++);
@@ -249,10 +396,12 @@ await new Promise<void>((resolve) => {
 });
 const cpu = process.cpuUsage(cpu0);
 const threads1 = threadCpuNs();
+const clientBgUs = ((recorder?.clientBackgroundNs() ?? 0) - clientBg0) / 1000;
+const tallydInProcessUs = ((recorder?.tallydInProcessNs() ?? 0) - tallyd0) / 1000;
 const wallMs = performance.now() - wall0;
 process.stdout.write('{"phase":"end"}\n');
 if (inFlight > 0) await new Promise<void>((r) => (drained = r));
 await recorder?.close();
 const measured = calls - measureFrom;
 if (failed > 0) throw new Error(`${failed} provider calls failed`);
-process.stdout.write(JSON.stringify({ mode: MODE, workload: WORKLOAD, calls: measured, measurements: recorder ? measured * MEASUREMENTS_PER_CALL : 0, cpuUs: cpu.user + cpu.system, mainThreadUs: (threads1.main - threads0.main) / 1000, otherThreadsUs: (threads1.others - threads0.others) / 1000, wallMs, recordNs }) + '\n');
+process.stdout.write(JSON.stringify({ mode: MODE, workload: WORKLOAD, calls: measured, measurements: recorder ? measured * MEASUREMENTS_PER_CALL : 0, cpuUs: cpu.user + cpu.system, mainThreadUs: (threads1.main - threads0.main) / 1000, otherThreadsUs: (threads1.others - threads0.others) / 1000, wallMs, recordNs, recordCleanNs, cleanCalls, recordCalls, clientBgUs, tallydInProcessUs }) + '\n');

@@ -57,6 +57,8 @@ export interface PipelineOptions {
   readonly batchRecords?: number;
   /** Batches posted to one worker and not yet consumed above which accepting() is false (default 32). */
   readonly maxInFlightBatches?: number;
+  /** Least time between two posts of flushed, not yet full batches, and so the longest a flushed sample waits (default 20 ms; 0: every event-loop turn). */
+  readonly postDelayMs?: number;
   /** Per-metric classic bucket bounds for histograms whose sender gave none. */
   readonly buckets?: Readonly<Record<string, readonly number[]>>;
   /** How far back a worker looks for a series' stored total on first sight (default: raw tier retention, else 2 days). */
@@ -78,6 +80,7 @@ export interface ResolvedOptions {
   readonly limits: SeriesLimits;
   readonly batchRecords: number;
   readonly maxInFlightBatches: number;
+  readonly postDelayMs: number;
   readonly buckets: Readonly<Record<string, readonly number[]>>;
   readonly restoreLookbackMs: number;
   readonly logger: Logger;
@@ -100,6 +103,7 @@ export function resolveOptions(o: PipelineOptions): ResolvedOptions {
     limits: { ...DEFAULT_LIMITS, ...o.limits },
     batchRecords: Math.max(16, o.batchRecords ?? 4096),
     maxInFlightBatches: Math.max(1, o.maxInFlightBatches ?? 32),
+    postDelayMs: Math.max(0, o.postDelayMs ?? 20),
     buckets: o.buckets ?? {},
     restoreLookbackMs: o.restoreLookbackMs ?? (raw && !raw.monthly ? raw.retentionMs : 2 * DAY),
     logger: o.logger ?? new Logger('warn', { component: 'pipeline' }),

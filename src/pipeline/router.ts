@@ -65,6 +65,10 @@ export class Pipeline implements IngestSink {
   private readonly postAllNow = (): void => {
     if (this.postScheduled) this.postAll();
   };
+  /** The timer of a deferred post (see flush), cleared on close. */
+  private postTimer: NodeJS.Timeout | null = null;
+  /** performance.now() of the last postAll: posts are spaced at least postDelayMs apart. */
+  private lastPostAt = -Infinity;
   private closing = false;
   private closedP: Promise<void> | null = null;
 
@@ -286,20 +290,32 @@ export class Pipeline implements IngestSink {
 
   /**
    * flush hands the buffered records to the workers. Parsers call it after every packet or
-   * request; posting is deferred to the end of the current event-loop turn (setImmediate) so the
-   * packets read in one turn share one message per worker instead of one each — per-packet
-   * posts cost a postMessage and a fresh record buffer every 20 lines.
+   * request. A post costs a postMessage, a worker wake-up and the buffer's trip back; one per
+   * datagram was most of the daemon's CPU at low rates (hot-shots unbuffered, 5k datagrams/s).
+   * So posts are spaced at least `postDelayMs` (20 ms) apart: the first packet after a quiet
+   * spell is posted at the end of the current event-loop turn (setImmediate), as sparse traffic
+   * gains nothing by waiting; packets arriving sooner after a post wait until that spacing is
+   * over and share one message per worker. Nothing waits longer than postDelayMs: a full batch
+   * is posted at once (push), and every flush of windows, /metrics page and close posts
+   * everything pending first (postAll), so the delay never moves a sample into another window's
+   * flush. 0 posts at the end of every turn.
    */
   flush(): void {
-    if (!this.postScheduled) {
-      this.postScheduled = true;
-      setImmediate(this.postAllNow);
+    if (this.postScheduled) return;
+    this.postScheduled = true;
+    const wait = this.o.postDelayMs === 0 ? 0 : this.lastPostAt + this.o.postDelayMs - performance.now();
+    if (wait <= 0) setImmediate(this.postAllNow);
+    else {
+      this.postTimer = setTimeout(this.postAllNow, wait);
+      // Like the flush timer: a process that records and never closes is not kept alive by it.
+      this.postTimer.unref();
     }
   }
 
   /** postAll posts every worker's pending batch now (before a command that must follow them). */
   private postAll(): void {
     this.postScheduled = false;
+    this.lastPostAt = performance.now();
     for (let w = 0; w < this.n; w++) this.post(w);
     const r = this.received;
     for (let k = 0; k < r.length; k++) {
@@ -421,6 +437,7 @@ export class Pipeline implements IngestSink {
         failure = err;
       }
       this.closing = true;
+      if (this.postTimer !== null) clearTimeout(this.postTimer);
       try {
         await Promise.all(this.workers.map((_, w) => this.request(w, (id) => ({ t: 'close', id }))));
       } catch (err) {

@@ -62,12 +62,12 @@ t.test('series idle longer than the TTL leave the page; tenants see only their o
   p.counter(b, 1, T0);
   p.counter(x, 1, T0);
   p.flush();
-  await new Promise((r) => setImmediate(r)); // flush posts at the end of the event-loop turn
+  await new Promise((r) => setTimeout(r, 60)); // flush posts within postDelayMs (20 ms)
   clock.t = T0 + 50_000;
   p.counter(b, 1, clock.t);
   p.counter(x, 1, clock.t);
   p.flush();
-  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 60));
   clock.t = T0 + 70_000;
   const text = await p.exposition();
   t.notOk(text.includes('a_total'), 'idle 70 s > TTL 60 s');

@@ -85,6 +85,6 @@ t.test('samples received are counted by kind on flush', async (t) => {
   const h = p.series('default', L('lat_seconds'), MetricKind.Histogram);
   for (let i = 0; i < 5; i++) p.observe(h, 0.1, 1, T0);
   p.flush();
-  await new Promise((r) => setImmediate(r)); // flush posts at the end of the event-loop turn
+  await new Promise((r) => setTimeout(r, 60)); // flush posts within postDelayMs (20 ms)
   t.equal(await metricValue('tallyd_samples_received_total', { kind: 'histogram' }) - before, 5);
 });
