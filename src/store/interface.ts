@@ -49,7 +49,10 @@ export interface SelectHints {
   readonly endMs: number;
   /** Range query step (0 or absent for instant queries). */
   readonly stepMs?: number;
-  /** The widest range selector or subquery window of the expression. */
+  /**
+   * The look-back before the first evaluated time: the range selector's or subquery's window, or
+   * the look-back delta of an instant selector. The tier is chosen for `startMs + rangeMs`.
+   */
   readonly rangeMs?: number;
 }
 
@@ -107,9 +110,7 @@ export interface Querier {
    * selectEach hands over what `select` would return, one stored series at a time (each series'
    * float views, then its histogram view, series in label order): a caller walking a long range
    * holds one series' samples at a time and reads each chunk once, instead of slicing the range
-   * into selects that each decode the chunks they touch. Unlike select, the tier is chosen for
-   * `startMs + rangeMs` (the first time evaluated, after a look-back window). Optional: callers
-   * fall back to select.
+   * into selects that each decode the chunks they touch. Optional: callers fall back to select.
    */
   selectEach?(tenant: string, matchers: readonly Matcher[], hints: SelectHints, fn: (r: SelectResult) => void): void;
   series(tenant: string, matchers: readonly Matcher[], startMs: number, endMs: number): Labels[];

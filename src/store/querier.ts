@@ -114,7 +114,7 @@ export class LmdbQuerier implements Querier {
    * the finer tiers that hold the newer data (see tier-select.ts).
    */
   select(tenant: string, matchers: readonly Matcher[], hints: SelectHints): SelectResult {
-    const chosen = chooseTier(this.tiers, hints, this.now());
+    const chosen = this.tierFor(hints);
     const segs = chosen === 0 ? null : plan(this.tiers, chosen, boundaries(this.dbs, this.tiers), hints.startMs, hints.endMs);
     const refs = this.refs(tenant, matchers);
     if (segs === null || segs.length <= 1) {
@@ -130,10 +130,7 @@ export class LmdbQuerier implements Querier {
    * plan, each series' segments read and stitched on their own.
    */
   selectEach(tenant: string, matchers: readonly Matcher[], hints: SelectHints, fn: (r: SelectResult) => void): void {
-    // The tier is chosen for the first time the caller evaluates, after its look-back window
-    // (`rangeMs`): a look-back reaching past a tier's retention would otherwise send the whole
-    // range to the monthly tier. Windows the chosen tier no longer holds count in its base.
-    const chosen = chooseTier(this.tiers, { ...hints, startMs: hints.startMs + (hints.rangeMs ?? 0) }, this.now());
+    const chosen = this.tierFor(hints);
     const segs = chosen === 0 ? [{ tier: this.tiers[0]!, startMs: hints.startMs, endMs: hints.endMs }] : plan(this.tiers, chosen, boundaries(this.dbs, this.tiers), hints.startMs, hints.endMs);
     // Group a stored series' variants together, series in label order (as select sorts them).
     const refs = this.refs(tenant, matchers).sort((a, b) => compareLabels(a.rec.labels, b.rec.labels) || a.variant - b.variant);
@@ -147,6 +144,19 @@ export class LmdbQuerier implements Querier {
       const r = parts.length === 1 ? parts[0]! : { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
       if (r.floats.length > 0 || r.histograms.length > 0) fn(r);
     }
+  }
+
+  /**
+   * tierFor chooses a range query's tier for the first time it evaluates, after its look-back
+   * window (`rangeMs`): a look-back reaching past a tier's retention would otherwise send the
+   * whole range to the monthly tier (a Grafana "last 90 days" panel read at month resolution).
+   * Only the first steps' look-backs lose the windows the chosen tier no longer holds (their
+   * total stays in its base), as in a Prometheus whose retention ends there. An instant query
+   * (no step) needs its whole window, so the window's start picks the tier.
+   */
+  private tierFor(hints: SelectHints): number {
+    const first = (hints.stepMs ?? 0) > 0 ? hints.startMs + (hints.rangeMs ?? 0) : hints.startMs;
+    return chooseTier(this.tiers, { ...hints, startMs: first }, this.now());
   }
 
   /** selectTier reads the refs' views of one tier over [startMs, endMs]. */

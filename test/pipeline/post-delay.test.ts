@@ -2,6 +2,7 @@
 // message per worker, and nothing that must see them (a window flush, close, /metrics) runs
 // before they are posted.
 import t from 'tap';
+import { ACCEPTED } from '../../src/ingest/sink.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import type { Pipeline } from '../../src/pipeline/router.js';
 import { selfRegistry } from '../../src/self/registry.js';
@@ -28,14 +29,14 @@ t.test('after a quiet spell a packet is posted at the end of its turn; the next 
   const p = await startPipeline(t, dir, clock, { workers: 1, postDelayMs: 300 });
   const c = p.series('default', L('pkts_total'), MetricKind.Counter);
   const before = await received('counter');
-  t.equal(p.counter(c, 1, T0), true);
+  t.equal(p.counter(c, 1, T0), ACCEPTED);
   p.flush();
   await turn();
   const t0 = performance.now();
   t.equal(await received('counter') - before, 1, 'the first packet went at the end of its turn');
   // Ten more "packets", each flushed on its own turn as a listener does.
   for (let i = 1; i <= 10; i++) {
-    t.equal(p.counter(c, 1, T0 + i), true);
+    t.equal(p.counter(c, 1, T0 + i), ACCEPTED);
     p.flush();
     await turn();
   }

@@ -4,6 +4,7 @@ import { Matcher } from '../../src/model/matcher.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import type { SelectResult } from '../../src/store/interface.js';
 import { CLOCK_T0, L, openTemp } from './helpers.js';
+import { createEngine } from '../../src/query/promql/engine.js';
 
 const HOUR = 3_600_000, DAY = 86_400_000;
 const NOW = Math.floor(CLOCK_T0 / HOUR) * HOUR;
@@ -49,7 +50,7 @@ t.test('selectEach hands over, series by series, what select returns across tier
   }
 });
 
-t.test('selectEach chooses the tier after the look-back window', async (t) => {
+t.test('select and selectEach choose the tier after the look-back window', async (t) => {
   const { store } = await openTemp(t, { now: () => NOW + 60_000 });
   const app = store.appender();
   const c = app.seriesId('default', L({ __name__: 'calls_total' }), MetricKind.Counter);
@@ -58,7 +59,7 @@ t.test('selectEach chooses the tier after the look-back window', async (t) => {
   await store.compact();
   const q = store.querier();
   const ms = [new Matcher('=', '__name__', 'calls_total')];
-  // The range starts 2 h before the hour tier's retention: select reads the monthly tier.
+  // The range starts 2 h before the hour tier's retention; only its look-back lies past it.
   const hints = { startMs: NOW - 90 * DAY - 2 * HOUR, endMs: NOW - 1, stepMs: HOUR };
   const parts: SelectResult[] = [];
   q.selectEach!('default', ms, { ...hints, rangeMs: 2 * HOUR }, (r) => parts.push(r));
@@ -66,6 +67,17 @@ t.test('selectEach chooses the tier after the look-back window', async (t) => {
   const inRange = Array.from(s.timestamps).filter((ts) => ts >= NOW - 90 * DAY);
   t.equal(inRange.length, 90 * 24, 'one sample per hour of the 90 days, read from the hour tier');
   t.equal(s.values[s.values.length - 1], 90 * 24, 'the last sample holds every increment');
-  const viaSelect = q.select('default', ms, hints).floats[0]!;
-  t.ok(viaSelect.timestamps.length < 90 * 24, `select (tier chosen for the range start) has ${viaSelect.timestamps.length} samples`);
+  // Told the look-back, select reads the hour tier too (it read the monthly tier: 337 samples).
+  const viaSelect = q.select('default', ms, { ...hints, rangeMs: 2 * HOUR }).floats[0]!;
+  t.equal(Array.from(viaSelect.timestamps).filter((ts) => ts >= NOW - 90 * DAY).length, 90 * 24, 'select: one sample per hour of the 90 days');
+  // Without a look-back the range start itself decides, as before.
+  const fromStart = q.select('default', ms, hints).floats[0]!;
+  t.ok(fromStart.timestamps.length < 90 * 24, `select of a range starting past the retention reads a coarser tier (${fromStart.timestamps.length} samples)`);
+  // What a "last 90 days" panel asks: every hourly step answers from the hour tier, although the
+  // first step's 5 m look-back starts before its retention (all steps came from the monthly tier).
+  const r = createEngine().range(q, 'default', 'calls_total', NOW - 90 * DAY + 120_000, NOW - 1, HOUR);
+  if (r.type !== 'matrix') return t.fail('not a matrix');
+  const vals = r.series[0]!.values;
+  t.equal(vals.length, 90 * 24, 'a PromQL 90-day range has a point at every hourly step');
+  t.equal(vals.filter((v, i) => v === i + 1).length, vals.length, 'each step holds the total of the hours up to it');
 });

@@ -213,7 +213,7 @@ export class Evaluator implements EvalApi {
    */
   evalSelector(vs: VectorSelector, sampleTime: boolean): StepSeries[] {
     const lookback = this.ctx.lookbackMs;
-    const res = this.select(vs, lookback, 0);
+    const res = this.select(vs, lookback, lookback);
     const at = this.atMs(vs.at);
     const out: StepSeries[] = [];
     const n = this.steps;

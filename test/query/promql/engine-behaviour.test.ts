@@ -27,7 +27,8 @@ t.test('a range query reads storage once per selector, with hints covering range
   const r = engine.range(q, 'default', 'sum(rate(x[5m])) + sum(x)', 600_000, 1_800_000, 60_000);
   tt.equal(q.selects, 2);
   tt.equal(r.type, 'matrix');
-  tt.same(q.lastHints, { startMs: 600_000 - 300_000 + 1, endMs: 1_800_000, stepMs: 60_000, rangeMs: 0 });
+  // rangeMs is the look-back before the first step (x's 5 m look-back delta), for the tier choice.
+  tt.same(q.lastHints, { startMs: 600_000 - 300_000 + 1, endMs: 1_800_000, stepMs: 60_000, rangeMs: 300_000 });
   tt.equal(r.type === 'matrix' ? r.series[0]!.timestamps.length : 0, 21);
   tt.end();
 });
