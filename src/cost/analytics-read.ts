@@ -1,7 +1,7 @@
 import { labelsKey, type Labels } from '../model/labels.js';
 import type { Matcher } from '../model/matcher.js';
 import type { SparseHistogram } from '../model/hdr.js';
-import type { FloatSeries, HistogramSeries, Querier } from '../store/interface.js';
+import type { FloatSeries, HistogramSeries, Querier, SelectResult } from '../store/interface.js';
 
 /**
  * analytics-read.ts reads counter increments and window histograms over long ranges one series
@@ -152,26 +152,13 @@ function incrementsIn(
     }
     return st;
   };
-  if (q.selectEach !== undefined) {
-    // One series at a time over the whole piece: each chunk decoded once, one series in memory.
-    q.selectEach(tenant, matchers, { startMs: fromMs - MARGIN_MS, endMs: toMs, stepMs: hintMs, rangeMs: MARGIN_MS }, (res) => {
-      for (const f of res.floats) {
-        const key = labelsKey(f.labels);
-        last.set(key, walk(f, key, last.get(key))!);
-      }
-    });
-    return;
-  }
-  const slice = sliceMs(hintMs);
-  for (let s = fromMs; s <= toMs; s += slice) {
-    const e = Math.min(toMs, s + slice - 1);
-    const res = q.select(tenant, matchers, { startMs: s - MARGIN_MS, endMs: e, stepMs: hintMs });
+  readPiece(q, tenant, matchers, fromMs, toMs, hintMs, MARGIN_MS, (res) => {
     for (const f of res.floats) {
       const key = labelsKey(f.labels);
       const st = walk(f, key, last.get(key));
       if (st !== undefined) last.set(key, st);
     }
-  }
+  });
 }
 
 /**
@@ -203,22 +190,30 @@ function windowHistogramsIn(
     }
     return maxT;
   };
-  if (q.selectEach !== undefined) {
-    q.selectEach(tenant, matchers, { startMs: fromMs, endMs: toMs, stepMs: hintMs }, (res) => {
-      for (const hs of res.histograms) {
-        const key = labelsKey(hs.labels);
-        last.set(key, walk(hs, last.get(key) ?? -Infinity));
-      }
-    });
-    return;
-  }
-  const slice = sliceMs(hintMs);
-  for (let s = fromMs; s <= toMs; s += slice) {
-    const e = Math.min(toMs, s + slice - 1);
-    const res = q.select(tenant, matchers, { startMs: s, endMs: e, stepMs: hintMs });
+  readPiece(q, tenant, matchers, fromMs, toMs, hintMs, 0, (res) => {
     for (const hs of res.histograms) {
       const key = labelsKey(hs.labels);
       last.set(key, walk(hs, last.get(key) ?? -Infinity));
     }
+  });
+}
+
+/**
+ * readPiece hands `fn` what the matched series hold over [fromMs - marginMs, toMs]: one series
+ * at a time over the whole piece where the querier offers selectEach (each chunk decoded once,
+ * one series in memory, the tier chosen after the margin), else in time slices of select. `fn`
+ * MUST carry each series' state from one call to the next (a series comes in several slices).
+ */
+function readPiece(
+  q: Querier, tenant: string, matchers: readonly Matcher[], fromMs: number, toMs: number, hintMs: number, marginMs: number,
+  fn: (res: SelectResult) => void,
+): void {
+  if (q.selectEach !== undefined) {
+    q.selectEach(tenant, matchers, { startMs: fromMs - marginMs, endMs: toMs, stepMs: hintMs, rangeMs: marginMs }, fn);
+    return;
+  }
+  const slice = sliceMs(hintMs);
+  for (let s = fromMs; s <= toMs; s += slice) {
+    fn(q.select(tenant, matchers, { startMs: s - marginMs, endMs: Math.min(toMs, s + slice - 1), stepMs: hintMs }));
   }
 }

@@ -53,11 +53,6 @@ export class TenantRules {
     return [...this.managers.keys()];
   }
 
-  /** of is one tenant's manager (undefined for a tenant without rule files). */
-  of(tenant: string): RuleManager | undefined {
-    return this.managers.get(tenant);
-  }
-
   /** start loads and schedules every tenant's rules; a tenant with bad files starts with none. */
   start(): Promise<TenantReloadResult> {
     return this.each((m) => m.start());

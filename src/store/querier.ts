@@ -7,7 +7,7 @@ import type { FloatSeries, HistogramSeries, MetricMetadata, Querier, SelectHints
 import { Postings } from './postings.js';
 import { ALL_POSTING, HIST_POSTING, type SeriesIndex, type SeriesRecord } from './series-index.js';
 import { readWindows, type SeriesWindows } from './series-reader.js';
-import { boundaries, chooseTier, plan } from './tier-select.js';
+import { boundaries, chooseTier, plan, type Segment } from './tier-select.js';
 import type { Tier } from './tier.js';
 import { Variant, VARIANT_SUFFIX, bucketBounds, cumulativeView, formatLe, gaugeView, histogramBucketViews, histogramFloatView, histogramView, viewRange, virtualLabels } from './view.js';
 
@@ -114,15 +114,10 @@ export class LmdbQuerier implements Querier {
    * the finer tiers that hold the newer data (see tier-select.ts).
    */
   select(tenant: string, matchers: readonly Matcher[], hints: SelectHints): SelectResult {
-    const chosen = this.tierFor(hints);
-    const segs = chosen === 0 ? null : plan(this.tiers, chosen, boundaries(this.dbs, this.tiers), hints.startMs, hints.endMs);
+    const segs = this.segments(hints);
     const refs = this.refs(tenant, matchers);
-    if (segs === null || segs.length <= 1) {
-      const seg = segs?.[0];
-      return this.selectTier(seg?.tier ?? this.tiers[0]!, refs, matchers, seg?.startMs ?? hints.startMs, seg?.endMs ?? hints.endMs);
-    }
-    const parts = segs.map((g) => this.selectTier(g.tier, refs, matchers, g.startMs, g.endMs));
-    return { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
+    if (segs.length === 0) return this.selectTier(this.tiers[0]!, refs, matchers, hints.startMs, hints.endMs);
+    return this.readSegments(segs, refs, matchers);
   }
 
   /**
@@ -130,8 +125,7 @@ export class LmdbQuerier implements Querier {
    * plan, each series' segments read and stitched on their own.
    */
   selectEach(tenant: string, matchers: readonly Matcher[], hints: SelectHints, fn: (r: SelectResult) => void): void {
-    const chosen = this.tierFor(hints);
-    const segs = chosen === 0 ? [{ tier: this.tiers[0]!, startMs: hints.startMs, endMs: hints.endMs }] : plan(this.tiers, chosen, boundaries(this.dbs, this.tiers), hints.startMs, hints.endMs);
+    const segs = this.segments(hints);
     // Group a stored series' variants together, series in label order (as select sorts them).
     const refs = this.refs(tenant, matchers).sort((a, b) => compareLabels(a.rec.labels, b.rec.labels) || a.variant - b.variant);
     for (let i = 0; i < refs.length; ) {
@@ -140,23 +134,32 @@ export class LmdbQuerier implements Querier {
       const group = refs.slice(i, j);
       i = j;
       if (segs.length === 0) continue;
-      const parts = segs.map((g) => this.selectTier(g.tier, group, matchers, g.startMs, g.endMs));
-      const r = parts.length === 1 ? parts[0]! : { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
+      const r = this.readSegments(segs, group, matchers);
       if (r.floats.length > 0 || r.histograms.length > 0) fn(r);
     }
   }
 
   /**
-   * tierFor chooses a range query's tier for the first time it evaluates, after its look-back
-   * window (`rangeMs`): a look-back reaching past a tier's retention would otherwise send the
-   * whole range to the monthly tier (a Grafana "last 90 days" panel read at month resolution).
-   * Only the first steps' look-backs lose the windows the chosen tier no longer holds (their
-   * total stays in its base), as in a Prometheus whose retention ends there. An instant query
-   * (no step) needs its whole window, so the window's start picks the tier.
+   * segments plans the tiers a selection reads (tier-select.ts). A range query's tier is chosen
+   * for the first time it evaluates, after its look-back window (`rangeMs`): a look-back reaching
+   * past a tier's retention would otherwise send the whole range to the monthly tier (a Grafana
+   * "last 90 days" panel read at month resolution). Only the first steps' look-backs lose the
+   * windows the chosen tier no longer holds (their total stays in its base), as in a Prometheus
+   * whose retention ends there. An instant query (no step) needs its whole window, so the
+   * window's start picks the tier.
    */
-  private tierFor(hints: SelectHints): number {
+  private segments(hints: SelectHints): Segment[] {
     const first = (hints.stepMs ?? 0) > 0 ? hints.startMs + (hints.rangeMs ?? 0) : hints.startMs;
-    return chooseTier(this.tiers, { ...hints, startMs: first }, this.now());
+    const chosen = chooseTier(this.tiers, { ...hints, startMs: first }, this.now());
+    if (chosen === 0) return [{ tier: this.tiers[0]!, startMs: hints.startMs, endMs: hints.endMs }];
+    return plan(this.tiers, chosen, boundaries(this.dbs, this.tiers), hints.startMs, hints.endMs);
+  }
+
+  /** readSegments reads the refs over each segment from its tier, stitched at the seams. */
+  private readSegments(segs: readonly Segment[], refs: readonly ViewRef[], matchers: readonly Matcher[]): SelectResult {
+    const parts = segs.map((g) => this.selectTier(g.tier, refs, matchers, g.startMs, g.endMs));
+    if (parts.length === 1) return parts[0]!;
+    return { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
   }
 
   /** selectTier reads the refs' views of one tier over [startMs, endMs]. */
