@@ -15,8 +15,9 @@
 //          fetch, JSON answer parsed) to a fake provider in a separate, unmeasured process;
 //          250 calls/s by default (--http-rate), at most 64 in flight
 //   light  the earlier in-process stand-in, ~42 us CPU per call and no I/O
-// Steady state: every run warms up for --warmup seconds (default 5: instrumentation setup, JIT,
-// an embedded instance's startup, the daemon's first flush) and is measured over the next
+// Steady state: every run warms up for --warmup seconds (default 5: instrumentation setup, JIT;
+// the embedded paths --embedded-warmup, default 60, past an embedded instance's start-up; the
+// network paths' shared daemon has settled 60 s before the first run) and is measured over the next
 // --seconds (default 20, so two OTel export intervals). The daemon's CPU (utime+stime from
 // /proc, 10 ms ticks) is sampled when the workload opens and closes its measured window and added
 // for the two network paths. Before the runs, an idle daemon's CPU per second is measured (what
@@ -31,7 +32,7 @@
 // two subtracted runs; the record-call time is wall time of a synchronous call (a call
 // above 200 us was preempted and is left out, the rest scaled to all calls), and a request's
 // later socket write and response are not counted.
-// Run: npm run bench -- overhead [-- --quick] [--workload=W] [--seconds=N] [--warmup=N] [--rounds=N] [--rate=N] [--http-rate=N] [--statsd-opts=JSON]
+// Run: npm run bench -- overhead [-- --quick] [--workload=W] [--seconds=N] [--warmup=N] [--rounds=N] [--settle=N] [--embedded-warmup=N] [--fresh-daemon] [--rate=N] [--http-rate=N] [--statsd-opts=JSON]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -50,6 +51,17 @@ const RATE = Number(opt('rate') ?? 1000);
 // alone would need a whole core and the fake provider another, so it runs at a quarter of the rate.
 const HTTP_RATE = Number(opt('http-rate') ?? 250);
 const IDLE_SECONDS = Number(opt('idle-seconds') ?? (QUICK ? 5 : 20));
+// The two network paths share one long-running daemon, as users run it: it is started once and
+// left to settle --settle seconds (default 60) before anything is measured. Its first minute
+// (start-up JIT and GC, the first flushes and compactions) costs ~7 ms CPU/s against ~1 ms/s
+// after, and a daemon started per run measured that transient, not the workload's cost.
+// --fresh-daemon starts one per run instead (measured from the workload's warm-up on).
+const SETTLE_SECONDS = Number(opt('settle') ?? (QUICK ? 10 : 60));
+const FRESH_DAEMON = argv.includes('--fresh-daemon');
+// An embedded instance opens inside the workload process, so its start-up transient falls in the
+// run; the embedded paths warm up --embedded-warmup seconds (default: the daemon's settle time)
+// so that both kinds of tallyd are measured settled.
+const EMBEDDED_WARMUP = Number(opt('embedded-warmup') ?? Math.max(WARMUP, SETTLE_SECONDS));
 // hot-shots options for the statsd path, as JSON (default: the tuned ones in lib/overhead-workload.ts);
 // '{"maxBufferSize":0,"aggregation":false}' is hot-shots' own default, one datagram per measurement.
 const STATSD_OPTS = opt('statsd-opts');
@@ -106,25 +118,25 @@ async function startProvider(): Promise<{ url: string; proc: ChildProcess }> {
   return { url: `http://127.0.0.1:${port}`, proc };
 }
 
-/** idleDaemonCpuMsPerS measures a started daemon with no traffic, after a settling pause. */
-async function idleDaemonCpuMsPerS(): Promise<number> {
-  const d = await startTallyd();
-  await sleep(5_000);
+type Daemon = Awaited<ReturnType<typeof startTallyd>>;
+
+/** idleDaemonCpuMsPerS measures a started daemon with no traffic over IDLE_SECONDS from now. */
+async function idleDaemonCpuMsPerS(d: Daemon): Promise<number> {
   const c0 = procCpuUs(d.pid);
   await sleep(IDLE_SECONDS * 1000);
-  const us = procCpuUs(d.pid) - c0;
-  await d.stop();
-  return us / 1000 / IDLE_SECONDS;
+  return (procCpuUs(d.pid) - c0) / 1000 / IDLE_SECONDS;
 }
 
-async function runOnce(mode: Mode, workload: Workload, provider: string): Promise<Run> {
-  const daemon = mode === 'otel-otlp' || mode === 'statsd' ? await startTallyd() : null;
+async function runOnce(mode: Mode, workload: Workload, provider: string, shared: Daemon | null): Promise<Run> {
+  const network = mode === 'otel-otlp' || mode === 'statsd';
+  const warmup = mode === 'embedded' || mode === 'otel-embedded' ? EMBEDDED_WARMUP : WARMUP;
+  const daemon = !network ? null : shared ?? (await startTallyd());
   const target = mode === 'otel-otlp' ? daemon!.otlp : mode === 'statsd' ? daemon!.statsd : '';
-  const child = spawn(process.execPath, [WORKLOAD_JS, `--mode=${mode}`, `--workload=${workload}`, `--seconds=${SECONDS}`, `--warmup=${WARMUP}`,
+  const child = spawn(process.execPath, [WORKLOAD_JS, `--mode=${mode}`, `--workload=${workload}`, `--seconds=${SECONDS}`, `--warmup=${warmup}`,
     `--rate=${workload === 'http' ? HTTP_RATE : RATE}`, `--target=${target}`, `--provider=${provider}`, ...(STATSD_OPTS ? [`--statsd-opts=${STATSD_OPTS}`] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  const timeout = setTimeout(() => child.kill('SIGKILL'), (WARMUP + SECONDS) * 4000 + 120_000);
+  const timeout = setTimeout(() => child.kill('SIGKILL'), (warmup + SECONDS) * 4000 + 120_000);
   let d0 = 0, d1 = 0;
   let result: Omit<Run, 'daemonUs'> | null = null;
   const lines = createInterface({ input: child.stdout! });
@@ -136,7 +148,7 @@ async function runOnce(mode: Mode, workload: Workload, provider: string): Promis
   });
   const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
   clearTimeout(timeout);
-  await daemon?.stop();
+  if (shared === null) await daemon?.stop();
   if (code !== 0 || result === null) throw new Error(`${workload}/${mode}: exit ${code}: ${stderr}`);
   return { ...(result as Omit<Run, 'daemonUs'>), daemonUs: d1 - d0 };
 }
@@ -144,19 +156,30 @@ async function runOnce(mode: Mode, workload: Workload, provider: string): Promis
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const load0 = loadavg();
-process.stderr.write(`idle daemon: measuring ${IDLE_SECONDS} s...\n`);
-const idleMsPerS = await idleDaemonCpuMsPerS();
+// The idle figure is always taken after the settling pause; with --fresh-daemon that daemon is
+// stopped after it and every run starts its own.
+process.stderr.write(`idle daemon: settling ${SETTLE_SECONDS} s, then measuring ${IDLE_SECONDS} s...\n`);
+let shared: Daemon | null = await startTallyd();
+const startedAt = performance.now();
+await sleep(SETTLE_SECONDS * 1000);
+const idleMsPerS = await idleDaemonCpuMsPerS(shared);
+const idleAfterS = (performance.now() - startedAt) / 1000;
+if (FRESH_DAEMON) {
+  await shared.stop();
+  shared = null;
+}
 const provider = WORKLOADS.includes('http' as never) ? await startProvider() : null;
 const results: Record<string, unknown> = {};
 const out: string[] = [];
-out.push(`overhead: ${RATE} calls/s (http workload ${HTTP_RATE} calls/s), ${WARMUP} s warm-up then ${SECONDS} s measured (steady state), 5 measurements per call, median of ${ROUNDS} round(s)`);
-out.push(`idle tallyd daemon (listeners on, no traffic): ${idleMsPerS.toFixed(2)} ms CPU per second`);
+out.push(`overhead: ${RATE} calls/s (http workload ${HTTP_RATE} calls/s), ${WARMUP} s warm-up (embedded paths ${EMBEDDED_WARMUP} s) then ${SECONDS} s measured (steady state), 5 measurements per call, median of ${ROUNDS} round(s)`);
+out.push(`idle tallyd daemon (listeners on, no traffic): ${idleMsPerS.toFixed(2)} ms CPU per second, measured ${SETTLE_SECONDS}-${idleAfterS.toFixed(0)} s after it was ready`);
+out.push(FRESH_DAEMON ? 'network paths: a daemon started per run (--fresh-daemon), measured from the workload\'s warm-up on' : `network paths: one daemon for every run, started ${SETTLE_SECONDS} s before the first (as a long-running daemon)`);
 try {
   for (const workload of WORKLOADS) {
     const runs = new Map<Mode, Run[]>(MODES.map((m) => [m, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const m of MODES) {
-        const r = await runOnce(m, workload, provider?.url ?? '');
+        const r = await runOnce(m, workload, provider?.url ?? '', shared);
         runs.get(m)!.push(r);
         process.stderr.write(`${workload} round ${round + 1}/${ROUNDS} ${m}: workload ${(r.cpuUs / 1000).toFixed(0)} ms CPU, tallyd ${(r.daemonUs / 1000).toFixed(0)} ms, load ${loadavg()[0]!.toFixed(2)}\n`);
       }
@@ -212,6 +235,7 @@ try {
   }
 } finally {
   provider?.proc.kill('SIGTERM');
+  await shared?.stop();
 }
 const load1 = loadavg();
 out.push('', `load average ${load0.map((x) => x.toFixed(2)).join(' ')} -> ${load1.map((x) => x.toFixed(2)).join(' ')}`);
@@ -219,7 +243,7 @@ console.log(out.join('\n'));
 const dir = join(ROOT, 'bench/results');
 mkdirSync(dir, { recursive: true });
 writeFileSync(join(dir, 'overhead.json'), JSON.stringify({
-  date: new Date().toISOString(), rate: RATE, httpRate: HTTP_RATE, seconds: SECONDS, warmup: WARMUP, rounds: ROUNDS,
+  date: new Date().toISOString(), rate: RATE, httpRate: HTTP_RATE, seconds: SECONDS, warmup: WARMUP, embeddedWarmup: EMBEDDED_WARMUP, rounds: ROUNDS, settleSeconds: SETTLE_SECONDS, freshDaemon: FRESH_DAEMON,
   loadavg: { before: load0, after: load1 }, idleDaemonCpuMsPerS: idleMsPerS, workloads: results,
 }, null, 2) + '\n');
 console.log('\nwrote bench/results/overhead.json');
