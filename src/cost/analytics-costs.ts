@@ -4,7 +4,7 @@ import type { Querier } from '../store/interface.js';
 import type { Dimension } from './dimensions.js';
 import type { RangeParams } from './analytics-params.js';
 import { forEachIncrement, tierHint } from './analytics-read.js';
-import { CALLS_METRIC, COST_METRIC, COST_SOURCE, KIND_LABEL, TOKENS_METRIC } from './series-names.js';
+import { CALLS_METRIC, COST_METRIC, COST_SOURCE, KIND_LABEL, KIND_NAMES, TOKENS_METRIC, TokenKind } from './series-names.js';
 
 /**
  * analytics-costs.ts computes `GET /api/v1/analytics/costs` (SPEC section 7) from the derived
@@ -65,7 +65,6 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
   for (let i = 1; i < nTrend; i++) cuts.push(p.fromMs + i * p.stepMs);
   // Per series (a select's label set is one object for all its samples): its group and identity.
   const accOf = new WeakMap<Labels, Acc>();
-  const idOf = new WeakMap<Labels, string>();
   const acc = (labels: Labels): Acc => {
     const hit = accOf.get(labels);
     if (hit !== undefined) return hit;
@@ -85,46 +84,63 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
     accOf.set(labels, a);
     return a;
   };
-  const idFor = (labels: Labels): string => {
-    let id = idOf.get(labels);
-    if (id === undefined) idOf.set(labels, (id = dimsKey(labels)));
-    return id;
-  };
 
   // Windows that got a computed cost, per derived-series identity (dimension labels), to tell
   // priced tokens from unpriced ones.
   const priced = new Map<string, TimeSet>();
+  const pricedOf = (labels: Labels): TimeSet => {
+    const id = dimsKey(labels);
+    let s = priced.get(id);
+    if (s === undefined) priced.set(id, (s = new TimeSet()));
+    return s;
+  };
   const now = new Date(p.nowMs);
   const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
   const monthEnd = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
   const forecast = p.toMs >= monthStart && p.toMs < monthEnd;
+  // A series' samples come one after another: what the callbacks need of its labels (group,
+  // cost source, token kind, priced windows) is resolved at its first sample, not per sample
+  // (label scans per sample were the largest single cost of a 90-day query).
+  let costLabels: Labels | null = null;
+  let costAcc: Acc | null = null, costReported = false, costPriced: TimeSet | null = null;
   forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, t, inc) => {
-    const a = acc(labels);
-    if (getLabel(labels, COST_SOURCE) === 'reported') {
+    if (labels !== costLabels) {
+      costLabels = labels;
+      costAcc = acc(labels);
+      costReported = getLabel(labels, COST_SOURCE) === 'reported';
+      costPriced = costReported ? null : pricedOf(labels);
+    }
+    const a = costAcc!;
+    if (costReported) {
       a.json.reported_cost_usd += inc;
       return;
     }
     a.json.cost_usd += inc;
     if (forecast && t >= monthStart) a.monthCost += inc;
     if (a.trend !== null) a.trend[Math.min(a.trend.length - 1, Math.floor((t - p.fromMs) / p.stepMs))]! += inc;
-    const id = idFor(labels);
-    let s = priced.get(id);
-    if (s === undefined) priced.set(id, (s = new TimeSet()));
-    s.add(t);
+    costPriced!.add(t);
   }, cuts);
   // The cost sink writes a cost increment (zero for a free model) in every window it priced, so
   // tokens in a window without one were unpriced.
+  let tokLabels: Labels | null = null;
+  let tokJson: CostGroupJson | null = null, tokKind = -1, tokPriced: TimeSet | undefined;
   forEachIncrement(q, tenant, [eq(METRIC_NAME, TOKENS_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, t, inc) => {
-    const a = acc(labels).json;
-    switch (getLabel(labels, KIND_LABEL)) {
-      case 'input': a.input_tokens += inc; break;
-      case 'cache_read': a.input_tokens += inc; a.cache_read_tokens += inc; break;
-      case 'cache_write': a.input_tokens += inc; a.cache_write_tokens += inc; break;
-      case 'output': a.output_tokens += inc; break;
-      case 'reasoning': a.output_tokens += inc; a.reasoning_tokens += inc; break;
+    if (labels !== tokLabels) {
+      tokLabels = labels;
+      tokJson = acc(labels).json;
+      tokKind = (KIND_NAMES as readonly string[]).indexOf(getLabel(labels, KIND_LABEL));
+      tokPriced = priced.get(dimsKey(labels));
+    }
+    const a = tokJson!;
+    switch (tokKind) {
+      case TokenKind.Input: a.input_tokens += inc; break;
+      case TokenKind.CacheRead: a.input_tokens += inc; a.cache_read_tokens += inc; break;
+      case TokenKind.CacheWrite: a.input_tokens += inc; a.cache_write_tokens += inc; break;
+      case TokenKind.Output: a.output_tokens += inc; break;
+      case TokenKind.Reasoning: a.output_tokens += inc; a.reasoning_tokens += inc; break;
       default: return;
     }
-    if (!(priced.get(idFor(labels))?.has(t) ?? false)) a.unpriced_tokens += inc;
+    if (!(tokPriced?.has(t) ?? false)) a.unpriced_tokens += inc;
   }, cuts);
   forEachIncrement(q, tenant, [eq(METRIC_NAME, CALLS_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, _t, inc) => {
     acc(labels).json.calls += inc;
