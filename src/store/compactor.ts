@@ -24,8 +24,8 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
  * ingest and queries never stall behind it.
  *
  * Compaction of tier k merges the tier k-1 windows starting in [wm, target) into tier k, where
- * target is "now" (start of the open raw window) for the first rollup and the committed
- * watermark of tier k-1 for the others. Each batch commits its rollup chunks together with the
+ * target is the start of the tier k window holding "now" (start of the open raw window) for the
+ * first rollup and the committed watermark of tier k-1 for the others: whole windows only. Each batch commits its rollup chunks together with the
  * pass's cursor (see CompactionState), so a crash resumes where the last batch ended.
  *
  * Retention of tier j deletes the windows that ended at or before now - retention, but only those
@@ -62,7 +62,14 @@ export class Compactor {
         const states = new TxnStates(this.dbs);
         let st = states.get(k);
         if (st.target === null) {
-          const target = k === 1 ? raw.start(raw.index(nowMs)) : states.get(k - 1).wm;
+          // Only whole tier-k windows are rolled up: reads serve a rollup tier only up to the
+          // start of its window holding the watermark (tier-select.ts boundaries), so a partial
+          // window rolled up early was merged and re-encoded again at every later run (each
+          // minute for 5 m windows, each 5 m for hour windows: most of an idle-ish daemon's CPU)
+          // and read by no query.
+          const below = k === 1 ? raw.start(raw.index(nowMs)) : states.get(k - 1).wm;
+          const tk = this.tiers[k]!;
+          const target = tk.start(tk.index(below));
           if (target <= st.wm) {
             finished = true;
             return;

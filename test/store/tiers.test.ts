@@ -150,7 +150,9 @@ t.test('compaction rolls raw windows up exactly, retention deletes exactly what 
   t.equal(st[0]!.minTimeMs, windows.find((w) => w + S > cutoff), 'and reports the oldest one');
   t.equal(st[1]!.points, 3 * (3 * DAY / MIN5), '5m has one window per 5 minutes per series');
   t.equal(st[2]!.points, 3 * 72, '1h has one window per hour per series');
-  t.equal(st[3]!.points, 3 * 2, 'monthly has November and December');
+  // Rollups hold whole windows only: December is still open, so the monthly tier holds November
+  // (reads take the open month from the finer tiers; December is rolled up once it has closed).
+  t.equal(st[3]!.points, 3 * 1, 'monthly has November; December, still open, is not rolled up yet');
   t.equal(st[1]!.series, 3);
   t.ok(st.every((x) => x.bytes > 0 && x.maxTimeMs !== null));
 
@@ -265,4 +267,36 @@ t.test('query_range picks the tier by step and a tier that covers the range star
   const inst = read({ startMs: N - 130 * DAY, endMs: N - 90 * DAY, rangeMs: 40 * DAY });
   t.ok(inst.timestamps.length > 0 && inst.timestamps.every((ts) => monthEnd(ts) || monthStart(ts)), 'an instant query 130 days back reads the only tier covering it');
   t.equal(lastValue(store, 'pick_total', { startMs: N - HOUR, endMs: N }), 200 * 144, 'an instant query at now reads raw with every window counted');
+});
+
+t.test('a rollup window is written once, when it has closed; until then reads take it from the finer tier', async (t) => {
+  const start = Date.UTC(2024, 2, 4, 10); // a 5 m and hour boundary
+  const clock = { now: start };
+  const { store } = await openTemp(t, { now: () => clock.now });
+  const app0 = store.appender();
+  const c = app0.seriesId('default', L({ __name__: 'calls_total' }), MetricKind.Counter);
+  await app0.commit();
+  // 7 minutes of 10 s windows, one increment each: 5m window 10:00 is whole, 10:05 is open.
+  for (let w = start; w < start + 7 * 60_000; w += S) {
+    const app = store.appender();
+    app.counter(c, w, 1, w + S - 1);
+    clock.now = w + S;
+    await app.commit();
+  }
+  await store.compact();
+  const st = store.stats().tiers;
+  t.equal(st[1]!.points, 1, 'the 5m tier holds the closed 10:00 window only, not the open 10:05 one');
+  t.equal(st[2]!.points, 0, 'the hour tier holds nothing while 10:00-11:00 is open');
+  // A 5 m step reads the 5m tier where it is whole and raw after it: the total is exact.
+  t.equal(lastValue(store, 'calls_total', { startMs: start, endMs: clock.now, stepMs: MIN5 }), 42, 'all 42 increments read at a 5 m step');
+  t.equal(lastValue(store, 'calls_total', { startMs: start, endMs: clock.now, stepMs: HOUR }), 42, 'and at an hour step');
+  // Once the hour has closed, both windows of it are rolled up, each once.
+  clock.now = start + HOUR + S;
+  await store.compact();
+  const st2 = store.stats().tiers;
+  t.equal(st2[1]!.points, 2, 'the 10:05 window is rolled up once it has closed');
+  t.equal(st2[2]!.points, 1, 'and the hour window once the hour has closed');
+  t.equal(lastValue(store, 'calls_total', { startMs: start, endMs: clock.now, stepMs: HOUR }), 42, 'hour tier total');
+  await store.compact();
+  t.equal(lastValue(store, 'calls_total', { startMs: start, endMs: clock.now, stepMs: MIN5 }), 42, 'a second compaction counts nothing twice');
 });
