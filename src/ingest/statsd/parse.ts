@@ -133,7 +133,11 @@ export class StatsdParser {
   private readonly cache: SeriesCache;
   /** Refusal of the line `line` just refused (valid when it returned Limit or Refused). */
   private refusal: number;
-  /** The buffer `dv` views: one DataView per packet, for the series cache's word reads. */
+  /**
+   * The buffer `dv` views: one DataView per packet, for the series cache's word reads. It is the
+   * parser's one allocation per packet (~130 bytes, ~7 B/line at 20 lines a packet; a UDP
+   * datagram already costs its Buffer and rinfo), and it buys a third of a tagged line's time.
+   */
   private dvBuf: Uint8Array;
   private dv: DataView;
 
