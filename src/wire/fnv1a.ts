@@ -1,6 +1,6 @@
 /**
- * FNV-1a (32-bit), the one copy every stable hash in tallyd uses: StatsD series keys (hashed
- * byte by byte while the parser scans a line), the pipeline's worker sharding and the rule
+ * FNV-1a (32-bit), the one copy every stable hash in tallyd uses: StatsD set members, the
+ * pipeline's worker sharding and the rule
  * groups' evaluation offsets (over a string's UTF-16 code units, so existing shards and offsets
  * stay where they were). The step is a tiny function that V8 inlines into the callers' loops.
  */

@@ -2,8 +2,8 @@ import { ACCEPTED, REFUSAL_NAMES, refRefusal, type IngestSink, type Verdict } fr
 import { labelsFromRecord, sanitizeLabelName, sanitizeMetricName, METRIC_NAME } from '../../model/labels.js';
 import { MetricKind, DEFAULT_TENANT } from '../../model/metric-kind.js';
 import { parseDecimal, parseDecimalTo } from './number.js';
-import { SeriesCache, MISS, CACHED_MALFORMED, CACHED_BAD_TAGS } from './series-cache.js';
-import { FNV_OFFSET, fnv1aBytes, fnv1aStep } from '../../wire/fnv1a.js';
+import { SeriesCache, keyHash, MISS, CACHED_MALFORMED, CACHED_BAD_TAGS } from './series-cache.js';
+import { FNV_OFFSET, fnv1aStep } from '../../wire/fnv1a.js';
 
 /**
  * The StatsD/DogStatsD line parser (SPEC section 3). It walks a packet's bytes and pushes samples
@@ -14,7 +14,9 @@ import { FNV_OFFSET, fnv1aBytes, fnv1aStep } from '../../wire/fnv1a.js';
  * Series refs are cached by the raw bytes of (type, name, tags, container), so a line of a known
  * series allocates nothing: no string, no Labels, no number parsing through strings. Only a miss
  * decodes the bytes, builds Labels and asks `sink.series` (idempotent for equal labels, so the
- * same tags in another order reach the same series through a second cache entry).
+ * same tags in another order reach the same series through a second cache entry). A hit costs
+ * two native byte searches (the line's end, the tag field's end), a byte loop over the name and
+ * value, and a hash and compare of the key four bytes at a time (see series-cache.ts).
  */
 
 /** BadReason is why a line was skipped; the numeric value indexes `StatsdCounts.bad`. */
@@ -109,6 +111,13 @@ const CH_c = 99, CH_d = 100, CH_e = 101, CH_g = 103, CH_h = 104, CH_m = 109, CH_
 const MAX_UNIX_SECONDS = 1e11;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const EMPTY = new Uint8Array(0);
+/**
+ * Buffer's indexOf is a native byte search that also takes a plain Uint8Array. It finds a line's
+ * end and the end of its tag field (the long scans) about three times faster than a JS byte loop
+ * (~17 vs ~56 ns for an 85-byte tagged line); TypedArray#indexOf is not faster than the loop.
+ */
+const indexOf = Buffer.prototype.indexOf as (this: Uint8Array, value: number, byteOffset: number) => number;
 /** SCRATCH receives parsed values (see parseDecimalTo). */
 const SCRATCH = new Float64Array(1);
 
@@ -124,6 +133,13 @@ export class StatsdParser {
   private readonly cache: SeriesCache;
   /** Refusal of the line `line` just refused (valid when it returned Limit or Refused). */
   private refusal: number;
+  /**
+   * The buffer `dv` views: one DataView per packet, for the series cache's word reads. It is the
+   * parser's one allocation per packet (~130 bytes, ~7 B/line at 20 lines a packet; a UDP
+   * datagram already costs its Buffer and rinfo), and it buys a third of a tagged line's time.
+   */
+  private dvBuf: Uint8Array;
+  private dv: DataView;
 
   constructor(sink: IngestSink, opts: StatsdParserOptions = {}) {
     this.sink = sink;
@@ -132,6 +148,8 @@ export class StatsdParser {
     this.onBad = opts.onBad ?? null;
     this.cache = new SeriesCache(opts.maxCacheEntries ?? 262144);
     this.refusal = -1;
+    this.dvBuf = EMPTY;
+    this.dv = new DataView(EMPTY.buffer);
   }
 
   /**
@@ -140,11 +158,15 @@ export class StatsdParser {
    * The caller calls `sink.flush()` after the packet. Buffer bytes are not retained.
    */
   parse(buf: Uint8Array, start: number, end: number, arrivalMs: number): number {
+    if (buf !== this.dvBuf) {
+      this.dvBuf = buf;
+      this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
     let n = 0;
     let i = start;
     while (i < end) {
-      let e = i;
-      while (e < end && buf[e] !== CH_LF) e++;
+      let e = indexOf.call(buf, CH_LF, i);
+      if (e < 0 || e > end) e = end;
       // Trim spaces, tabs and a \r at both ends of the line.
       let s = i, le = e;
       while (s < le && isBlank(buf[s]!)) s++;
@@ -174,13 +196,11 @@ export class StatsdParser {
 
   /** line parses one trimmed non-empty line; it returns -1 when recorded, else a BadReason. */
   private line(b: Uint8Array, s: number, e: number, arrivalMs: number): number {
-    // Name, hashed while scanning for the colon.
+    // Name: up to the colon.
     let i = s;
-    let hName = FNV_OFFSET;
     while (i < e) {
       const c = b[i]!;
       if (c === CH_COLON || c === CH_PIPE) break;
-      hName = fnv1aStep(hName, c);
       i++;
     }
     const nameEnd = i;
@@ -202,20 +222,14 @@ export class StatsdParser {
     // Extension fields, each starting at a pipe.
     let rate = 1;
     let tsMs = arrivalMs;
-    let tagStart = -1, tagEnd = -1, hTags = FNV_OFFSET;
-    let contStart = -1, contEnd = -1, hCont = FNV_OFFSET;
+    let tagStart = -1, tagEnd = -1;
+    let contStart = -1, contEnd = -1;
     while (i < e) {
       const fs = ++i;
       if (b[fs] === CH_HASH) {
-        // Tags: hashed while scanning, the longest field of a tagged line is read once.
         if (tagStart >= 0) return BadReason.BadTags;
-        i++;
-        while (i < e) {
-          const t = b[i]!;
-          if (t === CH_PIPE) break;
-          hTags = fnv1aStep(hTags, t);
-          i++;
-        }
+        i = indexOf.call(b, CH_PIPE, fs + 1);
+        if (i < 0 || i > e) i = e;
         tagStart = fs + 1;
         tagEnd = i;
         continue;
@@ -234,7 +248,6 @@ export class StatsdParser {
       } else if (c === CH_c && fe - fs > 2 && b[fs + 1] === CH_COLON) {
         contStart = fs + 2;
         contEnd = fe;
-        hCont = fnv1aBytes(b, contStart, fe, hCont);
       } else if (!isDogStatsdField(b, fs, fe)) {
         return BadReason.Malformed;
       }
@@ -263,11 +276,13 @@ export class StatsdParser {
     }
 
     // Series lookup: the key is (type, name bytes, tag bytes, container bytes).
-    const hash = mix(hName, type, hTags, hCont);
-    let ref = this.cache.find(hash, type, b, s, nameEnd, tagStart, tagEnd, contStart, contEnd);
+    const dv = this.dv;
+    const nl = nameEnd - s, tl = tagEnd - tagStart, cl = contEnd - contStart;
+    const hash = keyHash(type, dv, s, nl, tagStart, tl, contStart, cl);
+    let ref = this.cache.find(hash, type, dv, s, nl, tagStart, tl, contStart, cl);
     if (ref === MISS) {
       ref = this.resolve(b, s, nameEnd, type, tagStart, tagEnd, contStart, contEnd);
-      this.cache.insert(hash, type, b, s, nameEnd, tagStart, tagEnd, contStart, contEnd, ref);
+      this.cache.insert(hash, type, dv, s, nl, tagStart, tl, contStart, cl, ref);
     }
     if (ref < 0) {
       if (ref <= REFUSED_BASE) {
@@ -441,13 +456,6 @@ function parseUnixSeconds(b: Uint8Array, s: number, e: number): number {
     if (v > MAX_UNIX_SECONDS) return -1;
   }
   return v;
-}
-
-function mix(hName: number, type: number, hTags: number, hCont: number): number {
-  let h = fnv1aStep(hName, type);
-  h = Math.imul(h ^ hTags, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 15) ^ hCont, 0x85ebca6b);
-  return (h ^ (h >>> 13)) | 0;
 }
 
 /**

@@ -215,6 +215,25 @@ t.test('a known series costs no sink.series call; a new tag order costs one', as
   t.equal(sink.defs.length, 2, 'the type is part of the key');
 });
 
+t.test('a known line hits the cache wherever it sits in a packet, the last bytes of a buffer too', async (t) => {
+  // Key words are read four at a time; a key ending 1-3 bytes before the buffer's end is read
+  // byte by byte instead, and both reads must give the same key.
+  const sink = new RecordingSink();
+  const p = new StatsdParser(sink);
+  const lines = ['ab:1|c|#k:v', 'abc:1|c|#k:vw', 'abcd:1|c|#k:vwx', 'abcde:1|c|#k:vwxy', 'abcdef:1|ms|#k:vwxyz,c:d|c:ct1'];
+  for (const line of lines) {
+    for (const text of [`${line}\nzz:1|c`, `zz:1|c\n${line}`, `${line}\r\n`, `  ${line}  `, `y:1|c\n${line}|@0.5`]) {
+      const b = Buffer.from(text);
+      const copy = new Uint8Array(b.length); // its own ArrayBuffer: nothing readable past the end
+      copy.set(b);
+      p.parse(copy, 0, copy.length, NOW);
+    }
+  }
+  t.equal(sink.defs.length, lines.length + 2, 'one series per distinct line, plus zz and y');
+  t.equal(sink.seriesCalls, lines.length + 2, 'each asked for once');
+  t.equal(p.counts.badTotal(), 0);
+});
+
 t.test('the cache stays bounded and keeps working after it is cleared', async (t) => {
   const sink = new RecordingSink();
   const p = new StatsdParser(sink, { maxCacheEntries: 100 });
