@@ -53,6 +53,20 @@ export class CumulativeStream {
    * are the series' classic bounds, shared instead of copied when the point carries the same.
    */
   histogramIncrement(buf: Float64Array, off: number, startMs: number, ts: number, out: SparseHistogram, bounds: Float64Array | null): SparseHistogram | null {
+    // The steady state (a known stream, a later point of the baseline's layout) stays small
+    // enough to inline into the worker's apply loop, so ts and the start time reach it unboxed.
+    const base = this.h;
+    if (base !== null && this.known && ts >= this.lastTs && !(startMs > 0 && startMs !== this.start) && histogramCount(buf, off) >= base.count && sameLayout(base, buf, off)) {
+      subtractInto(out, base, buf, off);
+      this.lastTs = ts;
+      this.dirty = true;
+      return out;
+    }
+    return this.histogramChange(buf, off, startMs, ts, out, bounds);
+  }
+
+  /** histogramChange is histogramIncrement for a first point, an older one, a reset or a new layout. */
+  private histogramChange(buf: Float64Array, off: number, startMs: number, ts: number, out: SparseHistogram, bounds: Float64Array | null): SparseHistogram | null {
     if (!this.known || this.h === null) {
       this.reset(startMs, ts);
       this.h = readHistogram(new SparseHistogram(), buf, off, bounds);
@@ -61,12 +75,6 @@ export class CumulativeStream {
     if (ts < this.lastTs) return null;
     const base = this.h;
     const newStream = (startMs > 0 && startMs !== this.start) || histogramCount(buf, off) < base.count;
-    if (!newStream && sameLayout(base, buf, off)) {
-      subtractInto(out, base, buf, off);
-      this.lastTs = ts;
-      this.dirty = true;
-      return out;
-    }
     const delta = readHistogram(out, buf, off, base.bounds);
     if (!newStream) delta.sub(base);
     if (startMs > 0) this.start = startMs;
