@@ -136,7 +136,8 @@ function sameLayout(base: SparseHistogram, buf: Float64Array, off: number): bool
   const n = base.size, nb = buf[off + 5]!;
   if (buf[off] !== n || n === 0) return false;
   const bounds = base.bounds;
-  if (nb < 0 || bounds === null || bounds.length !== nb || base.classicCounts!.length !== nb + 1) return false;
+  const cc = base.classicCounts;
+  if (nb < 0 || bounds === null || bounds.length !== nb || cc === null || cc.length !== nb + 1) return false;
   const idx = base.indices;
   let p = off + 6;
   for (let i = 0; i < n; i++) if (buf[p + i] !== idx[i]) return false;
