@@ -179,14 +179,26 @@ export class SparseHistogram {
   /**
    * add merges `other` into this histogram (exact: bucket counts add). It merges in place,
    * backwards from the end of the union, so it allocates only when the union outgrows capacity.
+   * The leading buckets both sides share at the same positions (all of them in a window's steady
+   * state, where every delta brings the window's own indices) are added in the pass that finds
+   * them; only the rest is counted and merged.
    */
   add(other: SparseHistogram, factor = 1): this {
     const wasEmpty = this.size === 0 && this.count === 0;
     const n = this.size, m = other.size;
-    let k = n;
+    let s = 0;
     {
+      const a = this.indices, ac = this.counts, b = other.indices, bc = other.counts;
+      const common = n < m ? n : m;
+      while (s < common && a[s] === b[s]) {
+        ac[s] = ac[s]! + bc[s]! * factor;
+        s++;
+      }
+    }
+    let k = n;
+    if (s < m) {
       const a = this.indices, b = other.indices;
-      let i = 0, j = 0;
+      let i = s, j = s;
       while (i < n && j < m) {
         const x = a[i]!, y = b[j]!;
         if (x < y) i++;
@@ -198,18 +210,19 @@ export class SparseHistogram {
     this.ensure(k);
     const a = this.indices, ac = this.counts, b = other.indices, bc = other.counts;
     if (k === n) {
-      // Every bucket of `other` is already here (the steady state of a window): add counts.
-      for (let i = 0, j = 0; j < m; j++) {
+      // Every remaining bucket of `other` is already here: add counts.
+      for (let i = s, j = s; j < m; j++) {
         const y = b[j]!;
         while (a[i]! < y) i++;
         ac[i] = ac[i]! + bc[j]! * factor;
       }
     } else {
+      // The shared prefix [0, s) is done and stays where it is: the union's tail ends at k - 1.
       let i = n - 1, j = m - 1, p = k - 1;
-      while (j >= 0) {
+      while (j >= s) {
         const y = b[j]!;
-        if (i >= 0 && a[i]! > y) { a[p] = a[i]!; ac[p--] = ac[i--]!; }
-        else if (i >= 0 && a[i] === y) { a[p] = y; ac[p--] = ac[i--]! + bc[j--]! * factor; }
+        if (i >= s && a[i]! > y) { a[p] = a[i]!; ac[p--] = ac[i--]!; }
+        else if (i >= s && a[i] === y) { a[p] = y; ac[p--] = ac[i--]! + bc[j--]! * factor; }
         else { a[p] = y; ac[p--] = bc[j--]! * factor; }
       }
     }
@@ -223,7 +236,11 @@ export class SparseHistogram {
     if (other.bounds) {
       if (wasEmpty) {
         this.bounds = other.bounds;
-        this.classicCounts = other.classicCounts!.map((c) => c * factor);
+        // A loop, not map(c => c * factor): a closure over `factor` would make every call of
+        // add allocate a context for it (40 bytes a merge, most of the worker's garbage).
+        const oc = other.classicCounts!, cc = new Float64Array(oc.length);
+        for (let q = 0; q < oc.length; q++) cc[q] = oc[q]! * factor;
+        this.classicCounts = cc;
       } else if (this.bounds && sameBounds(this.bounds, other.bounds)) {
         const cc = this.classicCounts!, oc = other.classicCounts!;
         for (let q = 0; q < cc.length; q++) cc[q] = cc[q]! + oc[q]! * factor;

@@ -53,6 +53,20 @@ export class CumulativeStream {
    * are the series' classic bounds, shared instead of copied when the point carries the same.
    */
   histogramIncrement(buf: Float64Array, off: number, startMs: number, ts: number, out: SparseHistogram, bounds: Float64Array | null): SparseHistogram | null {
+    // The steady state (a known stream, a later point of the baseline's layout) stays small
+    // enough to inline into the worker's apply loop, so ts and the start time reach it unboxed.
+    const base = this.h;
+    if (base !== null && this.known && ts >= this.lastTs && !(startMs > 0 && startMs !== this.start) && histogramCount(buf, off) >= base.count && sameLayout(base, buf, off)) {
+      subtractInto(out, base, buf, off);
+      this.lastTs = ts;
+      this.dirty = true;
+      return out;
+    }
+    return this.histogramChange(buf, off, startMs, ts, out, bounds);
+  }
+
+  /** histogramChange is histogramIncrement for a first point, an older one, a reset or a new layout. */
+  private histogramChange(buf: Float64Array, off: number, startMs: number, ts: number, out: SparseHistogram, bounds: Float64Array | null): SparseHistogram | null {
     if (!this.known || this.h === null) {
       this.reset(startMs, ts);
       this.h = readHistogram(new SparseHistogram(), buf, off, bounds);
@@ -111,6 +125,66 @@ export class CumulativeStream {
       s.h = h;
     }
     return s;
+  }
+}
+
+/**
+ * sameLayout says whether the histogram encoded at buf[off] has the baseline's non-empty bucket
+ * indices and classic bounds: the steady state of a stream, where the point only moves counts.
+ */
+function sameLayout(base: SparseHistogram, buf: Float64Array, off: number): boolean {
+  const n = base.size, nb = buf[off + 5]!;
+  if (buf[off] !== n || n === 0) return false;
+  const bounds = base.bounds;
+  const cc = base.classicCounts;
+  if (nb < 0 || bounds === null || bounds.length !== nb || cc === null || cc.length !== nb + 1) return false;
+  const idx = base.indices;
+  let p = off + 6;
+  for (let i = 0; i < n; i++) if (buf[p + i] !== idx[i]) return false;
+  p += 2 * n;
+  for (let i = 0; i < nb; i++) if (buf[p + i] !== bounds[i]) return false;
+  return true;
+}
+
+/**
+ * subtractInto writes into `out` the point at buf[off] minus the baseline, and makes the point
+ * the baseline, in one pass: what readHistogram, sub and readHistogram again compute for a point
+ * of the baseline's layout (sameLayout), with sub's arithmetic (a + b * -1), so the delta and the
+ * new baseline are bit for bit the same. `out` gets the baseline's bounds, as readHistogram gives it.
+ */
+function subtractInto(out: SparseHistogram, base: SparseHistogram, buf: Float64Array, off: number): void {
+  const n = base.size, nb = buf[off + 5]!;
+  if (out.indices.length < n) {
+    out.size = 0;
+    out.reserve(n);
+  }
+  const oi = out.indices, oc = out.counts, bi = base.indices, bc = base.counts;
+  let p = off + 6 + n;
+  for (let i = 0; i < n; i++) {
+    const c = buf[p + i]!;
+    oi[i] = bi[i]!;
+    oc[i] = c + bc[i]! * -1;
+    bc[i] = c;
+  }
+  out.size = n;
+  const count = buf[off + 1]!, sum = buf[off + 2]!;
+  out.count = count + base.count * -1;
+  out.sum = sum + base.sum * -1;
+  out.min = buf[off + 3]!;
+  out.max = buf[off + 4]!;
+  base.count = count;
+  base.sum = sum;
+  base.min = out.min;
+  base.max = out.max;
+  out.bounds = base.bounds;
+  let occ = out.classicCounts;
+  if (occ === null || occ.length !== nb + 1) occ = out.classicCounts = new Float64Array(nb + 1);
+  const bcc = base.classicCounts!;
+  p += n + nb;
+  for (let i = 0; i <= nb; i++) {
+    const c = buf[p + i]!;
+    occ[i] = c + bcc[i]! * -1;
+    bcc[i] = c;
   }
 }
 
