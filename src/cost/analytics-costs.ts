@@ -63,11 +63,8 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
   // token pass uses the same cuts so its sample times match the cost pass's (priced windows).
   const cuts: number[] = [];
   for (let i = 1; i < nTrend; i++) cuts.push(p.fromMs + i * p.stepMs);
-  // Per series (a select's label set is one object for all its samples): its group and identity.
-  const accOf = new WeakMap<Labels, Acc>();
+  // A group's accumulator, by the group-by labels of a series (looked up once per series: see perSeries).
   const acc = (labels: Labels): Acc => {
-    const hit = accOf.get(labels);
-    if (hit !== undefined) return hit;
     let key = '';
     for (const d of p.groupBy) key += getLabel(labels, d) + '\u0000';
     let a = groups.get(key);
@@ -81,7 +78,6 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
       };
       groups.set(key, a);
     }
-    accOf.set(labels, a);
     return a;
   };
 
@@ -98,62 +94,49 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
   const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
   const monthEnd = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
   const forecast = p.toMs >= monthStart && p.toMs < monthEnd;
-  // A series' samples come one after another: what the callbacks need of its labels (group,
-  // cost source, token kind, priced windows) is resolved at its first sample, not per sample
-  // (label scans per sample were the largest single cost of a 90-day query).
-  let costLabels: Labels | null = null;
-  let costAcc: Acc | null = null, costReported = false, costPriced: TimeSet | null = null;
-  forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, t, inc) => {
-    if (labels !== costLabels) {
-      costLabels = labels;
-      costAcc = acc(labels);
-      costReported = getLabel(labels, COST_SOURCE) === 'reported';
-      costPriced = costReported ? null : pricedOf(labels);
-    }
-    const a = costAcc!;
-    if (costReported) {
-      a.json.reported_cost_usd += inc;
-      return;
-    }
-    a.json.cost_usd += inc;
-    if (forecast && t >= monthStart) a.monthCost += inc;
-    if (a.trend !== null) a.trend[Math.min(a.trend.length - 1, Math.floor((t - p.fromMs) / p.stepMs))]! += inc;
-    costPriced!.add(t);
-  }, cuts);
+  forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC)], p.fromMs, p.toMs, hint, perSeries((labels) => {
+    const a = acc(labels);
+    if (getLabel(labels, COST_SOURCE) === 'reported') return (_t: number, inc: number) => { a.json.reported_cost_usd += inc; };
+    const seen = pricedOf(labels);
+    return (t: number, inc: number) => {
+      a.json.cost_usd += inc;
+      if (forecast && t >= monthStart) a.monthCost += inc;
+      if (a.trend !== null) a.trend[Math.min(a.trend.length - 1, Math.floor((t - p.fromMs) / p.stepMs))]! += inc;
+      seen.add(t);
+    };
+  }), cuts);
   // The cost sink writes a cost increment (zero for a free model) in every window it priced, so
   // tokens in a window without one were unpriced.
-  let tokLabels: Labels | null = null;
-  let tokJson: CostGroupJson | null = null, tokKind = -1, tokPriced: TimeSet | undefined;
-  forEachIncrement(q, tenant, [eq(METRIC_NAME, TOKENS_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, t, inc) => {
-    if (labels !== tokLabels) {
-      tokLabels = labels;
-      tokJson = acc(labels).json;
-      tokKind = (KIND_NAMES as readonly string[]).indexOf(getLabel(labels, KIND_LABEL));
-      tokPriced = priced.get(dimsKey(labels));
-    }
-    const a = tokJson!;
-    switch (tokKind) {
-      case TokenKind.Input: a.input_tokens += inc; break;
-      case TokenKind.CacheRead: a.input_tokens += inc; a.cache_read_tokens += inc; break;
-      case TokenKind.CacheWrite: a.input_tokens += inc; a.cache_write_tokens += inc; break;
-      case TokenKind.Output: a.output_tokens += inc; break;
-      case TokenKind.Reasoning: a.output_tokens += inc; a.reasoning_tokens += inc; break;
-      default: return;
-    }
-    if (!(tokPriced?.has(t) ?? false)) a.unpriced_tokens += inc;
-  }, cuts);
-  forEachIncrement(q, tenant, [eq(METRIC_NAME, CALLS_METRIC)], p.fromMs, p.toMs, hint, (labels, _key, _t, inc) => {
-    acc(labels).json.calls += inc;
-  });
+  forEachIncrement(q, tenant, [eq(METRIC_NAME, TOKENS_METRIC)], p.fromMs, p.toMs, hint, perSeries((labels) => {
+    const a = acc(labels).json;
+    const kind = (KIND_NAMES as readonly string[]).indexOf(getLabel(labels, KIND_LABEL));
+    const seen = priced.get(dimsKey(labels));
+    return (t: number, inc: number) => {
+      switch (kind) {
+        case TokenKind.Input: a.input_tokens += inc; break;
+        case TokenKind.CacheRead: a.input_tokens += inc; a.cache_read_tokens += inc; break;
+        case TokenKind.CacheWrite: a.input_tokens += inc; a.cache_write_tokens += inc; break;
+        case TokenKind.Output: a.output_tokens += inc; break;
+        case TokenKind.Reasoning: a.output_tokens += inc; a.reasoning_tokens += inc; break;
+        default: return;
+      }
+      if (!(seen?.has(t) ?? false)) a.unpriced_tokens += inc;
+    };
+  }), cuts);
+  forEachIncrement(q, tenant, [eq(METRIC_NAME, CALLS_METRIC)], p.fromMs, p.toMs, hint, perSeries((labels) => {
+    const a = acc(labels).json;
+    return (_t: number, inc: number) => { a.calls += inc; };
+  }));
 
   // Forecast: linear from the month so far, when the range ends in the current UTC month. The
   // main pass saw the month from `from` on; only a range starting after the 1st needs the rest.
   if (forecast) {
     const soFarEnd = Math.min(p.toMs, p.nowMs);
     if (p.fromMs > monthStart) {
-      forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC), eq(COST_SOURCE, 'computed')], monthStart, p.fromMs - 1, tierHint(monthStart, p.fromMs - 1, 0), (labels, _k, _t, inc) => {
-        acc(labels).monthCost += inc;
-      });
+      forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC), eq(COST_SOURCE, 'computed')], monthStart, p.fromMs - 1, tierHint(monthStart, p.fromMs - 1, 0), perSeries((labels) => {
+        const a = acc(labels);
+        return (_t: number, inc: number) => { a.monthCost += inc; };
+      }));
     }
     const elapsed = Math.max(1, soFarEnd - monthStart);
     for (const a of groups.values()) a.json.forecast_cost_usd = round((a.monthCost * (monthEnd - monthStart)) / elapsed);
@@ -172,6 +155,25 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
   }
   out.sort((x, y) => y.cost_usd - x.cost_usd || cmpLabels(x.labels, y.labels));
   return { currency: 'USD', from: p.fromMs / 1000, to: p.toMs / 1000, group_by: [...p.groupBy], total_cost_usd: round(total), groups: out };
+}
+
+/**
+ * perSeries turns a per-series setup into a forEachIncrement callback: a series' increments come
+ * one after another with one label-set object, so what a series needs of its labels (its group,
+ * cost source, token kind, priced windows) is resolved once, at its first increment, by `setup`,
+ * and the handler it returns takes the increments. Label scans per increment were the largest
+ * single cost of a 90-day query.
+ */
+function perSeries(setup: (labels: Labels) => (t: number, inc: number) => void): (labels: Labels, key: string, t: number, inc: number) => void {
+  let last: Labels | null = null;
+  let handle: (t: number, inc: number) => void = () => undefined;
+  return (labels, _key, t, inc) => {
+    if (labels !== last) {
+      last = labels;
+      handle = setup(labels);
+    }
+    handle(t, inc);
+  };
 }
 
 /**
