@@ -126,6 +126,7 @@ export class LmdbQuerier implements Querier {
    */
   selectEach(tenant: string, matchers: readonly Matcher[], hints: SelectHints, fn: (r: SelectResult) => void): void {
     const segs = this.segments(hints);
+    if (segs.length === 0) return;
     // Group a stored series' variants together, series in label order (as select sorts them).
     const refs = this.refs(tenant, matchers).sort((a, b) => compareLabels(a.rec.labels, b.rec.labels) || a.variant - b.variant);
     for (let i = 0; i < refs.length; ) {
@@ -133,7 +134,6 @@ export class LmdbQuerier implements Querier {
       while (j < refs.length && refs[j]!.rec === refs[i]!.rec) j++;
       const group = refs.slice(i, j);
       i = j;
-      if (segs.length === 0) continue;
       const r = this.readSegments(segs, group, matchers);
       if (r.floats.length > 0 || r.histograms.length > 0) fn(r);
     }
