@@ -25,6 +25,7 @@ import { labelsFromRecord } from '../src/model/labels.js';
 import { MetricKind } from '../src/model/metric-kind.js';
 import type { Store } from '../src/store/interface.js';
 import { openStore } from '../src/store/open.js';
+import { pct } from './lib/stats.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number): number => {
@@ -55,10 +56,6 @@ let clock: number | null = meta?.clock ?? null;
 const targets = Math.max(1, Math.round(series / 5));
 /** Cost targets (5 series each) per load commit. */
 const BATCH_TARGETS = 50;
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
 
 async function main(): Promise<void> {
   const dir = dirArg ?? mkdtempSync(join(tmpdir(), 'tallyd-bench-analytics-'));

@@ -39,6 +39,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from '../test/support/free-port.js';
+import { median } from './lib/stats.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -152,8 +153,6 @@ async function runOnce(mode: Mode, workload: Workload, provider: string, shared:
   if (code !== 0 || result === null) throw new Error(`${workload}/${mode}: exit ${code}: ${stderr}`);
   return { ...(result as Omit<Run, 'daemonUs'>), daemonUs: d1 - d0 };
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const load0 = loadavg();
 // The idle figure is always taken after the settling pause; with --fresh-daemon that daemon is

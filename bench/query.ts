@@ -16,6 +16,7 @@ import { createEngine } from '../src/query/promql/engine.js';
 import { openStore } from '../src/store/open.js';
 import { FULL_SHAPE, QUICK_SHAPE, RES_MS, load } from './lib/query-data.js';
 import { CountingQuerier, MemQuerier } from './lib/query-mem.js';
+import { pct } from './lib/stats.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(name);
@@ -72,10 +73,6 @@ const RANGES: Array<{ label: string; hours: number; stepMs: number }> = [
 interface Scenario { name: string; expr: string; range: string; hours: number; stepMs: number }
 
 interface Timing { p50Ms: number; p99Ms: number; selectP50Ms: number; runs: number; scanned: number; samplesPerS: number }
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
 
 const engine = createEngine();
 

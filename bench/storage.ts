@@ -33,6 +33,7 @@ import type { LmdbStore } from '../src/store/lmdb-store.js';
 import { openStore } from '../src/store/open.js';
 import { PROMETHEUS, RemoteWriteBatch, VICTORIA, dirBytes, prometheusSettle, prometheusSnapshotBytes, remoteWrite, startPrometheus, startTallyd, startVictoria, timeQuery, victoriaDataBytes, victoriaFlush, type QueryTiming, type Server } from './lib/storage-peers.js';
 import { LES, RES, Workload, jitterMs, kindName, metricName, seriesLabels } from './lib/storage-workload.js';
+import { pct } from './lib/stats.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -53,10 +54,6 @@ const NOW = Math.floor(Date.now() / RES) * RES;
 const T0 = NOW - days * DAY;
 /** Samples per remote-write request. */
 const BATCH_SAMPLES = 10_000;
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
 
 interface PeerBytes {
   /** Samples each peer received (histograms: 14 series per histogram). */

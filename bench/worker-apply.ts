@@ -18,6 +18,7 @@ import { Logger } from '../src/self/log.js';
 import type { SparseHistogram } from '../src/model/hdr.js';
 import { openStore } from './lib/pipeline-discard-store.js';
 import { buildRequests, POINTS_PER_REQUEST, SERIES } from './lib/otlp-payload.js';
+import { median } from './lib/stats.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -98,8 +99,6 @@ function records(batches: BatchMessage[]): number {
   for (const m of batches) n += m.n;
   return n;
 }
-
-const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 
 function bits(x: number): string {
   return new BigUint64Array(new Float64Array([x]).buffer)[0]!.toString(16);
