@@ -6,6 +6,7 @@ import type { StoreDbs } from './dbs.js';
 import type { Appender, SeriesMeta } from './interface.js';
 import { PointBuf } from './point-buf.js';
 import type { SeriesIndex } from './series-index.js';
+import { bumpDayStamps } from './digests.js';
 import { addRetired } from './retired.js';
 import { TxnStates, type TierWriter } from './tier-writer.js';
 import type { Tier } from './tier.js';
@@ -139,6 +140,7 @@ export class LmdbAppender implements Appender {
     if (newIds.length === 0 && groups.length === 0) return;
     const nowMs = this.now();
     const routed = groups.map((g) => ({ id: g.id, parts: this.route(g.pts, nowMs) }));
+    const days = this.days(groups);
     const { index, writer, tierWriter, dbs } = this;
     try {
       await dbs.env.transaction(() => {
@@ -152,6 +154,7 @@ export class LmdbAppender implements Appender {
             tierWriter.write(states, p.ordinal, id, p.pts.kind, p.pts, bounds);
           }
         }
+        bumpDayStamps(dbs, days);
         writer.counters.flush();
       });
     } catch (err) {
@@ -190,6 +193,21 @@ export class LmdbAppender implements Appender {
       cur.retire?.mergeFrom(pts, i);
     }
     return parts;
+  }
+
+  /** days lists the UTC days (numbers since 1970) the points fall in: their stamps change with this commit. */
+  private days(groups: ReadonlyArray<{ pts: PointBuf }>): Set<number> {
+    const out = new Set<number>();
+    const raw = this.tier;
+    let last = NaN;
+    for (const g of groups) {
+      const idx = g.pts.idx;
+      for (let i = 0; i < g.pts.n; i++) {
+        const d = Math.floor(raw.start(idx[i]!) / 86_400_000);
+        if (d !== last) out.add((last = d));
+      }
+    }
+    return out;
   }
 
   rollback(): void {

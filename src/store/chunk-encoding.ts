@@ -243,15 +243,19 @@ export function readChunkHeader(bytes: Uint8Array): ChunkHeader {
   return { kind, points, sum, agg, bodyOffset: r.pos };
 }
 
-/** decodeChunk appends every window of a chunk whose first window index is `baseIdx` to `out`. */
-export function decodeChunk(bytes: Uint8Array, baseIdx: number, out: PointBuf, clock: WindowClock): ChunkHeader {
+/**
+ * decodeChunk appends the windows of a chunk whose first window index is `baseIdx` to `out`: every
+ * window, or with `untilIdx` the blocks up to the first that reaches past it (a read that ends
+ * inside a chunk does not decode the rest; the caller drops the windows past its end).
+ */
+export function decodeChunk(bytes: Uint8Array, baseIdx: number, out: PointBuf, clock: WindowClock, untilIdx = Infinity): ChunkHeader {
   const h = readChunkHeader(bytes);
   if (h.kind !== out.kind) throw new RangeError(`chunk kind ${h.kind} read as ${out.kind}`);
   const r = new ByteReader(bytes, h.bodyOffset);
   out.reserve(h.points);
   let prev = baseIdx - 1;
   let left = h.points;
-  while (left > 0) {
+  while (left > 0 && prev < untilIdx) {
     const before = out.n;
     prev = decodeBlock(r, out, prev, clock);
     left -= out.n - before;

@@ -21,6 +21,8 @@ export interface StoreDbs {
   readonly meta: Database<unknown, string>;
   /** StateTable rows, keyed `table \u0000 key`. */
   readonly state: Database<unknown, string>;
+  /** tenant \u0000 key -> f64 LE day stamp + digest bytes (see digests.ts). */
+  readonly digests: Database<Buffer, string>;
 }
 
 /** SeriesRecordRaw is a series as stored: tenant, flat label pairs, kind, meta. */
@@ -44,5 +46,6 @@ export function openDbs(path: string): StoreDbs {
     retired: env.openDB<Buffer, Buffer>({ name: 'retired', ...bin }),
     meta: env.openDB<unknown, string>({ name: 'meta' }),
     state: env.openDB<unknown, string>({ name: 'state' }),
+    digests: env.openDB<Buffer, string>({ name: 'digests', encoding: 'binary' }),
   };
 }

@@ -117,6 +117,44 @@ export interface Querier {
   labelNames(tenant: string, matchers: readonly Matcher[], startMs: number, endMs: number): string[];
   labelValues(tenant: string, name: string, matchers: readonly Matcher[], startMs: number, endMs: number): string[];
   metadata(tenant: string, metric?: string): MetricMetadata[];
+  /** digests reads the derived day summaries kept beside the series; absent where none are kept. */
+  readonly digests?: DigestReader;
+}
+
+/** StoredDigest is a digest as stored: the day stamp it was built from and the caller's bytes. */
+export interface StoredDigest {
+  readonly stamp: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * DigestReader reads digests: summaries of one UTC day of a tenant's series that a caller (cost
+ * analytics) builds from committed data and keeps beside it, so that a long-range answer reads one
+ * digest a day instead of every window of every series. The store keeps a stamp per UTC day that
+ * every commit writing a point into that day changes; a digest records the stamp it was built
+ * from and is stale once the two differ. What a digest holds is the caller's business.
+ */
+export interface DigestReader {
+  /** get reads a digest; its bytes are valid only until the next call on any digest reader. */
+  get(tenant: string, key: string): StoredDigest | undefined;
+  /** dayStamp is the current stamp of the UTC day starting at `dayMs` (0 when no commit wrote there). */
+  dayStamp(dayMs: number): number;
+  /**
+   * settledDays is [fromMs, toMs): the whole UTC days that reads at 1 h steps take from one tier,
+   * wholly rolled up into it and inside its retention (which starts at `keptFromMs`). Only those
+   * days change by writes alone.
+   */
+  settledDays(): { fromMs: number; toMs: number; keptFromMs: number };
+}
+
+/** DigestStore writes digests too (one thread builds them; every thread may read them). */
+export interface DigestStore extends DigestReader {
+  put(tenant: string, key: string, stamp: number, bytes: Uint8Array): Promise<void>;
+  remove(tenant: string, key: string): Promise<void>;
+  /** keys lists a tenant's digest keys that start with `prefix`, sorted. */
+  keys(tenant: string, prefix: string): string[];
+  /** tenants lists every tenant that has series. */
+  tenants(): string[];
 }
 
 /**
@@ -152,6 +190,8 @@ export interface Store {
   /** querier reads what any thread had committed when it was called (a fresh snapshot). */
   querier(): Querier;
   state(table: string): StateTable;
+  /** digests holds derived day summaries (absent on stores that keep none). */
+  readonly digests?: DigestStore;
   stats(): { series: number; tiers: TierStats[]; bytes: number };
   /**
    * compact rolls every tier up into the next coarser one and applies retention now (`nowMs`

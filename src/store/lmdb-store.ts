@@ -1,6 +1,7 @@
 import { LmdbAppender, type RejectCounter } from './appender.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { Compactor } from './compactor.js';
+import { LmdbDigests } from './digests.js';
 import type { StoreDbs } from './dbs.js';
 import type { Appender, Querier, StateTable, Store, TierStats } from './interface.js';
 import { LmdbQuerier } from './querier.js';
@@ -17,6 +18,7 @@ import type { Tier } from './tier.js';
 export class LmdbStore implements Store {
   readonly rawResolutionMs: number;
   readonly tiers: readonly Tier[];
+  readonly digests: LmdbDigests;
   private readonly dbs: StoreDbs;
   private readonly index: SeriesIndex;
   private readonly writer: ChunkWriter;
@@ -38,7 +40,8 @@ export class LmdbStore implements Store {
     this.writer = new ChunkWriter(dbs, new TierCounters(dbs, page));
     this.tierWriter = new TierWriter(tiers, this.writer);
     this.compactor = new Compactor(dbs, this.index, tiers, this.writer, this.tierWriter);
-    this.querierInstance = new LmdbQuerier(dbs, this.index, tiers, now);
+    this.digests = new LmdbDigests(dbs, tiers, now);
+    this.querierInstance = new LmdbQuerier(dbs, this.index, tiers, now, this.digests);
     this.rejects = { rejected: 0 };
     this.compacting = null;
     this.closed = false;
@@ -91,7 +94,7 @@ export class LmdbStore implements Store {
   /** usedBytes is the sum of used pages over every table, in bytes. */
   usedBytes(): number {
     let total = 0;
-    for (const db of [this.dbs.series, this.dbs.records, this.dbs.postings, this.dbs.chunks, this.dbs.retired, this.dbs.meta, this.dbs.state]) {
+    for (const db of [this.dbs.series, this.dbs.records, this.dbs.postings, this.dbs.chunks, this.dbs.retired, this.dbs.meta, this.dbs.state, this.dbs.digests]) {
       total += dbBytes(db.getStats() as DbStats);
     }
     return total;

@@ -3,7 +3,7 @@ import type { SparseHistogram } from '../model/hdr.js';
 import type { Matcher } from '../model/matcher.js';
 import { MetricKind, metricKindName } from '../model/metric-kind.js';
 import type { StoreDbs } from './dbs.js';
-import type { FloatSeries, HistogramSeries, MetricMetadata, Querier, SelectHints, SelectResult } from './interface.js';
+import type { DigestReader, FloatSeries, HistogramSeries, MetricMetadata, Querier, SelectHints, SelectResult } from './interface.js';
 import { Postings } from './postings.js';
 import { ALL_POSTING, HIST_POSTING, type SeriesIndex, type SeriesRecord } from './series-index.js';
 import { readWindows, type SeriesWindows } from './series-reader.js';
@@ -32,9 +32,11 @@ export class LmdbQuerier implements Querier {
   private readonly tiers: readonly Tier[];
   private readonly postings: Postings;
   private readonly now: () => number;
+  readonly digests: DigestReader | undefined;
 
-  constructor(dbs: StoreDbs, index: SeriesIndex, tiers: readonly Tier[], now: () => number = Date.now) {
+  constructor(dbs: StoreDbs, index: SeriesIndex, tiers: readonly Tier[], now: () => number = Date.now, digests?: DigestReader) {
     this.dbs = dbs;
+    this.digests = digests;
     this.index = index;
     this.tiers = tiers;
     this.postings = new Postings(dbs);

@@ -65,14 +65,14 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
     const start = chunkKeyStart(key);
     if (start >= fromMs) {
       // Every window of this chunk is at or after fromIdx: decode in place, drop those past toIdx.
-      decodeChunk(value, tier.index(start), pts, tier);
+      decodeChunk(value, tier.index(start), pts, tier, toIdx);
       let n = pts.n;
       while (n > 0 && pts.idx[n - 1]! > toIdx) n--;
       pts.truncate(n);
       continue;
     }
     tmp.clear();
-    decodeChunk(value, tier.index(chunkKeyStart(key)), tmp, tier);
+    decodeChunk(value, tier.index(chunkKeyStart(key)), tmp, tier, toIdx);
     // Room for the windows copied below at once, not by doubling one copy at a time.
     pts.reserve(tmp.n);
     for (let j = 0; j < tmp.n; j++) {

@@ -38,6 +38,8 @@ export function guardQuerier(q: Querier, check: () => void, maxSeries: number): 
   };
   const each = q.selectEach?.bind(q);
   return {
+    // Digests are read whole and few (one a day): nothing to count or interrupt.
+    ...(q.digests === undefined ? {} : { digests: q.digests }),
     // Only where the store has it, so callers keep falling back to select otherwise.
     ...(each === undefined ? {} : {
       selectEach(tenant: string, matchers: readonly Matcher[], hints: SelectHints, fn: (r: SelectResult) => void): void {

@@ -1,0 +1,108 @@
+import type { StoreDbs } from './dbs.js';
+import type { DigestStore, StoredDigest } from './interface.js';
+import { decodePosting, prefixEnd } from './keys.js';
+import { readTierState } from './tier-state.js';
+import type { Tier } from './tier.js';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const SEP = '\u0000';
+
+/** dayStampKey names a UTC day's stamp in the `meta` table. */
+const dayStampKey = (dayMs: number): string => `day:${dayMs}`;
+
+/**
+ * bumpDayStamps changes the stamp of every UTC day in `days` (day numbers since 1970), inside the
+ * caller's write transaction: a digest built from that day before this commit is stale from now on.
+ */
+export function bumpDayStamps(dbs: StoreDbs, days: ReadonlySet<number>): void {
+  for (const d of days) {
+    const k = dayStampKey(d * DAY);
+    void dbs.meta.put(k, ((dbs.meta.get(k) as number | undefined) ?? 0) + 1);
+  }
+}
+
+/**
+ * LmdbDigests keeps digests in the `digests` table, keyed `tenant \0 key`, each value an 8-byte
+ * stamp followed by the caller's bytes. The stamp check is the caller's (it compares `stamp` with
+ * `dayStamp`); the store only keeps the stamps current (every commit bumps the days it writes).
+ */
+export class LmdbDigests implements DigestStore {
+  private readonly dbs: StoreDbs;
+  private readonly tiers: readonly Tier[];
+  private readonly now: () => number;
+
+  constructor(dbs: StoreDbs, tiers: readonly Tier[], now: () => number) {
+    this.dbs = dbs;
+    this.tiers = tiers;
+    this.now = now;
+  }
+
+  get(tenant: string, key: string): StoredDigest | undefined {
+    // Not copied out: a digest can be a megabyte, read many times per answer (see DigestReader.get).
+    const v = this.dbs.digests.getBinaryFast(tenant + SEP + key);
+    if (v === undefined || v.length < 8) return undefined;
+    const stamp = v.readDoubleLE(0);
+    return { stamp, bytes: v.subarray(8) };
+  }
+
+  dayStamp(dayMs: number): number {
+    return (this.dbs.meta.get(dayStampKey(dayMs)) as number | undefined) ?? 0;
+  }
+
+  /**
+   * settledDays: the tier a read at 1 h steps takes (the coarsest fixed tier of at most 1 h) holds
+   * every point of a settled day, rolled up (its compaction watermark is past the day's end), and
+   * keeps it (the day starts inside its retention). Before that a day still changes tier; after it,
+   * such a read takes the day from a coarser tier, so a digest of it would no longer match.
+   */
+  settledDays(): { fromMs: number; toMs: number; keptFromMs: number } {
+    let src: Tier | undefined;
+    for (const t of this.tiers) if (!t.monthly && t.resolutionMs <= HOUR) src = t;
+    if (src === undefined) return { fromMs: 0, toMs: 0, keptFromMs: Infinity };
+    const now = this.now();
+    const doneMs = src.ordinal === 0 ? now : readTierState(this.dbs, src.ordinal).wm;
+    const keptFromMs = now - src.retentionMs;
+    const fromMs = Math.ceil(keptFromMs / DAY) * DAY;
+    const toMs = Math.floor(Math.min(doneMs, now) / DAY) * DAY;
+    return { fromMs, toMs: Math.max(fromMs, toMs), keptFromMs };
+  }
+
+  async put(tenant: string, key: string, stamp: number, bytes: Uint8Array): Promise<void> {
+    const v = Buffer.allocUnsafe(8 + bytes.length);
+    v.writeDoubleLE(stamp, 0);
+    v.set(bytes, 8);
+    await this.dbs.digests.put(tenant + SEP + key, v);
+  }
+
+  async remove(tenant: string, key: string): Promise<void> {
+    await this.dbs.digests.remove(tenant + SEP + key);
+  }
+
+  keys(tenant: string, prefix: string): string[] {
+    const start = tenant + SEP + prefix;
+    const out: string[] = [];
+    for (const k of this.dbs.digests.getKeys({ start, end: start + '\uffff' })) out.push(k.slice(tenant.length + 1));
+    return out;
+  }
+
+  /**
+   * tenants lists the tenants that have series: one posting key per tenant (the tenant leads every
+   * posting key), its series record naming the tenant (a long tenant is hashed in keys).
+   */
+  tenants(): string[] {
+    const out: string[] = [];
+    let start: Buffer = Buffer.alloc(0);
+    for (;;) {
+      let first: Buffer | undefined;
+      for (const k of this.dbs.postings.getKeys({ start, limit: 1 })) first = Buffer.from(k);
+      if (first === undefined) break;
+      const tenantEnd = first.indexOf(0);
+      const id = decodePosting(first, tenantEnd + 1).id;
+      const rec = this.dbs.records.get(id);
+      if (rec !== undefined) out.push(rec.t);
+      start = prefixEnd(first.subarray(0, tenantEnd + 1));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,91 @@
+import t from 'tap';
+import { Matcher } from '../../src/model/matcher.js';
+import { MetricKind } from '../../src/model/metric-kind.js';
+import { readChunkHeader } from '../../src/store/chunk-encoding.js';
+import type { StoreDbs } from '../../src/store/dbs.js';
+import { CLOCK_T0, L, openTemp } from './helpers.js';
+
+const MIN = 60_000, HOUR = 3_600_000, DAY = 86_400_000;
+const NOW = Math.floor(CLOCK_T0 / DAY) * DAY + 10 * HOUR;
+
+t.test('a commit changes the stamp of every UTC day it writes into, and only those', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW });
+  const ds = store.digests!;
+  const d1 = NOW - 5 * DAY - 10 * HOUR, d2 = d1 + DAY, d3 = d2 + DAY;
+  t.same([ds.dayStamp(d1), ds.dayStamp(d2), ds.dayStamp(d3)], [0, 0, 0], 'no stamps before any write');
+  const app = store.appender();
+  const id = app.seriesId('default', L({ __name__: 'x_total' }), MetricKind.Counter);
+  app.counter(id, d1 + HOUR, 1);
+  app.counter(id, d1 + 20 * HOUR, 1);
+  app.counter(id, d3 + 5 * MIN, 1);
+  await app.commit();
+  t.same([ds.dayStamp(d1), ds.dayStamp(d2), ds.dayStamp(d3)], [1, 0, 1], 'one change per commit per day written');
+  const again = store.appender();
+  again.counter(id, d3 + 7 * MIN, 1);
+  await again.commit();
+  t.same([ds.dayStamp(d1), ds.dayStamp(d2), ds.dayStamp(d3)], [1, 0, 2]);
+  const none = store.appender();
+  none.seriesId('default', L({ __name__: 'y_total' }), MetricKind.Counter);
+  await none.commit();
+  t.same([ds.dayStamp(d1), ds.dayStamp(d2), ds.dayStamp(d3)], [1, 0, 2], 'a commit of new series alone changes no day');
+});
+
+t.test('digests are kept per tenant with the stamp they were built at', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW });
+  const ds = store.digests!;
+  await ds.put('t1', 'k/1', 7, Uint8Array.from([1, 2, 3]));
+  await ds.put('t1', 'k/2', 8, Uint8Array.from([4]));
+  await ds.put('t2', 'k/1', 9, Uint8Array.from([5, 6]));
+  const got = ds.get('t1', 'k/1')!;
+  t.same([got.stamp, [...got.bytes]], [7, [1, 2, 3]]);
+  t.same([...ds.get('t2', 'k/1')!.bytes], [5, 6], 'tenants apart');
+  t.equal(ds.get('t3', 'k/1'), undefined);
+  t.same(ds.keys('t1', 'k/'), ['k/1', 'k/2']);
+  await ds.remove('t1', 'k/1');
+  t.same(ds.keys('t1', ''), ['k/2']);
+});
+
+t.test('tenants lists every tenant with series, long names included', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW });
+  const long = 'tenant-' + 'x'.repeat(1200);
+  const app = store.appender();
+  for (const tenant of ['default', 'acme', long, 'b\u0001c']) app.counter(app.seriesId(tenant, L({ __name__: 'x_total' }), MetricKind.Counter), NOW - HOUR, 1);
+  await app.commit();
+  t.same(store.digests!.tenants().sort(), ['acme', 'b\u0001c', 'default', long].sort());
+});
+
+t.test('settled days are the whole days the 1 h tier holds rolled up', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW });
+  const app = store.appender();
+  const id = app.seriesId('default', L({ __name__: 'x_total' }), MetricKind.Counter);
+  for (let w = NOW - 10 * DAY; w < NOW; w += HOUR) app.counter(id, w, 1);
+  await app.commit();
+  await store.compact();
+  const s = store.digests!.settledDays();
+  t.equal(s.keptFromMs, NOW - 90 * DAY, 'the 1 h tier keeps 90 days');
+  t.equal(s.fromMs, Math.ceil((NOW - 90 * DAY) / DAY) * DAY, 'from the first whole day it keeps');
+  t.equal(s.toMs, Math.floor(NOW / DAY) * DAY, 'up to today, which is still open');
+});
+
+t.test('a rollup chunk of well-compressed windows holds at most 512 of them', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW });
+  const app = store.appender();
+  const id = app.seriesId('default', L({ __name__: 'x_total' }), MetricKind.Counter);
+  for (let w = NOW - 80 * DAY; w < NOW - 3 * DAY; w += HOUR) app.counter(id, w, 1);
+  await app.commit();
+  await store.compact();
+  const dbs = (store as unknown as { dbs: StoreDbs }).dbs;
+  const perTier = new Map<number, number[]>();
+  for (const { key, value } of dbs.chunks.getRange({})) {
+    const tier = (key as Buffer)[0]!;
+    perTier.set(tier, [...(perTier.get(tier) ?? []), readChunkHeader(value).points]);
+  }
+  const hour = perTier.get(2)!;
+  t.equal(hour.reduce((a, b) => a + b, 0), 77 * 24, 'the 1 h tier holds every hour');
+  t.ok(hour.length >= 4 && hour.every((n) => n <= 512), `in chunks of at most 512 windows (${hour.join(', ')})`);
+  const q = store.querier();
+  const a = NOW - 40 * DAY;
+  const s = q.select('default', [new Matcher('=', '__name__', 'x_total')], { startMs: a, endMs: a + 5 * HOUR, stepMs: HOUR }).floats[0]!;
+  // Window k (from 80 days back) holds total k + 1; the read starts at k = 960, inside a chunk.
+  t.same(Array.from(s.values), [961, 962, 963, 964, 965, 966], 'a read inside a chunk sees the totals before it');
+});
