@@ -9,9 +9,11 @@
  * with a daily trend) and usageAnalytics (group_by agent,tool) over the whole range, and the same
  * over a range whose edges and daily bucket starts fall inside hour windows, reporting p50/p99
  * wall time and p50 CPU time (process.cpuUsage: the main thread's work, less sensitive to a
- * shared machine). Writes bench/results/analytics.json.
+ * shared machine). Before the queries it brings the day digests up to date as the daemon does
+ * after compaction (timed); each case also runs once without them (read live from the series),
+ * and the two answers' digests must agree. Writes bench/results/analytics.json.
  *
- *   node dist/bench/analytics.js [--days 90] [--series 10000] [--runs 15] [--warmup 1] [--cases 0,1,...] [--dir D]
+ *   node dist/bench/analytics.js [--days 90] [--series 10000] [--runs 15] [--warmup 1] [--cases 0,1,...] [--dir D] [--no-digests]
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,11 +21,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { costsAnalytics } from '../src/cost/analytics-costs.js';
 import { usageAnalytics } from '../src/cost/analytics-usage.js';
+import { buildDayDigest } from '../src/cost/day-digest-build.js';
+import { refreshDayDigests } from '../src/cost/day-digest-refresh.js';
+import { mappingFingerprint } from '../src/cost/day-digest.js';
 import { DEFAULT_DIMENSION_LABELS } from '../src/cost/dimensions.js';
 import { SparseHistogram } from '../src/model/hdr.js';
 import { labelsFromRecord } from '../src/model/labels.js';
 import { MetricKind } from '../src/model/metric-kind.js';
-import type { Store } from '../src/store/interface.js';
+import type { Querier, Store } from '../src/store/interface.js';
 import { openStore } from '../src/store/open.js';
 import { pct } from './lib/stats.js';
 
@@ -65,23 +70,41 @@ async function main(): Promise<void> {
     if (meta === null) ({ loadS, compactS } = await load(store));
     clock ??= Date.now();
     if (dirArg !== null && meta === null) writeFileSync(join(dir, 'bench-meta.json'), JSON.stringify({ days, series, now: NOW, clock, load_seconds: loadS, compact_seconds: compactS }));
+    // Day digests, as the daemon refreshes them after each compaction (on a query worker there).
+    let digestS = 0, digestDays = 0;
+    if (!args.includes('--no-digests') && store.digests !== undefined) {
+      const t = performance.now();
+      const r = await refreshDayDigests(store.digests, mappingFingerprint(DEFAULT_DIMENSION_LABELS), async (tenant, day) => buildDayDigest(store.querier(), tenant, day, DEFAULT_DIMENSION_LABELS));
+      digestS = (performance.now() - t) / 1000;
+      digestDays = r.built;
+    }
     const q = store.querier();
-    const from = T0, to = NOW - 1;
+    const live = withoutDigests(q);
+    // 90 days back from the store's clock, to its first whole hour: the oldest the 1 h tier keeps
+    // (its retention is 90 days), as `period=90d` asks, with bucket starts on whole hours.
+    const from = Math.max(T0, Math.ceil((clock - days * DAY) / HOUR) * HOUR), to = NOW - 1;
     const ufrom = T0 + DAY + 17 * 60_000 + 7_000, uto = NOW - 1 - 23 * 60_000;
-    const cases: Array<[string, () => unknown]> = [
-      ['costs group_by=agent', () => costsAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent'], stepMs: 0, nowMs: NOW })],
-      ['costs group_by=agent,model step=1d', () => costsAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent', 'model'], stepMs: DAY, nowMs: NOW })],
-      ['usage group_by=agent,tool', () => usageAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent', 'tool'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
+    const cases: Array<[string, (q: Querier) => unknown]> = [
+      ['costs group_by=agent', (q) => costsAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent'], stepMs: 0, nowMs: NOW })],
+      ['costs group_by=agent,model step=1d', (q) => costsAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent', 'model'], stepMs: DAY, nowMs: NOW })],
+      ['usage group_by=agent,tool', (q) => usageAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent', 'tool'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
       // `period=89d` style: edges (and so every daily bucket start) inside hour windows.
-      ['costs unaligned group_by=agent,model step=1d', () => costsAnalytics(q, 'default', { fromMs: ufrom, toMs: uto, groupBy: ['agent', 'model'], stepMs: DAY, nowMs: NOW })],
-      ['usage unaligned group_by=agent,tool', () => usageAnalytics(q, 'default', { fromMs: ufrom, toMs: uto, groupBy: ['agent', 'tool'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
+      ['costs unaligned group_by=agent,model step=1d', (q) => costsAnalytics(q, 'default', { fromMs: ufrom, toMs: uto, groupBy: ['agent', 'model'], stepMs: DAY, nowMs: NOW })],
+      ['usage unaligned group_by=agent,tool', (q) => usageAnalytics(q, 'default', { fromMs: ufrom, toMs: uto, groupBy: ['agent', 'tool'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
+      ['costs unaligned group_by=agent', (q) => costsAnalytics(q, 'default', { fromMs: ufrom, toMs: uto, groupBy: ['agent'], stepMs: 0, nowMs: NOW })],
     ];
     // CPU time next to wall time: on a shared machine the wall time mostly measures the others.
-    const rows: Array<{ query: string; digest: string; p50_ms: number; p99_ms: number; p50_cpu_ms: number; runs: number }> = [];
-    for (const [c, [name, fn]] of cases.entries()) {
+    const rows: Array<{ query: string; digest: string; live_digest: string; live_ms: number; p50_ms: number; p99_ms: number; p50_cpu_ms: number; runs: number }> = [];
+    const sha = (v: unknown) => createHash('sha1').update(JSON.stringify(v)).digest('hex').slice(0, 12);
+    for (const [c, [name, run]] of cases.entries()) {
       if (only !== null && !only.has(c)) continue;
+      const fn = () => run(q);
       // The answer's digest, so that two builds timed on the same data can be seen to agree.
-      const digest = createHash('sha1').update(JSON.stringify(fn())).digest('hex').slice(0, 12);
+      const digest = sha(fn());
+      // The same answer read live from the series (no day digests): one timed run, and its digest.
+      const l0 = performance.now();
+      const liveDigest = sha(run(live));
+      const liveMs = performance.now() - l0;
       for (let w = 1; w < warmup; w++) fn();
       const ms: number[] = [];
       const cpu: number[] = [];
@@ -95,13 +118,14 @@ async function main(): Promise<void> {
       }
       ms.sort((a, b) => a - b);
       cpu.sort((a, b) => a - b);
-      rows.push({ query: name, digest, p50_ms: +pct(ms, 0.5).toFixed(1), p99_ms: +pct(ms, 0.99).toFixed(1), p50_cpu_ms: +pct(cpu, 0.5).toFixed(1), runs });
+      rows.push({ query: name, digest, live_digest: liveDigest, live_ms: +liveMs.toFixed(1), p50_ms: +pct(ms, 0.5).toFixed(1), p99_ms: +pct(ms, 0.99).toFixed(1), p50_cpu_ms: +pct(cpu, 0.5).toFixed(1), runs });
     }
     const { loadavg } = await import('node:os');
-    const result = { scenario: 'analytics', days, series: targets * 5, targets, load_seconds: +loadS.toFixed(1), compact_seconds: +compactS.toFixed(1), loadavg: loadavg().map((x) => +x.toFixed(2)), rows };
-    console.log(`analytics over ${days} days x ${targets * 5} series (${targets} cost targets); load ${loadS.toFixed(1)} s, compaction ${compactS.toFixed(1)} s, loadavg ${result.loadavg.join(' ')}`);
-    console.log('query                                          p50 ms    p99 ms  p50 cpu ms  answer digest');
-    for (const r of rows) console.log(`${r.query.padEnd(46)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(9)} ${String(r.p50_cpu_ms).padStart(11)}  ${r.digest}`);
+    const digestBytes = store.digests === undefined ? 0 : store.digests.keys('default', '').reduce((n, k) => n + (store.digests!.get('default', k)?.bytes.length ?? 0), 0);
+    const result = { scenario: 'analytics', days, series: targets * 5, targets, load_seconds: +loadS.toFixed(1), compact_seconds: +compactS.toFixed(1), digest_seconds: +digestS.toFixed(1), digest_days_built: digestDays, digest_bytes: digestBytes, loadavg: loadavg().map((x) => +x.toFixed(2)), rows };
+    console.log(`analytics over ${days} days x ${targets * 5} series (${targets} cost targets); load ${loadS.toFixed(1)} s, compaction ${compactS.toFixed(1)} s, day digests ${digestS.toFixed(1)} s (${digestDays} built, ${(digestBytes / 1048576).toFixed(1)} MiB), loadavg ${result.loadavg.join(' ')}`);
+    console.log('query                                          p50 ms    p99 ms  p50 cpu ms  answer digest   live ms  live digest');
+    for (const r of rows) console.log(`${r.query.padEnd(46)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(9)} ${String(r.p50_cpu_ms).padStart(11)}  ${r.digest}  ${String(r.live_ms).padStart(8)}  ${r.live_digest}${r.live_digest === r.digest ? '' : '  DIFFERS'}`);
     const out = new URL('../../bench/results/', import.meta.url).pathname;
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'analytics.json'), JSON.stringify(result, null, 2) + '\n');
@@ -109,6 +133,18 @@ async function main(): Promise<void> {
     await store.close();
     if (dirArg === null) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** withoutDigests is `q` without its day digests: every answer read live from the series. */
+function withoutDigests(q: Querier): Querier {
+  return {
+    select: (t, m, h) => q.select(t, m, h),
+    ...(q.selectEach === undefined ? {} : { selectEach: q.selectEach.bind(q) }),
+    series: (t, m, s, e) => q.series(t, m, s, e),
+    labelNames: (t, m, s, e) => q.labelNames(t, m, s, e),
+    labelValues: (t, n, m, s, e) => q.labelValues(t, n, m, s, e),
+    metadata: (t, m) => q.metadata(t, m),
+  };
 }
 
 /** load writes the bench's series through the appender (whole batches of series per commit), then compacts. */

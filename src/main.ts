@@ -8,7 +8,9 @@ import type { Store } from './store/interface.js';
 import { Pipeline } from './pipeline/router.js';
 import { createEngine, parseMatchers } from './query/promql/engine.js';
 import { QueryPool, DEFAULT_JOB_MODULES } from './query/pool/pool.js';
-import { COST_JOB_MODULE } from './cost/jobs.js';
+import { COST_JOB_MODULE, runDayDigest } from './cost/jobs.js';
+import { mappingFingerprint } from './cost/day-digest.js';
+import { refreshDayDigests } from './cost/day-digest-refresh.js';
 import { reviveSample } from './query/pool/revive.js';
 import { buildHttpServer } from './api/http/server.js';
 import type { ReadinessCheck } from './api/http/deps.js';
@@ -76,6 +78,8 @@ type Closer = { name: string; close: () => Promise<void> };
 
 /** COMPACT_INTERVAL_MS is how often closed raw windows are rolled up and retention applied. */
 const COMPACT_INTERVAL_MS = 60_000;
+/** DIGEST_DAY_TIMEOUT_MS bounds one day digest's build (a day of every LLM series of a tenant). */
+const DIGEST_DAY_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * startDaemon is the composition root: open the store, start the workers, bind the listeners.
@@ -295,11 +299,28 @@ export async function startDaemon(cfg: Config, log: Logger, opts: StartOptions =
     }
 
     // Rollup and retention run in the background, in bounded batches that yield to the event loop.
+    // After each pass, the day digests of analytics catch up with the days it settled (each built
+    // on a query worker; one refresh at a time).
+    const digestsStop = new AbortController();
+    let digesting: Promise<void> | null = null;
+    const refreshDigests = (): void => {
+      const ds = store.digests;
+      if (ds === undefined || digesting !== null) return;
+      digesting = refreshDayDigests(ds, mappingFingerprint(costDimensions), (tenant, dayMs) =>
+        runDayDigest(queries, { tenant, dayMs, dimensions: costDimensions }, { deadlineMs: Date.now() + DIGEST_DAY_TIMEOUT_MS, signal: digestsStop.signal }), digestsStop.signal)
+        .then((r) => { if (r.built + r.removed > 0) log.info('analytics day digests refreshed', { component: 'cost', built: r.built, removed: r.removed }); })
+        .catch((err) => { if (!digestsStop.signal.aborted) log.warn('analytics day digests not refreshed; answers read those days from the series', { component: 'cost', err: String(err) }); })
+        .finally(() => { digesting = null; });
+    };
     const compactTimer = setInterval(() => {
-      store.compact().catch((err) => log.error('compaction failed', { err }));
+      store.compact().then(refreshDigests, (err) => log.error('compaction failed', { err }));
     }, COMPACT_INTERVAL_MS);
     compactTimer.unref();
-    closers.push({ name: 'compaction', close: async () => clearInterval(compactTimer) });
+    closers.push({ name: 'compaction', close: async () => {
+      clearInterval(compactTimer);
+      digestsStop.abort();
+      await digesting;
+    } });
 
     const ruleLoad = await rules.start();
     closers.push({ name: 'rules', close: () => rules.stop() });

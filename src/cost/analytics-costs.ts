@@ -1,6 +1,7 @@
 import { getLabel, METRIC_NAME, type Labels } from '../model/labels.js';
 import { Matcher } from '../model/matcher.js';
 import type { Querier } from '../store/interface.js';
+import { addCostDigest, daySegments, openDayDigests } from './day-digest-read.js';
 import type { Dimension } from './dimensions.js';
 import type { RangeParams } from './analytics-params.js';
 import { forEachIncrement, tierHint } from './analytics-read.js';
@@ -48,39 +49,130 @@ export interface CostsData {
   groups: CostGroupJson[];
 }
 
-interface Acc {
+/** Acc is one group's running figures, unrounded. */
+export interface Acc {
   readonly json: CostGroupJson;
   trend: Float64Array | null;
   monthCost: number;
 }
 
-/** costsAnalytics answers the costs analytics for one tenant over params' range. */
-export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): CostsData {
-  const groups = new Map<string, Acc>();
-  const hint = tierHint(p.fromMs, p.toMs, p.stepMs);
-  const nTrend = p.stepMs > 0 ? Math.ceil((p.toMs - p.fromMs + 1) / p.stepMs) : 0;
-  // Trend bucket starts: coarse windows straddling one are read finer (analytics-read.ts). The
-  // token pass uses the same cuts so its sample times match the cost pass's (priced windows).
-  const cuts: number[] = [];
-  for (let i = 1; i < nTrend; i++) cuts.push(p.fromMs + i * p.stepMs);
-  // A group's accumulator, by the group-by labels of a series (looked up once per series: see perSeries).
-  const acc = (labels: Labels): Acc => {
+/**
+ * CostAccs holds the groups of one answer while its parts are collected: live reads of the
+ * series (collectCostsLive) and day digests (day-digest-read.ts) add into the same groups.
+ */
+export class CostAccs {
+  readonly groups = new Map<string, Acc>();
+  readonly nTrend: number;
+  /** Trend bucket starts after the first, ascending. */
+  readonly cuts: number[] = [];
+  readonly monthStart: number;
+  readonly monthEnd: number;
+  /** forecast: the range ends in the current UTC month, so groups get a month forecast. */
+  readonly forecast: boolean;
+
+  constructor(readonly p: CostsParams) {
+    this.nTrend = p.stepMs > 0 ? Math.ceil((p.toMs - p.fromMs + 1) / p.stepMs) : 0;
+    for (let i = 1; i < this.nTrend; i++) this.cuts.push(p.fromMs + i * p.stepMs);
+    const now = new Date(p.nowMs);
+    this.monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+    this.monthEnd = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+    this.forecast = p.toMs >= this.monthStart && p.toMs < this.monthEnd;
+  }
+
+  /** acc is the group of a series or digest entry whose dimension `d` reads `value(d)`. */
+  acc(value: (d: Dimension) => string): Acc {
+    const groupBy = this.p.groupBy;
     let key = '';
-    for (const d of p.groupBy) key += getLabel(labels, d) + '\u0000';
-    let a = groups.get(key);
+    for (const d of groupBy) key += value(d) + '\u0000';
+    let a = this.groups.get(key);
     if (a === undefined) {
       const gl: Record<string, string> = {};
-      for (const d of p.groupBy) gl[d] = getLabel(labels, d);
+      for (const d of groupBy) gl[d] = value(d);
       a = {
         json: { labels: gl, cost_usd: 0, input_tokens: 0, output_tokens: 0, calls: 0, cache_read_tokens: 0, cache_write_tokens: 0, reasoning_tokens: 0, unpriced_tokens: 0, reported_cost_usd: 0 },
-        trend: nTrend > 0 ? new Float64Array(nTrend) : null,
+        trend: this.nTrend > 0 ? new Float64Array(this.nTrend) : null,
         monthCost: 0,
       };
-      groups.set(key, a);
+      this.groups.set(key, a);
     }
     return a;
-  };
+  }
 
+  /** trendIndex is the trend bucket of a sample at `t`. */
+  trendIndex(t: number): number {
+    return Math.min(this.nTrend - 1, Math.floor((t - this.p.fromMs) / this.p.stepMs));
+  }
+
+  /** finish rounds, sorts and drops empty groups: the answer. */
+  finish(): CostsData {
+    const p = this.p;
+    if (this.forecast) {
+      const elapsed = Math.max(1, Math.min(p.toMs, p.nowMs) - this.monthStart);
+      for (const a of this.groups.values()) a.json.forecast_cost_usd = round((a.monthCost * (this.monthEnd - this.monthStart)) / elapsed);
+    }
+    let total = 0;
+    const out: CostGroupJson[] = [];
+    for (const a of this.groups.values()) {
+      const j = a.json;
+      if (j.cost_usd === 0 && j.input_tokens === 0 && j.output_tokens === 0 && j.calls === 0 && j.reported_cost_usd === 0 && (j.forecast_cost_usd ?? 0) === 0) continue;
+      total += j.cost_usd;
+      j.cost_usd = round(j.cost_usd);
+      j.reported_cost_usd = round(j.reported_cost_usd);
+      if (a.trend !== null) j.trend = Array.from(a.trend, (v, i) => [(p.fromMs + i * p.stepMs) / 1000, round(v)] as [number, number]);
+      out.push(j);
+    }
+    out.sort((x, y) => y.cost_usd - x.cost_usd || cmpLabels(x.labels, y.labels));
+    return { currency: 'USD', from: p.fromMs / 1000, to: p.toMs / 1000, group_by: [...p.groupBy], total_cost_usd: round(total), groups: out };
+  }
+}
+
+/**
+ * costsAnalytics answers the costs analytics for one tenant over params' range: whole UTC days
+ * that have a current digest from it, the rest (edges, days without one) from the series.
+ */
+export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): CostsData {
+  const accs = new CostAccs(p);
+  const hint = tierHint(p.fromMs, p.toMs, p.stepMs);
+  const digests = openDayDigests(q, tenant);
+  for (const seg of daySegments(digests, p.fromMs, p.toMs, (day) => accs.nTrend === 0 || cutsAligned(accs.cuts, day))) {
+    if (seg.dayMs !== null) addCostDigest(accs, digests!, seg.dayMs, false);
+    else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, hint, false);
+  }
+  // Forecast: linear from the month so far, when the range ends in the current UTC month. The
+  // main pass saw the month from `from` on; only a range starting after the 1st needs the rest.
+  if (accs.forecast && p.fromMs > accs.monthStart) {
+    const h = tierHint(accs.monthStart, p.fromMs - 1, 0);
+    for (const seg of daySegments(digests, accs.monthStart, p.fromMs - 1, () => true)) {
+      if (seg.dayMs !== null) addCostDigest(accs, digests!, seg.dayMs, true);
+      else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, h, true);
+    }
+  }
+  return accs.finish();
+}
+
+/** cutsAligned says whether every trend bucket start inside the day falls on a whole hour (digests keep cost by hour). */
+function cutsAligned(cuts: readonly number[], dayMs: number): boolean {
+  for (const c of cuts) {
+    if (c <= dayMs) continue;
+    if (c >= dayMs + 86_400_000) break;
+    if (c % 3_600_000 !== 0) return false;
+  }
+  return true;
+}
+
+/**
+ * collectCostsLive adds what the series hold in [fromMs, toMs] to `accs`, reading at `hint`;
+ * `monthOnly` adds only computed cost to the month so far (the forecast's part before the range).
+ */
+export function collectCostsLive(q: Querier, tenant: string, accs: CostAccs, fromMs: number, toMs: number, hint: number, monthOnly: boolean): void {
+  const group = (labels: Labels): Acc => accs.acc((d) => getLabel(labels, d));
+  if (monthOnly) {
+    forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC), eq(COST_SOURCE, 'computed')], fromMs, toMs, hint, perSeries((labels) => {
+      const a = group(labels);
+      return (_t: number, inc: number) => { a.monthCost += inc; };
+    }));
+    return;
+  }
   // Windows that got a computed cost, per derived-series identity (dimension labels), to tell
   // priced tokens from unpriced ones.
   const priced = new Map<string, TimeSet>();
@@ -90,25 +182,25 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
     if (s === undefined) priced.set(id, (s = new TimeSet()));
     return s;
   };
-  const now = new Date(p.nowMs);
-  const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
-  const monthEnd = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
-  const forecast = p.toMs >= monthStart && p.toMs < monthEnd;
-  forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC)], p.fromMs, p.toMs, hint, perSeries((labels) => {
-    const a = acc(labels);
+  const { forecast, monthStart } = accs;
+  // Trend bucket starts: coarse windows straddling one are read finer (analytics-read.ts). The
+  // token pass uses the same cuts so its sample times match the cost pass's (priced windows).
+  const cuts = accs.cuts;
+  forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC)], fromMs, toMs, hint, perSeries((labels) => {
+    const a = group(labels);
     if (getLabel(labels, COST_SOURCE) === 'reported') return (_t: number, inc: number) => { a.json.reported_cost_usd += inc; };
     const seen = pricedOf(labels);
     return (t: number, inc: number) => {
       a.json.cost_usd += inc;
       if (forecast && t >= monthStart) a.monthCost += inc;
-      if (a.trend !== null) a.trend[Math.min(a.trend.length - 1, Math.floor((t - p.fromMs) / p.stepMs))]! += inc;
+      if (a.trend !== null) a.trend[accs.trendIndex(t)]! += inc;
       seen.add(t);
     };
   }), cuts);
   // The cost sink writes a cost increment (zero for a free model) in every window it priced, so
   // tokens in a window without one were unpriced.
-  forEachIncrement(q, tenant, [eq(METRIC_NAME, TOKENS_METRIC)], p.fromMs, p.toMs, hint, perSeries((labels) => {
-    const a = acc(labels).json;
+  forEachIncrement(q, tenant, [eq(METRIC_NAME, TOKENS_METRIC)], fromMs, toMs, hint, perSeries((labels) => {
+    const a = group(labels).json;
     const kind = (KIND_NAMES as readonly string[]).indexOf(getLabel(labels, KIND_LABEL));
     const seen = priced.get(dimsKey(labels));
     return (t: number, inc: number) => {
@@ -123,38 +215,10 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
       if (!(seen?.has(t) ?? false)) a.unpriced_tokens += inc;
     };
   }), cuts);
-  forEachIncrement(q, tenant, [eq(METRIC_NAME, CALLS_METRIC)], p.fromMs, p.toMs, hint, perSeries((labels) => {
-    const a = acc(labels).json;
+  forEachIncrement(q, tenant, [eq(METRIC_NAME, CALLS_METRIC)], fromMs, toMs, hint, perSeries((labels) => {
+    const a = group(labels).json;
     return (_t: number, inc: number) => { a.calls += inc; };
   }));
-
-  // Forecast: linear from the month so far, when the range ends in the current UTC month. The
-  // main pass saw the month from `from` on; only a range starting after the 1st needs the rest.
-  if (forecast) {
-    const soFarEnd = Math.min(p.toMs, p.nowMs);
-    if (p.fromMs > monthStart) {
-      forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC), eq(COST_SOURCE, 'computed')], monthStart, p.fromMs - 1, tierHint(monthStart, p.fromMs - 1, 0), perSeries((labels) => {
-        const a = acc(labels);
-        return (_t: number, inc: number) => { a.monthCost += inc; };
-      }));
-    }
-    const elapsed = Math.max(1, soFarEnd - monthStart);
-    for (const a of groups.values()) a.json.forecast_cost_usd = round((a.monthCost * (monthEnd - monthStart)) / elapsed);
-  }
-
-  let total = 0;
-  const out: CostGroupJson[] = [];
-  for (const a of groups.values()) {
-    const j = a.json;
-    if (j.cost_usd === 0 && j.input_tokens === 0 && j.output_tokens === 0 && j.calls === 0 && j.reported_cost_usd === 0 && (j.forecast_cost_usd ?? 0) === 0) continue;
-    total += j.cost_usd;
-    j.cost_usd = round(j.cost_usd);
-    j.reported_cost_usd = round(j.reported_cost_usd);
-    if (a.trend !== null) j.trend = Array.from(a.trend, (v, i) => [(p.fromMs + i * p.stepMs) / 1000, round(v)] as [number, number]);
-    out.push(j);
-  }
-  out.sort((x, y) => y.cost_usd - x.cost_usd || cmpLabels(x.labels, y.labels));
-  return { currency: 'USD', from: p.fromMs / 1000, to: p.toMs / 1000, group_by: [...p.groupBy], total_cost_usd: round(total), groups: out };
 }
 
 /**
@@ -224,9 +288,14 @@ function dimsKey(labels: Labels): string {
   return s;
 }
 
-/** round keeps 12 significant decimals of USD: sums of float increments carry noise below that. */
+/**
+ * round keeps 12 significant digits of USD: sums of float increments carry noise below that, and
+ * the same figure summed in another order (by day from digests, by window live) reads the same.
+ */
 function round(v: number): number {
-  return Math.round(v * 1e12) / 1e12;
+  if (v === 0 || !Number.isFinite(v)) return v;
+  const m = 10 ** (11 - Math.floor(Math.log10(Math.abs(v))));
+  return Math.round(v * m) / m;
 }
 
 function cmpLabels(a: Record<string, string>, b: Record<string, string>): number {

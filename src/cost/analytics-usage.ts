@@ -2,6 +2,7 @@ import { getLabel, METRIC_NAME, type Labels } from '../model/labels.js';
 import { Matcher } from '../model/matcher.js';
 import { SparseHistogram } from '../model/hdr.js';
 import type { Querier } from '../store/interface.js';
+import { addUsageDigest, daySegments, openDayDigests } from './day-digest-read.js';
 import { dimensionValues, type Dimension, type DimensionMap } from './dimensions.js';
 import type { RangeParams } from './analytics-params.js';
 import { forEachIncrement, forEachWindowHistogram, tierHint } from './analytics-read.js';
@@ -62,7 +63,8 @@ const FIELD: Readonly<Record<Dimension, keyof UsageRowJson>> = {
   agent: 'agent_id', tool: 'tool_name', mcp_server: 'mcp_server_label', user: 'user_id', tenant: 'tenant_id', model: 'model', provider: 'provider',
 };
 
-class Part {
+/** Part is a row's calls from one kind of source (metrics or span metrics), unrounded. */
+export class Part {
   calls = 0;
   failures = 0;
   latencyMs = 0;
@@ -70,13 +72,73 @@ class Part {
   readonly hists = new Map<number, SparseHistogram>();
 }
 
-interface Row {
+/** Row is one daily row while it is collected. */
+export interface Row {
   readonly date: string;
   readonly dims: Record<string, string>;
   readonly metric: Part;
   readonly span: Part;
   input: number;
   output: number;
+}
+
+/**
+ * UsageRows holds the rows of one answer while its parts are collected: live reads of the series
+ * (collectUsageLive) and day digests (day-digest-read.ts) add into the same rows.
+ */
+export class UsageRows {
+  readonly rows = new Map<string, Row>();
+  private readonly dates = new Map<number, string>();
+
+  constructor(readonly p: UsageParams) {}
+
+  /** groupKey is the part of a row's key that the group-by dimensions give. */
+  groupKey(value: (d: Dimension) => string): { key: string; dims: Record<string, string> } {
+    const dims: Record<string, string> = {};
+    let key = '';
+    for (const d of this.p.groupBy) {
+      const v = value(d);
+      dims[d] = v;
+      key += '\u0000' + v;
+    }
+    return { key, dims };
+  }
+
+  /** row is the row of a group on a UTC day (days since 1970). */
+  row(g: { key: string; dims: Record<string, string> }, day: number): Row {
+    let date = this.dates.get(day);
+    if (date === undefined) this.dates.set(day, (date = new Date(day * 86_400_000).toISOString().slice(0, 10)));
+    const key = date + g.key;
+    let r = this.rows.get(key);
+    if (r === undefined) this.rows.set(key, (r = { date, dims: g.dims, metric: new Part(), span: new Part(), input: 0, output: 0 }));
+    return r;
+  }
+
+  /** finish turns the rows into the answer. */
+  finish(): UsageData {
+    const p = this.p;
+    const out: UsageRowJson[] = [];
+    for (const r of this.rows.values()) {
+      // A call reported by a metric and by its span counts once: span metrics fill only rows that
+      // no metric source fills.
+      const part = r.metric.calls > 0 ? r.metric : r.span;
+      const j: UsageRowJson = {
+        date: r.date, agent_id: null, tool_name: null, mcp_server_label: null, user_id: null, tenant_id: null,
+        call_count: part.calls,
+        success_count: part.calls - part.failures,
+        failure_count: part.failures,
+        total_latency_ms: round(part.latencyMs),
+        avg_latency_ms: part.calls > 0 ? round(part.latencyMs / part.calls) : 0,
+        p95_latency_ms: p95(part),
+        estimated_input_tokens: r.input,
+        estimated_output_tokens: r.output,
+      };
+      for (const d of p.groupBy) (j as unknown as Record<string, string>)[FIELD[d]] = r.dims[d]!;
+      out.push(j);
+    }
+    out.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : b.call_count - a.call_count || keyOf(a, p.groupBy).localeCompare(keyOf(b, p.groupBy))));
+    return { from: p.fromMs / 1000, to: p.toMs / 1000, group_by: [...p.groupBy], rows: out };
+  }
 }
 
 /** FAILURE_OUTCOMES are `outcome`/`status` values that mean a failed call. */
@@ -95,43 +157,42 @@ export function isFailure(labels: Labels): boolean {
   return false;
 }
 
-/** usageAnalytics answers the usage analytics for one tenant over params' range. */
+/**
+ * usageAnalytics answers the usage analytics for one tenant over params' range: whole UTC days
+ * that have a current digest from it, the rest (edges, days without one) from the series.
+ */
 export function usageAnalytics(q: Querier, tenant: string, p: UsageParams): UsageData {
-  const rows = new Map<string, Row>();
+  const rows = new UsageRows(p);
   const hint = Math.min(tierHint(p.fromMs, p.toMs, 0), 3_600_000);
-  // Per series (one label-set object for all its samples in a select): its group key; per day its date.
+  const digests = openDayDigests(q, tenant, p.dimensions);
+  for (const seg of daySegments(digests, p.fromMs, p.toMs, () => true)) {
+    if (seg.dayMs !== null) addUsageDigest(rows, digests!, seg.dayMs);
+    else collectUsageLive(q, tenant, rows, seg.fromMs, seg.toMs, hint);
+  }
+  return rows.finish();
+}
+
+/** collectUsageLive adds what the series hold in [fromMs, toMs] to `rows`, reading at `hint`. */
+export function collectUsageLive(q: Querier, tenant: string, rows: UsageRows, fromMs: number, toMs: number, hint: number): void {
+  const p = rows.p;
+  // Per series (one label-set object for all its samples in a select): its group key; per day its row.
   // A series' windows come in time order, so its last row is the next window's row but once a day.
   const groupOf = new WeakMap<Labels, { key: string; dims: Record<string, string>; day: number; row: Row | null }>();
-  const dates = new Map<number, string>();
   const row = (labels: Labels, t: number): Row => {
     let g = groupOf.get(labels);
     if (g === undefined) {
       const dv = dimensionValues(labels, p.dimensions);
-      const dims: Record<string, string> = {};
-      let key = '';
-      for (const d of p.groupBy) {
-        dims[d] = dv[d];
-        key += '\u0000' + dv[d];
-      }
-      groupOf.set(labels, (g = { key, dims, day: NaN, row: null }));
+      groupOf.set(labels, (g = { ...rows.groupKey((d) => dv[d]), day: NaN, row: null }));
     }
     const day = Math.floor(t / 86_400_000);
     if (day === g.day) return g.row!;
     g.day = day;
-    g.row = rowOf(g, day);
+    g.row = rows.row(g, day);
     return g.row;
-  };
-  const rowOf = (g: { key: string; dims: Record<string, string> }, day: number): Row => {
-    let date = dates.get(day);
-    if (date === undefined) dates.set(day, (date = new Date(day * 86_400_000).toISOString().slice(0, 10)));
-    const key = date + g.key;
-    let r = rows.get(key);
-    if (r === undefined) rows.set(key, (r = { date, dims: g.dims, metric: new Part(), span: new Part(), input: 0, output: 0 }));
-    return r;
   };
   const failed = new WeakMap<Labels, boolean>();
   const feed = (name: string, factor: number, span: boolean) => {
-    forEachWindowHistogram(q, tenant, [new Matcher('=', METRIC_NAME, name)], p.fromMs, p.toMs, hint, (labels, t, h) => {
+    forEachWindowHistogram(q, tenant, [new Matcher('=', METRIC_NAME, name)], fromMs, toMs, hint, (labels, t, h) => {
       const r = row(labels, t);
       const part = span ? r.span : r.metric;
       part.calls += h.count;
@@ -148,7 +209,7 @@ export function usageAnalytics(q: Querier, tenant: string, p: UsageParams): Usag
   feed(SPAN_LATENCY[0], SPAN_LATENCY[1], true);
   // Tokens come from the de-duplicated derived series, which carry the dimension labels.
   const asSource = new WeakMap<Labels, Labels>();
-  forEachIncrement(q, tenant, [new Matcher('=', METRIC_NAME, TOKENS_METRIC)], p.fromMs, p.toMs, hint, (labels, _k, t, inc) => {
+  forEachIncrement(q, tenant, [new Matcher('=', METRIC_NAME, TOKENS_METRIC)], fromMs, toMs, hint, (labels, _k, t, inc) => {
     if (inc === 0) return;
     let src = asSource.get(labels);
     if (src === undefined) asSource.set(labels, (src = dimLabelsAsSource(labels, p.dimensions)));
@@ -157,28 +218,6 @@ export function usageAnalytics(q: Querier, tenant: string, p: UsageParams): Usag
     if (kind === 'output' || kind === 'reasoning') r.output += inc;
     else r.input += inc;
   });
-
-  const out: UsageRowJson[] = [];
-  for (const r of rows.values()) {
-    // A call reported by a metric and by its span counts once: span metrics fill only rows that
-    // no metric source fills.
-    const part = r.metric.calls > 0 ? r.metric : r.span;
-    const j: UsageRowJson = {
-      date: r.date, agent_id: null, tool_name: null, mcp_server_label: null, user_id: null, tenant_id: null,
-      call_count: part.calls,
-      success_count: part.calls - part.failures,
-      failure_count: part.failures,
-      total_latency_ms: round(part.latencyMs),
-      avg_latency_ms: part.calls > 0 ? round(part.latencyMs / part.calls) : 0,
-      p95_latency_ms: p95(part),
-      estimated_input_tokens: r.input,
-      estimated_output_tokens: r.output,
-    };
-    for (const d of p.groupBy) (j as unknown as Record<string, string>)[FIELD[d]] = r.dims[d]!;
-    out.push(j);
-  }
-  out.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : b.call_count - a.call_count || keyOf(a, p.groupBy).localeCompare(keyOf(b, p.groupBy))));
-  return { from: p.fromMs / 1000, to: p.toMs / 1000, group_by: [...p.groupBy], rows: out };
 }
 
 /**

@@ -2,6 +2,16 @@ import { defineJobs, type JobContext, type JobTable } from '../query/pool/job.js
 import type { JobOptions, QueryRunner } from '../query/pool/runner.js';
 import { costsAnalytics, type CostsData, type CostsParams } from './analytics-costs.js';
 import { usageAnalytics, type UsageData, type UsageParams } from './analytics-usage.js';
+import { buildDayDigest } from './day-digest-build.js';
+import type { DayDigestData } from './day-digest.js';
+import type { DimensionMap } from './dimensions.js';
+
+/** DayDigestJobParams ask a query worker for one tenant's digest of one UTC day. */
+export interface DayDigestJobParams {
+  readonly tenant: string;
+  readonly dayMs: number;
+  readonly dimensions: DimensionMap;
+}
 
 /** AnalyticsJobParams are one analytics request for one tenant, as sent to a query worker. */
 export interface AnalyticsJobParams<P> {
@@ -21,6 +31,10 @@ export const COST_JOBS = defineJobs({
   'analytics.usage'(ctx: JobContext, p: AnalyticsJobParams<UsageParams>): UsageData {
     return usageAnalytics(ctx.querier, p.tenant, p.params);
   },
+  /** A day digest is read from the series on a worker; the main thread only stores it. */
+  'analytics.day-digest'(ctx: JobContext, p: DayDigestJobParams): DayDigestData {
+    return buildDayDigest(ctx.querier, p.tenant, p.dayMs, p.dimensions);
+  },
 });
 
 /** jobs is the table a query worker loads from this module (QueryPool `jobModules`). */
@@ -37,4 +51,9 @@ export function runCosts(queries: QueryRunner, p: AnalyticsJobParams<CostsParams
 /** runUsage runs `analytics.usage` on a query worker. */
 export function runUsage(queries: QueryRunner, p: AnalyticsJobParams<UsageParams>, opts: JobOptions): Promise<UsageData> {
   return queries.runKind('analytics.usage', p, opts) as Promise<UsageData>;
+}
+
+/** runDayDigest builds one day digest on a query worker. */
+export function runDayDigest(queries: QueryRunner, p: DayDigestJobParams, opts: JobOptions): Promise<DayDigestData> {
+  return queries.runKind('analytics.day-digest', p, opts) as Promise<DayDigestData>;
 }

@@ -1,0 +1,205 @@
+import { SparseHistogram } from '../model/hdr.js';
+import type { DigestReader, Querier } from '../store/interface.js';
+import type { Acc, CostAccs } from './analytics-costs.js';
+import type { Part, Row, UsageRows } from './analytics-usage.js';
+import {
+  COST_FIELDS, CostField, DIGEST_VERSION, GROUPS_KEY, HEADER, dayKey, decodeGroups, digestDoubles, groupsLength, mappingFingerprint,
+} from './day-digest.js';
+import { DIMENSIONS, type Dimension, type DimensionMap } from './dimensions.js';
+
+/**
+ * day-digest-read.ts lets an analytics answer take whole UTC days from day digests
+ * (day-digest.ts): it splits a range into digest days and the parts read live (edges, days
+ * without a current digest), and adds a digest's groups into the answer's.
+ */
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+/** DIM_INDEX is each dimension's place in a group's values. */
+const DIM_INDEX = Object.fromEntries(DIMENSIONS.map((d, i) => [d, i])) as Record<Dimension, number>;
+
+/** Group tables already parsed, per reader and tenant, with the length they were parsed at. */
+const tables = new WeakMap<DigestReader, Map<string, string[][]>>();
+
+/** OpenDigests is one tenant's digests as one answer reads them. */
+export interface OpenDigests {
+  readonly reader: DigestReader;
+  readonly tenant: string;
+  readonly groups: readonly string[][];
+  readonly settled: { readonly fromMs: number; readonly toMs: number; readonly keptFromMs: number };
+  /** The mapping fingerprint usage entries must have (usage answers only). */
+  readonly mapping: number | null;
+}
+
+/**
+ * openDayDigests opens a tenant's digests for one answer; null when the querier keeps none.
+ * `mapping` (usage answers) requires digests grouped by that dimension mapping.
+ */
+export function openDayDigests(q: Querier, tenant: string, mapping?: DimensionMap): OpenDigests | null {
+  const reader = q.digests;
+  if (reader === undefined) return null;
+  const stored = reader.get(tenant, GROUPS_KEY);
+  if (stored === undefined) return null;
+  let perTenant = tables.get(reader);
+  if (perTenant === undefined) tables.set(reader, (perTenant = new Map()));
+  let groups = perTenant.get(tenant);
+  if (groups === undefined || groups.length !== groupsLength(stored.bytes)) perTenant.set(tenant, (groups = decodeGroups(stored.bytes)));
+  return { reader, tenant, groups, settled: reader.settledDays(), mapping: mapping === undefined ? null : mappingFingerprint(mapping) };
+}
+
+/** Segment is a part of a range: a whole day from its digest (`dayMs`), or [fromMs, toMs] read live. */
+export interface Segment {
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly dayMs: number | null;
+}
+
+/**
+ * daySegments splits [fromMs, toMs] (inclusive) into digest days (whole UTC days inside it that
+ * are settled, have a digest built at the day's current stamp, and that `usable` accepts) and
+ * live parts between them (adjacent live days in one part: each live read has a cost per series).
+ * A range that starts before the digests' tier keeps its data is read live whole: its start comes
+ * from a coarser tier, whose windows straddle the days a digest would cut it into.
+ */
+export function daySegments(od: OpenDigests | null, fromMs: number, toMs: number, usable: (dayMs: number) => boolean): Segment[] {
+  const out: Segment[] = [];
+  let liveFrom = fromMs;
+  if (od !== null && fromMs >= od.settled.keptFromMs) {
+    const first = Math.max(Math.ceil(fromMs / DAY) * DAY, od.settled.fromMs);
+    const end = Math.min(Math.floor((toMs + 1) / DAY) * DAY, od.settled.toMs);
+    for (let day = first; day + DAY <= end; day += DAY) {
+      if (!usable(day) || !current(od, day)) continue;
+      if (liveFrom < day) out.push({ fromMs: liveFrom, toMs: day - 1, dayMs: null });
+      out.push({ fromMs: day, toMs: day + DAY - 1, dayMs: day });
+      liveFrom = day + DAY;
+    }
+  }
+  if (liveFrom <= toMs) out.push({ fromMs: liveFrom, toMs, dayMs: null });
+  return out;
+}
+
+/** current says whether a day's digest was built at the day's current stamp, in this format (and mapping). */
+function current(od: OpenDigests, dayMs: number): boolean {
+  const d = od.reader.get(od.tenant, dayKey(dayMs));
+  if (d === undefined || d.stamp !== od.reader.dayStamp(dayMs) || d.bytes.length < HEADER * 8) return false;
+  const v = digestDoubles(d.bytes);
+  return v[0] === DIGEST_VERSION && (od.mapping === null || v[1] === od.mapping);
+}
+
+/** doubles reads a day's digest (checked current by daySegments). */
+function doubles(od: OpenDigests, dayMs: number): Float64Array {
+  const d = od.reader.get(od.tenant, dayKey(dayMs));
+  if (d === undefined) throw new Error(`day digest ${new Date(dayMs).toISOString()} vanished while read`);
+  return digestDoubles(d.bytes);
+}
+
+/** Per answer: the group of each group id, resolved at its first use. */
+const costGroups = new WeakMap<CostAccs, Array<Acc | undefined>>();
+
+/**
+ * addCostDigest adds a digest day to a costs answer; `monthOnly` adds only computed cost to the
+ * month so far (the forecast's part before the range). Trend buckets take each hour's cost at the
+ * hour's start: callers use digests for a trend only where every bucket start is a whole hour.
+ */
+export function addCostDigest(accs: CostAccs, od: OpenDigests, dayMs: number, monthOnly: boolean): void {
+  const v = doubles(od, dayMs);
+  const n = v[2]!;
+  let byGid = costGroups.get(accs);
+  if (byGid === undefined) costGroups.set(accs, (byGid = []));
+  const inMonth = accs.forecast && dayMs >= accs.monthStart;
+  let hp = v[5]!;
+  for (let i = 0; i < n; i++) {
+    const o = HEADER + i * COST_FIELDS;
+    const gid = v[o]!;
+    let a = byGid[gid];
+    if (a === undefined) {
+      const g = od.groups[gid]!;
+      byGid[gid] = a = accs.acc((d) => g[DIM_INDEX[d]]!);
+    }
+    const f = o + 1;
+    const cost = v[f + CostField.Cost]!;
+    if (monthOnly) {
+      a.monthCost += cost;
+      continue;
+    }
+    const j = a.json;
+    j.cost_usd += cost;
+    j.reported_cost_usd += v[f + CostField.Reported]!;
+    j.input_tokens += v[f + CostField.Input]!;
+    j.output_tokens += v[f + CostField.Output]!;
+    j.cache_read_tokens += v[f + CostField.CacheRead]!;
+    j.cache_write_tokens += v[f + CostField.CacheWrite]!;
+    j.reasoning_tokens += v[f + CostField.Reasoning]!;
+    j.unpriced_tokens += v[f + CostField.Unpriced]!;
+    j.calls += v[f + CostField.Calls]!;
+    if (inMonth) a.monthCost += cost;
+    if (a.trend !== null) {
+      // Hours are kept in entry order: walk this entry's.
+      const mask = v[hp++]!;
+      for (let h = 0; h < 24; h++) if ((mask & (1 << h)) !== 0) a.trend[accs.trendIndex(dayMs + h * HOUR)]! += v[hp++]!;
+    }
+  }
+}
+
+/** Per answer: each group id's output group (index into `outs`), and per output group its row of the day. */
+interface UsageGroups {
+  readonly outOf: Array<number | undefined>;
+  readonly outs: Array<{ key: string; dims: Record<string, string>; day: number; row: Row | null }>;
+  readonly byKey: Map<string, number>;
+}
+const usageGroups = new WeakMap<UsageRows, UsageGroups>();
+
+/** addUsageDigest adds a digest day's rows to a usage answer. */
+export function addUsageDigest(rows: UsageRows, od: OpenDigests, dayMs: number): void {
+  const v = doubles(od, dayMs);
+  const n = v[3]!;
+  let ug = usageGroups.get(rows);
+  if (ug === undefined) usageGroups.set(rows, (ug = { outOf: [], outs: [], byKey: new Map() }));
+  const day = dayMs / DAY;
+  let p = v[4]!;
+  for (let i = 0; i < n; i++) {
+    const gid = v[p]!;
+    let out = ug.outOf[gid];
+    if (out === undefined) {
+      const g = od.groups[gid]!;
+      const k = rows.groupKey((d) => g[DIM_INDEX[d]]!);
+      out = ug.byKey.get(k.key);
+      if (out === undefined) {
+        out = ug.outs.length;
+        ug.outs.push({ ...k, day: NaN, row: null });
+        ug.byKey.set(k.key, out);
+      }
+      ug.outOf[gid] = out;
+    }
+    const o = ug.outs[out]!;
+    if (o.day !== day) {
+      o.day = day;
+      o.row = rows.row(o, day);
+    }
+    const r = o.row!;
+    r.input += v[p + 1]!;
+    r.output += v[p + 2]!;
+    p = addPart(v, p + 3, r.metric);
+    p = addPart(v, p, r.span);
+  }
+}
+
+/** addPart adds a stored part at `p` into `part`; returns the position after it. */
+function addPart(v: Float64Array, p: number, part: Part): number {
+  part.calls += v[p]!;
+  part.failures += v[p + 1]!;
+  part.latencyMs += v[p + 2]!;
+  const nh = v[p + 3]!;
+  p += 4;
+  for (let k = 0; k < nh; k++) {
+    const factor = v[p]!, size = v[p + 5]!;
+    const idx = v.subarray(p + 6, p + 6 + size), cnt = v.subarray(p + 6 + size, p + 6 + 2 * size);
+    const h = SparseHistogram.fromBuckets(idx, cnt, v[p + 1]!, v[p + 2]!, v[p + 3]!, v[p + 4]!);
+    const m = part.hists.get(factor);
+    if (m === undefined) part.hists.set(factor, h);
+    else m.add(h);
+    p += 6 + 2 * size;
+  }
+  return p;
+}

@@ -1,0 +1,64 @@
+import type { DigestStore } from '../store/interface.js';
+import {
+  DAY_PREFIX, DIGEST_VERSION, GROUPS_KEY, HEADER, dayKey, decodeGroups, digestDoubles, encodeDayDigest, encodeGroups, groupId, type DayDigestData,
+} from './day-digest.js';
+
+const DAY = 86_400_000;
+
+/** RefreshResult counts what one refresh did. */
+export interface RefreshResult {
+  built: number;
+  removed: number;
+}
+
+/**
+ * refreshDayDigests brings every tenant's day digests up to date: it builds (with `build`, which
+ * reads the series: on a query worker in the daemon) each settled day whose digest is missing,
+ * was built before the day's last write, or in another format or dimension mapping, newest day
+ * first, and removes digests of days no longer settled (retention moved past them). The day's
+ * stamp is read before the build, so a write that lands meanwhile leaves the digest stale and the
+ * next refresh builds it again. One refresh at a time per store (the caller's to ensure).
+ */
+export async function refreshDayDigests(
+  ds: DigestStore, mapping: number, build: (tenant: string, dayMs: number) => Promise<DayDigestData>, signal?: AbortSignal,
+): Promise<RefreshResult> {
+  const res: RefreshResult = { built: 0, removed: 0 };
+  const { fromMs, toMs } = ds.settledDays();
+  for (const tenant of ds.tenants()) {
+    for (const key of ds.keys(tenant, DAY_PREFIX)) {
+      const day = Number(key.slice(DAY_PREFIX.length));
+      if (day < fromMs || day >= toMs) {
+        await ds.remove(tenant, key);
+        res.removed++;
+      }
+    }
+    const stored = ds.get(tenant, GROUPS_KEY);
+    const table = stored === undefined ? [] : decodeGroups(stored.bytes);
+    let groupsStored = stored !== undefined;
+    const ids = new Map<string, number>();
+    for (const [i, g] of table.entries()) ids.set(g.join('\u0000'), i);
+    for (let day = toMs - DAY; day >= fromMs; day -= DAY) {
+      if (signal?.aborted === true) return res;
+      const stamp = ds.dayStamp(day);
+      if (isCurrent(ds, tenant, day, stamp, mapping)) continue;
+      const data = await build(tenant, day);
+      const before = table.length;
+      const bytes = encodeDayDigest(data, (dims) => groupId(dims, table, ids));
+      // The group table first: a digest never names a group its reader cannot find.
+      if (table.length !== before || !groupsStored) {
+        await ds.put(tenant, GROUPS_KEY, 0, encodeGroups(table));
+        groupsStored = true;
+      }
+      await ds.put(tenant, dayKey(day), stamp, bytes);
+      res.built++;
+    }
+  }
+  return res;
+}
+
+function isCurrent(ds: DigestStore, tenant: string, dayMs: number, stamp: number, mapping: number): boolean {
+  const d = ds.get(tenant, dayKey(dayMs));
+  if (d === undefined || d.stamp !== stamp || d.bytes.length < HEADER * 8) return false;
+  const v = digestDoubles(d.bytes);
+  return v[0] === DIGEST_VERSION && v[1] === mapping;
+}

@@ -1,0 +1,155 @@
+import { fnv1aString } from '../wire/fnv1a.js';
+import { DIMENSIONS, type DimensionMap } from './dimensions.js';
+
+/**
+ * day-digest.ts is the format of a day digest: one tenant's cost and usage figures for one whole
+ * UTC day, per finest group (all seven dimensions), so that an analytics answer over 90 days
+ * merges 90 digests instead of reading every window of every series (SPEC section 7: answers in
+ * under 100 ms). A digest is built from the series by the same code that answers live
+ * (day-digest-build.ts), kept by the store beside them with the day's stamp (store/digests.ts),
+ * and read only while that stamp is current (day-digest-read.ts).
+ *
+ * Stored value: a Float64Array (little-endian), integers as doubles:
+ *   header   [version, mapping, nCost, nUsage, usageOff, hoursOff]
+ *   costs    nCost  x [gid, cost, reported, input, output, cacheRead, cacheWrite, reasoning, unpriced, calls]
+ *   usage    nUsage x [gid, input, output, part(metric), part(span)]
+ *            part = [calls, failures, latencyMs, nHists, nHists x hist]
+ *            hist = [factor, count, sum, min, max, size, size x index, size x count]
+ *   hours    nCost  x [mask, one value per set bit]: computed cost by hour of the day (bit h = hour h)
+ * `gid` numbers a group in the tenant's group table (GROUPS_KEY): JSON of the groups' dimension
+ * values in DIMENSIONS order, which only grows, so a reader caches it by its length.
+ */
+
+export const DIGEST_VERSION = 1;
+/** HEADER is the header's length in doubles. */
+export const HEADER = 6;
+/** COST_FIELDS is a cost entry's length in doubles. */
+export const COST_FIELDS = 10;
+/** The cost entry's fields after `gid`, in CostEntry.f order. */
+export const enum CostField { Cost = 0, Reported, Input, Output, CacheRead, CacheWrite, Reasoning, Unpriced, Calls }
+export const COST_VALUES = COST_FIELDS - 1;
+
+/** GROUPS_KEY is the digest key of a tenant's group table. */
+export const GROUPS_KEY = 'llm-groups';
+/** dayKey is the digest key of a tenant's day (its start, ms). */
+export function dayKey(dayMs: number): string {
+  return `llm-day/${String(dayMs).padStart(15, '0')}`;
+}
+export const DAY_PREFIX = 'llm-day/';
+
+/** HistData is a merged HDR histogram as plain data. */
+export interface HistData {
+  readonly factor: number;
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+  readonly indices: number[];
+  readonly counts: number[];
+}
+
+/** PartData is a usage part (metrics or span metrics) as plain data. */
+export interface PartData {
+  readonly calls: number;
+  readonly failures: number;
+  readonly latencyMs: number;
+  readonly hists: HistData[];
+}
+
+/** CostEntry is one finest group's cost figures of the day; `hours` holds computed cost by hour. */
+export interface CostEntry {
+  readonly dims: string[];
+  readonly f: number[];
+  readonly hours: number[];
+}
+
+/** UsageEntry is one finest group's usage figures of the day. */
+export interface UsageEntry {
+  readonly dims: string[];
+  readonly metric: PartData;
+  readonly span: PartData;
+  readonly input: number;
+  readonly output: number;
+}
+
+/** DayDigestData is a day digest before encoding: what a query worker builds (structured-clonable). */
+export interface DayDigestData {
+  readonly dayMs: number;
+  /** mappingFingerprint of the dimension mapping the usage entries were grouped by. */
+  readonly mapping: number;
+  readonly costs: CostEntry[];
+  readonly usage: UsageEntry[];
+}
+
+/** mappingFingerprint identifies a dimension mapping: usage digests grouped by another one are not used. */
+export function mappingFingerprint(map: DimensionMap): number {
+  return fnv1aString(JSON.stringify(DIMENSIONS.map((d) => map[d])));
+}
+
+/** groupId interns a group's dimension values: `table` grows (and `ids` with it) for a new group. */
+export function groupId(dims: readonly string[], table: string[][], ids: Map<string, number>): number {
+  const key = dims.join('\u0000');
+  let id = ids.get(key);
+  if (id === undefined) {
+    id = table.length;
+    table.push([...dims]);
+    ids.set(key, id);
+  }
+  return id;
+}
+
+/** encodeDayDigest lays a digest out as stored, its groups numbered by `gid`. */
+export function encodeDayDigest(d: DayDigestData, gid: (dims: readonly string[]) => number): Uint8Array {
+  const out: number[] = [DIGEST_VERSION, d.mapping, d.costs.length, d.usage.length, 0, 0];
+  for (const c of d.costs) {
+    out.push(gid(c.dims));
+    for (let i = 0; i < COST_VALUES; i++) out.push(c.f[i] ?? 0);
+  }
+  out[4] = out.length;
+  const part = (p: PartData) => {
+    out.push(p.calls, p.failures, p.latencyMs, p.hists.length);
+    for (const h of p.hists) {
+      out.push(h.factor, h.count, h.sum, h.min, h.max, h.indices.length);
+      for (const i of h.indices) out.push(i);
+      for (const c of h.counts) out.push(c);
+    }
+  };
+  for (const u of d.usage) {
+    out.push(gid(u.dims), u.input, u.output);
+    part(u.metric);
+    part(u.span);
+  }
+  out[5] = out.length;
+  for (const c of d.costs) {
+    let mask = 0;
+    for (let h = 0; h < 24; h++) if ((c.hours[h] ?? 0) !== 0) mask |= 1 << h;
+    out.push(mask);
+    for (let h = 0; h < 24; h++) if ((mask & (1 << h)) !== 0) out.push(c.hours[h]!);
+  }
+  return new Uint8Array(Float64Array.from(out).buffer);
+}
+
+/** digestDoubles reads stored digest bytes as doubles (copied only when not 8-byte aligned). */
+export function digestDoubles(bytes: Uint8Array): Float64Array {
+  if (bytes.byteOffset % 8 === 0) return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length >> 3);
+  return new Float64Array(bytes.slice().buffer, 0, bytes.length >> 3);
+}
+
+/** encodeGroups stores a group table: its length, then its JSON. */
+export function encodeGroups(table: readonly string[][]): Uint8Array {
+  const json = Buffer.from(JSON.stringify(table), 'utf8');
+  const out = new Uint8Array(8 + json.length);
+  new DataView(out.buffer).setFloat64(0, table.length, true);
+  out.set(json, 8);
+  return out;
+}
+
+/** groupsLength reads a stored group table's length without parsing it. */
+export function groupsLength(bytes: Uint8Array): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getFloat64(0, true);
+}
+
+/** decodeGroups parses a stored group table. */
+export function decodeGroups(bytes: Uint8Array): string[][] {
+  return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, bytes.length - 8).toString('utf8')) as string[][];
+}

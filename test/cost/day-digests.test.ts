@@ -1,0 +1,227 @@
+import t from 'tap';
+import { costsAnalytics, type CostsParams } from '../../src/cost/analytics-costs.js';
+import { usageAnalytics, type UsageParams } from '../../src/cost/analytics-usage.js';
+import { buildDayDigest } from '../../src/cost/day-digest-build.js';
+import { refreshDayDigests } from '../../src/cost/day-digest-refresh.js';
+import { dayKey, mappingFingerprint } from '../../src/cost/day-digest.js';
+import { DEFAULT_DIMENSION_LABELS, dimensionMap, type Dimension, type DimensionMap } from '../../src/cost/dimensions.js';
+import { SparseHistogram } from '../../src/model/hdr.js';
+import type { Matcher } from '../../src/model/matcher.js';
+import { MetricKind } from '../../src/model/metric-kind.js';
+import type { Querier, SelectHints, SelectResult, Store } from '../../src/store/interface.js';
+import { CLOCK_T0, L, openTemp } from '../store/helpers.js';
+
+const MIN = 60_000, HOUR = 3_600_000, DAY = 86_400_000;
+const NOW = Math.floor(CLOCK_T0 / HOUR) * HOUR;
+const DAYS = 20;
+const T0 = Math.floor((NOW - DAYS * DAY) / HOUR) * HOUR;
+
+/** live is `q` without its digests: what every answer was before them. */
+function live(q: Querier): Querier {
+  return {
+    select: (a, m, h) => q.select(a, m, h),
+    selectEach: (a, m, h, fn) => q.selectEach!(a, m, h, fn),
+    series: (a, m, s, e) => q.series(a, m, s, e),
+    labelNames: (a, m, s, e) => q.labelNames(a, m, s, e),
+    labelValues: (a, n, m, s, e) => q.labelValues(a, n, m, s, e),
+    metadata: (a, m) => q.metadata(a, m),
+  };
+}
+
+/** reads is `q` recording the time span of every series read. */
+function reads(q: Querier): { q: Querier; spans: Array<[number, number]> } {
+  const spans: Array<[number, number]> = [];
+  const each = (a: string, m: readonly Matcher[], h: SelectHints, fn: (r: SelectResult) => void) => {
+    spans.push([h.startMs, h.endMs]);
+    q.selectEach!(a, m, h, fn);
+  };
+  return { q: { ...live(q), selectEach: each, digests: q.digests! }, spans };
+}
+
+/**
+ * load writes 20 days of derived LLM series for 3 agents x 2 models x 2 tools x 2 users, with
+ * every token kind, reported cost beside computed, windows with tokens but no cost (unpriced),
+ * calls, and latency histograms from two sources with failures, at points inside their hours.
+ */
+async function load(store: Store): Promise<void> {
+  const app = store.appender();
+  const ids: Array<{ i: number; cost: number; rep: number; kinds: number[]; calls: number; lat: number; span: number }> = [];
+  let i = 0;
+  for (const agent of ['a1', 'a2', 'a3']) for (const model of ['gpt-4o', 'claude']) for (const tool of ['search', 'fetch']) for (const user of ['u1', 'u2']) {
+    const dims = { agent, model, provider: model === 'claude' ? 'anthropic' : 'openai', tool, user };
+    ids.push({
+      i: i++,
+      cost: app.seriesId('default', L({ __name__: 'tallyd_llm_cost_usd_total', cost_source: 'computed', ...dims }), MetricKind.Counter),
+      rep: app.seriesId('default', L({ __name__: 'tallyd_llm_cost_usd_total', cost_source: 'reported', ...dims }), MetricKind.Counter),
+      kinds: ['input', 'cache_read', 'cache_write', 'output', 'reasoning'].map((kind) => app.seriesId('default', L({ __name__: 'tallyd_llm_tokens_total', kind, ...dims }), MetricKind.Counter)),
+      calls: app.seriesId('default', L({ __name__: 'tallyd_llm_calls_total', ...dims }), MetricKind.Counter),
+      lat: app.seriesId('default', L({ __name__: 'mcp_tool_execute_seconds', agent_id: agent, tool_name: tool, user_id: user, outcome: i % 3 === 0 ? 'error' : 'success' }), MetricKind.Histogram),
+      span: app.seriesId('default', L({ __name__: 'traces_span_metrics_duration_milliseconds', agent_id: agent, tool_name: tool, model, status_code: i % 4 === 0 ? 'STATUS_CODE_ERROR' : 'STATUS_CODE_UNSET' }), MetricKind.Histogram),
+    });
+  }
+  for (let w = T0; w < NOW; w += HOUR) {
+    const h = (w - T0) / HOUR;
+    for (const s of ids) {
+      if ((h + s.i) % 5 === 0) continue; // idle hours
+      const at = w + ((h * 7 + s.i * 11) % 60) * MIN;
+      const n = 1 + ((h + s.i) % 4);
+      // Every 7th active window has tokens but no price: no cost increment.
+      if ((h + s.i) % 7 !== 0) app.counter(s.cost, w, n * 0.0031 + s.i * 0.0001, at);
+      if ((h + s.i) % 3 === 0) app.counter(s.rep, w, n * 0.002, at);
+      s.kinds.forEach((k, j) => app.counter(k, w, n * (100 + 10 * j), at));
+      app.counter(s.calls, w, n, at);
+      const lat = new SparseHistogram();
+      for (let c = 0; c < n; c++) lat.record(0.05 + ((h * 13 + c * 7 + s.i) % 40) / 20);
+      app.histogram(s.lat, w, lat, at);
+      if (h % 2 === 0) {
+        const sp = new SparseHistogram();
+        sp.record(40 + (h % 30) * 5, n);
+        app.histogram(s.span, w, sp, at);
+      }
+    }
+  }
+  await app.commit();
+  await store.compact();
+}
+
+async function refresh(store: Store, mapping: DimensionMap = DEFAULT_DIMENSION_LABELS) {
+  return refreshDayDigests(store.digests!, mappingFingerprint(mapping), async (tenant, day) => buildDayDigest(store.querier(), tenant, day, mapping));
+}
+
+const GROUPS: Dimension[][] = [[], ['agent'], ['agent', 'model'], ['tool', 'user'], ['provider', 'model', 'tool', 'user', 'agent']];
+/** Ranges: the whole span, whole UTC days, edges inside hours, a range from after the 1st of NOW's month. */
+const RANGES: Array<[string, number, number]> = [
+  ['whole span', T0, NOW - 1],
+  ['whole days', Math.ceil(T0 / DAY) * DAY + DAY, Math.floor(NOW / DAY) * DAY - DAY - 1],
+  ['edges inside hours', T0 + 5 * DAY + 17 * MIN + 3_000, NOW - 2 * DAY - 23 * MIN],
+  ['from after the 1st', Date.UTC(2023, 10, 5, 6), NOW - 1],
+];
+
+t.test('answers from day digests equal the answers read from the series', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW + 10 * MIN });
+  await load(store);
+  const q = store.querier();
+  const before = costsAnalytics(q, 'default', { fromMs: T0, toMs: NOW - 1, groupBy: ['agent'], stepMs: 0, nowMs: NOW });
+  const r = await refresh(store);
+  const settled = store.digests!.settledDays();
+  t.ok(settled.toMs - settled.fromMs >= 15 * DAY, `most days are settled (${(settled.toMs - settled.fromMs) / DAY})`);
+  t.equal(r.built, (settled.toMs - settled.fromMs) / DAY, 'a digest for every settled day');
+  t.same(costsAnalytics(store.querier(), 'default', { fromMs: T0, toMs: NOW - 1, groupBy: ['agent'], stepMs: 0, nowMs: NOW }), before, 'the same answer as before the digests');
+
+  for (const [name, from, to] of RANGES) {
+    for (const groupBy of GROUPS) {
+      for (const stepMs of [0, DAY, 6 * HOUR]) {
+        const p: CostsParams = { fromMs: from, toMs: to, groupBy, stepMs, nowMs: NOW };
+        const got = costsAnalytics(store.querier(), 'default', p);
+        const want = costsAnalytics(live(store.querier()), 'default', p);
+        if (JSON.stringify(got) !== JSON.stringify(want)) {
+          t.same(got, want, `costs ${name} group_by=${groupBy.join(',')} step=${stepMs}`);
+          return;
+        }
+      }
+      const u: UsageParams = { fromMs: from, toMs: to, groupBy, stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS };
+      const got = usageAnalytics(store.querier(), 'default', u);
+      const want = usageAnalytics(live(store.querier()), 'default', u);
+      if (JSON.stringify(got) !== JSON.stringify(want)) {
+        t.same(got, want, `usage ${name} group_by=${groupBy.join(',')}`);
+        return;
+      }
+    }
+  }
+  t.pass(`${RANGES.length * GROUPS.length * 4} answers equal`);
+  const some = costsAnalytics(store.querier(), 'default', { fromMs: T0, toMs: NOW - 1, groupBy: ['agent'], stepMs: DAY, nowMs: NOW });
+  t.ok(some.groups.length === 3 && some.groups.every((g) => g.cost_usd > 0 && g.unpriced_tokens > 0 && g.reported_cost_usd > 0 && g.reasoning_tokens > 0 && (g.forecast_cost_usd ?? 0) > 0), 'the compared answers hold every kind of figure');
+});
+
+t.test('an answer reads from the series only what no digest holds', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW + 10 * MIN });
+  await load(store);
+  await refresh(store);
+  const settled = store.digests!.settledDays();
+  for (const [name, from, to] of RANGES) {
+    // The digest days of the range: whole, settled UTC days inside it.
+    const days: number[] = [];
+    for (let d = Math.max(Math.ceil(from / DAY) * DAY, settled.fromMs); d + DAY <= Math.min(to + 1, settled.toMs); d += DAY) days.push(d);
+    t.ok(days.length > 0, `${name}: has digest days`);
+    for (const [what, run] of [
+      ['costs', (q: Querier) => costsAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent'], stepMs: 0, nowMs: NOW })],
+      ['usage', (q: Querier) => usageAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
+    ] as const) {
+      const r = reads(store.querier());
+      run(r.q);
+      // A read may start 2 h before its part (the sample before its first window).
+      const bad = r.spans.filter(([s, e]) => days.some((d) => s + 2 * HOUR < d + DAY && e >= d));
+      t.same(bad, [], `${what} ${name}: no series read reaches into a digest day`);
+    }
+  }
+  const r = reads(store.querier());
+  costsAnalytics(r.q, 'default', { fromMs: T0, toMs: NOW - 1, groupBy: ['agent'], stepMs: DAY, nowMs: NOW });
+  const first = Math.max(Math.ceil(T0 / DAY) * DAY, settled.fromMs);
+  t.ok(r.spans.every(([s, e]) => s + 2 * HOUR >= settled.toMs || e < first), 'a daily trend with buckets starting on whole hours takes its days from digests too');
+  const w = reads(store.querier());
+  const a = settled.toMs - 5 * DAY;
+  costsAnalytics(w.q, 'default', { fromMs: a, toMs: a + 3 * DAY - 1, groupBy: ['agent'], stepMs: 0, nowMs: NOW });
+  t.same(w.spans, [], 'three whole settled days: no series read at all');
+});
+
+t.test('a write into a digested day makes its digest stale until the next refresh', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW + 10 * MIN });
+  await load(store);
+  await refresh(store);
+  const day = Math.floor(NOW / DAY) * DAY - 4 * DAY;
+  const p: CostsParams = { fromMs: day - 2 * DAY, toMs: day + 2 * DAY - 1, groupBy: ['agent'], stepMs: 0, nowMs: NOW };
+  const was = costsAnalytics(store.querier(), 'default', p);
+  const stamp = store.digests!.dayStamp(day);
+  const stampBefore = store.digests!.dayStamp(day - DAY);
+  const app = store.appender();
+  const id = app.seriesId('default', L({ __name__: 'tallyd_llm_cost_usd_total', cost_source: 'computed', agent: 'a1', model: 'gpt-4o', provider: 'openai', tool: 'search', user: 'u1' }), MetricKind.Counter);
+  app.counter(id, day + 3 * HOUR, 100, day + 3 * HOUR + 5 * MIN);
+  await app.commit();
+  t.not(store.digests!.dayStamp(day), stamp, 'the commit changed the day stamp');
+  t.equal(store.digests!.dayStamp(day - DAY), stampBefore, 'other days keep theirs');
+  const now = costsAnalytics(store.querier(), 'default', p);
+  const a1 = (d: typeof now) => d.groups.find((g) => g.labels.agent === 'a1')!.cost_usd;
+  t.equal(Math.round((a1(now) - a1(was)) * 1e6) / 1e6, 100, 'the late $100 counts at once (the stale digest is not used)');
+  t.same(now, costsAnalytics(live(store.querier()), 'default', p), 'and the answer is the live one');
+  const again = await refresh(store);
+  t.equal(again.built, 1, 'the next refresh rebuilds that day only');
+  t.same(costsAnalytics(store.querier(), 'default', p), now, 'with the same answer');
+  t.equal((await refresh(store)).built, 0, 'a refresh with nothing new builds nothing');
+});
+
+t.test('usage digests grouped by another dimension mapping are not used', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW + 10 * MIN });
+  await load(store);
+  await refresh(store);
+  // `user` read from a label the sources do not have: every user is ''.
+  const other = dimensionMap({ user: ['nobody'] });
+  const u: UsageParams = { fromMs: T0, toMs: NOW - 1, groupBy: ['agent', 'user'], stepMs: 0, dimensions: other };
+  const got = usageAnalytics(store.querier(), 'default', u);
+  t.same(got, usageAnalytics(live(store.querier()), 'default', u), 'the answer is read live with that mapping');
+  t.notSame(got, usageAnalytics(store.querier(), 'default', { ...u, dimensions: DEFAULT_DIMENSION_LABELS }), 'which gives another answer than the digests\' mapping');
+  const r = await refresh(store, other);
+  t.ok(r.built > 0, 'a refresh with the new mapping rebuilds the digests');
+  t.same(usageAnalytics(store.querier(), 'default', u), got, 'and the answer stays the same');
+});
+
+t.test('digests of days that left the settled range are removed', async (t) => {
+  let clock = NOW + 10 * MIN;
+  const { store } = await openTemp(t, { now: () => clock, tiers: [
+    { name: 'raw', resolutionMs: 10_000, retentionMs: 2 * DAY },
+    { name: '5m', resolutionMs: 300_000, retentionMs: 10 * DAY },
+    { name: '1h', resolutionMs: 3_600_000, retentionMs: 10 * DAY },
+    { name: 'monthly', resolutionMs: 0, retentionMs: 365 * DAY, monthly: true },
+  ] });
+  await load(store);
+  const first = await refresh(store);
+  const oldest = store.digests!.settledDays().fromMs;
+  t.ok(first.built >= 8, `built ${first.built}`);
+  t.ok(store.digests!.get('default', dayKey(oldest)) !== undefined, 'the oldest settled day has a digest');
+  clock += 3 * DAY;
+  await store.compact();
+  const r = await refresh(store);
+  t.equal(r.removed, 3, 'three days left the 1 h tier\'s retention');
+  t.equal(store.digests!.get('default', dayKey(oldest)), undefined, 'their digests are gone');
+  const p: CostsParams = { fromMs: oldest - 5 * DAY, toMs: clock, groupBy: ['agent'], stepMs: 0, nowMs: clock };
+  t.same(costsAnalytics(store.querier(), 'default', p), costsAnalytics(live(store.querier()), 'default', p), 'answers past the retention are the live ones');
+});
