@@ -83,6 +83,7 @@ async function main(): Promise<void> {
     // 90 days back from the store's clock, to its first whole hour: the oldest the 1 h tier keeps
     // (its retention is 90 days), as `period=90d` asks, with bucket starts on whole hours.
     const from = Math.max(T0, Math.ceil((clock - days * DAY) / HOUR) * HOUR), to = NOW - 1;
+    const dfrom = Math.ceil(from / DAY) * DAY, dto = Math.floor(NOW / DAY) * DAY - 1;
     const ufrom = T0 + DAY + 17 * 60_000 + 7_000, uto = NOW - 1 - 23 * 60_000;
     const cases: Array<[string, (q: Querier) => unknown]> = [
       ['costs group_by=agent', (q) => costsAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent'], stepMs: 0, nowMs: NOW })],
@@ -92,6 +93,10 @@ async function main(): Promise<void> {
       ['costs unaligned group_by=agent,model step=1d', (q) => costsAnalytics(q, 'default', { fromMs: ufrom, toMs: uto, groupBy: ['agent', 'model'], stepMs: DAY, nowMs: NOW })],
       ['usage unaligned group_by=agent,tool', (q) => usageAnalytics(q, 'default', { fromMs: ufrom, toMs: uto, groupBy: ['agent', 'tool'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
       ['costs unaligned group_by=agent', (q) => costsAnalytics(q, 'default', { fromMs: ufrom, toMs: uto, groupBy: ['agent'], stepMs: 0, nowMs: NOW })],
+      // `from=2026-09-09&to=2026-12-06` style: whole UTC days, every one of them from a day digest.
+      ['costs whole days group_by=agent', (q) => costsAnalytics(q, 'default', { fromMs: dfrom, toMs: dto, groupBy: ['agent'], stepMs: 0, nowMs: NOW })],
+      ['costs whole days group_by=agent,model step=1d', (q) => costsAnalytics(q, 'default', { fromMs: dfrom, toMs: dto, groupBy: ['agent', 'model'], stepMs: DAY, nowMs: NOW })],
+      ['usage whole days group_by=agent,tool', (q) => usageAnalytics(q, 'default', { fromMs: dfrom, toMs: dto, groupBy: ['agent', 'tool'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
     ];
     // CPU time next to wall time: on a shared machine the wall time mostly measures the others.
     const rows: Array<{ query: string; digest: string; live_digest: string; live_ms: number; p50_ms: number; p99_ms: number; p50_cpu_ms: number; runs: number }> = [];

@@ -3,7 +3,7 @@ import type { DigestReader, Querier } from '../store/interface.js';
 import type { Acc, CostAccs } from './analytics-costs.js';
 import type { Part, Row, UsageRows } from './analytics-usage.js';
 import {
-  COST_FIELDS, CostField, DIGEST_VERSION, GROUPS_KEY, HEADER, dayKey, decodeGroups, digestDoubles, groupsLength, mappingFingerprint,
+  COST_FIELDS, CostField, DIGEST_VERSION, GROUPS_KEY, HEAD, dayKey, decodeGroups, digestDoubles, groupsLength, mappingFingerprint, type Section,
 } from './day-digest.js';
 import { DIMENSIONS, type Dimension, type DimensionMap } from './dimensions.js';
 
@@ -82,15 +82,18 @@ export function daySegments(od: OpenDigests | null, fromMs: number, toMs: number
 /** current says whether a day's digest was built at the day's current stamp, in this format (and mapping). */
 function current(od: OpenDigests, dayMs: number): boolean {
   const d = od.reader.get(od.tenant, dayKey(dayMs));
-  if (d === undefined || d.stamp !== od.reader.dayStamp(dayMs) || d.bytes.length < HEADER * 8) return false;
+  if (d === undefined || d.stamp !== od.reader.dayStamp(dayMs) || d.bytes.length < HEAD * 8) return false;
   const v = digestDoubles(d.bytes);
   return v[0] === DIGEST_VERSION && (od.mapping === null || v[1] === od.mapping);
 }
 
-/** doubles reads a day's digest (checked current by daySegments). */
-function doubles(od: OpenDigests, dayMs: number): Float64Array {
-  const d = od.reader.get(od.tenant, dayKey(dayMs));
-  if (d === undefined) throw new Error(`day digest ${new Date(dayMs).toISOString()} vanished while read`);
+/**
+ * doubles reads a section of a day's digest (its head checked current by daySegments; the sections
+ * were written with it in one transaction). Valid until the next digest read.
+ */
+function doubles(od: OpenDigests, dayMs: number, section: Section): Float64Array {
+  const d = od.reader.get(od.tenant, dayKey(dayMs, section));
+  if (d === undefined) throw new Error(`day digest ${new Date(dayMs).toISOString()} ${section} vanished while read`);
   return digestDoubles(d.bytes);
 }
 
@@ -103,41 +106,44 @@ const costGroups = new WeakMap<CostAccs, Array<Acc | undefined>>();
  * hour's start: callers use digests for a trend only where every bucket start is a whole hour.
  */
 export function addCostDigest(accs: CostAccs, od: OpenDigests, dayMs: number, monthOnly: boolean): void {
-  const v = doubles(od, dayMs);
-  const n = v[2]!;
+  // A read is valid until the next: with a trend, the (smaller) costs section is copied out
+  // before the hours are read. Hours are kept in entry order.
+  const trend = !monthOnly && accs.nTrend > 0;
+  const cv = trend ? doubles(od, dayMs, 'costs').slice() : doubles(od, dayMs, 'costs');
+  const hours = trend ? doubles(od, dayMs, 'hours') : null;
+  const n = cv.length / COST_FIELDS;
   let byGid = costGroups.get(accs);
   if (byGid === undefined) costGroups.set(accs, (byGid = []));
   const inMonth = accs.forecast && dayMs >= accs.monthStart;
-  let hp = v[5]!;
+  let hp = 0;
   for (let i = 0; i < n; i++) {
-    const o = HEADER + i * COST_FIELDS;
-    const gid = v[o]!;
+    const o = i * COST_FIELDS;
+    const gid = cv[o]!;
     let a = byGid[gid];
     if (a === undefined) {
       const g = od.groups[gid]!;
       byGid[gid] = a = accs.acc((d) => g[DIM_INDEX[d]]!);
     }
     const f = o + 1;
-    const cost = v[f + CostField.Cost]!;
+    const cost = cv[f + CostField.Cost]!;
     if (monthOnly) {
       a.monthCost += cost;
       continue;
     }
     const j = a.json;
     j.cost_usd += cost;
-    j.reported_cost_usd += v[f + CostField.Reported]!;
-    j.input_tokens += v[f + CostField.Input]!;
-    j.output_tokens += v[f + CostField.Output]!;
-    j.cache_read_tokens += v[f + CostField.CacheRead]!;
-    j.cache_write_tokens += v[f + CostField.CacheWrite]!;
-    j.reasoning_tokens += v[f + CostField.Reasoning]!;
-    j.unpriced_tokens += v[f + CostField.Unpriced]!;
-    j.calls += v[f + CostField.Calls]!;
+    j.reported_cost_usd += cv[f + CostField.Reported]!;
+    j.input_tokens += cv[f + CostField.Input]!;
+    j.output_tokens += cv[f + CostField.Output]!;
+    j.cache_read_tokens += cv[f + CostField.CacheRead]!;
+    j.cache_write_tokens += cv[f + CostField.CacheWrite]!;
+    j.reasoning_tokens += cv[f + CostField.Reasoning]!;
+    j.unpriced_tokens += cv[f + CostField.Unpriced]!;
+    j.calls += cv[f + CostField.Calls]!;
     if (inMonth) a.monthCost += cost;
-    if (a.trend !== null) {
-      // Hours are kept in entry order: walk this entry's.
-      const mask = v[hp++]!;
-      for (let h = 0; h < 24; h++) if ((mask & (1 << h)) !== 0) a.trend[accs.trendIndex(dayMs + h * HOUR)]! += v[hp++]!;
+    if (a.trend !== null && hours !== null) {
+      const mask = hours[hp++]!;
+      for (let h = 0; h < 24; h++) if ((mask & (1 << h)) !== 0) a.trend[accs.trendIndex(dayMs + h * HOUR)]! += hours[hp++]!;
     }
   }
 }
@@ -152,13 +158,12 @@ const usageGroups = new WeakMap<UsageRows, UsageGroups>();
 
 /** addUsageDigest adds a digest day's rows to a usage answer. */
 export function addUsageDigest(rows: UsageRows, od: OpenDigests, dayMs: number): void {
-  const v = doubles(od, dayMs);
-  const n = v[3]!;
+  const v = doubles(od, dayMs, 'usage');
   let ug = usageGroups.get(rows);
   if (ug === undefined) usageGroups.set(rows, (ug = { outOf: [], outs: [], byKey: new Map() }));
   const day = dayMs / DAY;
-  let p = v[4]!;
-  for (let i = 0; i < n; i++) {
+  let p = 0;
+  while (p < v.length) {
     const gid = v[p]!;
     let out = ug.outOf[gid];
     if (out === undefined) {
@@ -185,6 +190,9 @@ export function addUsageDigest(rows: UsageRows, od: OpenDigests, dayMs: number):
   }
 }
 
+/** scratch holds a stored histogram while it is added into a row's (never kept). */
+const scratch = new SparseHistogram(256);
+
 /** addPart adds a stored part at `p` into `part`; returns the position after it. */
 function addPart(v: Float64Array, p: number, part: Part): number {
   part.calls += v[p]!;
@@ -195,10 +203,21 @@ function addPart(v: Float64Array, p: number, part: Part): number {
   for (let k = 0; k < nh; k++) {
     const factor = v[p]!, size = v[p + 5]!;
     const idx = v.subarray(p + 6, p + 6 + size), cnt = v.subarray(p + 6 + size, p + 6 + 2 * size);
-    const h = SparseHistogram.fromBuckets(idx, cnt, v[p + 1]!, v[p + 2]!, v[p + 3]!, v[p + 4]!);
     const m = part.hists.get(factor);
-    if (m === undefined) part.hists.set(factor, h);
-    else m.add(h);
+    if (m === undefined) part.hists.set(factor, SparseHistogram.fromBuckets(idx, cnt, v[p + 1]!, v[p + 2]!, v[p + 3]!, v[p + 4]!));
+    else {
+      scratch.reserve(size);
+      for (let i = 0; i < size; i++) {
+        scratch.indices[i] = idx[i]!;
+        scratch.counts[i] = cnt[i]!;
+      }
+      scratch.size = size;
+      scratch.count = v[p + 1]!;
+      scratch.sum = v[p + 2]!;
+      scratch.min = v[p + 3]!;
+      scratch.max = v[p + 4]!;
+      m.add(scratch);
+    }
     p += 6 + 2 * size;
   }
   return p;

@@ -1,13 +1,15 @@
 import type { DigestStore } from '../store/interface.js';
 import {
-  DAY_PREFIX, DIGEST_VERSION, GROUPS_KEY, HEADER, dayKey, decodeGroups, digestDoubles, encodeDayDigest, encodeGroups, groupId, type DayDigestData,
+  DAY_PREFIX, DIGEST_VERSION, GROUPS_KEY, HEAD, SECTIONS, dayKey, decodeGroups, digestDoubles, encodeDayDigest, encodeGroups, groupId, keyDay, type DayDigestData,
 } from './day-digest.js';
 
 const DAY = 86_400_000;
 
 /** RefreshResult counts what one refresh did. */
 export interface RefreshResult {
+  /** Days built. */
   built: number;
+  /** Days whose digests were removed. */
   removed: number;
 }
 
@@ -25,13 +27,15 @@ export async function refreshDayDigests(
   const res: RefreshResult = { built: 0, removed: 0 };
   const { fromMs, toMs } = ds.settledDays();
   for (const tenant of ds.tenants()) {
+    const gone = new Set<number>();
     for (const key of ds.keys(tenant, DAY_PREFIX)) {
-      const day = Number(key.slice(DAY_PREFIX.length));
+      const day = keyDay(key);
       if (day < fromMs || day >= toMs) {
         await ds.remove(tenant, key);
-        res.removed++;
+        gone.add(day);
       }
     }
+    res.removed += gone.size;
     const stored = ds.get(tenant, GROUPS_KEY);
     const table = stored === undefined ? [] : decodeGroups(stored.bytes);
     let groupsStored = stored !== undefined;
@@ -43,13 +47,13 @@ export async function refreshDayDigests(
       if (isCurrent(ds, tenant, day, stamp, mapping)) continue;
       const data = await build(tenant, day);
       const before = table.length;
-      const bytes = encodeDayDigest(data, (dims) => groupId(dims, table, ids));
+      const sections = encodeDayDigest(data, (dims) => groupId(dims, table, ids));
       // The group table first: a digest never names a group its reader cannot find.
       if (table.length !== before || !groupsStored) {
-        await ds.put(tenant, GROUPS_KEY, 0, encodeGroups(table));
+        await ds.put(tenant, 0, [[GROUPS_KEY, encodeGroups(table)]]);
         groupsStored = true;
       }
-      await ds.put(tenant, dayKey(day), stamp, bytes);
+      await ds.put(tenant, stamp, SECTIONS.map((s) => [dayKey(day, s), sections[s]] as const));
       res.built++;
     }
   }
@@ -58,7 +62,7 @@ export async function refreshDayDigests(
 
 function isCurrent(ds: DigestStore, tenant: string, dayMs: number, stamp: number, mapping: number): boolean {
   const d = ds.get(tenant, dayKey(dayMs));
-  if (d === undefined || d.stamp !== stamp || d.bytes.length < HEADER * 8) return false;
+  if (d === undefined || d.stamp !== stamp || d.bytes.length < HEAD * 8) return false;
   const v = digestDoubles(d.bytes);
   return v[0] === DIGEST_VERSION && v[1] === mapping;
 }

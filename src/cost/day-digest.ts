@@ -9,20 +9,22 @@ import { DIMENSIONS, type DimensionMap } from './dimensions.js';
  * (day-digest-build.ts), kept by the store beside them with the day's stamp (store/digests.ts),
  * and read only while that stamp is current (day-digest-read.ts).
  *
- * Stored value: a Float64Array (little-endian), integers as doubles:
- *   header   [version, mapping, nCost, nUsage, usageOff, hoursOff]
+ * Stored as four sections under their own keys, written in one transaction with the day's stamp,
+ * so that an answer reads only the ones it needs (a day of 10k series is about a megabyte, most
+ * of it usage histograms). Each is a Float64Array (little-endian), integers as doubles:
+ *   head     [version, mapping, nCost, nUsage]
  *   costs    nCost  x [gid, cost, reported, input, output, cacheRead, cacheWrite, reasoning, unpriced, calls]
+ *   hours    nCost  x [mask, one value per set bit]: computed cost by hour of the day (bit h = hour h)
  *   usage    nUsage x [gid, input, output, part(metric), part(span)]
  *            part = [calls, failures, latencyMs, nHists, nHists x hist]
  *            hist = [factor, count, sum, min, max, size, size x index, size x count]
- *   hours    nCost  x [mask, one value per set bit]: computed cost by hour of the day (bit h = hour h)
  * `gid` numbers a group in the tenant's group table (GROUPS_KEY): JSON of the groups' dimension
  * values in DIMENSIONS order, which only grows, so a reader caches it by its length.
  */
 
 export const DIGEST_VERSION = 1;
-/** HEADER is the header's length in doubles. */
-export const HEADER = 6;
+/** HEAD is the head section's length in doubles. */
+export const HEAD = 4;
 /** COST_FIELDS is a cost entry's length in doubles. */
 export const COST_FIELDS = 10;
 /** The cost entry's fields after `gid`, in CostEntry.f order. */
@@ -31,11 +33,19 @@ export const COST_VALUES = COST_FIELDS - 1;
 
 /** GROUPS_KEY is the digest key of a tenant's group table. */
 export const GROUPS_KEY = 'llm-groups';
-/** dayKey is the digest key of a tenant's day (its start, ms). */
-export function dayKey(dayMs: number): string {
-  return `llm-day/${String(dayMs).padStart(15, '0')}`;
-}
+/** Section names a part of a day digest. */
+export type Section = 'head' | 'costs' | 'hours' | 'usage';
+export const SECTIONS: readonly Section[] = ['head', 'costs', 'hours', 'usage'];
+/** DAY_PREFIX starts every day digest key. */
 export const DAY_PREFIX = 'llm-day/';
+/** dayKey is the digest key of a section of a tenant's day (its start, ms). */
+export function dayKey(dayMs: number, section: Section = 'head'): string {
+  return `${DAY_PREFIX}${String(dayMs).padStart(15, '0')}/${section}`;
+}
+/** keyDay reads the day (ms) back from a day digest key. */
+export function keyDay(key: string): number {
+  return Number(key.slice(DAY_PREFIX.length, DAY_PREFIX.length + 15));
+}
 
 /** HistData is a merged HDR histogram as plain data. */
 export interface HistData {
@@ -98,35 +108,34 @@ export function groupId(dims: readonly string[], table: string[][], ids: Map<str
   return id;
 }
 
-/** encodeDayDigest lays a digest out as stored, its groups numbered by `gid`. */
-export function encodeDayDigest(d: DayDigestData, gid: (dims: readonly string[]) => number): Uint8Array {
-  const out: number[] = [DIGEST_VERSION, d.mapping, d.costs.length, d.usage.length, 0, 0];
+/** encodeDayDigest lays a digest out as stored, its groups numbered by `gid`: one byte array per section. */
+export function encodeDayDigest(d: DayDigestData, gid: (dims: readonly string[]) => number): Record<Section, Uint8Array> {
+  const costs: number[] = [];
+  const hours: number[] = [];
   for (const c of d.costs) {
-    out.push(gid(c.dims));
-    for (let i = 0; i < COST_VALUES; i++) out.push(c.f[i] ?? 0);
+    costs.push(gid(c.dims));
+    for (let i = 0; i < COST_VALUES; i++) costs.push(c.f[i] ?? 0);
+    let mask = 0;
+    for (let h = 0; h < 24; h++) if ((c.hours[h] ?? 0) !== 0) mask |= 1 << h;
+    hours.push(mask);
+    for (let h = 0; h < 24; h++) if ((mask & (1 << h)) !== 0) hours.push(c.hours[h]!);
   }
-  out[4] = out.length;
+  const usage: number[] = [];
   const part = (p: PartData) => {
-    out.push(p.calls, p.failures, p.latencyMs, p.hists.length);
+    usage.push(p.calls, p.failures, p.latencyMs, p.hists.length);
     for (const h of p.hists) {
-      out.push(h.factor, h.count, h.sum, h.min, h.max, h.indices.length);
-      for (const i of h.indices) out.push(i);
-      for (const c of h.counts) out.push(c);
+      usage.push(h.factor, h.count, h.sum, h.min, h.max, h.indices.length);
+      for (const i of h.indices) usage.push(i);
+      for (const c of h.counts) usage.push(c);
     }
   };
   for (const u of d.usage) {
-    out.push(gid(u.dims), u.input, u.output);
+    usage.push(gid(u.dims), u.input, u.output);
     part(u.metric);
     part(u.span);
   }
-  out[5] = out.length;
-  for (const c of d.costs) {
-    let mask = 0;
-    for (let h = 0; h < 24; h++) if ((c.hours[h] ?? 0) !== 0) mask |= 1 << h;
-    out.push(mask);
-    for (let h = 0; h < 24; h++) if ((mask & (1 << h)) !== 0) out.push(c.hours[h]!);
-  }
-  return new Uint8Array(Float64Array.from(out).buffer);
+  const bytes = (xs: number[]) => new Uint8Array(Float64Array.from(xs).buffer);
+  return { head: bytes([DIGEST_VERSION, d.mapping, d.costs.length, d.usage.length]), costs: bytes(costs), hours: bytes(hours), usage: bytes(usage) };
 }
 
 /** digestDoubles reads stored digest bytes as doubles (copied only when not 8-byte aligned). */

@@ -68,11 +68,16 @@ export class LmdbDigests implements DigestStore {
     return { fromMs, toMs: Math.max(fromMs, toMs), keptFromMs };
   }
 
-  async put(tenant: string, key: string, stamp: number, bytes: Uint8Array): Promise<void> {
-    const v = Buffer.allocUnsafe(8 + bytes.length);
-    v.writeDoubleLE(stamp, 0);
-    v.set(bytes, 8);
-    await this.dbs.digests.put(tenant + SEP + key, v);
+  async put(tenant: string, stamp: number, entries: ReadonlyArray<readonly [key: string, bytes: Uint8Array]>): Promise<void> {
+    const values = entries.map(([key, bytes]) => {
+      const v = Buffer.allocUnsafe(8 + bytes.length);
+      v.writeDoubleLE(stamp, 0);
+      v.set(bytes, 8);
+      return [tenant + SEP + key, v] as const;
+    });
+    await this.dbs.digests.transaction(() => {
+      for (const [k, v] of values) void this.dbs.digests.put(k, v);
+    });
   }
 
   async remove(tenant: string, key: string): Promise<void> {

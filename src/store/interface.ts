@@ -149,7 +149,8 @@ export interface DigestReader {
 
 /** DigestStore writes digests too (one thread builds them; every thread may read them). */
 export interface DigestStore extends DigestReader {
-  put(tenant: string, key: string, stamp: number, bytes: Uint8Array): Promise<void>;
+  /** put stores digests under their keys, all in one transaction, each with `stamp`. */
+  put(tenant: string, stamp: number, entries: ReadonlyArray<readonly [key: string, bytes: Uint8Array]>): Promise<void>;
   remove(tenant: string, key: string): Promise<void>;
   /** keys lists a tenant's digest keys that start with `prefix`, sorted. */
   keys(tenant: string, prefix: string): string[];

@@ -33,11 +33,11 @@ t.test('a commit changes the stamp of every UTC day it writes into, and only tho
 t.test('digests are kept per tenant with the stamp they were built at', async (t) => {
   const { store } = await openTemp(t, { now: () => NOW });
   const ds = store.digests!;
-  await ds.put('t1', 'k/1', 7, Uint8Array.from([1, 2, 3]));
-  await ds.put('t1', 'k/2', 8, Uint8Array.from([4]));
-  await ds.put('t2', 'k/1', 9, Uint8Array.from([5, 6]));
+  await ds.put('t1', 7, [['k/1', Uint8Array.from([1, 2, 3])], ['k/2', Uint8Array.from([4])]]);
+  await ds.put('t2', 9, [['k/1', Uint8Array.from([5, 6])]]);
   const got = ds.get('t1', 'k/1')!;
   t.same([got.stamp, [...got.bytes]], [7, [1, 2, 3]]);
+  t.equal(ds.get('t1', 'k/2')!.stamp, 7, 'one stamp for every digest of one put');
   t.same([...ds.get('t2', 'k/1')!.bytes], [5, 6], 'tenants apart');
   t.equal(ds.get('t3', 'k/1'), undefined);
   t.same(ds.keys('t1', 'k/'), ['k/1', 'k/2']);
