@@ -19,6 +19,7 @@ export interface AggregatorConfig {
 }
 
 const RECENT_MS = 3_600_000;
+const NO_WINDOWS: readonly WindowView[] = [];
 
 /** TEMPORALITY_TABLE is the state table holding cumulative-stream baselines. */
 export const TEMPORALITY_TABLE = 'temporality';
@@ -373,12 +374,15 @@ export class Aggregator {
     return n;
   }
 
-  /** liveSlots lists a tenant's series updated within the TTL, for /metrics. */
+  /**
+   * liveSlots lists a tenant's series updated within the TTL, for /metrics: views without their
+   * windows (exposition shows live values only), so a scrape builds one object per series.
+   */
   liveSlots(tenant: string, now: number): SeriesSlot[] {
     const out: SeriesSlot[] = [];
     const cutoff = now - this.cfg.seriesTtlMs, st = this.series;
     for (let s = 0; s < st.lastSeen.length; s++) {
-      if (st.defined(s) && st.lastSeen[s]! >= cutoff && st.tenantOf(s) === tenant) out.push(this.slot(s));
+      if (st.defined(s) && st.lastSeen[s]! >= cutoff && st.tenantOf(s) === tenant) out.push(new SeriesSlot(st, s, NO_WINDOWS));
     }
     return out;
   }
