@@ -1,11 +1,10 @@
 import { SparseHistogram } from '../model/hdr.js';
 import { Matcher } from '../model/matcher.js';
-import { labelsEqual } from '../model/labels.js';
+import { labelsEqual, type Labels } from '../model/labels.js';
 import { MetricKind } from '../model/metric-kind.js';
 import type { SelectResult, Store } from '../store/interface.js';
 import type { BatchMessage, FlushStats } from './protocol.js';
 import { Op, RECORD_STRIDE, readHistogram } from './records.js';
-import { LabelPool } from './label-pool.js';
 import { SeriesFlag, SeriesSlot, SeriesTable } from './series-slot.js';
 import { CumulativeStream, type StreamJSON } from './temporality.js';
 import { GaugeStats, WindowTable, type WindowView } from './window-agg.js';
@@ -44,8 +43,6 @@ export class Aggregator {
   private now = 0;
   /** The histogram a record is read into (or the delta a cumulative one yields); only valid within one record. */
   private readonly scratch = new SparseHistogram();
-  /** Shares label pairs between this worker's series (definitions arrive as fresh copies). */
-  private readonly labelPool = new LabelPool();
 
   constructor(private readonly store: Store, private readonly cfg: AggregatorConfig) {
     this.res = store.rawResolutionMs;
@@ -58,8 +55,8 @@ export class Aggregator {
     for (let i = 0; i < msg.defs.length; i++) {
       const def = msg.defs[i]!;
       if (st.defined(def.slot)) this.forget(def.slot);
-      const s = st.define(def, this.labelPool.intern(def.labels));
-      if (def.kind !== MetricKind.Gauge) this.restoreTotal(s);
+      const s = st.define(def);
+      if (def.kind !== MetricKind.Gauge) this.restoreTotal(s, def.labels);
     }
     const f = new Float64Array(msg.buf, 0, msg.n * RECORD_STRIDE);
     const side = msg.side === null ? null : new Float64Array(msg.side);
@@ -243,11 +240,12 @@ export class Aggregator {
 
   /**
    * restoreTotal continues a counter or histogram from its stored cumulative value, so /metrics
-   * does not restart from zero after a restart. Reads the store once per series.
+   * does not restart from zero after a restart. Reads the store once per series; `labels` are
+   * its definition's.
    */
-  private restoreTotal(s: number): void {
+  private restoreTotal(s: number, labels: Labels): void {
     const st = this.series;
-    const labels = st.labels[s]!, tenant = st.tenantOf(s);
+    const tenant = st.tenantOf(s);
     const matchers = labels.map((l) => new Matcher('=', l.name, l.value));
     // Any stored sample carries the cumulative total, so look at the last hour first and only
     // scan the whole lookback for a series that has been idle longer.
@@ -319,7 +317,7 @@ export class Aggregator {
         for (let i = 0; i < closed.length; i++) {
           const w = closed[i]!, s = closedSeries[i]!;
           if (st.storeId[s]! < 0) {
-            st.storeId[s] = app.seriesId(st.tenantOf(s), st.labels[s]!, st.kind[s]! as MetricKind, st.metas[s]!.meta);
+            st.storeId[s] = app.seriesId(st.tenantOf(s), st.labelsOf(s), st.kind[s]! as MetricKind, st.metas[s]!.meta);
             created.push(s);
           }
           writeWindow(app, st.kind[s]! as MetricKind, st.storeId[s]!, wt, w);

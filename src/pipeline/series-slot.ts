@@ -1,8 +1,9 @@
 import { PROMETHEUS_DEFAULT_BUCKETS } from '../model/hdr.js';
-import { formatLabels, METRIC_NAME, type Labels } from '../model/labels.js';
+import { formatLabels, METRIC_NAME, type Label, type Labels } from '../model/labels.js';
 import { MetricKind } from '../model/metric-kind.js';
 import type { SeriesMeta } from '../store/interface.js';
 import type { SeriesDef } from './protocol.js';
+import { LabelPool } from './label-pool.js';
 import type { CumulativeStream } from './temporality.js';
 import type { WindowView } from './window-agg.js';
 
@@ -36,8 +37,9 @@ const UNDEFINED_KIND = 255;
  * router's dense slot number, so a series costs a few typed-array cells instead of an object,
  * its boxed doubles and its arrays (500 B of heap per counter series before; 120 B of heap and
  * ~100 B of typed arrays now, at 100k series). Columns
- * grow by doubling. What only some series have stays out of the columns: classic buckets live in
- * one arena (histograms only), baselines and rendered label text in sparse reference arrays.
+ * grow by doubling. Label sets are runs of pair numbers in one int32 arena. What only some series
+ * have stays out of the columns: classic buckets live in one arena (histograms only), baselines
+ * and rendered label text in reference arrays.
  */
 export class SeriesTable {
   /** MetricKind, or UNDEFINED_KIND. */
@@ -58,8 +60,12 @@ export class SeriesTable {
   classicAt = new Int32Array(0);
   classic = new Float64Array(0);
   private classicUsed = 0;
-  /** Label sets (interned pairs); undefined for an undefined series. */
-  readonly labels: Array<Labels | undefined> = [];
+  /** Offset in `labelIds` of the series' label set: its length, then its pairs' numbers (see LabelPool). */
+  labelsAt = new Int32Array(0);
+  labelIds = new Int32Array(1024);
+  private labelIdsUsed = 0;
+  /** Shares label pairs between this worker's series (definitions arrive as fresh copies). */
+  private readonly pool = new LabelPool();
   readonly metas: Array<SharedMeta | undefined> = [];
   readonly streams: Array<CumulativeStream | null | undefined> = [];
   /** The label pairs rendered for the text format, without braces and without the name. */
@@ -70,7 +76,7 @@ export class SeriesTable {
   count = 0;
 
   /** define sets up series `def.slot` (replacing any earlier definition of that number). */
-  define(def: SeriesDef, labels: Labels = def.labels): number {
+  define(def: SeriesDef): number {
     const s = def.slot;
     if (s >= this.kind.length) this.grow(s + 1);
     if (this.kind[s] === UNDEFINED_KIND) this.count++;
@@ -88,7 +94,17 @@ export class SeriesTable {
     this.lastSeen[s] = -Infinity;
     this.value[s] = 0;
     this.win[s] = -1;
-    this.labels[s] = labels;
+    const labels = def.labels, n = labels.length;
+    if (this.labelIdsUsed + n + 1 > this.labelIds.length) {
+      const ids = new Int32Array(Math.max(this.labelIdsUsed + n + 1, this.labelIds.length * 2));
+      ids.set(this.labelIds.subarray(0, this.labelIdsUsed));
+      this.labelIds = ids;
+    }
+    const at = this.labelIdsUsed, ids = this.labelIds;
+    ids[at] = n;
+    for (let i = 0; i < n; i++) ids[at + 1 + i] = this.pool.id(labels[i]!);
+    this.labelsAt[s] = at;
+    this.labelIdsUsed = at + n + 1;
     this.metas[s] = meta;
     this.streams[s] = null;
     this.labelText[s] = null;
@@ -117,6 +133,15 @@ export class SeriesTable {
     this.value = grown(this.value, new Float64Array(cap));
     this.win = grown(this.win, new Int32Array(cap));
     this.classicAt = grown(this.classicAt, new Int32Array(cap));
+    this.labelsAt = grown(this.labelsAt, new Int32Array(cap));
+  }
+
+  /** labelsOf builds series `s`'s label set from its pairs' numbers (a fresh array of shared pairs). */
+  labelsOf(s: number): Labels {
+    const ids = this.labelIds, at = this.labelsAt[s]!, n = ids[at]!;
+    const out = new Array<Label>(n);
+    for (let i = 0; i < n; i++) out[i] = this.pool.pair(ids[at + 1 + i]!);
+    return out;
   }
 
   /** defined says whether series `s` (any number) has had a definition. */
@@ -135,7 +160,7 @@ export class SeriesTable {
 
   /** stateKey names series `s` in the `temporality` state table; unambiguous across tenants. */
   stateKey(s: number): string {
-    return JSON.stringify(this.tenantOf(s)) + formatLabels(this.labels[s]!);
+    return JSON.stringify(this.tenantOf(s)) + formatLabels(this.labelsOf(s));
   }
 
   /** observeClassic adds `n` observations of `v` to a histogram's cumulative classic buckets. */
@@ -186,7 +211,7 @@ export class SeriesSlot {
   readonly windows: readonly WindowView[];
 
   constructor(private readonly table: SeriesTable, private readonly s: number, windows: readonly WindowView[]) {
-    const labels = table.labels[s]!;
+    const labels = table.labelsOf(s);
     this.tenant = table.tenantOf(s);
     this.labels = labels;
     this.kind = table.kind[s]! as MetricKind;
