@@ -91,8 +91,11 @@ export class SparseHistogram {
   classicCounts: Float64Array | null = null;
 
   constructor(capacity = 8) {
-    this.indices = new Int32Array(capacity);
-    this.counts = new Float64Array(capacity);
+    // One buffer for both, as ensure() grows them: a window's histogram is one ArrayBuffer and
+    // one backing store, not two of each (~130 bytes less per open histogram window).
+    const block = new ArrayBuffer(capacity * 12);
+    this.counts = new Float64Array(block, 0, capacity);
+    this.indices = new Int32Array(block, capacity * 8, capacity);
   }
 
   /** fromBuckets builds a histogram from parallel ascending index/count arrays (copied). */

@@ -1,10 +1,11 @@
 import { PROMETHEUS_DEFAULT_BUCKETS } from '../model/hdr.js';
-import { formatLabels, METRIC_NAME, type Labels } from '../model/labels.js';
+import { formatLabels, METRIC_NAME, type Label, type Labels } from '../model/labels.js';
 import { MetricKind } from '../model/metric-kind.js';
 import type { SeriesMeta } from '../store/interface.js';
 import type { SeriesDef } from './protocol.js';
+import { LabelPool } from './label-pool.js';
 import type { CumulativeStream } from './temporality.js';
-import type { WindowAgg } from './window-agg.js';
+import type { WindowView } from './window-agg.js';
 
 /**
  * classicBucket is the index of the classic bucket `v` falls in: the first bound >= v (le), or
@@ -20,10 +21,174 @@ export function classicBucket(bounds: Float64Array, v: number): number {
   return lo;
 }
 
+/** Flag bits of a series in SeriesTable.flags. */
+export const enum SeriesFlag {
+  /** On the aggregator's list of series with open windows. */
+  Listed = 1,
+  /** Gauge: `value` holds a current value (cleared by a stale marker). */
+  HasCurrent = 2,
+}
+
+/** UNDEFINED_KIND marks a series number no definition has reached yet. */
+const UNDEFINED_KIND = 255;
+
 /**
- * SeriesSlot is a worker's state for one series: its open windows, its store id once known, the
- * live values /metrics shows (counter total, gauge value, cumulative classic buckets) and the
- * cumulative-stream baseline. Every field is assigned at construction so all slots share one shape.
+ * SeriesTable is a worker's state for all its series, one column per field indexed by the
+ * router's dense slot number, so a series costs a few typed-array cells instead of an object,
+ * its boxed doubles and its arrays (500 B of heap per counter series before; 120 B of heap and
+ * ~100 B of typed arrays now, at 100k series). Columns
+ * grow by doubling. Label sets are runs of pair numbers in one int32 arena. What only some series
+ * have stays out of the columns: classic buckets live in one arena (histograms only), baselines
+ * and rendered label text in reference arrays.
+ */
+export class SeriesTable {
+  /** MetricKind, or UNDEFINED_KIND. */
+  kind = new Uint8Array(0).fill(UNDEFINED_KIND);
+  flags = new Uint8Array(0);
+  /** Index into `tenants`. */
+  tenant = new Int32Array(0);
+  storeId = new Float64Array(0);
+  lastSeen = new Float64Array(0);
+  /** Counter: cumulative total since creation; gauge: current value (gaugeAdd applies deltas to it). */
+  value = new Float64Array(0);
+  /** Newest open window (a WindowTable row), -1 when none. */
+  win = new Int32Array(0);
+  /**
+   * Histogram: offset in `classic` of its cumulative per-bucket counts (+Inf bucket at
+   * bounds.length), then the sum and the count of observations (at bounds.length + 1 and + 2).
+   */
+  classicAt = new Int32Array(0);
+  classic = new Float64Array(0);
+  private classicUsed = 0;
+  /** Offset in `labelIds` of the series' label set: its length, then its pairs' numbers (see LabelPool). */
+  labelsAt = new Int32Array(0);
+  labelIds = new Int32Array(1024);
+  private labelIdsUsed = 0;
+  /** Shares label pairs between this worker's series (definitions arrive as fresh copies). */
+  private readonly pool = new LabelPool();
+  readonly metas: Array<SharedMeta | undefined> = [];
+  readonly streams: Array<CumulativeStream | null | undefined> = [];
+  /** The label pairs rendered for the text format, without braces and without the name. */
+  readonly labelText: Array<string | null | undefined> = [];
+  readonly tenants: string[] = [];
+  private readonly tenantIds = new Map<string, number>();
+  /** Number of defined series. */
+  count = 0;
+
+  /** define sets up series `def.slot` (replacing any earlier definition of that number). */
+  define(def: SeriesDef): number {
+    const s = def.slot;
+    if (s >= this.kind.length) this.grow(s + 1);
+    if (this.kind[s] === UNDEFINED_KIND) this.count++;
+    let t = this.tenantIds.get(def.tenant);
+    if (t === undefined) {
+      t = this.tenants.length;
+      this.tenants.push(def.tenant);
+      this.tenantIds.set(def.tenant, t);
+    }
+    const meta = sharedMeta(def);
+    this.kind[s] = def.kind;
+    this.flags[s] = 0;
+    this.tenant[s] = t;
+    this.storeId[s] = -1;
+    this.lastSeen[s] = -Infinity;
+    this.value[s] = 0;
+    this.win[s] = -1;
+    const labels = def.labels, n = labels.length;
+    if (this.labelIdsUsed + n + 1 > this.labelIds.length) {
+      const ids = new Int32Array(Math.max(this.labelIdsUsed + n + 1, this.labelIds.length * 2));
+      ids.set(this.labelIds.subarray(0, this.labelIdsUsed));
+      this.labelIds = ids;
+    }
+    const at = this.labelIdsUsed, ids = this.labelIds;
+    ids[at] = n;
+    for (let i = 0; i < n; i++) ids[at + 1 + i] = this.pool.id(labels[i]!);
+    this.labelsAt[s] = at;
+    this.labelIdsUsed = at + n + 1;
+    this.metas[s] = meta;
+    this.streams[s] = null;
+    this.labelText[s] = null;
+    if (def.kind === MetricKind.Histogram) {
+      const n = meta.bounds.length + 3;
+      if (this.classicUsed + n > this.classic.length) {
+        const c = new Float64Array(Math.max(this.classicUsed + n, this.classic.length * 2, 1024));
+        c.set(this.classic.subarray(0, this.classicUsed));
+        this.classic = c;
+      }
+      this.classicAt[s] = this.classicUsed;
+      this.classicUsed += n;
+    } else this.classicAt[s] = -1;
+    return s;
+  }
+
+  private grow(n: number): void {
+    const cap = Math.max(n, this.kind.length * 2, 64);
+    const kind = new Uint8Array(cap).fill(UNDEFINED_KIND);
+    kind.set(this.kind);
+    this.kind = kind;
+    this.flags = grown(this.flags, new Uint8Array(cap));
+    this.tenant = grown(this.tenant, new Int32Array(cap));
+    this.storeId = grown(this.storeId, new Float64Array(cap));
+    this.lastSeen = grown(this.lastSeen, new Float64Array(cap));
+    this.value = grown(this.value, new Float64Array(cap));
+    this.win = grown(this.win, new Int32Array(cap));
+    this.classicAt = grown(this.classicAt, new Int32Array(cap));
+    this.labelsAt = grown(this.labelsAt, new Int32Array(cap));
+  }
+
+  /** labelsOf builds series `s`'s label set from its pairs' numbers (a fresh array of shared pairs). */
+  labelsOf(s: number): Labels {
+    const ids = this.labelIds, at = this.labelsAt[s]!, n = ids[at]!;
+    const out = new Array<Label>(n);
+    for (let i = 0; i < n; i++) out[i] = this.pool.pair(ids[at + 1 + i]!);
+    return out;
+  }
+
+  /** defined says whether series `s` (any number) has had a definition. */
+  defined(s: number): boolean {
+    return s < this.kind.length && this.kind[s] !== UNDEFINED_KIND;
+  }
+
+  /** bounds are series `s`'s classic bucket upper bounds (histograms), without +Inf. */
+  bounds(s: number): Float64Array {
+    return this.kind[s] === MetricKind.Histogram ? this.metas[s]!.bounds : NO_BOUNDS;
+  }
+
+  tenantOf(s: number): string {
+    return this.tenants[this.tenant[s]!]!;
+  }
+
+  /** stateKey names series `s` in the `temporality` state table; unambiguous across tenants. */
+  stateKey(s: number): string {
+    return JSON.stringify(this.tenantOf(s)) + formatLabels(this.labelsOf(s));
+  }
+
+  /** observeClassic adds `n` observations of `v` to a histogram's cumulative classic buckets. */
+  observeClassic(s: number, v: number, n: number): void {
+    const at = this.classicAt[s]!, c = this.classic;
+    const i = at + classicBucket(this.metas[s]!.bounds, v);
+    c[i] = c[i]! + n;
+    this.addSumCount(s, v * n, n);
+  }
+
+  /** addSumCount adds to a histogram's cumulative sum and count. */
+  addSumCount(s: number, sum: number, count: number): void {
+    const c = this.classic, at = this.classicAt[s]! + this.metas[s]!.bounds.length + 1;
+    c[at] = c[at]! + sum;
+    c[at + 1] = c[at + 1]! + count;
+  }
+}
+
+function grown<T extends Uint8Array | Int32Array | Float64Array>(old: T, to: T): T {
+  to.set(old as never);
+  return to;
+}
+
+/**
+ * SeriesSlot is a read view of one series of a SeriesTable, for the cold paths that want an
+ * object per series (/metrics exposition, benchmarks): nothing keeps one, so it costs nothing
+ * while the series only aggregates. `windows` are its open windows in ascending start when the
+ * aggregator was asked for them (Aggregator.slot), empty in the views /metrics gets.
  */
 export class SeriesSlot {
   readonly tenant: string;
@@ -33,58 +198,46 @@ export class SeriesSlot {
   readonly meta: SeriesMeta;
   /** Classic bucket upper bounds for exposition (histograms), without +Inf. */
   readonly bounds: Float64Array;
-  // Mutable fields are initialised where declared: a bare ES2022 field starts as undefined, and
-  // V8 then allocates a heap number for every double stored into it (per sample, here).
-  storeId = -1;
-  windows: WindowAgg[] = [];
-  /** Set while the slot is on the aggregator's list of slots with open windows. */
-  listed = false;
-  lastSeen = -Infinity;
+  readonly storeId: number;
+  readonly lastSeen: number;
   /** Counter: cumulative total since creation (stored total + everything seen since). */
-  total = 0;
-  /** Gauge: current value (gaugeAdd applies deltas to it). */
-  current = 0;
-  hasCurrent = false;
-  /**
-   * Histogram: cumulative per-bucket counts (+Inf bucket at bounds.length), then the sum and the
-   * count of observations (at bounds.length + 1 and + 2: one array instead of two boxed fields).
-   */
-  classic: Float64Array | null;
-  stream: CumulativeStream | null = null;
-  /** The label pairs rendered for the text format, without braces and without the name. */
-  labelText: string | null = null;
+  readonly total: number;
+  /** Gauge: current value. */
+  readonly current: number;
+  readonly hasCurrent: boolean;
+  /** Histogram: cumulative per-bucket counts (+Inf at bounds.length), then sum and count. */
+  readonly classic: Float64Array | null;
+  readonly stream: CumulativeStream | null;
+  readonly windows: readonly WindowView[];
 
-  /** `labels` are def.labels or an interned copy of them (see LabelPool). */
-  constructor(def: SeriesDef, labels: Labels = def.labels) {
-    this.tenant = def.tenant;
+  constructor(private readonly table: SeriesTable, private readonly s: number, windows: readonly WindowView[]) {
+    const labels = table.labelsOf(s);
+    this.tenant = table.tenantOf(s);
     this.labels = labels;
-    this.kind = def.kind;
+    this.kind = table.kind[s]! as MetricKind;
     let name = '';
     for (const l of labels) if (l.name === METRIC_NAME) name = l.value;
     this.name = name;
-    const shared = sharedMeta(def);
-    this.meta = shared.meta;
-    this.bounds = def.kind !== MetricKind.Histogram ? NO_BOUNDS : shared.bounds;
-    this.classic = def.kind === MetricKind.Histogram ? new Float64Array(this.bounds.length + 3) : null;
+    this.meta = table.metas[s]!.meta;
+    this.bounds = table.bounds(s);
+    this.storeId = table.storeId[s]!;
+    this.lastSeen = table.lastSeen[s]!;
+    this.total = this.kind === MetricKind.Gauge ? 0 : table.value[s]!;
+    this.current = this.kind === MetricKind.Gauge ? table.value[s]! : 0;
+    this.hasCurrent = (table.flags[s]! & SeriesFlag.HasCurrent) !== 0;
+    const at = table.classicAt[s]!;
+    this.classic = at < 0 ? null : table.classic.subarray(at, at + this.bounds.length + 3);
+    this.stream = table.streams[s] ?? null;
+    this.windows = windows;
   }
 
-  /** stateKey names the series in the `temporality` state table; unambiguous across tenants. */
-  stateKey(): string {
-    return JSON.stringify(this.tenant) + formatLabels(this.labels);
+  /** labelText is cached in the table, so a scrape renders each series' labels once. */
+  get labelText(): string | null {
+    return this.table.labelText[this.s] ?? null;
   }
 
-  /** observeClassic adds `n` observations of `v` to the cumulative classic buckets. */
-  observeClassic(v: number, n: number): void {
-    const i = classicBucket(this.bounds, v);
-    this.classic![i] = this.classic![i]! + n;
-    this.addSumCount(v * n, n);
-  }
-
-  /** addSumCount adds to the histogram's cumulative sum and count. */
-  addSumCount(sum: number, count: number): void {
-    const c = this.classic!, at = this.bounds.length + 1;
-    c[at] = c[at]! + sum;
-    c[at + 1] = c[at + 1]! + count;
+  set labelText(v: string | null) {
+    this.table.labelText[this.s] = v;
   }
 
   /** hSum is the histogram's cumulative sum of observations. */
@@ -112,7 +265,7 @@ const DEFAULT_BOUNDS = cleanBounds(PROMETHEUS_DEFAULT_BUCKETS);
 
 /**
  * classicBounds is the classic bucket bounds a histogram series gets from the bounds its
- * definition carries (null: the Prometheus defaults), as SeriesSlot computes them; a sender that
+ * definition carries (null: the Prometheus defaults), as SeriesTable computes them; a sender that
  * pre-aggregates classic counts in these bounds has them summed without a search.
  */
 export function classicBounds(bounds: readonly number[] | null): Float64Array {
@@ -120,7 +273,7 @@ export function classicBounds(bounds: readonly number[] | null): Float64Array {
 }
 
 /** SharedMeta is what series with the same bounds, help and unit share (never mutated). */
-interface SharedMeta {
+export interface SharedMeta {
   readonly meta: SeriesMeta;
   /** Cleaned classic bounds (DEFAULT_BOUNDS when the series has none). */
   readonly bounds: Float64Array;

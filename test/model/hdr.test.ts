@@ -1,6 +1,6 @@
 import t from 'tap';
 import * as hdr from 'hdr-histogram-js';
-import { SparseHistogram, hdrIndex, hdrLowest, hdrScale, hdrWidth } from '../../src/model/hdr.js';
+import { SparseHistogram, hdrIndex, hdrIndexOf, hdrLowest, hdrScale, hdrWidth } from '../../src/model/hdr.js';
 
 t.test('bucket indices equal hdr-histogram-js for the same layout', async (t) => {
   const ref = hdr.build({ bitBucketSize: 'packed', lowestDiscernibleValue: 1, highestTrackableValue: 2 ** 40, numberOfSignificantValueDigits: 3 }) as unknown as {
@@ -79,4 +79,13 @@ t.test('countLE counts observations at or below a classic bucket bound', async (
   t.equal(h.countLE(0.5), 5);
   t.equal(h.countLE(Infinity), 7);
   t.equal(h.countLE(0.01), 0);
+});
+
+t.test('a new histogram keeps its indices and counts in one buffer, as growing it does', async (t) => {
+  const h = new SparseHistogram();
+  t.equal(h.indices.buffer, h.counts.buffer, 'one backing store per histogram, not two');
+  for (let v = 1; v <= 20; v++) h.record(v);
+  t.equal(h.indices.buffer, h.counts.buffer);
+  t.same(Array.from(h.indices.subarray(0, h.size)), Array.from({ length: 20 }, (_, i) => hdrIndexOf(i + 1)));
+  t.same(Array.from(h.counts.subarray(0, h.size)), new Array(20).fill(1));
 });
