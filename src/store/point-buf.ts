@@ -3,6 +3,10 @@ import { MetricKind } from '../model/metric-kind.js';
 import { addHistogram } from './hist-add.js';
 import { isStaleNaN } from '../model/stale.js';
 
+/** NONE and NONE_U8 stand for the columns a kind does not use (never written: grow keeps empty columns empty). */
+const NONE = new Float64Array(0);
+const NONE_U8 = new Uint8Array(0);
+
 /** EMPTY is a placeholder for a histogram slot about to be assigned (never read or changed). */
 const EMPTY = new SparseHistogram(1);
 
@@ -41,13 +45,14 @@ export class PointBuf {
     const hist = kind === MetricKind.Histogram;
     this.idx = new Float64Array(capacity);
     this.t = new Float64Array(capacity);
-    this.a = new Float64Array(hist ? 0 : capacity);
-    this.b = new Float64Array(hist ? 0 : capacity);
-    this.c = new Float64Array(gauge ? capacity : 0);
-    this.d = new Float64Array(gauge ? capacity : 0);
-    this.e = new Float64Array(gauge ? capacity : 0);
+    // A read allocates a buffer per series and tier: columns a kind does not use are shared.
+    this.a = hist ? NONE : new Float64Array(capacity);
+    this.b = hist ? NONE : new Float64Array(capacity);
+    this.c = gauge ? new Float64Array(capacity) : NONE;
+    this.d = gauge ? new Float64Array(capacity) : NONE;
+    this.e = gauge ? new Float64Array(capacity) : NONE;
     this.hists = [];
-    this.own = new Uint8Array(hist ? capacity : 0);
+    this.own = hist ? new Uint8Array(capacity) : NONE_U8;
   }
 
   clear(): void {

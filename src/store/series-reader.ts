@@ -29,6 +29,13 @@ export function retiredKey(tier: number, id: number): Buffer {
   return seriesPrefix(tier, id);
 }
 
+/**
+ * SCRATCH holds, per kind, the chunk that covers a read's start while its windows are split into
+ * those before the range and those in it: one buffer grown once, instead of one per series read
+ * (reads are synchronous; nothing keeps the buffer, histograms it held are only referenced).
+ */
+const SCRATCH = [new PointBuf(MetricKind.Counter, 512), new PointBuf(MetricKind.Gauge, 512), new PointBuf(MetricKind.Histogram, 64)];
+
 /** readWindows reads one series' windows of one tier. */
 export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, bounds?: ArrayLike<number> | null): SeriesWindows {
   const pts = new PointBuf(kind, 64);
@@ -53,14 +60,16 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
   const firstStart = firstKey === null ? fromMs : chunkKeyStart(firstKey);
   if (cumulative && firstKey !== null) {
     // Chunks wholly before the covering chunk contribute their header aggregates.
-    for (const { value } of dbs.chunks.getRange({ start: seriesPrefix(tier.ordinal, id), end: chunkKey(tier.ordinal, id, firstStart) })) {
-      const h = readChunkHeader(value);
+    // Keys, then each value read in place: only its header is needed, and a read of many series
+    // allocated a Buffer for every earlier chunk's whole value.
+    for (const k of dbs.chunks.getKeys({ start: seriesPrefix(tier.ordinal, id), end: chunkKey(tier.ordinal, id, firstStart) })) {
+      const h = readChunkHeader(dbs.chunks.getBinaryFast(k)!);
       if (kind === MetricKind.Counter) baseSum += h.sum;
       else if (summary !== null && (h.agg === null || !summary.add(h.agg))) summary = null;
     }
   }
   const pre: SparseHistogram[] = [];
-  const tmp = new PointBuf(kind, 64);
+  const tmp = SCRATCH[kind]!;
   for (const { key, value } of dbs.chunks.getRange({ start: chunkKey(tier.ordinal, id, firstStart), end: chunkKey(tier.ordinal, id, tier.start(toIdx) + 1) })) {
     const start = chunkKeyStart(key);
     if (start >= fromMs) {
@@ -73,8 +82,13 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
     }
     tmp.clear();
     decodeChunk(value, tier.index(chunkKeyStart(key)), tmp, tier, toIdx);
-    // Room for the windows copied below at once, not by doubling one copy at a time.
-    pts.reserve(tmp.n);
+    // Room for the windows copied below at once (those inside the range: tmp is in window order),
+    // not by doubling one copy at a time.
+    let first = tmp.find(fromIdx);
+    if (first < 0) first = -first - 1;
+    let end = tmp.find(toIdx + 1);
+    if (end < 0) end = -end - 1;
+    pts.reserve(end - first);
     for (let j = 0; j < tmp.n; j++) {
       const w = tmp.idx[j]!;
       if (w < fromIdx) {
