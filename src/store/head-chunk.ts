@@ -4,23 +4,7 @@ import { HistSummary, encodedSummaryLength } from './hist-summary.js';
 import { PointBuf } from './point-buf.js';
 import type { Tier } from './tier.js';
 
-/**
- * MAX_BLOCKS caps a rollup tier's float chunk at 4 blocks (512 windows) while it is small enough
- * to sit inside a B-tree page (at most half a page; a larger value takes whole overflow pages,
- * so one that stops short of a full page would waste the rest): a read of part of a chunk
- * decodes all of it, and a page holds thousands of well-compressed rollup windows, so a read of
- * a few (a range's edge in 90 days of hours) decoded them all. The raw tier keeps whole pages:
- * its head chunk is rewritten every flush and most of its reads are recent. Histogram blocks
- * (8 windows) fill a page far sooner.
- */
-const MAX_BLOCKS = 4;
-
-/** maxBlocks is the most blocks a small chunk of `kind` holds in `tier`. */
-function maxBlocks(kind: MetricKind, tier: Tier): number {
-  return kind === MetricKind.Histogram || tier.ordinal === 0 ? Infinity : MAX_BLOCKS;
-}
-
-/** SealedChunk is a chunk a head handed over because it reached the page budget or MAX_BLOCKS. */
+/** SealedChunk is a chunk a head handed over because it reached the page budget. */
 export interface SealedChunk {
   readonly startMs: number;
   readonly bytes: Uint8Array;
@@ -101,7 +85,7 @@ export class HeadChunk {
 
   private completeBlock(sealed: SealedChunk[]): void {
     let bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier, this.bounds);
-    if (this.full(bytes.length)) {
+    if (this.blocks.length > 0 && this.headerEstimate() + this.blocksBytes + bytes.length > this.tier.chunkBudget) {
       sealed.push(this.sealBlocks());
       bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier, this.bounds);
     }
@@ -175,14 +159,6 @@ export class HeadChunk {
     return out;
   }
 
-  /** full says whether the head must seal its blocks before taking one more of `bytes`. */
-  private full(bytes: number): boolean {
-    if (this.blocks.length === 0) return false;
-    const have = this.headerEstimate() + this.blocksBytes;
-    if (have + bytes > this.tier.chunkBudget) return true;
-    return this.blocks.length >= maxBlocks(this.kind, this.tier) && have <= this.tier.chunkBudget / 2;
-  }
-
   private headerEstimate(): number {
     if (this.kind === MetricKind.Counter) return 12;
     if (this.kind === MetricKind.Gauge) return 4;
@@ -195,7 +171,7 @@ export class HeadChunk {
    */
   encode(sealed: SealedChunk[]): Uint8Array {
     let tailBytes = this.tail.n > 0 ? encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier, this.bounds) : null;
-    if (tailBytes !== null && this.full(tailBytes.length)) {
+    if (tailBytes !== null && this.blocks.length > 0 && this.headerEstimate() + this.blocksBytes + tailBytes.length > this.tier.chunkBudget) {
       sealed.push(this.sealBlocks());
       tailBytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier, this.bounds);
     }

@@ -1,8 +1,5 @@
 import t from 'tap';
-import { Matcher } from '../../src/model/matcher.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
-import { readChunkHeader } from '../../src/store/chunk-encoding.js';
-import type { StoreDbs } from '../../src/store/dbs.js';
 import { CLOCK_T0, L, openTemp } from './helpers.js';
 
 const MIN = 60_000, HOUR = 3_600_000, DAY = 86_400_000;
@@ -65,27 +62,4 @@ t.test('settled days are the whole days the 1 h tier holds rolled up', async (t)
   t.equal(s.keptFromMs, NOW - 90 * DAY, 'the 1 h tier keeps 90 days');
   t.equal(s.fromMs, Math.ceil((NOW - 90 * DAY) / DAY) * DAY, 'from the first whole day it keeps');
   t.equal(s.toMs, Math.floor(NOW / DAY) * DAY, 'up to today, which is still open');
-});
-
-t.test('a rollup chunk of well-compressed windows holds at most 512 of them', async (t) => {
-  const { store } = await openTemp(t, { now: () => NOW });
-  const app = store.appender();
-  const id = app.seriesId('default', L({ __name__: 'x_total' }), MetricKind.Counter);
-  for (let w = NOW - 80 * DAY; w < NOW - 3 * DAY; w += HOUR) app.counter(id, w, 1);
-  await app.commit();
-  await store.compact();
-  const dbs = (store as unknown as { dbs: StoreDbs }).dbs;
-  const perTier = new Map<number, number[]>();
-  for (const { key, value } of dbs.chunks.getRange({})) {
-    const tier = (key as Buffer)[0]!;
-    perTier.set(tier, [...(perTier.get(tier) ?? []), readChunkHeader(value).points]);
-  }
-  const hour = perTier.get(2)!;
-  t.equal(hour.reduce((a, b) => a + b, 0), 77 * 24, 'the 1 h tier holds every hour');
-  t.ok(hour.length >= 4 && hour.every((n) => n <= 512), `in chunks of at most 512 windows (${hour.join(', ')})`);
-  const q = store.querier();
-  const a = NOW - 40 * DAY;
-  const s = q.select('default', [new Matcher('=', '__name__', 'x_total')], { startMs: a, endMs: a + 5 * HOUR, stepMs: HOUR }).floats[0]!;
-  // Window k (from 80 days back) holds total k + 1; the read starts at k = 960, inside a chunk.
-  t.same(Array.from(s.values), [961, 962, 963, 964, 965, 966], 'a read inside a chunk sees the totals before it');
 });
