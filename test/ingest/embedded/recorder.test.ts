@@ -143,3 +143,30 @@ t.test('a bound series is the one record() uses; a refused one is retried on the
   r.drain();
   t.same(f.sent.map((s) => [f.names[s.ref], s.value]), [['__name__=tok_total,model=a', 5]]);
 });
+
+t.test('one metric recorded with other label names at the same step, and with many values of one label, keeps every series apart', async (t) => {
+  const f = fakeSink();
+  const now = 20_000;
+  const r = new Recorder(f.sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 60_000, boundsOf: () => BOUNDS, now: () => now });
+  const want = new Map<string, number>();
+  const rec = (labels: Record<string, string>, v: number): void => {
+    t.ok(r.record('req_total', v, labels, MetricKind.Counter));
+    const key = ['__name__=req_total', ...Object.keys(labels).sort().filter((k) => labels[k] !== '').map((k) => `${k}=${labels[k]}`)].join(',');
+    want.set(key, (want.get(key) ?? 0) + v);
+  };
+  for (let round = 0; round < 3; round++) {
+    rec({}, 1);
+    rec({ route: '/a' }, 2);
+    rec({ user: '/a' }, 3); // the same value under another name at the first step
+    rec({ route: '/a', user: 'u1' }, 5);
+    rec({ user: 'u1', route: '/a' }, 7);
+    rec({ user: 'u1' }, 11);
+    // More values of one label than a node scans: the rest are indexed.
+    for (let i = 0; i < 40; i++) rec({ route: '/a', user: `u${i}` }, 1);
+    for (let i = 0; i < 40; i++) rec({ user: `u${i}` }, 1);
+  }
+  t.equal(f.names.length, want.size, 'one series per distinct label set');
+  r.drain();
+  const got = new Map(f.sent.map((s) => [f.names[s.ref]!, s.value]));
+  t.same(got, want, 'each series summed its own increments');
+});
