@@ -1,6 +1,6 @@
 import type { IngestSink } from '../sink.js';
 import { ACCEPTED } from '../sink.js';
-import { SparseHistogram } from '../../model/hdr.js';
+import { SparseHistogram, hdrIndexOf } from '../../model/hdr.js';
 import { labelsFromRecord, labelsKey } from '../../model/labels.js';
 import { MetricKind } from '../../model/metric-kind.js';
 import { classicBucket } from '../../pipeline/series-slot.js';
@@ -22,39 +22,82 @@ export interface RecorderOptions {
   readonly now?: () => number;
 }
 
+/** PENDING is how many observations a histogram holds before it folds them into its buckets. */
+const PENDING = 256;
+
 /**
  * Accumulation is one series' points recorded since the last drain, updated in place: a counter
- * sums its increments, a histogram records every observation into its HDR buckets and classic
- * counts exactly as the aggregation worker would. `lastMs` is the time of the newest point: the
- * drained batch carries it, as one sample per series stamped with its last time.
+ * sums its increments, a histogram counts, sums and bounds its observations in call order (so
+ * the sum is the per-call path's to the last bit) and keeps the values themselves in `pend`.
+ * They go into the HDR and classic buckets together, sorted, at the drain (or when `pend` is
+ * full): in place, between an application's own work, bucketing each value on its call was
+ * cache misses and a sorted insert that moved the buckets after it; sorted, each value is an
+ * append or a bump of the last bucket in a warm loop. The buckets are those the worker would
+ * have filled. `lastMs` is the time of the newest point: the drained batch carries it, as one
+ * sample per series stamped with its last time.
  */
 class Accumulation {
   readonly ref: number;
   readonly kind: MetricKind;
   sum = 0;
   readonly h: SparseHistogram | null;
+  /** Histogram observations not bucketed yet (see fold), and how many. */
+  private readonly pend: Float64Array | null;
+  private np = 0;
+  private count = 0;
+  private min = Infinity;
+  private max = -Infinity;
   lastMs = 0;
   dirty = false;
 
   constructor(ref: number, kind: MetricKind, bounds: Float64Array | null) {
     this.ref = ref;
     this.kind = kind;
-    if (bounds === null) this.h = null;
-    else {
+    if (bounds === null) {
+      this.h = null;
+      this.pend = null;
+    } else {
       const h = new SparseHistogram(16);
       h.bounds = bounds;
       h.classicCounts = new Float64Array(bounds.length + 1);
       this.h = h;
+      this.pend = new Float64Array(PENDING);
     }
   }
 
-  /** observe adds one observation to the HDR buckets and to its classic bucket, as SeriesSlot does. */
+  /** observe adds one observation: its count, sum and bounds now, its buckets at the next fold. */
   observe(v: number): void {
+    this.count++;
+    this.sum += v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    this.pend![this.np++] = v;
+    if (this.np === PENDING) this.fold();
+  }
+
+  /**
+   * fold puts the pending observations into the HDR buckets and their classic buckets, as
+   * SeriesSlot does per observation, in ascending order, and sets the histogram's count, sum,
+   * min and max to the accumulated ones. The histogram is complete after it (drain calls it).
+   */
+  fold(): void {
     const h = this.h!;
-    h.record(v, 1);
-    const cc = h.classicCounts!;
-    const i = classicBucket(h.bounds!, v);
-    cc[i] = cc[i]! + 1;
+    const n = this.np;
+    if (n > 0) {
+      this.np = 0;
+      const vals = this.pend!.subarray(0, n).sort();
+      const bounds = h.bounds!, cc = h.classicCounts!;
+      for (let i = 0; i < n; i++) {
+        const v = vals[i]!;
+        h.addAtIndex(hdrIndexOf(v), 1);
+        const b = classicBucket(bounds, v);
+        cc[b] = cc[b]! + 1;
+      }
+    }
+    h.count = this.count;
+    h.sum = this.sum;
+    h.min = this.min;
+    h.max = this.max;
   }
 
   /** reset empties the accumulation for the next drain, keeping its arrays. */
@@ -63,6 +106,10 @@ class Accumulation {
     this.dirty = false;
     const h = this.h;
     if (h !== null) {
+      this.np = 0;
+      this.count = 0;
+      this.min = Infinity;
+      this.max = -Infinity;
       h.size = 0;
       h.count = 0;
       h.sum = 0;
@@ -291,8 +338,11 @@ export class Recorder {
     for (let i = 0; i < d.length; i++) {
       const a = d[i]!;
       if (a.kind === MetricKind.Counter) sink.counter(a.ref, a.sum, a.lastMs);
-      else if (sink.histogramBorrowed) sink.histogramBorrowed(a.ref, a.h!, false, 0, a.lastMs);
-      else sink.histogram(a.ref, a.h!.clone(), a.lastMs);
+      else {
+        a.fold();
+        if (sink.histogramBorrowed) sink.histogramBorrowed(a.ref, a.h!, false, 0, a.lastMs);
+        else sink.histogram(a.ref, a.h!.clone(), a.lastMs);
+      }
       a.reset();
     }
     d.length = 0;

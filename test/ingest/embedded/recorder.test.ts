@@ -2,7 +2,8 @@ import t from 'tap';
 import { Recorder } from '../../../src/ingest/embedded/recorder.js';
 import type { IngestSink } from '../../../src/ingest/sink.js';
 import { ACCEPTED, Refusal, refusedRef, type Verdict } from '../../../src/ingest/sink.js';
-import type { SparseHistogram } from '../../../src/model/hdr.js';
+import { SparseHistogram } from '../../../src/model/hdr.js';
+import { classicBucket } from '../../../src/pipeline/series-slot.js';
 import type { Labels } from '../../../src/model/labels.js';
 import { MetricKind } from '../../../src/model/metric-kind.js';
 
@@ -169,4 +170,45 @@ t.test('one metric recorded with other label names at the same step, and with ma
   r.drain();
   const got = new Map(f.sent.map((s) => [f.names[s.ref]!, s.value]));
   t.same(got, want, 'each series summed its own increments');
+});
+
+t.test('a drained histogram holds the buckets, count, sum, min and max of recording each value on its call', async (t) => {
+  const f = fakeSink();
+  const got: SparseHistogram[] = [];
+  f.sink.histogramBorrowed = (_ref: number, h: SparseHistogram) => {
+    const c = h.clone();
+    got.push(c);
+    return ACCEPTED;
+  };
+  let now = 20_000;
+  const r = new Recorder(f.sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 60_000, boundsOf: () => BOUNDS, now: () => now });
+  // More values than are held before a fold, unsorted, with repeats, zero, negatives and decimals
+  // whose sum depends on the order of addition.
+  let x = 7;
+  const values: number[] = [];
+  for (let i = 0; i < 700; i++) {
+    x = (x * 48271) % 2147483647;
+    values.push(i % 50 === 0 ? 0 : i % 97 === 0 ? -0.3 : (x % 100000) / 7919 + (i % 3) * 0.1);
+  }
+  for (let round = 0; round < 2; round++) {
+    const want = new SparseHistogram(16);
+    want.bounds = BOUNDS;
+    want.classicCounts = new Float64Array(BOUNDS.length + 1);
+    const part = round === 0 ? values : values.slice(0, 5);
+    for (const v of part) {
+      t.ok(r.record('lat_seconds', v, { route: '/a' }, MetricKind.Histogram));
+      want.record(v, 1);
+      want.classicCounts[classicBucket(BOUNDS, v)]!++;
+    }
+    r.drain();
+    now += 1;
+    const h = got[round]!;
+    t.same([...h.indices.subarray(0, h.size)], [...want.indices.subarray(0, want.size)], 'the same HDR buckets');
+    t.same([...h.counts.subarray(0, h.size)], [...want.counts.subarray(0, want.size)], 'with the same counts');
+    t.same([...h.classicCounts!], [...want.classicCounts], 'the same classic bucket counts');
+    t.equal(h.count, want.count);
+    t.equal(h.sum, want.sum, 'the sum of the values in call order, to the last bit');
+    t.equal(h.min, want.min);
+    t.equal(h.max, want.max);
+  }
 });
