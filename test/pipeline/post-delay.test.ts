@@ -115,7 +115,12 @@ t.test('by default, with a flush timer, packets wait for its tick: one post per 
   // No postDelayMs: the default is the flush interval, so the timer's own postAll delivers.
   const p = await startPipeline(t, dir, clock, { workers: 1, flushIntervalMs: 400 });
   const c = p.series('default', L('ticks_total'), MetricKind.Counter);
-  await sleep(450); // past one tick, so the next packets are measured from a tick on
+  // Wait for a tick to post a primer, so the packets below come right after one, not just before the next.
+  const g = await received('gauge');
+  p.gaugeSet(p.series('default', L('primer'), MetricKind.Gauge), 1, T0);
+  p.flush();
+  const tickDeadline = performance.now() + 5_000;
+  while (await received('gauge') === g && performance.now() < tickDeadline) await sleep(5);
   const before = await received('counter');
   const t0 = performance.now();
   for (let i = 0; i < 5; i++) {
