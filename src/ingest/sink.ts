@@ -98,7 +98,8 @@ export function refRefusal(ref: number): Refusal {
  *   truthiness: BadValue is 0.
  *   They MUST NOT retain any buffer passed in after returning; `histogram` takes ownership of `h`.
  * - Samples are buffered; `flush` hands the buffered batch to the workers (call it at the end of
- *   a packet or request; the pipeline may coalesce the flushes of one event-loop turn). Nothing blocks: when `accepting()` is false the caller refuses new
+ *   a packet or request; the pipeline may coalesce flushes, up to its next flush of windows, which
+ *   always delivers them first). Nothing blocks: when `accepting()` is false the caller refuses new
  *   work (OTLP answers UNAVAILABLE / 503) instead of growing memory.
  */
 export interface IngestSink {

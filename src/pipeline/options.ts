@@ -57,7 +57,7 @@ export interface PipelineOptions {
   readonly batchRecords?: number;
   /** Batches posted to one worker and not yet consumed above which accepting() is false (default 32). */
   readonly maxInFlightBatches?: number;
-  /** Least time between two posts of flushed, not yet full batches, and so the longest a flushed sample waits (default 20 ms; 0: every event-loop turn). */
+  /** Least time between two posts of flushed, not yet full batches, and so the longest a flushed sample waits (default: the flush interval, so the flush timer posts them; 20 ms without a flush timer; 0: every event-loop turn). */
   readonly postDelayMs?: number;
   /** Per-metric classic bucket bounds for histograms whose sender gave none. */
   readonly buckets?: Readonly<Record<string, readonly number[]>>;
@@ -91,11 +91,12 @@ const DAY = 86_400_000;
 /** resolveOptions applies defaults. */
 export function resolveOptions(o: PipelineOptions): ResolvedOptions {
   const raw = o.store.tiers?.[0];
+  const flushIntervalMs = o.flushIntervalMs ?? o.store.rawResolutionMs;
   return {
     store: { dataDir: o.store.dataDir, rawResolutionMs: o.store.rawResolutionMs, ...(o.store.tiers ? { tiers: o.store.tiers } : {}) },
     storeModule: o.storeModule === undefined ? new URL('../store/open.js', import.meta.url).href : isAbsolute(o.storeModule) ? pathToFileURL(o.storeModule).href : o.storeModule,
     workers: Math.max(1, o.workers ?? Math.min(4, availableParallelism() - 1)),
-    flushIntervalMs: o.flushIntervalMs ?? o.store.rawResolutionMs,
+    flushIntervalMs,
     now: o.now ?? Date.now,
     maxAgeMs: o.maxAgeMs ?? 5 * 365 * DAY,
     maxFutureMs: o.maxFutureMs ?? 10 * 60_000,
@@ -103,7 +104,7 @@ export function resolveOptions(o: PipelineOptions): ResolvedOptions {
     limits: { ...DEFAULT_LIMITS, ...o.limits },
     batchRecords: Math.max(16, o.batchRecords ?? 4096),
     maxInFlightBatches: Math.max(1, o.maxInFlightBatches ?? 32),
-    postDelayMs: Math.max(0, o.postDelayMs ?? 20),
+    postDelayMs: Math.max(0, o.postDelayMs ?? (flushIntervalMs > 0 ? flushIntervalMs : 20)),
     buckets: o.buckets ?? {},
     restoreLookbackMs: o.restoreLookbackMs ?? (raw && !raw.monthly ? raw.retentionMs : 2 * DAY),
     logger: o.logger ?? new Logger('warn', { component: 'pipeline' }),

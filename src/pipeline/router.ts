@@ -50,6 +50,10 @@ export class Pipeline implements IngestSink {
   private kinds = new Uint8Array(1024);
   private readonly card: CardinalityTracker;
   private readonly received = new Float64Array(4);
+  /** tallyd_samples_received_total by kind index, bound once (a labels object per post costs a hash). */
+  private readonly receivedBy = KIND_LABELS.map((k) => samplesReceived.labels(k));
+  /** tallyd_worker_queue_depth per worker, bound once. */
+  private readonly depthOf: Array<ReturnType<typeof workerQueueDepth.labels>> = [];
   private readonly pending = new Map<number, Pending>();
   private readonly exited: boolean[] = [];
   private readonly readyP: Promise<void>;
@@ -69,6 +73,8 @@ export class Pipeline implements IngestSink {
   private postTimer: NodeJS.Timeout | null = null;
   /** performance.now() of the last postAll: posts are spaced at least postDelayMs apart. */
   private lastPostAt = -Infinity;
+  /** The flush timer runs and posts may wait as long as its period: it posts (see flush). */
+  private readonly postOnTick: boolean;
   private closing = false;
   private closedP: Promise<void> | null = null;
 
@@ -86,7 +92,8 @@ export class Pipeline implements IngestSink {
       this.workers.push(w);
       this.exited.push(false);
       this.batches.push(new Batch(o.batchRecords, this.pool.takeRecords()));
-      workerQueueDepth.set({ worker: String(i) }, 0);
+      this.depthOf.push(workerQueueDepth.labels(String(i)));
+      this.depthOf[i]!.set(0);
       ready.push(new Promise<void>((resolve, reject) => {
         w.on('message', (m: FromWorker) => {
           if (m.t === 'ready') {
@@ -109,6 +116,7 @@ export class Pipeline implements IngestSink {
     this.readyP = Promise.all(ready).then(() => undefined);
     // Callers that never await ready() must not see an unhandled rejection; they see failed flushes.
     this.readyP.catch(() => undefined);
+    this.postOnTick = o.flushIntervalMs > 0 && o.postDelayMs >= o.flushIntervalMs;
     if (o.flushIntervalMs > 0) {
       this.timer = setInterval(() => this.onTimer(), o.flushIntervalMs);
       this.timer.unref();
@@ -283,25 +291,27 @@ export class Pipeline implements IngestSink {
     const side = b.side === null ? null : (b.side.buffer as ArrayBuffer);
     const msg: ToWorker = { t: 'batch', now: this.o.now(), defs: b.defs, buf, n: b.n, side };
     this.workers[w]!.postMessage(msg, side === null ? [buf] : [buf, side]);
-    this.inFlight[w]!++;
-    workerQueueDepth.set({ worker: String(w) }, this.inFlight[w]!);
+    this.depthOf[w]!.set(++this.inFlight[w]!);
     b.reset(this.pool.takeRecords());
   }
 
   /**
    * flush hands the buffered records to the workers. Parsers call it after every packet or
-   * request. A post costs a postMessage, a worker wake-up and the buffer's trip back; one per
-   * datagram was most of the daemon's CPU at low rates (hot-shots unbuffered, 5k datagrams/s).
-   * So posts are spaced at least `postDelayMs` (20 ms) apart: the first packet after a quiet
-   * spell is posted at the end of the current event-loop turn (setImmediate), as sparse traffic
-   * gains nothing by waiting; packets arriving sooner after a post wait until that spacing is
-   * over and share one message per worker. Nothing waits longer than postDelayMs: a full batch
-   * is posted at once (push), and every flush of windows, /metrics page and close posts
-   * everything pending first (postAll), so the delay never moves a sample into another window's
-   * flush. 0 posts at the end of every turn.
+   * request. A post costs a postMessage, a worker wake-up and the buffer's trip back, and on a
+   * small VM each wake-up costs ~0.1-0.2 ms of CPU: one post per datagram was most of a settled
+   * daemon's CPU at low rates (hot-shots buffered, 3-4 datagrams/s). So posts are spaced at
+   * least `postDelayMs` apart. Its default is the flush interval: then flush() schedules nothing
+   * and the flush timer's own postAll hands the records over, right before it closes windows,
+   * so steady traffic costs one post per worker per window instead of one per packet. With a
+   * shorter delay (or no flush timer), the first packet after a quiet spell is posted at the end
+   * of the current event-loop turn (setImmediate); packets arriving sooner after a post wait
+   * until that spacing is over and share one message per worker. In every case a full batch is
+   * posted at once (push), and every flush of windows, /metrics page and close posts everything
+   * pending first (postAll), so the delay never moves a sample into another window's flush, and
+   * what a killed process loses is still what its open windows held. 0 posts at the end of every turn.
    */
   flush(): void {
-    if (this.postScheduled) return;
+    if (this.postScheduled || this.postOnTick) return;
     this.postScheduled = true;
     const wait = this.o.postDelayMs === 0 ? 0 : this.lastPostAt + this.o.postDelayMs - performance.now();
     if (wait <= 0) setImmediate(this.postAllNow);
@@ -320,7 +330,7 @@ export class Pipeline implements IngestSink {
     const r = this.received;
     for (let k = 0; k < r.length; k++) {
       if (r[k]! > 0) {
-        samplesReceived.inc({ kind: KIND_LABELS[k]! }, r[k]!);
+        this.receivedBy[k]!.inc(r[k]!);
         r[k] = 0;
       }
     }
@@ -340,8 +350,7 @@ export class Pipeline implements IngestSink {
 
   private onMessage(w: number, m: FromWorker): void {
     if (m.t === 'returned') {
-      this.inFlight[w]!--;
-      workerQueueDepth.set({ worker: String(w) }, this.inFlight[w]!);
+      this.depthOf[w]!.set(--this.inFlight[w]!);
       this.pool.giveRecords(m.buf);
       if (m.side !== null) this.pool.giveSide(m.side);
       return;
@@ -371,7 +380,12 @@ export class Pipeline implements IngestSink {
   }
 
   private onTimer(): void {
-    if (this.timerFlushing || this.closing) return;
+    if (this.closing) return;
+    if (this.timerFlushing) {
+      // The last flush of windows still runs: hand over what waits anyway (see flush).
+      this.postAll();
+      return;
+    }
     this.timerFlushing = true;
     this.flushWindows(false)
       .catch((err: unknown) => this.o.logger.error('flush failed', { err }))

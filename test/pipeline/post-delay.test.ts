@@ -108,3 +108,34 @@ t.test('a full batch is posted at once, whatever the delay', async (t) => {
   await turn();
   t.equal(await received('counter') - before, 0, 'the 17th waits for the delay (postAll has not run)');
 });
+
+t.test('by default, with a flush timer, packets wait for its tick: one post per worker per tick, none per packet', async (t) => {
+  const dir = tempDir(t);
+  const clock = new ManualClock(T0 + 5_000);
+  // No postDelayMs: the default is the flush interval, so the timer's own postAll delivers.
+  const p = await startPipeline(t, dir, clock, { workers: 1, flushIntervalMs: 400 });
+  const c = p.series('default', L('ticks_total'), MetricKind.Counter);
+  // Wait for a tick to post a primer, so the packets below come right after one, not just before the next.
+  const g = await received('gauge');
+  p.gaugeSet(p.series('default', L('primer'), MetricKind.Gauge), 1, T0);
+  p.flush();
+  const tickDeadline = performance.now() + 5_000;
+  while (await received('gauge') === g && performance.now() < tickDeadline) await sleep(5);
+  const before = await received('counter');
+  const t0 = performance.now();
+  for (let i = 0; i < 5; i++) {
+    t.equal(p.counter(c, 1, T0 + i), ACCEPTED);
+    p.flush();
+    await sleep(20);
+  }
+  if (performance.now() - t0 < 300) {
+    // Only meaningful if the packets came well within one interval (a loaded machine may not).
+    t.equal(await received('counter') - before, 0, 'flush() after each packet posted nothing');
+    t.equal(p.inFlightBatches(0), 0);
+  }
+  const deadline = performance.now() + 5_000;
+  while (await received('counter') - before < 5 && performance.now() < deadline) await sleep(20);
+  t.equal(await received('counter') - before, 5, 'the flush timer posted the five together');
+  await p.flushNow();
+  t.equal(fold(dir).counters.get(key(L('ticks_total')))!.get(T0), 5, 'aggregated into their window');
+});

@@ -1,6 +1,6 @@
 import type { IngestSink } from '../sink.js';
 import { ACCEPTED } from '../sink.js';
-import { SparseHistogram } from '../../model/hdr.js';
+import { SparseHistogram, hdrIndexOf } from '../../model/hdr.js';
 import { labelsFromRecord, labelsKey } from '../../model/labels.js';
 import { MetricKind } from '../../model/metric-kind.js';
 import { classicBucket } from '../../pipeline/series-slot.js';
@@ -22,39 +22,82 @@ export interface RecorderOptions {
   readonly now?: () => number;
 }
 
+/** PENDING is how many observations a histogram holds before it folds them into its buckets. */
+const PENDING = 256;
+
 /**
  * Accumulation is one series' points recorded since the last drain, updated in place: a counter
- * sums its increments, a histogram records every observation into its HDR buckets and classic
- * counts exactly as the aggregation worker would. `lastMs` is the time of the newest point: the
- * drained batch carries it, as one sample per series stamped with its last time.
+ * sums its increments, a histogram counts, sums and bounds its observations in call order (so
+ * the sum is the per-call path's to the last bit) and keeps the values themselves in `pend`.
+ * They go into the HDR and classic buckets together, sorted, at the drain (or when `pend` is
+ * full): in place, between an application's own work, bucketing each value on its call was
+ * cache misses and a sorted insert that moved the buckets after it; sorted, each value is an
+ * append or a bump of the last bucket in a warm loop. The buckets are those the worker would
+ * have filled. `lastMs` is the time of the newest point: the drained batch carries it, as one
+ * sample per series stamped with its last time.
  */
 class Accumulation {
   readonly ref: number;
   readonly kind: MetricKind;
   sum = 0;
   readonly h: SparseHistogram | null;
+  /** Histogram observations not bucketed yet (see fold), and how many. */
+  private readonly pend: Float64Array | null;
+  private np = 0;
+  private count = 0;
+  private min = Infinity;
+  private max = -Infinity;
   lastMs = 0;
   dirty = false;
 
   constructor(ref: number, kind: MetricKind, bounds: Float64Array | null) {
     this.ref = ref;
     this.kind = kind;
-    if (bounds === null) this.h = null;
-    else {
+    if (bounds === null) {
+      this.h = null;
+      this.pend = null;
+    } else {
       const h = new SparseHistogram(16);
       h.bounds = bounds;
       h.classicCounts = new Float64Array(bounds.length + 1);
       this.h = h;
+      this.pend = new Float64Array(PENDING);
     }
   }
 
-  /** observe adds one observation to the HDR buckets and to its classic bucket, as SeriesSlot does. */
+  /** observe adds one observation: its count, sum and bounds now, its buckets at the next fold. */
   observe(v: number): void {
+    this.count++;
+    this.sum += v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    this.pend![this.np++] = v;
+    if (this.np === PENDING) this.fold();
+  }
+
+  /**
+   * fold puts the pending observations into the HDR buckets and their classic buckets, as
+   * SeriesSlot does per observation, in ascending order, and sets the histogram's count, sum,
+   * min and max to the accumulated ones. The histogram is complete after it (drain calls it).
+   */
+  fold(): void {
     const h = this.h!;
-    h.record(v, 1);
-    const cc = h.classicCounts!;
-    const i = classicBucket(h.bounds!, v);
-    cc[i] = cc[i]! + 1;
+    const n = this.np;
+    if (n > 0) {
+      this.np = 0;
+      const vals = this.pend!.subarray(0, n).sort();
+      const bounds = h.bounds!, cc = h.classicCounts!;
+      for (let i = 0; i < n; i++) {
+        const v = vals[i]!;
+        h.addAtIndex(hdrIndexOf(v), 1);
+        const b = classicBucket(bounds, v);
+        cc[b] = cc[b]! + 1;
+      }
+    }
+    h.count = this.count;
+    h.sum = this.sum;
+    h.min = this.min;
+    h.max = this.max;
   }
 
   /** reset empties the accumulation for the next drain, keeping its arrays. */
@@ -63,6 +106,10 @@ class Accumulation {
     this.dirty = false;
     const h = this.h;
     if (h !== null) {
+      this.np = 0;
+      this.count = 0;
+      this.min = Infinity;
+      this.max = -Infinity;
       h.size = 0;
       h.count = 0;
       h.sum = 0;
@@ -73,18 +120,79 @@ class Accumulation {
   }
 }
 
+/** SCAN_MAX is how many values a KeyNode scans by === before it indexes them in a Map. */
+const SCAN_MAX = 16;
+
 /**
  * KeyNode is one step of the call-site lookup tree: from the metric name, each (label name,
- * label value) the caller's object lists leads to the next node, and the last node holds the
- * accumulation per metric kind. Names and values are usually string constants or a few values
- * reused call after call, so every step is a Map hit on a string whose hash V8 already cached:
- * no key string is built per call (building and hashing one cost ~390 ns per measurement, the
- * walk ~70 ns). Two objects listing the same labels in another order take two paths to the one
- * accumulation.
+ * label value) the caller's object lists leads to the next node, and the node reached last holds
+ * the accumulation per metric kind in its own fields. A node expects one label name next (the one
+ * its first caller listed: a call site lists the same keys in the same order every time) and keeps
+ * that label's values and their children in two small arrays scanned with ===. Values are
+ * usually string constants, so a hit is a pointer compare in one or two cache lines. In place,
+ * between an application's own work, the old walk (two Map lookups per label: name, then value)
+ * was mostly cache misses on hash tables; a tight loop hid that. Another label name at the same
+ * step goes through `alt` (a node per name); a label with more than SCAN_MAX values through `big`.
+ * Two objects listing the same labels in another order take two paths to the one accumulation.
  */
 class KeyNode {
-  readonly next = new Map<string, Map<string, KeyNode>>();
-  readonly byKind: Array<Accumulation | undefined> = [undefined, undefined, undefined];
+  /** The label name this node expects next (null until a caller went through it). */
+  label: string | null = null;
+  readonly vals: string[] = [];
+  readonly kids: KeyNode[] = [];
+  /** The values past SCAN_MAX, indexed. */
+  big: Map<string, KeyNode> | null = null;
+  /** Nodes for the same step when the caller's next label is another name than `label`. */
+  alt: Map<string, KeyNode> | null = null;
+  counter: Accumulation | undefined = undefined;
+  gauge: Accumulation | undefined = undefined;
+  histogram: Accumulation | undefined = undefined;
+
+  /** child is the node the value `v` of this node's label leads to, or undefined. */
+  child(v: string): KeyNode | undefined {
+    const vals = this.vals;
+    for (let j = 0; j < vals.length; j++) if (vals[j] === v) return this.kids[j];
+    return this.big === null ? undefined : this.big.get(v);
+  }
+
+  /** branch is the node of this step that expects label `ln` next, created when `make`. */
+  branch(ln: string, make: boolean): KeyNode | undefined {
+    if (this.label === ln) return this;
+    if (this.label === null) {
+      if (!make) return undefined;
+      this.label = ln;
+      return this;
+    }
+    let b = this.alt?.get(ln);
+    if (b === undefined && make) {
+      b = new KeyNode();
+      b.label = ln;
+      (this.alt ??= new Map()).set(ln, b);
+    }
+    return b;
+  }
+
+  /** at returns the accumulation of `kind` held here. */
+  at(kind: MetricKind): Accumulation | undefined {
+    return kind === MetricKind.Counter ? this.counter : kind === MetricKind.Histogram ? this.histogram : this.gauge;
+  }
+
+  /** hold makes `a` the accumulation of `kind` here; the kind's accumulations of other nodes are the same objects. */
+  hold(kind: MetricKind, a: Accumulation): void {
+    if (kind === MetricKind.Counter) this.counter = a;
+    else if (kind === MetricKind.Histogram) this.histogram = a;
+    else this.gauge = a;
+  }
+
+  /** grow adds the child of value `v` and returns it. */
+  grow(v: string): KeyNode {
+    const c = new KeyNode();
+    if (this.vals.length < SCAN_MAX) {
+      this.vals.push(v);
+      this.kids.push(c);
+    } else (this.big ??= new Map()).set(v, c);
+    return c;
+  }
 }
 
 /**
@@ -129,11 +237,12 @@ export class Recorder {
     let n: KeyNode | undefined = this.roots.get(name);
     if (n !== undefined) {
       for (const ln in labels) {
-        const byValue: Map<string, KeyNode> | undefined = n.next.get(ln);
-        n = byValue === undefined ? undefined : byValue.get(labels[ln]!);
+        if (n.label !== ln) n = n.alt === null ? undefined : n.alt.get(ln);
+        if (n === undefined) break;
+        n = n.child(labels[ln]!);
         if (n === undefined) break;
       }
-      if (n !== undefined) a = n.byKind[kind];
+      if (n !== undefined) a = n.at(kind);
     }
     if (a === undefined) {
       a = this.admit(name, labels, kind);
@@ -209,14 +318,11 @@ export class Recorder {
     let n: KeyNode | undefined = this.roots.get(name);
     if (n === undefined) this.roots.set(name, (n = new KeyNode()));
     for (const ln in labels) {
-      let byValue: Map<string, KeyNode> | undefined = n.next.get(ln);
-      if (byValue === undefined) n.next.set(ln, (byValue = new Map()));
+      n = n.branch(ln, true)!;
       const v = labels[ln]!;
-      let c: KeyNode | undefined = byValue.get(v);
-      if (c === undefined) byValue.set(v, (c = new KeyNode()));
-      n = c;
+      n = n.child(v) ?? n.grow(v);
     }
-    n.byKind[kind] = a;
+    n.hold(kind, a);
     return a;
   }
 
@@ -232,8 +338,11 @@ export class Recorder {
     for (let i = 0; i < d.length; i++) {
       const a = d[i]!;
       if (a.kind === MetricKind.Counter) sink.counter(a.ref, a.sum, a.lastMs);
-      else if (sink.histogramBorrowed) sink.histogramBorrowed(a.ref, a.h!, false, 0, a.lastMs);
-      else sink.histogram(a.ref, a.h!.clone(), a.lastMs);
+      else {
+        a.fold();
+        if (sink.histogramBorrowed) sink.histogramBorrowed(a.ref, a.h!, false, 0, a.lastMs);
+        else sink.histogram(a.ref, a.h!.clone(), a.lastMs);
+      }
       a.reset();
     }
     d.length = 0;

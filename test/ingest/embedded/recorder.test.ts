@@ -2,7 +2,8 @@ import t from 'tap';
 import { Recorder } from '../../../src/ingest/embedded/recorder.js';
 import type { IngestSink } from '../../../src/ingest/sink.js';
 import { ACCEPTED, Refusal, refusedRef, type Verdict } from '../../../src/ingest/sink.js';
-import type { SparseHistogram } from '../../../src/model/hdr.js';
+import { SparseHistogram } from '../../../src/model/hdr.js';
+import { classicBucket } from '../../../src/pipeline/series-slot.js';
 import type { Labels } from '../../../src/model/labels.js';
 import { MetricKind } from '../../../src/model/metric-kind.js';
 
@@ -142,4 +143,72 @@ t.test('a bound series is the one record() uses; a refused one is retried on the
   t.same(f.names, ['__name__=tok_total,model=a']);
   r.drain();
   t.same(f.sent.map((s) => [f.names[s.ref], s.value]), [['__name__=tok_total,model=a', 5]]);
+});
+
+t.test('one metric recorded with other label names at the same step, and with many values of one label, keeps every series apart', async (t) => {
+  const f = fakeSink();
+  const now = 20_000;
+  const r = new Recorder(f.sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 60_000, boundsOf: () => BOUNDS, now: () => now });
+  const want = new Map<string, number>();
+  const rec = (labels: Record<string, string>, v: number): void => {
+    t.ok(r.record('req_total', v, labels, MetricKind.Counter));
+    const key = ['__name__=req_total', ...Object.keys(labels).sort().filter((k) => labels[k] !== '').map((k) => `${k}=${labels[k]}`)].join(',');
+    want.set(key, (want.get(key) ?? 0) + v);
+  };
+  for (let round = 0; round < 3; round++) {
+    rec({}, 1);
+    rec({ route: '/a' }, 2);
+    rec({ user: '/a' }, 3); // the same value under another name at the first step
+    rec({ route: '/a', user: 'u1' }, 5);
+    rec({ user: 'u1', route: '/a' }, 7);
+    rec({ user: 'u1' }, 11);
+    // More values of one label than a node scans: the rest are indexed.
+    for (let i = 0; i < 40; i++) rec({ route: '/a', user: `u${i}` }, 1);
+    for (let i = 0; i < 40; i++) rec({ user: `u${i}` }, 1);
+  }
+  t.equal(f.names.length, want.size, 'one series per distinct label set');
+  r.drain();
+  const got = new Map(f.sent.map((s) => [f.names[s.ref]!, s.value]));
+  t.same(got, want, 'each series summed its own increments');
+});
+
+t.test('a drained histogram holds the buckets, count, sum, min and max of recording each value on its call', async (t) => {
+  const f = fakeSink();
+  const got: SparseHistogram[] = [];
+  f.sink.histogramBorrowed = (_ref: number, h: SparseHistogram) => {
+    const c = h.clone();
+    got.push(c);
+    return ACCEPTED;
+  };
+  let now = 20_000;
+  const r = new Recorder(f.sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 60_000, boundsOf: () => BOUNDS, now: () => now });
+  // More values than are held before a fold, unsorted, with repeats, zero, negatives and decimals
+  // whose sum depends on the order of addition.
+  let x = 7;
+  const values: number[] = [];
+  for (let i = 0; i < 700; i++) {
+    x = (x * 48271) % 2147483647;
+    values.push(i % 50 === 0 ? 0 : i % 97 === 0 ? -0.3 : (x % 100000) / 7919 + (i % 3) * 0.1);
+  }
+  for (let round = 0; round < 2; round++) {
+    const want = new SparseHistogram(16);
+    want.bounds = BOUNDS;
+    want.classicCounts = new Float64Array(BOUNDS.length + 1);
+    const part = round === 0 ? values : values.slice(0, 5);
+    for (const v of part) {
+      t.ok(r.record('lat_seconds', v, { route: '/a' }, MetricKind.Histogram));
+      want.record(v, 1);
+      want.classicCounts[classicBucket(BOUNDS, v)]!++;
+    }
+    r.drain();
+    now += 1;
+    const h = got[round]!;
+    t.same([...h.indices.subarray(0, h.size)], [...want.indices.subarray(0, want.size)], 'the same HDR buckets');
+    t.same([...h.counts.subarray(0, h.size)], [...want.counts.subarray(0, want.size)], 'with the same counts');
+    t.same([...h.classicCounts!], [...want.classicCounts], 'the same classic bucket counts');
+    t.equal(h.count, want.count);
+    t.equal(h.sum, want.sum, 'the sum of the values in call order, to the last bit');
+    t.equal(h.min, want.min);
+    t.equal(h.max, want.max);
+  }
 });

@@ -281,13 +281,16 @@ t.test('countLines counts non-empty lines', async (t) => {
 
 t.test('decimal values parse exactly as Number() does', async (t) => {
   const texts = ['0', '1', '-1', '+2', '0.1', '0.3', '123.456', '-0.000001', '.5', '5.', '1e3', '2.5E-3', '9007199254740993', '3.141592653589793238',
-    '1234567890.0987654321', '0.1234567890123456789012345', '17976931348623157e292'];
+    '1234567890.0987654321', '0.1234567890123456789012345', '17976931348623157e292',
+    // What float formatting gives for timings (hot-shots sends ms as JS prints them): long mantissas.
+    '437.00000000000006', '10.000000000000002', '-1234.5670000000002', '1e+21', '1.5e-7', '4.2E+2'];
   for (const s of texts) t.equal(parseDecimal(Buffer.from(s), 0, s.length), Number(s), s);
   for (let i = 0; i < 2000; i++) {
     const s = (Math.random() * 10 ** Math.floor(Math.random() * 12)).toFixed(Math.floor(Math.random() * 9));
     if (parseDecimal(Buffer.from(s), 0, s.length) !== Number(s)) t.fail(`mismatch on ${s}`);
   }
-  for (const s of ['', '-', '+', '.', 'e5', '1e', '1e+', 'NaN', 'Infinity', '0x10', '1 ', ' 1', '1_000', '--1']) {
+  for (const s of ['', '-', '+', '.', 'e5', '1e', '1e+', 'NaN', 'Infinity', '0x10', '1 ', ' 1', '1_000', '--1',
+    '1e5x', '1e+-5', '1e5.0', '1.5e', '1.5e-', '437.00000000000006x', '437.000000000000006 ', '1.2.3', '12345678901234567890e', '1e 5']) {
     t.ok(Number.isNaN(parseDecimal(Buffer.from(s), 0, s.length)), `${JSON.stringify(s)} is not a number`);
   }
 });
