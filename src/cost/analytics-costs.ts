@@ -132,21 +132,17 @@ export class CostAccs {
  */
 export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): CostsData {
   const accs = new CostAccs(p);
-  const hint = tierHint(p.fromMs, p.toMs, p.stepMs);
   const digests = openDayDigests(q, tenant);
-  for (const seg of daySegments(digests, p.fromMs, p.toMs, (day) => accs.nTrend === 0 || cutsAligned(accs.cuts, day))) {
-    if (seg.dayMs !== null) addCostDigest(accs, digests!, seg.dayMs, false);
-    else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, hint, false);
-  }
+  const collect = (fromMs: number, toMs: number, hint: number, monthOnly: boolean, usable: (dayMs: number) => boolean) => {
+    for (const seg of daySegments(digests, fromMs, toMs, usable)) {
+      if (seg.dayMs !== null) addCostDigest(accs, digests!, seg.dayMs, monthOnly);
+      else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, hint, monthOnly);
+    }
+  };
+  collect(p.fromMs, p.toMs, tierHint(p.fromMs, p.toMs, p.stepMs), false, (day) => accs.nTrend === 0 || cutsAligned(accs.cuts, day));
   // Forecast: linear from the month so far, when the range ends in the current UTC month. The
   // main pass saw the month from `from` on; only a range starting after the 1st needs the rest.
-  if (accs.forecast && p.fromMs > accs.monthStart) {
-    const h = tierHint(accs.monthStart, p.fromMs - 1, 0);
-    for (const seg of daySegments(digests, accs.monthStart, p.fromMs - 1, () => true)) {
-      if (seg.dayMs !== null) addCostDigest(accs, digests!, seg.dayMs, true);
-      else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, h, true);
-    }
-  }
+  if (accs.forecast && p.fromMs > accs.monthStart) collect(accs.monthStart, p.fromMs - 1, tierHint(accs.monthStart, p.fromMs - 1, 0), true, () => true);
   return accs.finish();
 }
 

@@ -3,7 +3,7 @@ import type { DigestReader, Querier } from '../store/interface.js';
 import type { Acc, CostAccs } from './analytics-costs.js';
 import type { Part, Row, UsageRows } from './analytics-usage.js';
 import {
-  COST_FIELDS, CostField, DIGEST_VERSION, GROUPS_KEY, HEAD, dayKey, decodeGroups, digestDoubles, groupsLength, mappingFingerprint, type Section,
+  COST_FIELDS, CostField, GROUPS_KEY, dayDigestCurrent, dayKey, decodeGroups, digestDoubles, groupsLength, mappingFingerprint, type Section,
 } from './day-digest.js';
 import { DIMENSIONS, type Dimension, type DimensionMap } from './dimensions.js';
 
@@ -69,7 +69,7 @@ export function daySegments(od: OpenDigests | null, fromMs: number, toMs: number
     const first = Math.max(Math.ceil(fromMs / DAY) * DAY, od.settled.fromMs);
     const end = Math.min(Math.floor((toMs + 1) / DAY) * DAY, od.settled.toMs);
     for (let day = first; day + DAY <= end; day += DAY) {
-      if (!usable(day) || !current(od, day)) continue;
+      if (!usable(day) || !dayDigestCurrent(od.reader, od.tenant, day, od.mapping)) continue;
       if (liveFrom < day) out.push({ fromMs: liveFrom, toMs: day - 1, dayMs: null });
       out.push({ fromMs: day, toMs: day + DAY - 1, dayMs: day });
       liveFrom = day + DAY;
@@ -77,14 +77,6 @@ export function daySegments(od: OpenDigests | null, fromMs: number, toMs: number
   }
   if (liveFrom <= toMs) out.push({ fromMs: liveFrom, toMs, dayMs: null });
   return out;
-}
-
-/** current says whether a day's digest was built at the day's current stamp, in this format (and mapping). */
-function current(od: OpenDigests, dayMs: number): boolean {
-  const d = od.reader.get(od.tenant, dayKey(dayMs));
-  if (d === undefined || d.stamp !== od.reader.dayStamp(dayMs) || d.bytes.length < HEAD * 8) return false;
-  const v = digestDoubles(d.bytes);
-  return v[0] === DIGEST_VERSION && (od.mapping === null || v[1] === od.mapping);
 }
 
 /**

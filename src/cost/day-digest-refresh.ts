@@ -1,6 +1,6 @@
 import type { DigestStore } from '../store/interface.js';
 import {
-  DAY_PREFIX, DIGEST_VERSION, GROUPS_KEY, HEAD, SECTIONS, dayKey, decodeGroups, digestDoubles, encodeDayDigest, encodeGroups, groupId, keyDay, type DayDigestData,
+  DAY_PREFIX, GROUPS_KEY, SECTIONS, dayDigestCurrent, dayKey, decodeGroups, encodeDayDigest, encodeGroups, groupId, keyDay, type DayDigestData,
 } from './day-digest.js';
 
 const DAY = 86_400_000;
@@ -44,7 +44,7 @@ export async function refreshDayDigests(
     for (let day = toMs - DAY; day >= fromMs; day -= DAY) {
       if (signal?.aborted === true) return res;
       const stamp = ds.dayStamp(day);
-      if (isCurrent(ds, tenant, day, stamp, mapping)) continue;
+      if (dayDigestCurrent(ds, tenant, day, mapping)) continue;
       const data = await build(tenant, day);
       const before = table.length;
       const sections = encodeDayDigest(data, (dims) => groupId(dims, table, ids));
@@ -58,11 +58,4 @@ export async function refreshDayDigests(
     }
   }
   return res;
-}
-
-function isCurrent(ds: DigestStore, tenant: string, dayMs: number, stamp: number, mapping: number): boolean {
-  const d = ds.get(tenant, dayKey(dayMs));
-  if (d === undefined || d.stamp !== stamp || d.bytes.length < HEAD * 8) return false;
-  const v = digestDoubles(d.bytes);
-  return v[0] === DIGEST_VERSION && v[1] === mapping;
 }

@@ -1,3 +1,4 @@
+import type { DigestReader } from '../store/interface.js';
 import { fnv1aString } from '../wire/fnv1a.js';
 import { DIMENSIONS, type DimensionMap } from './dimensions.js';
 
@@ -136,6 +137,17 @@ export function encodeDayDigest(d: DayDigestData, gid: (dims: readonly string[])
   }
   const bytes = (xs: number[]) => new Uint8Array(Float64Array.from(xs).buffer);
   return { head: bytes([DIGEST_VERSION, d.mapping, d.costs.length, d.usage.length]), costs: bytes(costs), hours: bytes(hours), usage: bytes(usage) };
+}
+
+/**
+ * dayDigestCurrent says whether a tenant's digest of a day was built at the day's current stamp,
+ * in this format and (unless `mapping` is null) with that dimension mapping.
+ */
+export function dayDigestCurrent(reader: DigestReader, tenant: string, dayMs: number, mapping: number | null): boolean {
+  const d = reader.get(tenant, dayKey(dayMs));
+  if (d === undefined || d.stamp !== reader.dayStamp(dayMs) || d.bytes.length < HEAD * 8) return false;
+  const v = digestDoubles(d.bytes);
+  return v[0] === DIGEST_VERSION && (mapping === null || v[1] === mapping);
 }
 
 /** digestDoubles reads stored digest bytes as doubles (copied only when not 8-byte aligned). */
