@@ -68,8 +68,16 @@ export class Part {
   calls = 0;
   failures = 0;
   latencyMs = 0;
-  /** Merged histograms per unit factor (sources in seconds and in ms are kept apart). */
-  readonly hists = new Map<number, SparseHistogram>();
+  /**
+   * Merged histograms per unit factor (sources in seconds and in ms are kept apart); null until
+   * the first (a 90-day answer has tens of thousands of parts, most settled from day digests).
+   */
+  hists: Map<number, SparseHistogram> | null = null;
+  /**
+   * The p95 taken when the part's day was complete (day digests, see day-digest-read.ts), its
+   * histograms not kept; undefined when it is taken from `hists` as the answer finishes.
+   */
+  p95Ms: number | null | undefined = undefined;
 }
 
 /** Row is one daily row while it is collected. */
@@ -87,8 +95,8 @@ export interface Row {
  * (collectUsageLive) and day digests (day-digest-read.ts) add into the same rows.
  */
 export class UsageRows {
-  readonly rows = new Map<string, Row>();
-  private readonly dates = new Map<number, string>();
+  /** Rows by UTC day (days since 1970), then by group key. */
+  private readonly byDay = new Map<number, Map<string, Row>>();
 
   constructor(readonly p: UsageParams) {}
 
@@ -106,41 +114,63 @@ export class UsageRows {
 
   /** row is the row of a group on a UTC day (days since 1970). */
   row(g: { key: string; dims: Record<string, string> }, day: number): Row {
-    let date = this.dates.get(day);
-    if (date === undefined) this.dates.set(day, (date = new Date(day * 86_400_000).toISOString().slice(0, 10)));
-    const key = date + g.key;
-    let r = this.rows.get(key);
-    if (r === undefined) this.rows.set(key, (r = { date, dims: g.dims, metric: new Part(), span: new Part(), input: 0, output: 0 }));
+    let rows = this.byDay.get(day);
+    if (rows === undefined) this.byDay.set(day, (rows = new Map()));
+    let r = rows.get(g.key);
+    if (r === undefined) {
+      const date = rows.size > 0 ? rows.values().next().value!.date : new Date(day * 86_400_000).toISOString().slice(0, 10);
+      rows.set(g.key, (r = { date, dims: g.dims, metric: new Part(), span: new Part(), input: 0, output: 0 }));
+    }
     return r;
   }
 
-  /** finish turns the rows into the answer. */
+  /** all lists every row, in no particular order. */
+  *all(): IterableIterator<Row> {
+    for (const rows of this.byDay.values()) yield* rows.values();
+  }
+
+  /** finish turns the rows into the answer: by date, then by calls (descending), then by group. */
   finish(): UsageData {
     const p = this.p;
     const out: UsageRowJson[] = [];
-    for (const r of this.rows.values()) {
-      // A call reported by a metric and by its span counts once: span metrics fill only rows that
-      // no metric source fills.
-      const part = r.metric.calls > 0 ? r.metric : r.span;
-      const j: UsageRowJson = {
-        date: r.date, agent_id: null, tool_name: null, mcp_server_label: null, user_id: null, tenant_id: null,
-        call_count: part.calls,
-        success_count: part.calls - part.failures,
-        failure_count: part.failures,
-        total_latency_ms: round(part.latencyMs),
-        avg_latency_ms: part.calls > 0 ? round(part.latencyMs / part.calls) : 0,
-        p95_latency_ms: p95(part),
-        estimated_input_tokens: r.input,
-        estimated_output_tokens: r.output,
-      };
-      for (const d of p.groupBy) (j as unknown as Record<string, string>)[FIELD[d]] = r.dims[d]!;
-      out.push(j);
+    const days = [...this.byDay.keys()].sort((a, b) => a - b);
+    // Each day's rows sorted apart (a 90-day answer has tens of thousands of rows), with sort
+    // keys made once per row, not per comparison.
+    const keyed: Array<{ r: UsageRowJson; k: string }> = [];
+    for (const day of days) {
+      keyed.length = 0;
+      for (const r of this.byDay.get(day)!.values()) {
+        const j = rowJson(r, p.groupBy);
+        keyed.push({ r: j, k: keyOf(j, p.groupBy) });
+      }
+      keyed.sort((a, b) => b.r.call_count - a.r.call_count || collate(a.k, b.k));
+      for (const x of keyed) out.push(x.r);
     }
-    // Sort keys made once per row, not per comparison (a 90-day answer has tens of thousands of rows).
-    const keyed = out.map((r) => ({ r, k: keyOf(r, p.groupBy) }));
-    keyed.sort((a, b) => (a.r.date < b.r.date ? -1 : a.r.date > b.r.date ? 1 : b.r.call_count - a.r.call_count || a.k.localeCompare(b.k)));
-    return { from: p.fromMs / 1000, to: p.toMs / 1000, group_by: [...p.groupBy], rows: keyed.map((x) => x.r) };
+    return { from: p.fromMs / 1000, to: p.toMs / 1000, group_by: [...p.groupBy], rows: out };
   }
+}
+
+/** collate orders group keys as String.prototype.localeCompare does, without its per-call setup. */
+const collate = new Intl.Collator().compare;
+
+/** rowJson is a row as the answer shows it. */
+function rowJson(r: Row, groupBy: readonly Dimension[]): UsageRowJson {
+  // A call reported by a metric and by its span counts once: span metrics fill only rows that
+  // no metric source fills.
+  const part = r.metric.calls > 0 ? r.metric : r.span;
+  const j: UsageRowJson = {
+    date: r.date, agent_id: null, tool_name: null, mcp_server_label: null, user_id: null, tenant_id: null,
+    call_count: part.calls,
+    success_count: part.calls - part.failures,
+    failure_count: part.failures,
+    total_latency_ms: round(part.latencyMs),
+    avg_latency_ms: part.calls > 0 ? round(part.latencyMs / part.calls) : 0,
+    p95_latency_ms: p95(part),
+    estimated_input_tokens: r.input,
+    estimated_output_tokens: r.output,
+  };
+  for (const d of groupBy) (j as unknown as Record<string, string>)[FIELD[d]] = r.dims[d]!;
+  return j;
 }
 
 /** FAILURE_OUTCOMES are `outcome`/`status` values that mean a failed call. */
@@ -202,8 +232,9 @@ export function collectUsageLive(q: Querier, tenant: string, rows: UsageRows, fr
       if (f === undefined) failed.set(labels, (f = span ? getLabel(labels, 'status_code') === 'STATUS_CODE_ERROR' : isFailure(labels)));
       if (f) part.failures += h.count;
       part.latencyMs += h.sum * factor;
-      const m = part.hists.get(factor);
-      if (m === undefined) part.hists.set(factor, h.clone());
+      const hists = (part.hists ??= new Map());
+      const m = hists.get(factor);
+      if (m === undefined) hists.set(factor, h.clone());
       else m.add(h);
     });
   };
@@ -227,13 +258,20 @@ export function collectUsageLive(q: Querier, tenant: string, rows: UsageRows, fr
  * several units, the histograms are rescaled to ms before merging.
  */
 function p95(part: Part): number | null {
-  if (part.calls === 0) return null;
-  if (part.hists.size === 1) {
-    const [f, h] = part.hists.entries().next().value!;
+  return part.p95Ms !== undefined ? part.p95Ms : p95Of(part.calls, part.hists ?? NO_HISTS);
+}
+
+const NO_HISTS: ReadonlyMap<number, SparseHistogram> = new Map();
+
+/** p95Of is the p95 of a part of `calls` calls whose merged histograms by unit factor are `hists`. */
+export function p95Of(calls: number, hists: ReadonlyMap<number, SparseHistogram>): number | null {
+  if (calls === 0) return null;
+  if (hists.size === 1) {
+    const [f, h] = hists.entries().next().value!;
     return round(h.quantile(0.95) * f);
   }
   const ms = new SparseHistogram();
-  for (const [f, h] of part.hists) {
+  for (const [f, h] of hists) {
     // Re-record each bucket at its representative value in ms (within HDR precision).
     for (let i = 0; i < h.size; i++) {
       const q = new SparseHistogram();

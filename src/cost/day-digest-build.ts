@@ -38,14 +38,14 @@ export function buildDayDigest(q: Querier, tenant: string, dayMs: number, mappin
   const rows = new UsageRows({ fromMs: dayMs, toMs, groupBy: [...DIMENSIONS], stepMs: 0, dimensions: mapping });
   collectUsageLive(q, tenant, rows, dayMs, toMs, HOUR);
   const usage: UsageEntry[] = [];
-  for (const r of rows.rows.values()) {
+  for (const r of rows.all()) {
     usage.push({ dims: DIMENSIONS.map((d) => r.dims[d]!), metric: partData(r.metric), span: partData(r.span), input: r.input, output: r.output });
   }
   return { dayMs, mapping: mappingFingerprint(mapping), costs, usage };
 }
 
 function partData(p: Part): PartData {
-  const hists = [...p.hists].map(([factor, h]) => histData(factor, h));
+  const hists = [...(p.hists ?? [])].map(([factor, h]) => histData(factor, h));
   return { calls: p.calls, failures: p.failures, latencyMs: p.latencyMs, hists };
 }
 

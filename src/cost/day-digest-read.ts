@@ -1,7 +1,7 @@
 import { SparseHistogram } from '../model/hdr.js';
 import type { DigestReader, Querier } from '../store/interface.js';
 import type { Acc, CostAccs } from './analytics-costs.js';
-import type { Part, Row, UsageRows } from './analytics-usage.js';
+import { p95Of, type Part, type Row, type UsageRows } from './analytics-usage.js';
 import {
   COST_FIELDS, CostField, GROUPS_KEY, dayDigestCurrent, dayKey, decodeGroups, digestDoubles, groupsLength, mappingFingerprint, type Section,
 } from './day-digest.js';
@@ -140,10 +140,27 @@ export function addCostDigest(accs: CostAccs, od: OpenDigests, dayMs: number, mo
   }
 }
 
-/** Per answer: each group id's output group (index into `outs`), and per output group its row of the day. */
+/**
+ * OutGroup is an output group of a usage answer while digest days are added: its row of the day
+ * being added and, per part, the day's merged histograms by unit factor. The histograms are reused
+ * day after day: a digest day is a whole day no other segment adds to, so its rows are complete
+ * once the day is added, their p95 is taken then, and a 90-day answer merges into a few hundred
+ * histograms instead of allocating one per row and day.
+ */
+interface OutGroup {
+  readonly key: string;
+  readonly dims: Record<string, string>;
+  day: number;
+  row: Row | null;
+  readonly pools: readonly [DayHists, DayHists];
+}
+/** DayHists are one part's merged histograms of the day, one per unit factor (`used` this day). */
+type DayHists = Array<{ readonly f: number; readonly h: SparseHistogram; used: boolean }>;
+
+/** Per answer: each group id's output group (index into `outs`). */
 interface UsageGroups {
   readonly outOf: Array<number | undefined>;
-  readonly outs: Array<{ key: string; dims: Record<string, string>; day: number; row: Row | null }>;
+  readonly outs: OutGroup[];
   readonly byKey: Map<string, number>;
 }
 const usageGroups = new WeakMap<UsageRows, UsageGroups>();
@@ -154,6 +171,7 @@ export function addUsageDigest(rows: UsageRows, od: OpenDigests, dayMs: number):
   let ug = usageGroups.get(rows);
   if (ug === undefined) usageGroups.set(rows, (ug = { outOf: [], outs: [], byKey: new Map() }));
   const day = dayMs / DAY;
+  const touched: OutGroup[] = [];
   let p = 0;
   while (p < v.length) {
     const gid = v[p]!;
@@ -164,7 +182,7 @@ export function addUsageDigest(rows: UsageRows, od: OpenDigests, dayMs: number):
       out = ug.byKey.get(k.key);
       if (out === undefined) {
         out = ug.outs.length;
-        ug.outs.push({ ...k, day: NaN, row: null });
+        ug.outs.push({ ...k, day: NaN, row: null, pools: [[], []] });
         ug.byKey.set(k.key, out);
       }
       ug.outOf[gid] = out;
@@ -173,20 +191,54 @@ export function addUsageDigest(rows: UsageRows, od: OpenDigests, dayMs: number):
     if (o.day !== day) {
       o.day = day;
       o.row = rows.row(o, day);
+      touched.push(o);
     }
     const r = o.row!;
     r.input += v[p + 1]!;
     r.output += v[p + 2]!;
-    p = addPart(v, p + 3, r.metric);
-    p = addPart(v, p, r.span);
+    p = addPart(v, p + 3, r.metric, o.pools[0]);
+    p = addPart(v, p, r.span, o.pools[1]);
+  }
+  for (const o of touched) {
+    settleDay(o.row!.metric, o.pools[0]);
+    settleDay(o.row!.span, o.pools[1]);
   }
 }
+
+/**
+ * settleDay takes a completed part's p95 from its day's histograms and empties them for the next
+ * day. A part that also holds histograms of its own (a row some other read added to) gets copies
+ * merged into them instead, and its p95 is taken when the answer finishes.
+ */
+function settleDay(part: Part, pool: DayHists): void {
+  let used = 0, last = -1;
+  for (let i = 0; i < pool.length; i++) if (pool[i]!.used) { used++; last = i; }
+  if (part.hists === null && used <= 1) {
+    // The common case, without building a map: p95Of on one histogram (or none).
+    part.p95Ms = used === 0 ? p95Of(part.calls, usedScratch) : p95Of(part.calls, usedScratch.set(pool[last]!.f, pool[last]!.h));
+  } else {
+    for (const e of pool) if (e.used) usedScratch.set(e.f, e.h);
+    if (part.hists === null) part.p95Ms = p95Of(part.calls, usedScratch);
+    else for (const [f, h] of usedScratch) {
+      const m = part.hists.get(f);
+      if (m === undefined) part.hists.set(f, h.clone());
+      else m.add(h);
+    }
+  }
+  usedScratch.clear();
+  for (const e of pool) {
+    if (!e.used) continue;
+    e.used = false;
+    e.h.clear();
+  }
+}
+const usedScratch = new Map<number, SparseHistogram>();
 
 /** scratch holds a stored histogram while it is added into a row's (never kept). */
 const scratch = new SparseHistogram(256);
 
-/** addPart adds a stored part at `p` into `part`; returns the position after it. */
-function addPart(v: Float64Array, p: number, part: Part): number {
+/** addPart adds a stored part at `p` into `part`, its histograms into the day's `pool`; returns the position after it. */
+function addPart(v: Float64Array, p: number, part: Part, pool: DayHists): number {
   part.calls += v[p]!;
   part.failures += v[p + 1]!;
   part.latencyMs += v[p + 2]!;
@@ -194,22 +246,20 @@ function addPart(v: Float64Array, p: number, part: Part): number {
   p += 4;
   for (let k = 0; k < nh; k++) {
     const factor = v[p]!, size = v[p + 5]!;
-    const idx = v.subarray(p + 6, p + 6 + size), cnt = v.subarray(p + 6 + size, p + 6 + 2 * size);
-    const m = part.hists.get(factor);
-    if (m === undefined) part.hists.set(factor, SparseHistogram.fromBuckets(idx, cnt, v[p + 1]!, v[p + 2]!, v[p + 3]!, v[p + 4]!));
-    else {
-      scratch.reserve(size);
-      for (let i = 0; i < size; i++) {
-        scratch.indices[i] = idx[i]!;
-        scratch.counts[i] = cnt[i]!;
-      }
-      scratch.size = size;
-      scratch.count = v[p + 1]!;
-      scratch.sum = v[p + 2]!;
-      scratch.min = v[p + 3]!;
-      scratch.max = v[p + 4]!;
-      m.add(scratch);
+    let e = pool.find((x) => x.f === factor);
+    if (e === undefined) pool.push((e = { f: factor, h: new SparseHistogram(Math.max(8, size)), used: false }));
+    e.used = true;
+    scratch.reserve(size);
+    for (let i = 0; i < size; i++) {
+      scratch.indices[i] = v[p + 6 + i]!;
+      scratch.counts[i] = v[p + 6 + size + i]!;
     }
+    scratch.size = size;
+    scratch.count = v[p + 1]!;
+    scratch.sum = v[p + 2]!;
+    scratch.min = v[p + 3]!;
+    scratch.max = v[p + 4]!;
+    e.h.add(scratch);
     p += 6 + 2 * size;
   }
   return p;

@@ -113,6 +113,17 @@ export class SparseHistogram {
     return h;
   }
 
+  /** clear empties the histogram for reuse (its buffer kept): as new, but for capacity. */
+  clear(): void {
+    this.size = 0;
+    this.count = 0;
+    this.sum = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
+    this.bounds = null;
+    this.classicCounts = null;
+  }
+
   /** record adds `n` observations of `value` (user units). */
   record(value: number, n = 1): void {
     this.addAtIndex(hdrIndexOf(value), n);
