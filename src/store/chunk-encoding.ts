@@ -26,10 +26,24 @@ import { isStaleNaN } from '../model/stale.js';
  * value (remote write, OTLP cumulative; column `b`), C_DERIVED when every increment after the
  * block's first equals what the sender's values imply (difference, or the value itself after a
  * reset), so only the first increment is stored.
+ *
+ * Version 3 chunks (counters and gauges of rollup tiers, whose chunks hold months of windows)
+ * start each block with a skip prefix: u16 LE length of the block after the prefix, uvarint span
+ * (its last window index minus the one before it) and, for counters, f64 sum of its increments. A
+ * read that starts late in such a chunk steps over the blocks before its start instead of
+ * decoding them (a range of a day at the end of a 90-day hour chunk decodes one block, not 17),
+ * and a counter's cumulative base still counts their increments.
  */
 
 /** CHUNK_VERSION 2 added the time column and the counter flags (version 1 is refused). */
 const CHUNK_VERSION = 2;
+/** SKIP_VERSION is version 2 with a skip prefix on every block (see above). */
+const SKIP_VERSION = 3;
+
+/** skippable says whether chunks of `kind` in the tier of `clock` are written as version 3. */
+function skippable(kind: MetricKind, clock: WindowClock): boolean {
+  return kind !== MetricKind.Histogram && (clock.ordinal ?? 0) > 0;
+}
 
 /**
  * WindowClock maps a window index to its first millisecond (a Tier). A rollup tier (ordinal > 0)
@@ -60,6 +74,29 @@ const colScratch = new Float64Array(256);
  * `bounds` are the series' classic bounds, which a rollup's folded histograms keep exact.
  */
 export function encodeBlock(w: ByteWriter, buf: PointBuf, from: number, n: number, prevIdx: number, clock: WindowClock, bounds?: ArrayLike<number> | null): void {
+  if (!skippable(buf.kind, clock)) {
+    encodeBlockBody(w, buf, from, n, prevIdx, clock, bounds);
+    return;
+  }
+  const at = w.pos;
+  w.u8(0);
+  w.u8(0);
+  w.uvarint(buf.idx[from + n - 1]! - prevIdx);
+  if (buf.kind === MetricKind.Counter) {
+    let sum = 0;
+    for (let i = from; i < from + n; i++) sum += buf.a[i]!;
+    w.f64(sum);
+  }
+  const body = w.pos;
+  encodeBlockBody(w, buf, from, n, prevIdx, clock, bounds);
+  const len = w.pos - body;
+  if (len > 0xffff) throw new RangeError(`chunk block of ${len} bytes does not fit its skip prefix`);
+  w.buf[at] = len & 0xff;
+  w.buf[at + 1] = len >> 8;
+}
+
+/** encodeBlockBody writes a block without its skip prefix. */
+function encodeBlockBody(w: ByteWriter, buf: PointBuf, from: number, n: number, prevIdx: number, clock: WindowClock, bounds?: ArrayLike<number> | null): void {
   w.u8(n);
   let minGap = Infinity, maxGap = 0;
   let prev = prevIdx;
@@ -166,7 +203,12 @@ function derivable(buf: PointBuf, from: number, n: number): boolean {
 }
 
 /** decodeBlock appends one block's points to `out`; returns the last window index. */
-function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number, clock: WindowClock): number {
+function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number, clock: WindowClock, prefixed: boolean): number {
+  if (prefixed) {
+    r.pos += 2;
+    r.uvarint();
+    if (out.kind === MetricKind.Counter) r.pos += 8;
+  }
   const n = r.u8();
   const minGap = r.uvarint();
   const width = r.u8();
@@ -227,20 +269,22 @@ export interface ChunkHeader {
   readonly agg: HistSummary | null;
   /** Byte offset of the first block. */
   readonly bodyOffset: number;
+  /** Whether blocks carry a skip prefix (version 3). */
+  readonly skippable: boolean;
 }
 
 /** readChunkHeader decodes a chunk's header only. */
 export function readChunkHeader(bytes: Uint8Array): ChunkHeader {
   const r = new ByteReader(bytes);
   const b0 = r.u8();
-  if (b0 >> 4 !== CHUNK_VERSION) throw new RangeError(`unknown chunk version ${b0 >> 4}`);
+  if (b0 >> 4 !== CHUNK_VERSION && b0 >> 4 !== SKIP_VERSION) throw new RangeError(`unknown chunk version ${b0 >> 4}`);
   const kind = (b0 & 15) as MetricKind;
   const points = r.uvarint();
   let sum = 0;
   let agg: HistSummary | null = null;
   if (kind === MetricKind.Counter) sum = r.f64();
   else if (kind === MetricKind.Histogram) agg = HistSummary.decode(r);
-  return { kind, points, sum, agg, bodyOffset: r.pos };
+  return { kind, points, sum, agg, bodyOffset: r.pos, skippable: b0 >> 4 === SKIP_VERSION };
 }
 
 /**
@@ -250,28 +294,62 @@ export function readChunkHeader(bytes: Uint8Array): ChunkHeader {
  */
 export function decodeChunk(bytes: Uint8Array, baseIdx: number, out: PointBuf, clock: WindowClock, untilIdx = Infinity): ChunkHeader {
   const h = readChunkHeader(bytes);
+  decodeBlocks(bytes, h, baseIdx, out, clock, -Infinity, untilIdx);
+  return h;
+}
+
+/**
+ * decodeChunkFrom is decodeChunk for a read that starts at `fromIdx`: a version 3 chunk's blocks
+ * that end before it are stepped over, not decoded (other chunks decode from their start; the
+ * caller drops windows before its start). Returns the sum of the increments of the blocks stepped
+ * over (counters; 0 otherwise), which the caller's cumulative base must count.
+ */
+export function decodeChunkFrom(bytes: Uint8Array, baseIdx: number, out: PointBuf, clock: WindowClock, fromIdx: number, untilIdx = Infinity): number {
+  return decodeBlocks(bytes, readChunkHeader(bytes), baseIdx, out, clock, fromIdx, untilIdx);
+}
+
+function decodeBlocks(bytes: Uint8Array, h: ChunkHeader, baseIdx: number, out: PointBuf, clock: WindowClock, fromIdx: number, untilIdx: number): number {
   if (h.kind !== out.kind) throw new RangeError(`chunk kind ${h.kind} read as ${out.kind}`);
   const r = new ByteReader(bytes, h.bodyOffset);
-  out.reserve(h.points);
   let prev = baseIdx - 1;
   let left = h.points;
+  let skipped = 0;
+  if (h.skippable && fromIdx > baseIdx) {
+    const counter = h.kind === MetricKind.Counter;
+    while (left > 0) {
+      const at = r.pos;
+      const len = r.u8() | (r.u8() << 8);
+      const span = r.uvarint();
+      const sum = counter ? r.f64() : 0;
+      if (prev + span >= fromIdx) {
+        r.pos = at;
+        break;
+      }
+      left -= bytes[r.pos]!;
+      if (r.pos + len > bytes.length) throw new RangeError('chunk truncated');
+      r.pos += len;
+      prev += span;
+      skipped += sum;
+    }
+  }
+  out.reserve(left);
   while (left > 0 && prev < untilIdx) {
     const before = out.n;
-    prev = decodeBlock(r, out, prev, clock);
+    prev = decodeBlock(r, out, prev, clock, h.skippable);
     left -= out.n - before;
   }
-  return h;
+  return skipped;
 }
 
 const headerWriter = new ByteWriter(64);
 
 /**
  * assembleChunk concatenates a header and encoded blocks into one chunk value. `sum` is used for
- * counters, `agg` for histograms.
+ * counters, `agg` for histograms. `clock` is the tier the blocks were encoded for (its version).
  */
-export function assembleChunk(kind: MetricKind, points: number, sum: number, agg: HistSummary | null, blocks: readonly Uint8Array[], blockCount = blocks.length): Uint8Array {
+export function assembleChunk(kind: MetricKind, clock: WindowClock, points: number, sum: number, agg: HistSummary | null, blocks: readonly Uint8Array[], blockCount = blocks.length): Uint8Array {
   headerWriter.reset();
-  headerWriter.u8((CHUNK_VERSION << 4) | kind);
+  headerWriter.u8(((skippable(kind, clock) ? SKIP_VERSION : CHUNK_VERSION) << 4) | kind);
   headerWriter.uvarint(points);
   if (kind === MetricKind.Counter) headerWriter.f64(sum);
   else if (kind === MetricKind.Histogram) (agg ?? HistSummary.forBounds(null)).encode(headerWriter);
@@ -298,7 +376,7 @@ export function encodeBlockBytes(buf: PointBuf, from: number, n: number, prevIdx
 
 /** decodeBlockBytes appends the points of one encoded block to `out`; returns the last index. */
 export function decodeBlockBytes(bytes: Uint8Array, out: PointBuf, prevIdx: number, clock: WindowClock): number {
-  return decodeBlock(new ByteReader(bytes), out, prevIdx, clock);
+  return decodeBlock(new ByteReader(bytes), out, prevIdx, clock, skippable(out.kind, clock));
 }
 
 /** encodeChunk encodes a whole PointBuf as one chunk (used for cold merges and rollups). */
@@ -318,5 +396,5 @@ export function encodeChunk(buf: PointBuf, baseIdx: number, clock: WindowClock, 
     blocks.push(encodeBlockBytes(buf, from, n, prev, clock, bounds));
     prev = buf.idx[from + n - 1]!;
   }
-  return assembleChunk(buf.kind, buf.n, sum, agg, blocks);
+  return assembleChunk(buf.kind, clock, buf.n, sum, agg, blocks);
 }

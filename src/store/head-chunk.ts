@@ -141,7 +141,7 @@ export class HeadChunk {
   private sealBlocks(): SealedChunk {
     const out: SealedChunk = {
       startMs: this.startMs,
-      bytes: assembleChunk(this.kind, this.points - this.tail.n, this.blocksSum, this.blocksAgg, this.blocks),
+      bytes: assembleChunk(this.kind, this.tier, this.points - this.tail.n, this.blocksSum, this.blocksAgg, this.blocks),
     };
     const first = this.tail.idx[0]!;
     this.startMs = this.tier.start(first);
@@ -182,9 +182,9 @@ export class HeadChunk {
       agg = agg!.clone();
       for (let i = 0; i < this.tail.n; i++) agg.addWindow(this.tail.hists[i]!);
     }
-    if (tailBytes === null) return assembleChunk(this.kind, this.points, sum, agg, this.blocks);
+    if (tailBytes === null) return assembleChunk(this.kind, this.tier, this.points, sum, agg, this.blocks);
     this.blocks.push(tailBytes);
-    const out = assembleChunk(this.kind, this.points, sum, agg, this.blocks);
+    const out = assembleChunk(this.kind, this.tier, this.points, sum, agg, this.blocks);
     this.blocks.pop();
     return out;
   }

@@ -1,7 +1,7 @@
 import { SparseHistogram } from '../model/hdr.js';
 import { MetricKind } from '../model/metric-kind.js';
 import { ByteReader } from './byte-io.js';
-import { decodeChunk, readChunkHeader } from './chunk-encoding.js';
+import { decodeChunk, decodeChunkFrom, readChunkHeader } from './chunk-encoding.js';
 import type { StoreDbs } from './dbs.js';
 import { decodeHistogram } from './histogram-codec.js';
 import { chunkKey, chunkKeyStart, seriesPrefix } from './keys.js';
@@ -81,7 +81,8 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
       continue;
     }
     tmp.clear();
-    decodeChunk(value, tier.index(chunkKeyStart(key)), tmp, tier, toIdx);
+    // Blocks before fromIdx are stepped over where the chunk allows it, their increments counted.
+    baseSum += decodeChunkFrom(value, tier.index(chunkKeyStart(key)), tmp, tier, fromIdx, toIdx);
     // Room for the windows copied below at once (those inside the range: tmp is in window order),
     // not by doubling one copy at a time.
     let first = tmp.find(fromIdx);

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { SparseHistogram } from '../../src/model/hdr.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import { ByteReader, ByteWriter } from '../../src/store/byte-io.js';
-import { decodeChunk, encodeChunk, readChunkHeader } from '../../src/store/chunk-encoding.js';
+import { decodeChunk, decodeChunkFrom, encodeChunk, readChunkHeader, type WindowClock } from '../../src/store/chunk-encoding.js';
 import { decodeFloatColumn, encodeFloatColumn } from '../../src/store/float-column.js';
 import { decodeHistogram, encodeHistogram } from '../../src/store/histogram-codec.js';
 import { PointBuf } from '../../src/store/point-buf.js';
@@ -98,7 +98,7 @@ t.test('chunks round-trip counters, gauges and histograms at irregular timestamp
   const h = new PointBuf(MetricKind.Histogram);
   let w = base;
   // Windows of 10 s; each window's last point a jittered few ms past a 10 s grid (or anywhere).
-  const clock = { start: (idx: number): number => idx * 10_000 };
+  const clock: WindowClock = { start: (idx: number): number => idx * 10_000 };
   let raw = 7917;
   for (let i = 0; i < 700; i++) {
     w += r() < 0.8 ? 1 : 1 + Math.floor(r() * 1000);
@@ -111,11 +111,15 @@ t.test('chunks round-trip counters, gauges and histograms at irregular timestamp
     g.pushGauge(w, v, v - 1, v + 2.5, v * 3, i % 3 === 0 ? 1 : 3, ts);
     h.pushHistogram(w, hist([r(), r() * 10]), ts);
   }
-  for (const buf of [c, g, h]) {
-    const bytes = encodeChunk(buf, base + 1, clock);
+  // Raw tier clock (version 2 chunks) and, for counters and gauges, a rollup tier's (version 3,
+  // with skip prefixes; a rollup folds histograms to its precision, see histogram-codec.ts).
+  const rollup: WindowClock = { ...clock, ordinal: 1 };
+  for (const [buf, clk] of [[c, clock], [c, rollup], [g, clock], [g, rollup], [h, clock]] as Array<[PointBuf, WindowClock]>) {
+    const bytes = encodeChunk(buf, base + 1, clk);
     const out = new PointBuf(buf.kind);
-    const hdr = decodeChunk(bytes, base + 1, out, clock);
+    const hdr = decodeChunk(bytes, base + 1, out, clk);
     t.equal(hdr.points, buf.n);
+    t.equal(hdr.skippable, buf.kind !== MetricKind.Histogram && clk.ordinal === 1, `kind ${buf.kind}: skip prefixes only in rollup counters and gauges`);
     t.same(Array.from(out.idx.subarray(0, out.n)), Array.from(buf.idx.subarray(0, buf.n)), `kind ${buf.kind}: windows`);
     t.same(Array.from(out.t.subarray(0, out.n)), Array.from(buf.t.subarray(0, buf.n)), `kind ${buf.kind}: last point times`);
     if (buf.kind === MetricKind.Counter) {
@@ -131,4 +135,47 @@ t.test('chunks round-trip counters, gauges and histograms at irregular timestamp
       t.equal(readChunkHeader(bytes).agg!.count, buf.n * 2, 'header keeps the merged histogram');
     }
   }
+});
+
+t.test('a read starting late in a rollup chunk steps over earlier blocks and still counts their increments', async (t) => {
+  const r = rng(9);
+  const base = 500;
+  const rollup = { start: (idx: number): number => idx * 3_600_000, ordinal: 2 };
+  const raw = { start: (idx: number): number => idx * 3_600_000 };
+  const c = new PointBuf(MetricKind.Counter);
+  const g = new PointBuf(MetricKind.Gauge);
+  let w = base;
+  for (let i = 0; i < 2000; i++) {
+    w += r() < 0.9 ? 1 : 2 + Math.floor(r() * 5);
+    const ts = rollup.start(w) + 3_599_000;
+    c.pushCounter(w, Math.floor(r() * 1000), ts, i % 2 === 0 ? i * 7 : NaN);
+    g.pushGauge(w, i, i, i, i, 1, ts);
+  }
+  const lastIdx = c.idx[c.n - 1]!;
+  for (const buf of [c, g]) {
+    const v3 = encodeChunk(buf, base, rollup), v2 = encodeChunk(buf, base, raw);
+    for (const fromIdx of [base, base + 129, lastIdx - 24, lastIdx, lastIdx + 5]) {
+      for (const [name, bytes] of [['version 3', v3], ['version 2', v2]] as const) {
+        const out = new PointBuf(buf.kind);
+        const skipped = decodeChunkFrom(bytes, base, out, rollup, fromIdx);
+        // Windows at or after fromIdx are all there, as encoded.
+        const want: number[] = [], got: number[] = [];
+        for (let i = 0; i < buf.n; i++) if (buf.idx[i]! >= fromIdx) want.push(buf.idx[i]!, buf.a[i]!);
+        for (let i = 0; i < out.n; i++) if (out.idx[i]! >= fromIdx) got.push(out.idx[i]!, out.a[i]!);
+        t.same(got, want, `${name} kind ${buf.kind} from ${fromIdx}: windows from the start on`);
+        if (buf.kind === MetricKind.Counter) {
+          // Stepped-over increments plus the decoded ones before fromIdx: every increment before it.
+          let before = 0, decodedBefore = 0;
+          for (let i = 0; i < buf.n; i++) if (buf.idx[i]! < fromIdx) before += buf.a[i]!;
+          for (let i = 0; i < out.n; i++) if (out.idx[i]! < fromIdx) decodedBefore += out.a[i]!;
+          t.equal(skipped + decodedBefore, before, `${name} from ${fromIdx}: increments before the start`);
+        } else t.equal(skipped, 0);
+        if (name === 'version 2' || fromIdx <= base + 129) continue;
+        t.ok(out.n <= 128 + 24 + 5, `${name} kind ${buf.kind} from ${fromIdx}: ${out.n} of ${buf.n} windows decoded`);
+      }
+    }
+    t.equal(decodeChunk(v3, base, new PointBuf(buf.kind), rollup).points, buf.n);
+  }
+  // The prefixes cost a few bytes a block.
+  t.ok(encodeChunk(c, base, rollup).length < encodeChunk(c, base, raw).length + 16 * Math.ceil(c.n / 128), 'about 12 bytes a counter block');
 });
