@@ -82,10 +82,12 @@ async function throughput(kind: MetricKind): Promise<{ recordsPerSec: number; se
 /**
  * rssChild measures RSS for active series of one kind (run in a fresh process): the growth from
  * a warm 1k-series pipeline to 100k series (per series), the growth from an idle pipeline to 100k
- * series, and the marginal cost per series from 300k to 500k. The second
- * includes what V8 grows once whatever the series count (each busy isolate's young generation,
- * up to ~48 MB, and pages left by the burst of definitions); the second is what each further
- * series costs once those are paid.
+ * series, and the marginal cost per series from 300k to 500k. The second includes what V8
+ * grows once whatever the series count (the main isolate's young generation, up to ~34 MB
+ * committed, and pages left by the burst of definitions); the third is what each further series
+ * costs once those are paid. The pipeline is opened with its defaults, as the daemon opens it,
+ * so the aggregation workers run with the young-generation cap the daemon's run with
+ * (PipelineOptions.workerYoungGenerationMb).
  */
 async function rssChild(kindName: string): Promise<void> {
   const kind = kindName === 'counter' ? MetricKind.Counter : MetricKind.Histogram;

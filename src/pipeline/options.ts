@@ -65,6 +65,8 @@ export interface PipelineOptions {
   readonly restoreLookbackMs?: number;
   /** Logger for flush failures and worker errors (default: warnings and errors to stdout). */
   readonly logger?: Logger;
+  /** Young generation of each aggregation worker's V8 heap, in MB (default WORKER_YOUNG_GENERATION_MB; 0: V8's own, up to ~48 MB). */
+  readonly workerYoungGenerationMb?: number;
 }
 
 /** ResolvedOptions are PipelineOptions with every default applied. */
@@ -84,9 +86,20 @@ export interface ResolvedOptions {
   readonly buckets: Readonly<Record<string, readonly number[]>>;
   readonly restoreLookbackMs: number;
   readonly logger: Logger;
+  readonly workerYoungGenerationMb: number;
 }
 
 const DAY = 86_400_000;
+
+/**
+ * WORKER_YOUNG_GENERATION_MB caps each aggregation worker's young generation. V8 grows a young
+ * generation whenever the bytes surviving its collections add up past its size, and never takes
+ * it back while the isolate keeps allocating; a burst of new series (each definition outlives a
+ * few collections while it is applied) grew a worker's to V8's maximum, ~34 MB committed for
+ * good, 280 B per series at 100k. A worker's garbage is short-lived (batches are typed arrays
+ * it hands back; definitions are applied at once), so a small nursery costs it little.
+ */
+export const WORKER_YOUNG_GENERATION_MB = 4;
 
 /** resolveOptions applies defaults. */
 export function resolveOptions(o: PipelineOptions): ResolvedOptions {
@@ -108,5 +121,6 @@ export function resolveOptions(o: PipelineOptions): ResolvedOptions {
     buckets: o.buckets ?? {},
     restoreLookbackMs: o.restoreLookbackMs ?? (raw && !raw.monthly ? raw.retentionMs : 2 * DAY),
     logger: o.logger ?? new Logger('warn', { component: 'pipeline' }),
+    workerYoungGenerationMb: Math.max(0, o.workerYoungGenerationMb ?? WORKER_YOUNG_GENERATION_MB),
   };
 }

@@ -11,6 +11,7 @@ import { flushDuration, samplesReceived, samplesRefused, seriesActive, seriesRef
 import { resolveOptions, type PipelineOptions, type ResolvedOptions } from './options.js';
 import type { ExposedFamily, FlushStats, FromWorker, ToWorker, WorkerConfig } from './protocol.js';
 import { Op, RECORD_STRIDE } from './records.js';
+import { SeriesRefs } from './series-refs.js';
 import { fnv1aString } from '../wire/fnv1a.js';
 
 /** Series definitions a batch carries before it is posted on its own. */
@@ -45,7 +46,8 @@ export class Pipeline implements IngestSink {
   private readonly inFlight: Int32Array;
   private readonly nextSlot: Int32Array;
   private readonly pool: BufferPool;
-  private readonly refs = new Map<string, number>();
+  /** Admitted series' refs by identity key, in typed arrays (no heap object per series). */
+  private readonly refs = new SeriesRefs();
   /** kind + 1 per ref (0: no such ref), so a sample of the wrong kind is refused on the spot. */
   private kinds = new Uint8Array(1024);
   private readonly card: CardinalityTracker;
@@ -88,7 +90,8 @@ export class Pipeline implements IngestSink {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < this.n; i++) {
       const cfg: WorkerConfig = { index: i, storeModule: o.storeModule, store: o.store, seriesTtlMs: o.seriesTtlMs, restoreLookbackMs: o.restoreLookbackMs };
-      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: cfg });
+      const limits = o.workerYoungGenerationMb > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: o.workerYoungGenerationMb } } : {};
+      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: cfg, ...limits });
       this.workers.push(w);
       this.exited.push(false);
       this.batches.push(new Batch(o.batchRecords, this.pool.takeRecords()));
@@ -146,14 +149,15 @@ export class Pipeline implements IngestSink {
   series(tenant: string, labels: Labels, kind: MetricKind, opts?: SeriesOptions): number {
     const lk = labelsKey(labels);
     const key = tenant + '\u0000' + kind + '\u0000' + lk;
-    const have = this.refs.get(key);
-    if (have !== undefined) return have;
+    const hash = fnv1aString(key);
+    const have = this.refs.get(key, hash);
+    if (have >= 0) return have;
     const reason = checkLabels(labels, this.o.limits) ?? this.card.admit(tenant, labels);
     if (reason !== null) {
       seriesRefused.inc({ reason });
       return refusedRef(REFUSAL_OF[reason]);
     }
-    const w = fnv1aString(key) % this.n; // stable across runs
+    const w = hash % this.n; // stable across runs
     const slot = this.nextSlot[w]!++;
     const ref = slot * this.n + w;
     let name = '';
@@ -170,7 +174,7 @@ export class Pipeline implements IngestSink {
       this.kinds = k;
     }
     this.kinds[ref] = kind + 1;
-    this.refs.set(key, ref);
+    this.refs.set(key, hash, ref);
     return ref;
   }
 
