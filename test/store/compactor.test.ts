@@ -1,6 +1,7 @@
 import t from 'tap';
 import { Matcher } from '../../src/model/matcher.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
+import { retentionSlack } from '../../src/store/compactor.js';
 import type { StoreDbs } from '../../src/store/dbs.js';
 import type { Store } from '../../src/store/interface.js';
 import { L, openTemp } from './helpers.js';
@@ -77,11 +78,40 @@ t.test('retention skipped while nothing expires still deletes a backfilled windo
   t.equal(store.stats().tiers[0]!.points, raw0.points + 1);
   const total = rawTotal(store, start, start + 10 * 60_000);
 
-  // The backfilled window ends 2 days (raw retention) before now: it is due, nothing else is.
-  clock.now = old + S + 2 * DAY;
+  // The backfilled window ended 2 days (raw retention) and the slack before now: it is due, nothing else is.
+  clock.now = old + S + 2 * DAY + retentionSlack(2 * DAY);
   await store.compact();
   const raw = store.stats().tiers[0]!;
   t.equal(raw.points, raw0.points, 'only the backfilled window is deleted');
   t.equal(raw.minTimeMs, start, 'the oldest window is the live data again');
   t.equal(rawTotal(store, start, start + 10 * 60_000), total, 'its increment stays in the counter total');
+});
+
+t.test('windows past retention by less than the slack wait; then one pass deletes every window due', async (t) => {
+  const start = Date.UTC(2024, 4, 6, 12);
+  const clock = { now: start + 60 * 60_000 };
+  const { store } = await openTemp(t, { now: () => clock.now });
+  await writeWindows(store, start, start + 60 * 60_000, 1);
+  await store.compact();
+  const total = rawTotal(store, start, start + 60 * 60_000);
+  const slack = retentionSlack(2 * DAY);
+  t.equal(slack, 28.8 * 60_000, 'the raw tier (2 days) waits 1/100 of its retention');
+
+  // Ten minutes of windows are past the raw tier's retention: they wait for the slack.
+  clock.now = start + 2 * DAY + 10 * 60_000;
+  await store.compact();
+  t.equal(store.stats().tiers[0]!.points, 360, 'nothing deleted before the slack');
+  t.equal(store.stats().tiers[0]!.minTimeMs, start);
+  const read = (): string => JSON.stringify(store.querier().select('default', [new Matcher('=', '__name__', 'calls_total')], { startMs: start + 40 * 60_000, endMs: start + 60 * 60_000, stepMs: S }).floats
+    .map((f) => [Array.from(f.timestamps), Array.from(f.values)]));
+  const lingering = read();
+
+  // The oldest window is past retention by the slack: every window that ended by the cutoff goes.
+  clock.now = start + S + 2 * DAY + slack;
+  await store.compact();
+  const firstKept = Math.floor((clock.now - 2 * DAY) / S) * S;
+  t.equal(store.stats().tiers[0]!.points, (start + 60 * 60_000 - firstKept) / S, 'each window that ended by now - 2 days is deleted');
+  t.equal(store.stats().tiers[0]!.minTimeMs, firstKept, 'the oldest kept window is the one holding the cutoff');
+  t.equal(rawTotal(store, firstKept, start + 60 * 60_000), total, 'the counter total is unchanged');
+  t.equal(read(), lingering, 'a read of the kept range answers the same as while the due windows lingered');
 });
