@@ -57,7 +57,8 @@ export interface Segment {
 
 /**
  * daySegments splits [fromMs, toMs] (inclusive) into digest days (whole UTC days inside it that
- * are settled, have a digest built at the day's current stamp, and that `usable` accepts) and
+ * are settled, have a digest built at the day's current stamp, and that `usable` accepts), days
+ * that no point was ever written into (left out: they add nothing) and
  * live parts between them (adjacent live days in one part: each live read has a cost per series).
  * A range that starts before the digests' tier keeps its data is read live whole: its start comes
  * from a coarser tier, whose windows straddle the days a digest would cut it into.
@@ -69,7 +70,14 @@ export function daySegments(od: OpenDigests | null, fromMs: number, toMs: number
     const first = Math.max(Math.ceil(fromMs / DAY) * DAY, od.settled.fromMs);
     const end = Math.min(Math.floor((toMs + 1) / DAY) * DAY, od.settled.toMs);
     for (let day = first; day + DAY <= end; day += DAY) {
-      if (!usable(day) || !dayDigestCurrent(od.reader, od.tenant, day, od.mapping)) continue;
+      if (!usable(day)) continue;
+      if (od.reader.dayEmpty(day)) {
+        // Nothing to add: no segment, and the live part before it ends here.
+        if (liveFrom < day) out.push({ fromMs: liveFrom, toMs: day - 1, dayMs: null });
+        liveFrom = day + DAY;
+        continue;
+      }
+      if (!dayDigestCurrent(od.reader, od.tenant, day, od.mapping)) continue;
       if (liveFrom < day) out.push({ fromMs: liveFrom, toMs: day - 1, dayMs: null });
       out.push({ fromMs: day, toMs: day + DAY - 1, dayMs: day });
       liveFrom = day + DAY;

@@ -17,7 +17,7 @@ export interface RefreshResult {
  * refreshDayDigests brings every tenant's day digests up to date: it builds (with `build`, which
  * reads the series: on a query worker in the daemon) each settled day whose digest is missing,
  * was built before the day's last write, or in another format or dimension mapping, newest day
- * first, and removes digests of days no longer settled (retention moved past them). The day's
+ * first (days no point was ever written into need none), and removes digests of days no longer settled (retention moved past them). The day's
  * stamp is read before the build, so a write that lands meanwhile leaves the digest stale and the
  * next refresh builds it again. One refresh at a time per store (the caller's to ensure).
  */
@@ -43,6 +43,9 @@ export async function refreshDayDigests(
     for (const [i, g] of table.entries()) ids.set(g.join('\u0000'), i);
     for (let day = toMs - DAY; day >= fromMs; day -= DAY) {
       if (signal?.aborted === true) return res;
+      // A day no point was written into needs no digest (answers skip it): a new store, or an
+      // embedded instance that only records, starts no query worker for 90 empty days.
+      if (ds.dayEmpty(day)) continue;
       const stamp = ds.dayStamp(day);
       if (dayDigestCurrent(ds, tenant, day, mapping)) continue;
       const data = await build(tenant, day);

@@ -1,6 +1,7 @@
 import type { StoreDbs } from './dbs.js';
 import type { DigestStore, StoredDigest } from './interface.js';
 import { decodePosting, prefixEnd } from './keys.js';
+import { DAY_STAMPS_SINCE_KEY } from './format.js';
 import { readTierState } from './tier-state.js';
 import type { Tier } from './tier.js';
 
@@ -48,6 +49,11 @@ export class LmdbDigests implements DigestStore {
 
   dayStamp(dayMs: number): number {
     return (this.dbs.meta.get(dayStampKey(dayMs)) as number | undefined) ?? 0;
+  }
+
+  dayEmpty(dayMs: number): boolean {
+    const since = this.dbs.meta.get(DAY_STAMPS_SINCE_KEY) as number | undefined;
+    return since !== undefined && dayMs >= since && this.dayStamp(dayMs) === 0;
   }
 
   /**

@@ -10,12 +10,21 @@ import type { StoreDbs } from './dbs.js';
  * 4: rollup tiers' folded histograms may be bit coded in 16-wide groups (histogram-codec.ts
  *    M_BITS), which a format-3 tallyd would misread. Format 4 reads format-2 and format-3 windows
  *    as they were written, so both upgrade in place.
+ * 5: rollup tiers' counter and gauge chunks may be chunk version 3, with a skip prefix per block
+ *    (chunk-encoding.ts), which a format-4 tallyd cannot read. Format 5 reads version 2 chunks as
+ *    they were written, so formats 2 to 4 upgrade in place.
  */
-export const FORMAT_VERSION = 4;
+export const FORMAT_VERSION = 5;
 /** UPGRADABLE are the older formats this build reads as they are and upgrades by recording FORMAT_VERSION. */
-const UPGRADABLE: readonly number[] = [2, 3];
+const UPGRADABLE: readonly number[] = [2, 3, 4];
 
 const KEY = 'format';
+/**
+ * DAY_STAMPS_SINCE_KEY records the first UTC day (ms) from which a day's stamp of 0 means that no
+ * point was ever written into it: 0 in a directory created with day stamps; the day after the
+ * upgrade in one written before them, whose older days may hold points with no stamp.
+ */
+export const DAY_STAMPS_SINCE_KEY = 'day-stamps-since';
 
 /** FormatError says a data directory is in a format this build does not read. */
 export class FormatError extends Error {
@@ -31,15 +40,16 @@ export class FormatError extends Error {
  */
 export function checkFormat(dbs: StoreDbs, dir: string): void {
   const v = dbs.meta.get(KEY);
-  if (v === FORMAT_VERSION) return;
-  if (v === undefined) {
-    const empty = dbs.records.getCount({ limit: 1 }) === 0 && dbs.chunks.getCount({ limit: 1 }) === 0;
-    if (empty) {
-      dbs.meta.putSync(KEY, FORMAT_VERSION);
-      return;
-    }
-  }
-  const found = typeof v === 'number' ? v : 1;
+  const empty = v === undefined && dbs.records.getCount({ limit: 1 }) === 0 && dbs.chunks.getCount({ limit: 1 }) === 0;
+  if (empty) dbs.meta.putSync(KEY, FORMAT_VERSION);
+  else if (v !== FORMAT_VERSION) upgrade(dbs, dir, typeof v === 'number' ? v : 1);
+  // Every day of a new directory has its stamp from its first point on (digests.ts); one written
+  // before day stamps keeps them from its next day on.
+  if (dbs.meta.get(DAY_STAMPS_SINCE_KEY) === undefined) dbs.meta.putSync(DAY_STAMPS_SINCE_KEY, empty ? 0 : Math.floor(Date.now() / 86_400_000 + 1) * 86_400_000);
+}
+
+/** upgrade records FORMAT_VERSION over an older format this build reads, or refuses the directory. */
+function upgrade(dbs: StoreDbs, dir: string, found: number): void {
   if (UPGRADABLE.includes(found)) {
     dbs.meta.putSync(KEY, FORMAT_VERSION);
     return;

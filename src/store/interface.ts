@@ -140,6 +140,11 @@ export interface DigestReader {
   /** dayStamp is the current stamp of the UTC day starting at `dayMs` (0 when no commit wrote there). */
   dayStamp(dayMs: number): number;
   /**
+   * dayEmpty says that no point was ever written into the UTC day starting at `dayMs`: its stamp
+   * is 0 and the store has kept day stamps since before it (false when it cannot tell).
+   */
+  dayEmpty(dayMs: number): boolean;
+  /**
    * settledDays is [fromMs, toMs): the whole UTC days that reads at 1 h steps take from one tier,
    * wholly rolled up into it and inside its retention (which starts at `keptFromMs`). Only those
    * days change by writes alone.

@@ -95,6 +95,7 @@ const RANGES: Array<[string, number, number]> = [
   ['whole days', Math.ceil(T0 / DAY) * DAY + DAY, Math.floor(NOW / DAY) * DAY - DAY - 1],
   ['edges inside hours', T0 + 5 * DAY + 17 * MIN + 3_000, NOW - 2 * DAY - 23 * MIN],
   ['from after the 1st', Date.UTC(2023, 10, 5, 6), NOW - 1],
+  ['from ten empty days before the first point', T0 - 10 * DAY - 5 * HOUR, NOW - DAY - 1],
 ];
 
 t.test('answers from day digests equal the answers read from the series', async (t) => {
@@ -105,7 +106,11 @@ t.test('answers from day digests equal the answers read from the series', async 
   const r = await refresh(store);
   const settled = store.digests!.settledDays();
   t.ok(settled.toMs - settled.fromMs >= 15 * DAY, `most days are settled (${(settled.toMs - settled.fromMs) / DAY})`);
-  t.equal(r.built, (settled.toMs - settled.fromMs) / DAY, 'a digest for every settled day');
+  // Days before the first point were never written into: they need no digest.
+  const firstDay = Math.floor(T0 / DAY) * DAY;
+  t.ok(firstDay > settled.fromMs, 'some settled days are empty');
+  t.equal(r.built, (settled.toMs - firstDay) / DAY, 'a digest for every settled day with points, none for empty days');
+  t.equal(store.digests!.keys('default', dayKey(settled.fromMs, 'head')).length, 0, 'no digest of an empty day');
   t.same(costsAnalytics(store.querier(), 'default', { fromMs: T0, toMs: NOW - 1, groupBy: ['agent'], stepMs: 0, nowMs: NOW }), before, 'the same answer as before the digests');
 
   for (const [name, from, to] of RANGES) {

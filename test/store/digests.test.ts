@@ -1,5 +1,11 @@
 import t from 'tap';
 import { MetricKind } from '../../src/model/metric-kind.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDbs } from '../../src/store/dbs.js';
+import { DAY_STAMPS_SINCE_KEY } from '../../src/store/format.js';
+import { openStore } from '../../src/store/open.js';
 import { CLOCK_T0, L, openTemp } from './helpers.js';
 
 const MIN = 60_000, HOUR = 3_600_000, DAY = 86_400_000;
@@ -62,4 +68,27 @@ t.test('settled days are the whole days the 1 h tier holds rolled up', async (t)
   t.equal(s.keptFromMs, NOW - 90 * DAY, 'the 1 h tier keeps 90 days');
   t.equal(s.fromMs, Math.ceil((NOW - 90 * DAY) / DAY) * DAY, 'from the first whole day it keeps');
   t.equal(s.toMs, Math.floor(NOW / DAY) * DAY, 'up to today, which is still open');
+});
+
+t.test('a day is known empty until a point is written into it, unless the store predates day stamps', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tallyd-day-empty-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const store = await openStore({ dataDir: dir, rawResolutionMs: 10_000, now: () => NOW });
+  const ds = store.digests!;
+  const d1 = NOW - 5 * DAY - 10 * HOUR, d2 = d1 + DAY;
+  t.same([ds.dayEmpty(d1), ds.dayEmpty(d2)], [true, true], 'a new store: every day empty');
+  const app = store.appender();
+  const id = app.seriesId('default', L({ __name__: 'x_total' }), MetricKind.Counter);
+  app.counter(id, d1 + HOUR, 1);
+  await app.commit();
+  t.same([ds.dayEmpty(d1), ds.dayEmpty(d2)], [false, true], 'a written day is not');
+  await store.close();
+  // A directory from before day stamps (no marker): its old days may hold unstamped points.
+  const raw = openDbs(join(dir, 'store.mdb'));
+  await raw.meta.remove(DAY_STAMPS_SINCE_KEY);
+  await raw.env.close();
+  const again = await openStore({ dataDir: dir, rawResolutionMs: 10_000, now: () => NOW });
+  t.same([again.digests!.dayEmpty(d1), again.digests!.dayEmpty(d2)], [false, false], 'days before the upgrade are never known empty');
+  t.equal(again.digests!.dayEmpty(Math.floor(Date.now() / DAY) * DAY + 2 * DAY), true, 'days after it are');
+  await again.close();
 });
