@@ -160,6 +160,7 @@ export class Recorder {
   private num = new Float64Array(STRIDE * 16);
   /** Each histogram's parked observations (see POFF). */
   private pend = new Float64Array(0);
+  private pendUsed = 0;
   /** Per slot: the sink's series ref, and the histogram its drain fills (null for other kinds). */
   private readonly refs: number[] = [-1];
   private readonly hs: Array<SparseHistogram | null> = [null];
@@ -359,10 +360,13 @@ export class Recorder {
       h.bounds = bounds;
       h.classicCounts = new Float64Array(bounds.length + 1);
       this.hs.push(h);
-      const off = this.pend.length;
-      const pend = new Float64Array(off + PENDING);
-      pend.set(this.pend);
-      this.pend = pend;
+      const off = this.pendUsed;
+      this.pendUsed += PENDING;
+      if (this.pendUsed > this.pend.length) {
+        const pend = new Float64Array(Math.max(PENDING * 4, this.pend.length * 2));
+        pend.set(this.pend);
+        this.pend = pend;
+      }
       this.num[b + POFF] = off;
       this.num[b + MIN] = Infinity;
       this.num[b + MAX] = -Infinity;
