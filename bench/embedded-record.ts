@@ -1,9 +1,12 @@
 // The embedded record() hot path alone (src/ingest/embedded/recorder.ts): CPU ns per measurement
 // for the seed's 5 measurements per call (a latency histogram, two token counters, a cost counter,
 // an MCP tool histogram; 4 models x 5 tools), with a sink that only counts, so the figure is the
-// calling thread's lookup + clock read + in-place update and nothing else. Also the same calls
-// with a string key built per call (what record() did before the lookup tree), for comparison.
-// And the bound handles (Recorder.bind, what db.counter()/histogram() return), one per series.
+// calling thread's lookup (site table) + clock read + in-place update and nothing else. Also the
+// same calls with a string key built per call (what record() did before the lookup tables), for
+// comparison. And the bound handles (Recorder.bind, what db.counter()/histogram() return), one per
+// series. In a loop every line stays in cache: this is not the in-place cost (see
+// lib/overhead-workload.ts), where the site table and one Float64Array per recorder made record()
+// cheaper by touching fewer objects, a change this loop does not show.
 // Run: npm run bench -- embedded-record [-- --calls=N]
 import { Recorder } from '../src/ingest/embedded/recorder.js';
 import type { IngestSink } from '../src/ingest/sink.js';
@@ -42,7 +45,7 @@ function measure(name: string, rec: Rec): void {
 }
 
 const r = new Recorder(sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 1_000, boundsOf: () => BOUNDS });
-measure('record() (lookup tree, clock, update)', (n, v, l, k) => r.record(n, v, l, k));
+measure('record() (site table, clock, update)', (n, v, l, k) => r.record(n, v, l, k));
 
 // Bound handles: one per series, picked by the call site (no lookup at all).
 const bound = MODELS.map((model) => ({

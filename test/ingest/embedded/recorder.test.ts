@@ -212,3 +212,40 @@ t.test('a drained histogram holds the buckets, count, sum, min and max of record
     t.equal(h.max, want.max);
   }
 });
+
+t.test('one label set under two kinds, many label names, and more series than a site holds keep every series and histogram apart', async (t) => {
+  const f = fakeSink();
+  const got = new Map<string, { count: number; sum: number; classic: number[] }>();
+  f.sink.histogramBorrowed = (ref: number, h: SparseHistogram) => {
+    got.set(f.names[ref]!, { count: h.count, sum: h.sum, classic: [...h.classicCounts!] });
+    return ACCEPTED;
+  };
+  const r = new Recorder(f.sink, { tenant: 'default', resolutionMs: 10_000, drainIntervalMs: 60_000, boundsOf: () => BOUNDS, now: () => 20_000 });
+  const wide: Record<string, string> = {};
+  for (let i = 0; i < 10; i++) wide[`l${i}`] = `v${i}`;
+  const wantCounters = new Map<string, number>();
+  const wantHist = new Map<string, { count: number; sum: number; classic: number[] }>();
+  const key = (labels: Record<string, string>, name: string): string =>
+    [`__name__=${name}`, ...Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`)].join(',');
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 30; i++) {
+      const labels = { model: `m${i}`, type: i % 2 ? 'input' : 'output' };
+      t.ok(r.record('x', i + 1, labels, MetricKind.Counter));
+      wantCounters.set(key(labels, 'x'), (wantCounters.get(key(labels, 'x')) ?? 0) + i + 1);
+      if (i < 20) {
+        t.ok(r.record('x', i / 10, labels, MetricKind.Histogram), 'the same name and labels as a histogram');
+        const h = wantHist.get(key(labels, 'x')) ?? { count: 0, sum: 0, classic: [0, 0, 0, 0] };
+        h.classic[classicBucket(BOUNDS, i / 10)]!++;
+        wantHist.set(key(labels, 'x'), { count: h.count + 1, sum: h.sum + i / 10, classic: h.classic });
+      }
+    }
+    t.ok(r.record('wide', 2, wide, MetricKind.Counter));
+    t.ok(r.record('wide', 3, { ...wide, l9: 'other' }, MetricKind.Counter));
+    wantCounters.set(key(wide, 'wide'), (wantCounters.get(key(wide, 'wide')) ?? 0) + 2);
+    wantCounters.set(key({ ...wide, l9: 'other' }, 'wide'), (wantCounters.get(key({ ...wide, l9: 'other' }, 'wide')) ?? 0) + 3);
+  }
+  t.equal(f.names.length, wantCounters.size + wantHist.size, 'one series per distinct label set and kind');
+  r.drain();
+  t.same(new Map(f.sent.filter((s) => s.op === 'counter').map((s) => [f.names[s.ref]!, s.value])), wantCounters, 'each counter summed its own increments');
+  t.same(got, wantHist, 'each histogram holds its own observations, in their buckets (parked values survive the buffer growing)');
+});
