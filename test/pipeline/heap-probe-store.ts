@@ -5,37 +5,17 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { threadId } from 'node:worker_threads';
-import type { Appender, Querier, StateTable, Store, StoreOptions } from '../../src/store/interface.js';
+import type { Store, StoreOptions } from '../../src/store/interface.js';
+import { openStore as openDiscardStore } from '../../bench/lib/pipeline-discard-store.js';
 
 /** HeapSpaces is what the store writes: physical (committed) bytes per V8 space, by name. */
 export type HeapSpaces = Record<string, number>;
 
 /** openStore returns a store that discards every write and reports the heap on close. */
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  let next = 1;
-  const appender: Appender = {
-    seriesId: () => next++,
-    counter: () => undefined,
-    gauge: () => undefined,
-    histogram: () => undefined,
-    commit: () => Promise.resolve(),
-    rollback: () => undefined,
-  };
-  const querier: Querier = { select: () => ({ floats: [], histograms: [] }), series: () => [], labelNames: () => [], labelValues: () => [], metadata: () => [] };
-  const data = new Map<string, unknown>();
-  const table: StateTable = {
-    get: <T>(k: string) => data.get(k) as T | undefined,
-    put: async (k, v) => void data.set(k, v),
-    remove: async (k) => void data.delete(k),
-    entries: () => [],
-  };
+  const store = await openDiscardStore(opts);
   return {
-    rawResolutionMs: opts.rawResolutionMs,
-    appender: () => appender,
-    querier: () => querier,
-    state: () => table,
-    stats: () => ({ series: 0, tiers: [], bytes: 0 }),
-    compact: async () => undefined,
+    ...store,
     close: async () => {
       const spaces: HeapSpaces = {};
       for (const s of getHeapSpaceStatistics()) spaces[s.space_name] = s.physical_space_size;
