@@ -84,6 +84,8 @@ export class Part {
 export interface Row {
   readonly date: string;
   readonly dims: Record<string, string>;
+  /** The group's key (groupKey): the dimension values in group-by order, each after a NUL. */
+  readonly key: string;
   readonly metric: Part;
   readonly span: Part;
   input: number;
@@ -119,7 +121,7 @@ export class UsageRows {
     let r = rows.get(g.key);
     if (r === undefined) {
       const date = rows.size > 0 ? rows.values().next().value!.date : new Date(day * 86_400_000).toISOString().slice(0, 10);
-      rows.set(g.key, (r = { date, dims: g.dims, metric: new Part(), span: new Part(), input: 0, output: 0 }));
+      rows.set(g.key, (r = { date, dims: g.dims, key: g.key, metric: new Part(), span: new Part(), input: 0, output: 0 }));
     }
     return r;
   }
@@ -141,7 +143,7 @@ export class UsageRows {
       keyed.length = 0;
       for (const r of this.byDay.get(day)!.values()) {
         const j = rowJson(r, p.groupBy);
-        keyed.push({ r: j, k: keyOf(j, p.groupBy) });
+        keyed.push({ r: j, k: r.key });
       }
       keyed.sort((a, b) => b.r.call_count - a.r.call_count || collate(a.k, b.k));
       for (const x of keyed) out.push(x.r);
@@ -263,12 +265,17 @@ function p95(part: Part): number | null {
 
 const NO_HISTS: ReadonlyMap<number, SparseHistogram> = new Map();
 
+/** p95In is the p95 of a part whose calls all merged into `h`, in a unit `f` times ms. */
+export function p95In(f: number, h: SparseHistogram): number {
+  return round(h.quantile(0.95) * f);
+}
+
 /** p95Of is the p95 of a part of `calls` calls whose merged histograms by unit factor are `hists`. */
 export function p95Of(calls: number, hists: ReadonlyMap<number, SparseHistogram>): number | null {
   if (calls === 0) return null;
   if (hists.size === 1) {
     const [f, h] = hists.entries().next().value!;
-    return round(h.quantile(0.95) * f);
+    return p95In(f, h);
   }
   const ms = new SparseHistogram();
   for (const [f, h] of hists) {
@@ -296,9 +303,6 @@ function dimLabelsAsSource(labels: Labels, map: DimensionMap): Labels {
   return out;
 }
 
-function keyOf(r: UsageRowJson, groupBy: readonly Dimension[]): string {
-  return groupBy.map((d) => String(r[FIELD[d]] ?? '')).join('\u0000');
-}
 
 function round(v: number): number {
   return Math.round(v * 1e6) / 1e6;

@@ -1,7 +1,7 @@
 import { SparseHistogram } from '../model/hdr.js';
 import type { DigestReader, Querier } from '../store/interface.js';
 import type { Acc, CostAccs } from './analytics-costs.js';
-import { p95Of, type Part, type Row, type UsageRows } from './analytics-usage.js';
+import { p95In, p95Of, type Part, type Row, type UsageRows } from './analytics-usage.js';
 import {
   COST_FIELDS, CostField, GROUPS_KEY, dayDigestCurrent, dayKey, decodeGroups, digestDoubles, groupsLength, mappingFingerprint, type Section,
 } from './day-digest.js';
@@ -222,8 +222,8 @@ function settleDay(part: Part, pool: DayHists): void {
   let used = 0, last = -1;
   for (let i = 0; i < pool.length; i++) if (pool[i]!.used) { used++; last = i; }
   if (part.hists === null && used <= 1) {
-    // The common case, without building a map: p95Of on one histogram (or none).
-    part.p95Ms = used === 0 ? p95Of(part.calls, usedScratch) : p95Of(part.calls, usedScratch.set(pool[last]!.f, pool[last]!.h));
+    // The common case, without a map: one histogram (or none).
+    part.p95Ms = used === 0 || part.calls === 0 ? p95Of(part.calls, usedScratch) : p95In(pool[last]!.f, pool[last]!.h);
   } else {
     for (const e of pool) if (e.used) usedScratch.set(e.f, e.h);
     if (part.hists === null) part.p95Ms = p95Of(part.calls, usedScratch);
@@ -232,8 +232,9 @@ function settleDay(part: Part, pool: DayHists): void {
       if (m === undefined) part.hists.set(f, h.clone());
       else m.add(h);
     }
+    // Only here: Map#clear allocates a new table even for an empty map.
+    usedScratch.clear();
   }
-  usedScratch.clear();
   for (const e of pool) {
     if (!e.used) continue;
     e.used = false;
