@@ -97,8 +97,8 @@ export interface Row {
  * (collectUsageLive) and day digests (day-digest-read.ts) add into the same rows.
  */
 export class UsageRows {
-  /** Rows by UTC day (days since 1970), then by group key. */
-  private readonly byDay = new Map<number, Map<string, Row>>();
+  /** Rows by UTC day (days since 1970), then by group key, with the day's date. */
+  private readonly byDay = new Map<number, { readonly date: string; readonly rows: Map<string, Row> }>();
 
   constructor(readonly p: UsageParams) {}
 
@@ -116,19 +116,16 @@ export class UsageRows {
 
   /** row is the row of a group on a UTC day (days since 1970). */
   row(g: { key: string; dims: Record<string, string> }, day: number): Row {
-    let rows = this.byDay.get(day);
-    if (rows === undefined) this.byDay.set(day, (rows = new Map()));
-    let r = rows.get(g.key);
-    if (r === undefined) {
-      const date = rows.size > 0 ? rows.values().next().value!.date : new Date(day * 86_400_000).toISOString().slice(0, 10);
-      rows.set(g.key, (r = { date, dims: g.dims, key: g.key, metric: new Part(), span: new Part(), input: 0, output: 0 }));
-    }
+    let d = this.byDay.get(day);
+    if (d === undefined) this.byDay.set(day, (d = { date: new Date(day * 86_400_000).toISOString().slice(0, 10), rows: new Map() }));
+    let r = d.rows.get(g.key);
+    if (r === undefined) d.rows.set(g.key, (r = { date: d.date, dims: g.dims, key: g.key, metric: new Part(), span: new Part(), input: 0, output: 0 }));
     return r;
   }
 
   /** all lists every row, in no particular order. */
   *all(): IterableIterator<Row> {
-    for (const rows of this.byDay.values()) yield* rows.values();
+    for (const d of this.byDay.values()) yield* d.rows.values();
   }
 
   /** finish turns the rows into the answer: by date, then by calls (descending), then by group. */
@@ -141,7 +138,7 @@ export class UsageRows {
     const keyed: Array<{ r: UsageRowJson; k: string }> = [];
     for (const day of days) {
       keyed.length = 0;
-      for (const r of this.byDay.get(day)!.values()) {
+      for (const r of this.byDay.get(day)!.rows.values()) {
         const j = rowJson(r, p.groupBy);
         keyed.push({ r: j, k: r.key });
       }

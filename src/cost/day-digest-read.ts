@@ -255,7 +255,8 @@ function addPart(v: Float64Array, p: number, part: Part, pool: DayHists): number
   p += 4;
   for (let k = 0; k < nh; k++) {
     const factor = v[p]!, size = v[p + 5]!;
-    let e = pool.find((x) => x.f === factor);
+    let e: DayHists[number] | undefined;
+    for (let i = 0; i < pool.length && e === undefined; i++) if (pool[i]!.f === factor) e = pool[i];
     if (e === undefined) pool.push((e = { f: factor, h: new SparseHistogram(Math.max(8, size)), used: false }));
     e.used = true;
     scratch.reserve(size);

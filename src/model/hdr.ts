@@ -113,15 +113,14 @@ export class SparseHistogram {
     return h;
   }
 
-  /** clear empties the histogram for reuse (its buffer kept): as new, but for capacity. */
+  /** clear empties the histogram for reuse: its buffer and classic bounds kept, their counts zero. */
   clear(): void {
     this.size = 0;
     this.count = 0;
     this.sum = 0;
     this.min = Infinity;
     this.max = -Infinity;
-    this.bounds = null;
-    this.classicCounts = null;
+    this.classicCounts?.fill(0);
   }
 
   /** record adds `n` observations of `value` (user units). */

@@ -1,3 +1,5 @@
+import { grown } from './typed-arrays.js';
+
 /** Entries (series) the columns hold before their first growth. */
 const INITIAL_ENTRIES = 1024;
 
@@ -58,11 +60,7 @@ export class SeriesRefs {
       }
     }
     const need = wide ? key.length * 2 : key.length;
-    if (this.used + need > this.bytes.length) {
-      const b = new Uint8Array(Math.max(this.bytes.length * 2, this.used + need));
-      b.set(this.bytes.subarray(0, this.used));
-      this.bytes = b;
-    }
+    if (this.used + need > this.bytes.length) this.bytes = grown(this.bytes, new Uint8Array(Math.max(this.bytes.length * 2, this.used + need)));
     const b = this.bytes;
     let at = this.used;
     if (wide) {
@@ -103,15 +101,10 @@ export class SeriesRefs {
 
   private growEntries(): void {
     const cap = this.start.length * 2;
-    const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
-      const x = new Int32Array(cap);
-      x.set(a);
-      return x;
-    };
-    this.start = grow(this.start);
-    this.len = grow(this.len);
-    this.hashOf = grow(this.hashOf);
-    this.refOf = grow(this.refOf);
+    this.start = grown(this.start, new Int32Array(cap));
+    this.len = grown(this.len, new Int32Array(cap));
+    this.hashOf = grown(this.hashOf, new Int32Array(cap));
+    this.refOf = grown(this.refOf, new Int32Array(cap));
   }
 
   private rehash(size: number): void {

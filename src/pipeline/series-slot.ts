@@ -4,6 +4,7 @@ import { MetricKind } from '../model/metric-kind.js';
 import type { SeriesMeta } from '../store/interface.js';
 import type { SeriesDef } from './protocol.js';
 import { LabelPool } from './label-pool.js';
+import { grown } from './typed-arrays.js';
 import type { CumulativeStream } from './temporality.js';
 import type { WindowView } from './window-agg.js';
 
@@ -177,11 +178,6 @@ export class SeriesTable {
     c[at] = c[at]! + sum;
     c[at + 1] = c[at + 1]! + count;
   }
-}
-
-function grown<T extends Uint8Array | Int32Array | Float64Array>(old: T, to: T): T {
-  to.set(old as never);
-  return to;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { SparseHistogram } from '../model/hdr.js';
 import { isStaleNaN, STALE_NAN } from '../model/stale.js';
+import { grown } from './typed-arrays.js';
 
 /**
  * GaugeStats are a gauge window's statistics: `last` (the value with the latest timestamp),
@@ -153,21 +154,11 @@ export class WindowTable {
 
   private grow(n: number): void {
     const cap = Math.max(n, this.start.length * 2, 64);
-    const i32 = (a: Int32Array): Int32Array => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    const f64 = (a: Float64Array): Float64Array => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.prev = i32(this.prev);
-    this.start = f64(this.start);
-    this.t = f64(this.t);
-    this.raw = f64(this.raw);
-    this.sum = f64(this.sum);
+    this.prev = grown(this.prev, new Int32Array(cap));
+    this.start = grown(this.start, new Float64Array(cap));
+    this.t = grown(this.t, new Float64Array(cap));
+    this.raw = grown(this.raw, new Float64Array(cap));
+    this.sum = grown(this.sum, new Float64Array(cap));
   }
 }
 

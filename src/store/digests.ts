@@ -32,6 +32,7 @@ export class LmdbDigests implements DigestStore {
   private readonly dbs: StoreDbs;
   private readonly tiers: readonly Tier[];
   private readonly now: () => number;
+  private stampsSince: number | undefined;
 
   constructor(dbs: StoreDbs, tiers: readonly Tier[], now: () => number) {
     this.dbs = dbs;
@@ -52,8 +53,9 @@ export class LmdbDigests implements DigestStore {
   }
 
   dayEmpty(dayMs: number): boolean {
-    const since = this.dbs.meta.get(DAY_STAMPS_SINCE_KEY) as number | undefined;
-    return since !== undefined && dayMs >= since && this.dayStamp(dayMs) === 0;
+    // Recorded when the store was opened (format.ts) and never changed after.
+    this.stampsSince ??= (this.dbs.meta.get(DAY_STAMPS_SINCE_KEY) as number | undefined) ?? Infinity;
+    return dayMs >= this.stampsSince && this.dayStamp(dayMs) === 0;
   }
 
   /**

@@ -334,12 +334,7 @@ export class Recorder {
       num[b + COUNT] = 0;
       num[b + MIN] = Infinity;
       num[b + MAX] = -Infinity;
-      h.size = 0;
-      h.count = 0;
-      h.sum = 0;
-      h.min = Infinity;
-      h.max = -Infinity;
-      h.classicCounts!.fill(0);
+      h.clear();
     }
   }
 
