@@ -201,7 +201,8 @@ export class RemoteWriteExporter {
     // Every window that started before `boundary` has ended by nowMs and is committed now. The
     // cursor stays one more window behind: committing window s can add a sample at s - resolution
     // (a counter's previous cumulative value before a gap, or 0 at creation; see Querier), and it
-    // must still be ahead of the cursor then so that it is shipped, before the window's own sample.
+    // must still be ahead of the cursor then so that it is shipped, before the window's own sample
+    // (collectWindows reads that one window past the span for it).
     const upToAll = this.boundary(nowMs) - 1 - SHIP_LAG_WINDOWS * this.o.resolutionMs;
     for (const t of this.targets) {
       if (this.stopped) return;
@@ -222,7 +223,7 @@ export class RemoteWriteExporter {
       let maxT = -Infinity;
       let total = 0;
       for (const tenant of this.o.tenants) {
-        for (const s of collectWindows(querier, tenant, from, upTo + 1)) {
+        for (const s of collectWindows(querier, tenant, from, upTo + 1, this.o.resolutionMs)) {
           const labels = withLabels(s.labels, tenant === this.o.defaultTenant ? this.external : [{ name: 'tenant', value: tenant }, ...this.external]);
           series.push({ labels, timestamps: s.timestamps, values: s.values, from: 0, to: s.timestamps.length });
           maxT = Math.max(maxT, s.timestamps[s.timestamps.length - 1]!);

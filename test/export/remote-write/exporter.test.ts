@@ -7,6 +7,9 @@ import { snappyUncompress } from '../../../src/wire/snappy.js';
 import protobuf from 'protobufjs';
 import { dirname, join } from 'node:path';
 import { repoFile } from '../../query/remote-read/prompb-client.js';
+import { CLOCK_T0, L, openTemp, pairs } from '../../store/helpers.js';
+import { MetricKind } from '../../../src/model/metric-kind.js';
+import { Matcher } from '../../../src/model/matcher.js';
 
 /** MemTable is a StateTable in memory that survives "restarts" (a new exporter on the same object). */
 class MemTable implements StateTable {
@@ -119,4 +122,56 @@ t.test('max_bytes drops the oldest requests and max_age the expired ones', async
   const q = ex.queueState()[0]!;
   t.ok(q.samples > 0 && q.samples <= 6, `only the newest minute is kept (${q.samples} samples)`);
   await ex.stop();
+});
+
+t.test('what is shipped equals what the store serves afterwards, gap samples included', async (t) => {
+  // A counter with a gap before a window whose only point sits exactly on the window's start: the
+  // store puts that window's gap sample (the total before it) at the previous window's start,
+  // one window before the window that carries it. The exporter must still ship it.
+  const { store } = await openTemp(t);
+  const decode = decoder();
+  const table = new MemTable();
+  const t0 = Math.floor(CLOCK_T0 / RES) * RES - 40 * RES;
+  // Windows of the counter (start, increment, last point time); the gaps are windows 2-3 and 6.
+  const windows: Array<[number, number, number]> = [[t0, 1, t0 + 1234], [t0 + RES, 2, t0 + RES + 99], [t0 + 4 * RES, 3, t0 + 4 * RES], [t0 + 5 * RES, 4, t0 + 5 * RES + 7], [t0 + 7 * RES, 5, t0 + 7 * RES]];
+  let clock = t0;
+  let written = 0;
+  const id = (() => {
+    const app = store.appender();
+    const n = app.seriesId('default', L({ __name__: 'calls_total' }), MetricKind.Counter);
+    app.rollback();
+    return n;
+  })();
+  const got: Array<{ t: number; v: number }> = [];
+  const ex = new RemoteWriteExporter({
+    targets: [{ url: 'http://central/api/v1/write', headers: {}, queue: { maxBytes: 1 << 30, maxAgeMs: 3_600_000 } }],
+    querier: () => store.querier(), state: () => table, resolutionMs: RES,
+    // Commits, one flush each, the windows that have ended by now (as the pipeline does).
+    flushClosed: async () => {
+      const app = store.appender();
+      const sid = app.seriesId('default', L({ __name__: 'calls_total' }), MetricKind.Counter);
+      t.equal(sid, id);
+      for (; written < windows.length && windows[written]![0] + RES <= clock; written++) {
+        const [start, inc, last] = windows[written]!;
+        app.counter(sid, start, inc, last);
+      }
+      await app.commit();
+    },
+    tenants: ['default'], defaultTenant: 'default', log: new Logger('error'),
+    now: () => clock, intervalMs: 3_600_000, minBackoffMs: 1, maxBackoffMs: 5,
+    send: async (_t, body) => {
+      got.push(...decode(body));
+      return { kind: 'ok' };
+    },
+  });
+  for (let i = 0; i < 12; i++) {
+    clock += RES;
+    await ex.tick();
+  }
+  for (let i = 0; i < 100 && ex.queueState()[0]!.entries > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await ex.stop();
+  const all = store.querier().select('default', [new Matcher('=', '__name__', 'calls_total')], { startMs: t0 - RES, endMs: clock }).floats[0]!;
+  const want = pairs(all).filter(([ts]) => ts <= got.at(-1)!.t).map(([ts, v]) => ({ t: ts, v }));
+  t.same(want.map((s) => s.t - t0), [0, 1234, RES + 99, 3 * RES, 4 * RES, 5 * RES + 7, 6 * RES, 7 * RES], 'the store serves a gap sample a window before its window');
+  t.same(got, want, 'the receiver holds exactly what the store serves');
 });
