@@ -202,8 +202,16 @@ function derivable(buf: PointBuf, from: number, n: number): boolean {
   return true;
 }
 
-/** decodeBlock appends one block's points to `out`; returns the last window index. */
-function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number, clock: WindowClock, prefixed: boolean): number {
+/** Columns of a block that a read keeps only part of (the block reaching past the read's end). */
+const partA = new Float64Array(256), partB = new Float64Array(256), partC = new Float64Array(256), partD = new Float64Array(256), partE = new Float64Array(256);
+
+/**
+ * decodeBlock appends one block's points up to window `untilIdx` to `out`; returns the block's
+ * last window index. A block that reaches past `untilIdx` is the read's last: its columns go
+ * through scratch and only the kept points reach `out`, so a short read of a long chunk never
+ * grows `out` for points it drops (the reader is then left inside the block).
+ */
+function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number, clock: WindowClock, prefixed: boolean, untilIdx: number): number {
   if (prefixed) {
     r.pos += 2;
     r.uvarint();
@@ -214,41 +222,59 @@ function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number, clock: Windo
   const width = r.u8();
   let prev = prevIdx;
   const start = out.n;
+  let keep = 0;
   for (let i = 0; i < n; i++) {
     const g = width > 0 ? r.bits(width) : 0;
     prev = prev + 1 + minGap + g;
     colScratch[i] = prev;
+    if (prev <= untilIdx) keep++;
   }
   if (width > 0) r.alignBits();
   decodeTimes(r, n, clock);
+  // Columns decode in place when the whole block is kept, else into the part scratch.
+  const whole = keep === n;
+  const o = whole ? start : 0;
   switch (out.kind) {
     case MetricKind.Counter: {
-      for (let i = 0; i < n; i++) out.pushCounter(colScratch[i]!, 0, timeScratch[i]!);
+      for (let i = 0; i < keep; i++) out.pushCounter(colScratch[i]!, 0, timeScratch[i]!);
+      const A = whole ? out.a : partA, B = whole ? out.b : partB;
       const flags = r.u8();
-      if (flags & C_RAW) decodeFloatColumn(r, n, out.b, start);
+      if (flags & C_RAW) decodeFloatColumn(r, n, B, o);
       if (flags & C_DERIVED) {
-        decodeFloatColumn(r, 1, out.a, start);
-        for (let i = start + 1; i < start + n; i++) out.a[i] = derived(out.b[i - 1]!, out.b[i]!);
-      } else decodeFloatColumn(r, n, out.a, start);
+        decodeFloatColumn(r, 1, A, o);
+        for (let i = o + 1; i < o + n; i++) A[i] = derived(B[i - 1]!, B[i]!);
+      } else decodeFloatColumn(r, n, A, o);
+      if (!whole) {
+        out.a.set(A.subarray(0, keep), start);
+        if (flags & C_RAW) out.b.set(B.subarray(0, keep), start);
+      }
       break;
     }
     case MetricKind.Gauge: {
-      for (let i = 0; i < n; i++) out.pushGauge(colScratch[i]!, 0, 0, 0, 0, 0, timeScratch[i]!);
+      for (let i = 0; i < keep; i++) out.pushGauge(colScratch[i]!, 0, 0, 0, 0, 0, timeScratch[i]!);
+      const A = whole ? out.a : partA, B = whole ? out.b : partB, C = whole ? out.c : partC, D = whole ? out.d : partD, E = whole ? out.e : partE;
       const flags = r.u8();
-      decodeFloatColumn(r, n, out.a, start);
-      if (flags & G_MIN_IS_LAST) out.b.set(out.a.subarray(start, start + n), start);
-      else decodeFloatColumn(r, n, out.b, start);
-      if (flags & G_MAX_IS_LAST) out.c.set(out.a.subarray(start, start + n), start);
-      else decodeFloatColumn(r, n, out.c, start);
-      if (flags & G_COUNT_ONE) out.e.fill(1, start, start + n);
-      else decodeFloatColumn(r, n, out.e, start);
-      if (flags & G_SUM_IS_LAST_X_COUNT) for (let i = start; i < start + n; i++) out.d[i] = out.a[i]! * out.e[i]!;
-      else decodeFloatColumn(r, n, out.d, start);
+      decodeFloatColumn(r, n, A, o);
+      if (flags & G_MIN_IS_LAST) B.set(A.subarray(o, o + n), o);
+      else decodeFloatColumn(r, n, B, o);
+      if (flags & G_MAX_IS_LAST) C.set(A.subarray(o, o + n), o);
+      else decodeFloatColumn(r, n, C, o);
+      if (flags & G_COUNT_ONE) E.fill(1, o, o + n);
+      else decodeFloatColumn(r, n, E, o);
+      if (flags & G_SUM_IS_LAST_X_COUNT) for (let i = o; i < o + n; i++) D[i] = A[i]! * E[i]!;
+      else decodeFloatColumn(r, n, D, o);
+      if (!whole) {
+        out.a.set(A.subarray(0, keep), start);
+        out.b.set(B.subarray(0, keep), start);
+        out.c.set(C.subarray(0, keep), start);
+        out.d.set(D.subarray(0, keep), start);
+        out.e.set(E.subarray(0, keep), start);
+      }
       break;
     }
     case MetricKind.Histogram: {
       let prevBounds: Float64Array | null = null;
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < keep; i++) {
         const h = decodeHistogram(r, prevBounds);
         if (h.bounds !== null) prevBounds = h.bounds;
         out.pushHistogram(colScratch[i]!, h, timeScratch[i]!);
@@ -289,8 +315,8 @@ export function readChunkHeader(bytes: Uint8Array): ChunkHeader {
 
 /**
  * decodeChunk appends the windows of a chunk whose first window index is `baseIdx` to `out`: every
- * window, or with `untilIdx` the blocks up to the first that reaches past it (a read that ends
- * inside a chunk does not decode the rest; the caller drops the windows past its end).
+ * window, or with `untilIdx` those up to it (a read that ends inside a chunk does not decode the
+ * blocks after the one holding its end).
  */
 export function decodeChunk(bytes: Uint8Array, baseIdx: number, out: PointBuf, clock: WindowClock, untilIdx = Infinity): ChunkHeader {
   const h = readChunkHeader(bytes);
@@ -332,10 +358,13 @@ function decodeBlocks(bytes: Uint8Array, h: ChunkHeader, baseIdx: number, out: P
       skipped += sum;
     }
   }
-  out.reserve(left);
+  // Room for the windows this read keeps, not the whole chunk's: window indices rise by at least
+  // one a point, so at most untilIdx - prev points are kept (a 12-hour read of a chunk holding
+  // months of hour windows reserved, and zero-filled, the months for every series).
+  out.reserve(Math.min(left, untilIdx - prev));
   while (left > 0 && prev < untilIdx) {
     const before = out.n;
-    prev = decodeBlock(r, out, prev, clock, h.skippable);
+    prev = decodeBlock(r, out, prev, clock, h.skippable, untilIdx);
     left -= out.n - before;
   }
   return skipped;
@@ -376,7 +405,7 @@ export function encodeBlockBytes(buf: PointBuf, from: number, n: number, prevIdx
 
 /** decodeBlockBytes appends the points of one encoded block to `out`; returns the last index. */
 export function decodeBlockBytes(bytes: Uint8Array, out: PointBuf, prevIdx: number, clock: WindowClock): number {
-  return decodeBlock(new ByteReader(bytes), out, prevIdx, clock, skippable(out.kind, clock));
+  return decodeBlock(new ByteReader(bytes), out, prevIdx, clock, skippable(out.kind, clock), Infinity);
 }
 
 /** encodeChunk encodes a whole PointBuf as one chunk (used for cold merges and rollups). */

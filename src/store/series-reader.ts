@@ -70,7 +70,11 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
   }
   const pre: SparseHistogram[] = [];
   const tmp = SCRATCH[kind]!;
-  for (const { key, value } of dbs.chunks.getRange({ start: chunkKey(tier.ordinal, id, firstStart), end: chunkKey(tier.ordinal, id, tier.start(toIdx) + 1) })) {
+  // Keys, then each value read in place (valid until the next read, and every decode below is
+  // done by then): a range's values are copies of whole chunks, and a short read of a chunk
+  // holding months of hour windows copied the months for every series.
+  for (const key of dbs.chunks.getKeys({ start: chunkKey(tier.ordinal, id, firstStart), end: chunkKey(tier.ordinal, id, tier.start(toIdx) + 1) })) {
+    const value = dbs.chunks.getBinaryFast(key)!;
     const start = chunkKeyStart(key);
     if (start >= fromMs) {
       // Every window of this chunk is at or after fromIdx: decode in place, drop those past toIdx.

@@ -179,3 +179,49 @@ t.test('a read starting late in a rollup chunk steps over earlier blocks and sti
   // The prefixes cost a few bytes a block.
   t.ok(encodeChunk(c, base, rollup).length < encodeChunk(c, base, raw).length + 16 * Math.ceil(c.n / 128), 'about 12 bytes a counter block');
 });
+
+t.test('a read that ends inside a block gets exactly the windows up to its end, in every column layout', async (t) => {
+  const r = rng(11);
+  const clock: WindowClock = { start: (idx: number): number => idx * 10_000 };
+  const rollup: WindowClock = { ...clock, ordinal: 1 };
+  const base = 100;
+  // Counters as increments only, as the sender's derivable values, and mixed; gauges with the
+  // compact flags (min = max = last, count 1) and without; histograms.
+  const bufs: Array<[string, PointBuf]> = [];
+  const inc = new PointBuf(MetricKind.Counter), derivable = new PointBuf(MetricKind.Counter), mixed = new PointBuf(MetricKind.Counter);
+  const flat = new PointBuf(MetricKind.Gauge), full = new PointBuf(MetricKind.Gauge), h = new PointBuf(MetricKind.Histogram);
+  let w = base, total = 0;
+  for (let i = 0; i < 300; i++) {
+    w += r() < 0.8 ? 1 : 2 + Math.floor(r() * 4);
+    const ts = clock.start(w) + 1000 + Math.floor(r() * 8000);
+    const d = Math.floor(r() * 40);
+    total += d;
+    inc.pushCounter(w, d, ts);
+    derivable.pushCounter(w, i === 0 ? total : d, ts, total);
+    mixed.pushCounter(w, d, ts, i % 3 === 0 ? total : NaN);
+    const v = Math.round(r() * 1000) / 10;
+    flat.pushGauge(w, v, v, v, v, 1, ts);
+    full.pushGauge(w, v, v - 1, v + 2, v * 2, 2, ts);
+    h.pushHistogram(w, hist([r(), r() * 3]), ts);
+  }
+  bufs.push(['increments', inc], ['derivable', derivable], ['mixed', mixed], ['flat gauge', flat], ['gauge', full], ['histogram', h]);
+  const cols = (b: PointBuf, n: number) => b.kind === MetricKind.Histogram
+    ? Array.from({ length: n }, (_, i) => [b.idx[i], b.t[i], b.hists[i]!.count, b.hists[i]!.sum])
+    : Array.from({ length: n }, (_, i) => [b.idx[i], b.t[i], b.a[i], b.b[i], b.c[i], b.d[i], b.e[i]]);
+  for (const [name, buf] of bufs) {
+    for (const clk of buf.kind === MetricKind.Histogram ? [clock] : [clock, rollup]) {
+      const bytes = encodeChunk(buf, base, clk);
+      const all = new PointBuf(buf.kind);
+      decodeChunk(bytes, base, all, clk);
+      // Ends inside the first block, on a block's last window, inside a later block, before the first window.
+      for (const until of [buf.idx[5]!, buf.idx[127]!, buf.idx[129]! - 1, buf.idx[200]!, base]) {
+        const out = new PointBuf(buf.kind);
+        decodeChunk(bytes, base, out, clk, until);
+        let want = 0;
+        while (want < all.n && all.idx[want]! <= until) want++;
+        t.equal(out.n, want, `${name} (${clk.ordinal ? 'rollup' : 'raw'}) until ${until}: ${want} windows, none past the end`);
+        t.same(cols(out, out.n), cols(all, want), `${name} until ${until}: the same windows as a whole decode`);
+      }
+    }
+  }
+});
