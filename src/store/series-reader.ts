@@ -38,7 +38,9 @@ const SCRATCH = [new PointBuf(MetricKind.Counter, 512), new PointBuf(MetricKind.
 
 /** readWindows reads one series' windows of one tier. */
 export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, bounds?: ArrayLike<number> | null): SeriesWindows {
-  const pts = new PointBuf(kind, 64);
+  // Sized for the range when it is short (an analytics read of a few hour windows per series of
+  // thousands allocated, and zero-filled, 64 windows of columns each); longer reads grow it.
+  const pts = new PointBuf(kind, Math.max(4, Math.min(64, toIdx - fromIdx + 1)));
   let baseSum = 0;
   let summary: HistSummary | null = kind === MetricKind.Histogram ? HistSummary.forBounds(bounds) : null;
   let retiredHist: SparseHistogram | null = null;
