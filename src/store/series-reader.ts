@@ -46,7 +46,8 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
   let retiredHist: SparseHistogram | null = null;
   const cumulative = kind !== MetricKind.Gauge;
   if (cumulative) {
-    const retired = dbs.retired.getBinary(retiredKey(tier.ordinal, id));
+    // Read in place: decoded at once, and a read of many series copied each retired value.
+    const retired = dbs.retired.getBinaryFast(retiredKey(tier.ordinal, id));
     if (retired !== undefined) {
       if (kind === MetricKind.Counter) baseSum = new ByteReader(retired).f64();
       else {
@@ -55,40 +56,28 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
       }
     }
   }
-  // The chunk covering fromIdx is the last one starting at or before it.
   const fromMs = tier.start(fromIdx);
-  let firstKey: Buffer | null = null;
-  for (const k of dbs.chunks.getKeys({ start: chunkKey(tier.ordinal, id, fromMs), end: seriesPrefix(tier.ordinal, id), reverse: true, limit: 1 })) firstKey = k;
-  const firstStart = firstKey === null ? fromMs : chunkKeyStart(firstKey);
-  if (cumulative && firstKey !== null) {
-    // Chunks wholly before the covering chunk contribute their header aggregates.
-    // Keys, then each value read in place: only its header is needed, and a read of many series
-    // allocated a Buffer for every earlier chunk's whole value.
-    for (const k of dbs.chunks.getKeys({ start: seriesPrefix(tier.ordinal, id), end: chunkKey(tier.ordinal, id, firstStart) })) {
-      const h = readChunkHeader(dbs.chunks.getBinaryFast(k)!);
-      if (kind === MetricKind.Counter) baseSum += h.sum;
-      else if (summary !== null && (h.agg === null || !summary.add(h.agg))) summary = null;
-    }
-  }
+  const endKey = chunkKey(tier.ordinal, id, tier.start(toIdx) + 1);
   const pre: SparseHistogram[] = [];
   const tmp = SCRATCH[kind]!;
-  // Keys, then each value read in place (valid until the next read, and every decode below is
-  // done by then): a range's values are copies of whole chunks, and a short read of a chunk
-  // holding months of hour windows copied the months for every series.
-  for (const key of dbs.chunks.getKeys({ start: chunkKey(tier.ordinal, id, firstStart), end: chunkKey(tier.ordinal, id, tier.start(toIdx) + 1) })) {
-    const value = dbs.chunks.getBinaryFast(key)!;
-    const start = chunkKeyStart(key);
-    if (start >= fromMs) {
-      // Every window of this chunk is at or after fromIdx: decode in place, drop those past toIdx.
-      decodeChunk(value, tier.index(start), pts, tier, toIdx);
-      let n = pts.n;
-      while (n > 0 && pts.idx[n - 1]! > toIdx) n--;
-      pts.truncate(n);
-      continue;
-    }
+  /** before adds a chunk wholly before the covering one: its header aggregate is all a read needs. */
+  const before = (value: Uint8Array): void => {
+    const h = readChunkHeader(value);
+    if (kind === MetricKind.Counter) baseSum += h.sum;
+    else if (summary !== null && (h.agg === null || !summary.add(h.agg))) summary = null;
+  };
+  /** inside decodes a chunk whose every window is at or after fromIdx, dropping those past toIdx. */
+  const inside = (value: Uint8Array, start: number): void => {
+    decodeChunk(value, tier.index(start), pts, tier, toIdx);
+    let n = pts.n;
+    while (n > 0 && pts.idx[n - 1]! > toIdx) n--;
+    pts.truncate(n);
+  };
+  /** covering splits the chunk holding fromIdx into the windows before the range and those in it. */
+  const covering = (value: Uint8Array, start: number): void => {
     tmp.clear();
     // Blocks before fromIdx are stepped over where the chunk allows it, their increments counted.
-    baseSum += decodeChunkFrom(value, tier.index(chunkKeyStart(key)), tmp, tier, fromIdx, toIdx);
+    baseSum += decodeChunkFrom(value, tier.index(start), tmp, tier, fromIdx, toIdx);
     // Room for the windows copied below at once (those inside the range: tmp is in window order),
     // not by doubling one copy at a time.
     let first = tmp.find(fromIdx);
@@ -107,6 +96,47 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
       } else if (w <= toIdx) {
         pts.copyFrom(tmp, j);
       }
+    }
+  };
+  // Keys, then each value read in place (valid until the next read, and every decode is done by
+  // then): a range's values are copies of whole chunks, and a short read of a chunk holding
+  // months of hour windows copied the months for every series.
+  let firstStart = fromMs;
+  if (cumulative) {
+    // One pass from the series' first chunk: every chunk before the range counts in the base
+    // anyway, and the covering chunk (the last starting at or before fromMs) is the one before the
+    // first that starts after it; a separate lookup for it cost a cursor per series read.
+    let cover: Buffer | null = null;
+    let coverStart = 0;
+    for (const key of dbs.chunks.getKeys({ start: seriesPrefix(tier.ordinal, id), end: endKey })) {
+      const start = chunkKeyStart(key);
+      if (start <= fromMs) {
+        if (cover !== null) before(dbs.chunks.getBinaryFast(cover)!);
+        cover = key;
+        coverStart = start;
+        continue;
+      }
+      if (cover !== null) {
+        covering(dbs.chunks.getBinaryFast(cover)!, coverStart);
+        firstStart = coverStart;
+        cover = null;
+      }
+      inside(dbs.chunks.getBinaryFast(key)!, start);
+    }
+    if (cover !== null) {
+      covering(dbs.chunks.getBinaryFast(cover)!, coverStart);
+      firstStart = coverStart;
+    }
+  } else {
+    // Gauges need nothing before the covering chunk: find it, then read forward from it.
+    let firstKey: Buffer | null = null;
+    for (const k of dbs.chunks.getKeys({ start: chunkKey(tier.ordinal, id, fromMs), end: seriesPrefix(tier.ordinal, id), reverse: true, limit: 1 })) firstKey = k;
+    if (firstKey !== null) firstStart = chunkKeyStart(firstKey);
+    for (const key of dbs.chunks.getKeys({ start: chunkKey(tier.ordinal, id, firstStart), end: endKey })) {
+      const value = dbs.chunks.getBinaryFast(key)!;
+      const start = chunkKeyStart(key);
+      if (start >= fromMs) inside(value, start);
+      else covering(value, start);
     }
   }
   let memo: SparseHistogram | null = null;
