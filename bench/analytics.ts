@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { costsAnalytics } from '../src/cost/analytics-costs.js';
 import { usageAnalytics } from '../src/cost/analytics-usage.js';
-import { buildDayDigest } from '../src/cost/day-digest-build.js';
+import { buildDayDigest, buildHourDigest } from '../src/cost/day-digest-build.js';
 import { refreshDayDigests } from '../src/cost/day-digest-refresh.js';
 import { mappingFingerprint } from '../src/cost/day-digest.js';
 import { DEFAULT_DIMENSION_LABELS } from '../src/cost/dimensions.js';
@@ -74,7 +74,8 @@ async function main(): Promise<void> {
     let digestS = 0, digestDays = 0;
     if (!args.includes('--no-digests') && store.digests !== undefined) {
       const t = performance.now();
-      const r = await refreshDayDigests(store.digests, mappingFingerprint(DEFAULT_DIMENSION_LABELS), async (tenant, day) => buildDayDigest(store.querier(), tenant, day, DEFAULT_DIMENSION_LABELS));
+      const r = await refreshDayDigests(store.digests, mappingFingerprint(DEFAULT_DIMENSION_LABELS), async (tenant, start, span) =>
+        (span === 'day' ? buildDayDigest : buildHourDigest)(store.querier(), tenant, start, DEFAULT_DIMENSION_LABELS));
       digestS = (performance.now() - t) / 1000;
       digestDays = r.built;
     }

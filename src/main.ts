@@ -306,9 +306,12 @@ export async function startDaemon(cfg: Config, log: Logger, opts: StartOptions =
     const refreshDigests = (): void => {
       const ds = store.digests;
       if (ds === undefined || digesting !== null) return;
-      digesting = refreshDayDigests(ds, mappingFingerprint(costDimensions), (tenant, dayMs) =>
-        runDayDigest(queries, { tenant, dayMs, dimensions: costDimensions }, { deadlineMs: Date.now() + DIGEST_DAY_TIMEOUT_MS, signal: digestsStop.signal }), digestsStop.signal)
-        .then((r) => { if (r.built + r.removed > 0) log.info('analytics day digests refreshed', { component: 'cost', built: r.built, removed: r.removed }); })
+      digesting = refreshDayDigests(ds, mappingFingerprint(costDimensions), (tenant, dayMs, span) =>
+        runDayDigest(queries, { tenant, dayMs, span, dimensions: costDimensions }, { deadlineMs: Date.now() + DIGEST_DAY_TIMEOUT_MS, signal: digestsStop.signal }), digestsStop.signal)
+        .then((r) => {
+          if (r.built + r.removed > 0) log.info('analytics day digests refreshed', { component: 'cost', built: r.built, removed: r.removed });
+          if (r.hoursBuilt + r.hoursRemoved > 0) log.debug('analytics hour digests refreshed', { component: 'cost', built: r.hoursBuilt, removed: r.hoursRemoved });
+        })
         .catch((err) => { if (!digestsStop.signal.aborted) log.warn('analytics day digests not refreshed; answers read those days from the series', { component: 'cost', err: String(err) }); })
         .finally(() => { digesting = null; });
     };

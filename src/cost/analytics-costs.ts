@@ -128,29 +128,33 @@ export class CostAccs {
 
 /**
  * costsAnalytics answers the costs analytics for one tenant over params' range: whole UTC days
- * that have a current digest from it, the rest (edges, days without one) from the series.
+ * (and whole hours of today) that have a current digest from it, the rest (edges, the open hour,
+ * days without one) from the series.
  */
 export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): CostsData {
   const accs = new CostAccs(p);
   const digests = openDayDigests(q, tenant);
-  const collect = (fromMs: number, toMs: number, hint: number, monthOnly: boolean, usable: (dayMs: number) => boolean) => {
-    for (const seg of daySegments(digests, fromMs, toMs, usable)) {
-      if (seg.dayMs !== null) addCostDigest(accs, digests!, seg.dayMs, monthOnly);
+  const collect = (fromMs: number, toMs: number, hint: number, monthOnly: boolean, usable: (startMs: number, spanMs: number) => boolean) => {
+    for (const seg of daySegments(digests, fromMs, toMs, hint, usable)) {
+      if (seg.digest !== null) addCostDigest(accs, digests!, seg.digest, seg.fromMs, monthOnly);
       else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, hint, monthOnly);
     }
   };
-  collect(p.fromMs, p.toMs, tierHint(p.fromMs, p.toMs, p.stepMs), false, (day) => accs.nTrend === 0 || cutsAligned(accs.cuts, day));
+  collect(p.fromMs, p.toMs, tierHint(p.fromMs, p.toMs, p.stepMs), false, (start, span) => accs.nTrend === 0 || cutsAligned(accs.cuts, start, span));
   // Forecast: linear from the month so far, when the range ends in the current UTC month. The
   // main pass saw the month from `from` on; only a range starting after the 1st needs the rest.
   if (accs.forecast && p.fromMs > accs.monthStart) collect(accs.monthStart, p.fromMs - 1, tierHint(accs.monthStart, p.fromMs - 1, 0), true, () => true);
   return accs.finish();
 }
 
-/** cutsAligned says whether every trend bucket start inside the day falls on a whole hour (digests keep cost by hour). */
-function cutsAligned(cuts: readonly number[], dayMs: number): boolean {
+/**
+ * cutsAligned says whether every trend bucket start inside [startMs, startMs + spanMs) falls on a
+ * whole hour (digests keep cost by hour; an hour digest has no bucket start inside it then).
+ */
+function cutsAligned(cuts: readonly number[], startMs: number, spanMs: number): boolean {
   for (const c of cuts) {
-    if (c <= dayMs) continue;
-    if (c >= dayMs + 86_400_000) break;
+    if (c <= startMs) continue;
+    if (c >= startMs + spanMs) break;
     if (c % 3_600_000 !== 0) return false;
   }
   return true;

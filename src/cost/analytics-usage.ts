@@ -190,14 +190,15 @@ export function isFailure(labels: Labels): boolean {
 
 /**
  * usageAnalytics answers the usage analytics for one tenant over params' range: whole UTC days
- * that have a current digest from it, the rest (edges, days without one) from the series.
+ * (and whole hours of today) that have a current digest from it, the rest (edges, the open hour,
+ * days without one) from the series.
  */
 export function usageAnalytics(q: Querier, tenant: string, p: UsageParams): UsageData {
   const rows = new UsageRows(p);
   const hint = Math.min(tierHint(p.fromMs, p.toMs, 0), 3_600_000);
   const digests = openDayDigests(q, tenant, p.dimensions);
-  for (const seg of daySegments(digests, p.fromMs, p.toMs, () => true)) {
-    if (seg.dayMs !== null) addUsageDigest(rows, digests!, seg.dayMs);
+  for (const seg of daySegments(digests, p.fromMs, p.toMs, hint, () => true)) {
+    if (seg.digest !== null) addUsageDigest(rows, digests!, seg.digest, seg.fromMs);
     else collectUsageLive(q, tenant, rows, seg.fromMs, seg.toMs, hint);
   }
   return rows.finish();

@@ -15,7 +15,20 @@ const HOUR = 3_600_000;
  */
 export function buildDayDigest(q: Querier, tenant: string, dayMs: number, mapping: DimensionMap): DayDigestData {
   if (dayMs % DAY !== 0) throw new Error(`buildDayDigest: ${dayMs} is not the start of a UTC day`);
-  const toMs = dayMs + DAY - 1;
+  return buildDigest(q, tenant, dayMs, DAY, mapping);
+}
+
+/**
+ * buildHourDigest is buildDayDigest for one whole UTC hour (of a day not settled yet): the same
+ * reads over [hourMs, hourMs + 1 h), so its figures are the live answer's for that hour.
+ */
+export function buildHourDigest(q: Querier, tenant: string, hourMs: number, mapping: DimensionMap): DayDigestData {
+  if (hourMs % HOUR !== 0) throw new Error(`buildHourDigest: ${hourMs} is not the start of a UTC hour`);
+  return buildDigest(q, tenant, hourMs, HOUR, mapping);
+}
+
+function buildDigest(q: Querier, tenant: string, dayMs: number, spanMs: number, mapping: DimensionMap): DayDigestData {
+  const toMs = dayMs + spanMs - 1;
   // nowMs 0: no month forecast (its figures are not kept).
   const accs = new CostAccs({ fromMs: dayMs, toMs, groupBy: [...DIMENSIONS], stepMs: HOUR, nowMs: 0 });
   collectCostsLive(q, tenant, accs, dayMs, toMs, HOUR, false);

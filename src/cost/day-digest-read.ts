@@ -3,13 +3,14 @@ import type { DigestReader, Querier } from '../store/interface.js';
 import type { Acc, CostAccs } from './analytics-costs.js';
 import { p95In, p95Of, type Part, type Row, type UsageRows } from './analytics-usage.js';
 import {
-  COST_FIELDS, CostField, GROUPS_KEY, dayDigestCurrent, dayKey, decodeGroups, digestDoubles, groupsLength, mappingFingerprint, type Section,
+  COST_FIELDS, CostField, GROUPS_KEY, decodeGroups, digestCurrent, digestDoubles, groupsLength, mappingFingerprint, spanKey, type Section, type Span,
 } from './day-digest.js';
 import { DIMENSIONS, type Dimension, type DimensionMap } from './dimensions.js';
 
 /**
  * day-digest-read.ts lets an analytics answer take whole UTC days from day digests
- * (day-digest.ts): it splits a range into digest days and the parts read live (edges, days
+ * (day-digest.ts), and whole hours of days not settled yet from hour digests: it splits a range
+ * into digest days, digest hours and the parts read live (edges, the open hour, days and hours
  * without a current digest), and adds a digest's groups into the answer's.
  */
 
@@ -28,6 +29,8 @@ export interface OpenDigests {
   readonly tenant: string;
   readonly groups: readonly string[][];
   readonly settled: { readonly fromMs: number; readonly toMs: number; readonly keptFromMs: number };
+  /** The settled hours, [fromMs, toMs): those an hour digest may cover. */
+  readonly hours: { readonly fromMs: number; readonly toMs: number };
   /** The mapping fingerprint usage entries must have (usage answers only). */
   readonly mapping: number | null;
 }
@@ -45,55 +48,91 @@ export function openDayDigests(q: Querier, tenant: string, mapping?: DimensionMa
   if (perTenant === undefined) tables.set(reader, (perTenant = new Map()));
   let groups = perTenant.get(tenant);
   if (groups === undefined || groups.length !== groupsLength(stored.bytes)) perTenant.set(tenant, (groups = decodeGroups(stored.bytes)));
-  return { reader, tenant, groups, settled: reader.settledDays(), mapping: mapping === undefined ? null : mappingFingerprint(mapping) };
+  return { reader, tenant, groups, settled: reader.settledDays(), hours: reader.settledHours(), mapping: mapping === undefined ? null : mappingFingerprint(mapping) };
 }
 
-/** Segment is a part of a range: a whole day from its digest (`dayMs`), or [fromMs, toMs] read live. */
+/** Segment is a part of a range: [fromMs, toMs], a whole day or hour from its digest (`digest`), or read live (null). */
 export interface Segment {
   readonly fromMs: number;
   readonly toMs: number;
-  readonly dayMs: number | null;
+  readonly digest: Span | null;
 }
 
 /**
  * daySegments splits [fromMs, toMs] (inclusive) into digest days (whole UTC days inside it that
  * are settled, have a digest built at the day's current stamp, and that `usable` accepts), days
- * that no point was ever written into (left out: they add nothing) and
- * live parts between them (adjacent live days in one part: each live read has a cost per series).
+ * that no point was ever written into (left out: they add nothing) and live parts between them
+ * (adjacent live days in one part: each live read has a cost per series). Each live part is split
+ * the same way into digest hours (whole settled hours with a digest at the hour's current stamp:
+ * the hours of today so far), empty hours and what is left live, usually the open hour.
  * A range that starts before the digests' tier keeps its data is read live whole: its start comes
  * from a coarser tier, whose windows straddle the days a digest would cut it into.
+ * Hour digests serve only answers that read their live parts at `hintMs` of an hour or more: those
+ * read a whole hour from the hour tier, as its digest did; a finer read takes it from the raw tier,
+ * whose histograms are not folded to rollup precision (a p95 would differ).
+ * `usable(startMs, spanMs)` says whether a digest of that day or hour may serve the answer.
  */
-export function daySegments(od: OpenDigests | null, fromMs: number, toMs: number, usable: (dayMs: number) => boolean): Segment[] {
+export function daySegments(
+  od: OpenDigests | null, fromMs: number, toMs: number, hintMs: number, usable: (startMs: number, spanMs: number) => boolean,
+): Segment[] {
   const out: Segment[] = [];
-  let liveFrom = fromMs;
-  if (od !== null && fromMs >= od.settled.keptFromMs) {
-    const first = Math.max(Math.ceil(fromMs / DAY) * DAY, od.settled.fromMs);
-    const end = Math.min(Math.floor((toMs + 1) / DAY) * DAY, od.settled.toMs);
-    for (let day = first; day + DAY <= end; day += DAY) {
-      if (!usable(day)) continue;
-      if (od.reader.dayEmpty(day)) {
-        // Nothing to add: no segment, and the live part before it ends here.
-        if (liveFrom < day) out.push({ fromMs: liveFrom, toMs: day - 1, dayMs: null });
-        liveFrom = day + DAY;
-        continue;
-      }
-      if (!dayDigestCurrent(od.reader, od.tenant, day, od.mapping)) continue;
-      if (liveFrom < day) out.push({ fromMs: liveFrom, toMs: day - 1, dayMs: null });
-      out.push({ fromMs: day, toMs: day + DAY - 1, dayMs: day });
-      liveFrom = day + DAY;
-    }
+  if (od === null || fromMs < od.settled.keptFromMs) {
+    out.push({ fromMs, toMs, digest: null });
+    return out;
   }
-  if (liveFrom <= toMs) out.push({ fromMs: liveFrom, toMs, dayMs: null });
+  let liveFrom = fromMs;
+  const first = Math.max(Math.ceil(fromMs / DAY) * DAY, od.settled.fromMs);
+  const end = Math.min(Math.floor((toMs + 1) / DAY) * DAY, od.settled.toMs);
+  for (let day = first; day + DAY <= end; day += DAY) {
+    if (!usable(day, DAY)) continue;
+    if (od.reader.dayEmpty(day)) {
+      // Nothing to add: no segment, and the live part before it ends here.
+      if (liveFrom < day) liveSegments(od, liveFrom, day - 1, hintMs, usable, out);
+      liveFrom = day + DAY;
+      continue;
+    }
+    if (!digestCurrent(od.reader, od.tenant, 'day', day, od.mapping)) continue;
+    if (liveFrom < day) liveSegments(od, liveFrom, day - 1, hintMs, usable, out);
+    out.push({ fromMs: day, toMs: day + DAY - 1, digest: 'day' });
+    liveFrom = day + DAY;
+  }
+  if (liveFrom <= toMs) liveSegments(od, liveFrom, toMs, hintMs, usable, out);
   return out;
 }
 
+/** liveSegments is daySegments' split of a live part [fromMs, toMs] into digest hours and live parts, appended to `out`. */
+function liveSegments(
+  od: OpenDigests, fromMs: number, toMs: number, hintMs: number, usable: (startMs: number, spanMs: number) => boolean, out: Segment[],
+): void {
+  let liveFrom = fromMs;
+  if (hintMs < HOUR) {
+    out.push({ fromMs, toMs, digest: null });
+    return;
+  }
+  const first = Math.max(Math.ceil(fromMs / HOUR) * HOUR, od.hours.fromMs);
+  const end = Math.min(Math.floor((toMs + 1) / HOUR) * HOUR, od.hours.toMs);
+  for (let hour = first; hour + HOUR <= end; hour += HOUR) {
+    if (!usable(hour, HOUR)) continue;
+    if (od.reader.hourEmpty(hour)) {
+      if (liveFrom < hour) out.push({ fromMs: liveFrom, toMs: hour - 1, digest: null });
+      liveFrom = hour + HOUR;
+      continue;
+    }
+    if (!digestCurrent(od.reader, od.tenant, 'hour', hour, od.mapping)) continue;
+    if (liveFrom < hour) out.push({ fromMs: liveFrom, toMs: hour - 1, digest: null });
+    out.push({ fromMs: hour, toMs: hour + HOUR - 1, digest: 'hour' });
+    liveFrom = hour + HOUR;
+  }
+  if (liveFrom <= toMs) out.push({ fromMs: liveFrom, toMs, digest: null });
+}
+
 /**
- * doubles reads a section of a day's digest (its head checked current by daySegments; the sections
- * were written with it in one transaction). Valid until the next digest read.
+ * doubles reads a section of a day's (hour's) digest (its head checked current by daySegments;
+ * the sections were written with it in one transaction). Valid until the next digest read.
  */
-function doubles(od: OpenDigests, dayMs: number, section: Section): Float64Array {
-  const d = od.reader.get(od.tenant, dayKey(dayMs, section));
-  if (d === undefined) throw new Error(`day digest ${new Date(dayMs).toISOString()} ${section} vanished while read`);
+function doubles(od: OpenDigests, span: Span, startMs: number, section: Section): Float64Array {
+  const d = od.reader.get(od.tenant, spanKey(span, startMs, section));
+  if (d === undefined) throw new Error(`${span} digest ${new Date(startMs).toISOString()} ${section} vanished while read`);
   return digestDoubles(d.bytes);
 }
 
@@ -101,16 +140,17 @@ function doubles(od: OpenDigests, dayMs: number, section: Section): Float64Array
 const costGroups = new WeakMap<CostAccs, Array<Acc | undefined>>();
 
 /**
- * addCostDigest adds a digest day to a costs answer; `monthOnly` adds only computed cost to the
- * month so far (the forecast's part before the range). Trend buckets take each hour's cost at the
- * hour's start: callers use digests for a trend only where every bucket start is a whole hour.
+ * addCostDigest adds a digest day (or hour: `span`) to a costs answer; `monthOnly` adds only
+ * computed cost to the month so far (the forecast's part before the range). Trend buckets take
+ * each hour's cost at the hour's start: callers use digests for a trend only where every bucket
+ * start is a whole hour.
  */
-export function addCostDigest(accs: CostAccs, od: OpenDigests, dayMs: number, monthOnly: boolean): void {
+export function addCostDigest(accs: CostAccs, od: OpenDigests, span: Span, dayMs: number, monthOnly: boolean): void {
   // A read is valid until the next: with a trend, the (smaller) costs section is copied out
   // before the hours are read. Hours are kept in entry order.
   const trend = !monthOnly && accs.nTrend > 0;
-  const cv = trend ? doubles(od, dayMs, 'costs').slice() : doubles(od, dayMs, 'costs');
-  const hours = trend ? doubles(od, dayMs, 'hours') : null;
+  const cv = trend ? doubles(od, span, dayMs, 'costs').slice() : doubles(od, span, dayMs, 'costs');
+  const hours = trend ? doubles(od, span, dayMs, 'hours') : null;
   const n = cv.length / COST_FIELDS;
   let byGid = costGroups.get(accs);
   if (byGid === undefined) costGroups.set(accs, (byGid = []));
@@ -173,12 +213,17 @@ interface UsageGroups {
 }
 const usageGroups = new WeakMap<UsageRows, UsageGroups>();
 
-/** addUsageDigest adds a digest day's rows to a usage answer. */
-export function addUsageDigest(rows: UsageRows, od: OpenDigests, dayMs: number): void {
-  const v = doubles(od, dayMs, 'usage');
+/**
+ * addUsageDigest adds a digest day's (or hour's: `span`) rows to a usage answer. An hour's rows
+ * are its day's rows in part only (other hours, digests or live, add to them): its histograms
+ * merge into the rows' own, whose p95 is taken when the answer finishes, as a live read's are.
+ */
+export function addUsageDigest(rows: UsageRows, od: OpenDigests, span: Span, dayMs: number): void {
+  const v = doubles(od, span, dayMs, 'usage');
   let ug = usageGroups.get(rows);
   if (ug === undefined) usageGroups.set(rows, (ug = { outOf: [], outs: [], byKey: new Map() }));
-  const day = dayMs / DAY;
+  const day = Math.floor(dayMs / DAY);
+  const whole = span === 'day';
   const touched: OutGroup[] = [];
   let p = 0;
   while (p < v.length) {
@@ -196,6 +241,18 @@ export function addUsageDigest(rows: UsageRows, od: OpenDigests, dayMs: number):
       ug.outOf[gid] = out;
     }
     const o = ug.outs[out]!;
+    if (!whole) {
+      if (o.day !== day) {
+        o.day = day;
+        o.row = rows.row(o, day);
+      }
+      const r = o.row!;
+      r.input += v[p + 1]!;
+      r.output += v[p + 2]!;
+      p = mergePart(v, p + 3, r.metric);
+      p = mergePart(v, p, r.span);
+      continue;
+    }
     if (o.day !== day) {
       o.day = day;
       o.row = rows.row(o, day);
@@ -246,6 +303,44 @@ const usedScratch = new Map<number, SparseHistogram>();
 /** scratch holds a stored histogram while it is added into a row's (never kept). */
 const scratch = new SparseHistogram(256);
 
+/**
+ * mergePart adds a stored part at `p` into `part`, its histograms into the part's own (as a live
+ * read merges window histograms); returns the position after it.
+ */
+function mergePart(v: Float64Array, p: number, part: Part): number {
+  part.calls += v[p]!;
+  part.failures += v[p + 1]!;
+  part.latencyMs += v[p + 2]!;
+  const nh = v[p + 3]!;
+  p += 4;
+  for (let k = 0; k < nh; k++) {
+    const factor = v[p]!;
+    const h = storedHist(v, p);
+    const hists = (part.hists ??= new Map());
+    const m = hists.get(factor);
+    if (m === undefined) hists.set(factor, h.clone());
+    else m.add(h);
+    p += 6 + 2 * h.size;
+  }
+  return p;
+}
+
+/** storedHist reads the stored histogram at `p` into `scratch` (valid until the next call). */
+function storedHist(v: Float64Array, p: number): SparseHistogram {
+  const size = v[p + 5]!;
+  scratch.reserve(size);
+  for (let i = 0; i < size; i++) {
+    scratch.indices[i] = v[p + 6 + i]!;
+    scratch.counts[i] = v[p + 6 + size + i]!;
+  }
+  scratch.size = size;
+  scratch.count = v[p + 1]!;
+  scratch.sum = v[p + 2]!;
+  scratch.min = v[p + 3]!;
+  scratch.max = v[p + 4]!;
+  return scratch;
+}
+
 /** addPart adds a stored part at `p` into `part`, its histograms into the day's `pool`; returns the position after it. */
 function addPart(v: Float64Array, p: number, part: Part, pool: DayHists): number {
   part.calls += v[p]!;
@@ -259,17 +354,7 @@ function addPart(v: Float64Array, p: number, part: Part, pool: DayHists): number
     for (let i = 0; i < pool.length && e === undefined; i++) if (pool[i]!.f === factor) e = pool[i];
     if (e === undefined) pool.push((e = { f: factor, h: new SparseHistogram(Math.max(8, size)), used: false }));
     e.used = true;
-    scratch.reserve(size);
-    for (let i = 0; i < size; i++) {
-      scratch.indices[i] = v[p + 6 + i]!;
-      scratch.counts[i] = v[p + 6 + size + i]!;
-    }
-    scratch.size = size;
-    scratch.count = v[p + 1]!;
-    scratch.sum = v[p + 2]!;
-    scratch.min = v[p + 3]!;
-    scratch.max = v[p + 4]!;
-    e.h.add(scratch);
+    e.h.add(storedHist(v, p));
     p += 6 + 2 * size;
   }
   return p;

@@ -1,9 +1,11 @@
 import type { DigestStore } from '../store/interface.js';
 import {
-  DAY_PREFIX, GROUPS_KEY, SECTIONS, dayDigestCurrent, dayKey, decodeGroups, encodeDayDigest, encodeGroups, groupId, keyDay, type DayDigestData,
+  DAY_PREFIX, GROUPS_KEY, HOUR_PREFIX, SECTIONS, digestCurrent, dayKey, decodeGroups, encodeDayDigest, encodeGroups, groupId, hourKey, keyDay, keyHour,
+  type DayDigestData, type Span,
 } from './day-digest.js';
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 
 /** RefreshResult counts what one refresh did. */
 export interface RefreshResult {
@@ -11,21 +13,32 @@ export interface RefreshResult {
   built: number;
   /** Days whose digests were removed. */
   removed: number;
+  /** Hours built (hours of days not settled yet). */
+  hoursBuilt: number;
+  /** Hours whose digests were removed (their day settled, or they left the retention). */
+  hoursRemoved: number;
 }
 
 /**
- * refreshDayDigests brings every tenant's day digests up to date: it builds (with `build`, which
- * reads the series: on a query worker in the daemon) each settled day whose digest is missing,
- * was built before the day's last write, or in another format or dimension mapping, newest day
- * first (days no point was ever written into need none), and removes digests of days no longer settled (retention moved past them). The day's
- * stamp is read before the build, so a write that lands meanwhile leaves the digest stale and the
- * next refresh builds it again. One refresh at a time per store (the caller's to ensure).
+ * refreshDayDigests brings every tenant's day and hour digests up to date: it builds (with
+ * `build`, which reads the series: on a query worker in the daemon) each settled day whose digest
+ * is missing, was built before the day's last write, or in another format or dimension mapping,
+ * newest day first (days no point was ever written into need none), and removes digests of days
+ * no longer settled (retention moved past them). Then the same for the settled hours of the day
+ * not settled yet (today, or yesterday until the hour tier has rolled it up whole): an answer
+ * reaching into it reads only its open hour from the series. Hour digests of a day that has
+ * settled are removed once its day digest is built (in this refresh, just before). The stamp of
+ * a day (hour) is read before its build, so a write that lands meanwhile leaves the digest stale
+ * and the next refresh builds it again. One refresh at a time per store (the caller's to ensure).
  */
 export async function refreshDayDigests(
-  ds: DigestStore, mapping: number, build: (tenant: string, dayMs: number) => Promise<DayDigestData>, signal?: AbortSignal,
+  ds: DigestStore, mapping: number, build: (tenant: string, startMs: number, span: Span) => Promise<DayDigestData>, signal?: AbortSignal,
 ): Promise<RefreshResult> {
-  const res: RefreshResult = { built: 0, removed: 0 };
+  const res: RefreshResult = { built: 0, removed: 0, hoursBuilt: 0, hoursRemoved: 0 };
   const { fromMs, toMs } = ds.settledDays();
+  const hours = ds.settledHours();
+  // The hours that get digests: settled, of days that are not.
+  const hourFrom = Math.max(toMs, hours.fromMs);
   for (const tenant of ds.tenants()) {
     const gone = new Set<number>();
     for (const key of ds.keys(tenant, DAY_PREFIX)) {
@@ -41,14 +54,7 @@ export async function refreshDayDigests(
     let groupsStored = stored !== undefined;
     const ids = new Map<string, number>();
     for (const [i, g] of table.entries()) ids.set(g.join('\u0000'), i);
-    for (let day = toMs - DAY; day >= fromMs; day -= DAY) {
-      if (signal?.aborted === true) return res;
-      // A day no point was written into needs no digest (answers skip it): a new store, or an
-      // embedded instance that only records, starts no query worker for 90 empty days.
-      if (ds.dayEmpty(day)) continue;
-      const stamp = ds.dayStamp(day);
-      if (dayDigestCurrent(ds, tenant, day, mapping)) continue;
-      const data = await build(tenant, day);
+    const keep = async (span: Span, startMs: number, stamp: number, data: DayDigestData) => {
       const before = table.length;
       const sections = encodeDayDigest(data, (dims) => groupId(dims, table, ids));
       // The group table first: a digest never names a group its reader cannot find.
@@ -56,8 +62,36 @@ export async function refreshDayDigests(
         await ds.put(tenant, 0, [[GROUPS_KEY, encodeGroups(table)]]);
         groupsStored = true;
       }
-      await ds.put(tenant, stamp, SECTIONS.map((s) => [dayKey(day, s), sections[s]] as const));
+      const key = span === 'day' ? dayKey : hourKey;
+      await ds.put(tenant, stamp, SECTIONS.map((s) => [key(startMs, s), sections[s]] as const));
+    };
+    for (let day = toMs - DAY; day >= fromMs; day -= DAY) {
+      if (signal?.aborted === true) return res;
+      // A day no point was written into needs no digest (answers skip it): a new store, or an
+      // embedded instance that only records, starts no query worker for 90 empty days.
+      if (ds.dayEmpty(day)) continue;
+      const stamp = ds.dayStamp(day);
+      if (digestCurrent(ds, tenant, 'day', day, mapping)) continue;
+      await keep('day', day, stamp, await build(tenant, day, 'day'));
       res.built++;
+    }
+    const hoursGone = new Set<number>();
+    for (const key of ds.keys(tenant, HOUR_PREFIX)) {
+      const hour = keyHour(key);
+      if (hour < hourFrom || hour >= hours.toMs) {
+        await ds.remove(tenant, key);
+        hoursGone.add(hour);
+      }
+    }
+    res.hoursRemoved += hoursGone.size;
+    for (let hour = hours.toMs - HOUR; hour >= hourFrom; hour -= HOUR) {
+      if (signal?.aborted === true) return res;
+      // Stamp 0: nothing written (answers skip the hour) or written before hour stamps (answers
+      // read it from the series): no digest either way.
+      const stamp = ds.hourStamp(hour);
+      if (stamp === 0 || digestCurrent(ds, tenant, 'hour', hour, mapping)) continue;
+      await keep('hour', hour, stamp, await build(tenant, hour, 'hour'));
+      res.hoursBuilt++;
     }
   }
   return res;

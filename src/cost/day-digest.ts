@@ -47,6 +47,27 @@ export function dayKey(dayMs: number, section: Section = 'head'): string {
 export function keyDay(key: string): number {
   return Number(key.slice(DAY_PREFIX.length, DAY_PREFIX.length + 15));
 }
+/**
+ * HOUR_PREFIX starts every hour digest key: a digest of one whole UTC hour of a day not settled
+ * yet (today's hours), in the day digest's format, so that an answer reaching into today reads
+ * only the open hour from the series. Its hours section has one hour (bit 0).
+ */
+export const HOUR_PREFIX = 'llm-hour/';
+/** hourKey is the digest key of a section of a tenant's hour (its start, ms). */
+export function hourKey(hourMs: number, section: Section = 'head'): string {
+  return `${HOUR_PREFIX}${String(hourMs).padStart(15, '0')}/${section}`;
+}
+/** keyHour reads the hour (ms) back from an hour digest key. */
+export function keyHour(key: string): number {
+  return Number(key.slice(HOUR_PREFIX.length, HOUR_PREFIX.length + 15));
+}
+
+/** Span says what a digest covers: a UTC day or a UTC hour. */
+export type Span = 'day' | 'hour';
+/** spanKey is the digest key of a section of a day's or an hour's digest. */
+export function spanKey(span: Span, startMs: number, section: Section = 'head'): string {
+  return span === 'day' ? dayKey(startMs, section) : hourKey(startMs, section);
+}
 
 /** HistData is a merged HDR histogram as plain data. */
 export interface HistData {
@@ -83,8 +104,9 @@ export interface UsageEntry {
   readonly output: number;
 }
 
-/** DayDigestData is a day digest before encoding: what a query worker builds (structured-clonable). */
+/** DayDigestData is a day (or hour) digest before encoding: what a query worker builds (structured-clonable). */
 export interface DayDigestData {
+  /** The start of the day (or hour) it covers. */
   readonly dayMs: number;
   /** mappingFingerprint of the dimension mapping the usage entries were grouped by. */
   readonly mapping: number;
@@ -144,8 +166,19 @@ export function encodeDayDigest(d: DayDigestData, gid: (dims: readonly string[])
  * in this format and (unless `mapping` is null) with that dimension mapping.
  */
 export function dayDigestCurrent(reader: DigestReader, tenant: string, dayMs: number, mapping: number | null): boolean {
-  const d = reader.get(tenant, dayKey(dayMs));
-  if (d === undefined || d.stamp !== reader.dayStamp(dayMs) || d.bytes.length < HEAD * 8) return false;
+  return digestCurrent(reader, tenant, 'day', dayMs, mapping);
+}
+
+/**
+ * digestCurrent is dayDigestCurrent for a day or an hour. An hour whose stamp is 0 has no current
+ * digest: nothing was written there since the store keeps hour stamps, or the points there
+ * predate them (a store written before hour digests), so only the series can tell.
+ */
+export function digestCurrent(reader: DigestReader, tenant: string, span: Span, startMs: number, mapping: number | null): boolean {
+  const d = reader.get(tenant, spanKey(span, startMs));
+  if (d === undefined || d.bytes.length < HEAD * 8) return false;
+  const stamp = span === 'day' ? reader.dayStamp(startMs) : reader.hourStamp(startMs);
+  if (d.stamp !== stamp || (span === 'hour' && stamp === 0)) return false;
   const v = digestDoubles(d.bytes);
   return v[0] === DIGEST_VERSION && (mapping === null || v[1] === mapping);
 }

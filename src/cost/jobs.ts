@@ -2,14 +2,17 @@ import { defineJobs, type JobContext, type JobTable } from '../query/pool/job.js
 import type { JobOptions, QueryRunner } from '../query/pool/runner.js';
 import { costsAnalytics, type CostsData, type CostsParams } from './analytics-costs.js';
 import { usageAnalytics, type UsageData, type UsageParams } from './analytics-usage.js';
-import { buildDayDigest } from './day-digest-build.js';
-import type { DayDigestData } from './day-digest.js';
+import { buildDayDigest, buildHourDigest } from './day-digest-build.js';
+import type { DayDigestData, Span } from './day-digest.js';
 import type { DimensionMap } from './dimensions.js';
 
-/** DayDigestJobParams ask a query worker for one tenant's digest of one UTC day. */
+/** DayDigestJobParams ask a query worker for one tenant's digest of one UTC day (or hour). */
 export interface DayDigestJobParams {
   readonly tenant: string;
+  /** The start of the day (or hour). */
   readonly dayMs: number;
+  /** What the digest covers (a day when absent). */
+  readonly span?: Span;
   readonly dimensions: DimensionMap;
 }
 
@@ -31,8 +34,9 @@ export const COST_JOBS = defineJobs({
   'analytics.usage'(ctx: JobContext, p: AnalyticsJobParams<UsageParams>): UsageData {
     return usageAnalytics(ctx.querier, p.tenant, p.params);
   },
-  /** A day digest is read from the series on a worker; the main thread only stores it. */
+  /** A day (or hour) digest is read from the series on a worker; the main thread only stores it. */
   'analytics.day-digest'(ctx: JobContext, p: DayDigestJobParams): DayDigestData {
+    if (p.span === 'hour') return buildHourDigest(ctx.querier, p.tenant, p.dayMs, p.dimensions);
     return buildDayDigest(ctx.querier, p.tenant, p.dayMs, p.dimensions);
   },
 });
@@ -53,7 +57,7 @@ export function runUsage(queries: QueryRunner, p: AnalyticsJobParams<UsageParams
   return queries.runKind('analytics.usage', p, opts) as Promise<UsageData>;
 }
 
-/** runDayDigest builds one day digest on a query worker. */
+/** runDayDigest builds one day (or hour) digest on a query worker. */
 export function runDayDigest(queries: QueryRunner, p: DayDigestJobParams, opts: JobOptions): Promise<DayDigestData> {
   return queries.runKind('analytics.day-digest', p, opts) as Promise<DayDigestData>;
 }

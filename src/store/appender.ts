@@ -6,7 +6,7 @@ import type { StoreDbs } from './dbs.js';
 import type { Appender, SeriesMeta } from './interface.js';
 import { PointBuf } from './point-buf.js';
 import type { SeriesIndex } from './series-index.js';
-import { bumpDayStamps } from './digests.js';
+import { bumpDayStamps, bumpHourStamps } from './digests.js';
 import { addRetired } from './retired.js';
 import { TxnStates, type TierWriter } from './tier-writer.js';
 import type { Tier } from './tier.js';
@@ -140,7 +140,7 @@ export class LmdbAppender implements Appender {
     if (newIds.length === 0 && groups.length === 0) return;
     const nowMs = this.now();
     const routed = groups.map((g) => ({ id: g.id, parts: this.route(g.pts, nowMs) }));
-    const days = this.days(groups);
+    const { days, hours } = this.stamped(groups);
     const { index, writer, tierWriter, dbs } = this;
     try {
       await dbs.env.transaction(() => {
@@ -155,6 +155,7 @@ export class LmdbAppender implements Appender {
           }
         }
         bumpDayStamps(dbs, days);
+        bumpHourStamps(dbs, hours);
         writer.counters.flush();
       });
     } catch (err) {
@@ -195,19 +196,24 @@ export class LmdbAppender implements Appender {
     return parts;
   }
 
-  /** days lists the UTC days (numbers since 1970) the points fall in: their stamps change with this commit. */
-  private days(groups: ReadonlyArray<{ pts: PointBuf }>): Set<number> {
-    const out = new Set<number>();
+  /** stamped lists the UTC days and hours (numbers since 1970) the points fall in: their stamps change with this commit. */
+  private stamped(groups: ReadonlyArray<{ pts: PointBuf }>): { days: Set<number>; hours: Set<number> } {
+    const hours = new Set<number>();
     const raw = this.tier;
     let last = NaN;
     for (const g of groups) {
       const idx = g.pts.idx;
       for (let i = 0; i < g.pts.n; i++) {
-        const d = Math.floor(raw.start(idx[i]!) / 86_400_000);
-        if (d !== last) out.add((last = d));
+        const h = Math.floor(raw.start(idx[i]!) / 3_600_000);
+        if (h !== last) hours.add((last = h));
+        // A raw window that does not divide the hour may straddle two: its points may sit in either.
+        const e = Math.floor((raw.end(idx[i]!) - 1) / 3_600_000);
+        if (e !== h) hours.add((last = e));
       }
     }
-    return out;
+    const days = new Set<number>();
+    for (const h of hours) days.add(Math.floor(h / 24));
+    return { days, hours };
   }
 
   rollback(): void {

@@ -1,7 +1,7 @@
 import type { StoreDbs } from './dbs.js';
 import type { DigestStore, StoredDigest } from './interface.js';
 import { decodePosting, prefixEnd } from './keys.js';
-import { DAY_STAMPS_SINCE_KEY } from './format.js';
+import { DAY_STAMPS_SINCE_KEY, HOUR_STAMPS_SINCE_KEY } from './format.js';
 import { readTierState } from './tier-state.js';
 import type { Tier } from './tier.js';
 
@@ -23,16 +23,32 @@ export function bumpDayStamps(dbs: StoreDbs, days: ReadonlySet<number>): void {
   }
 }
 
+/** hourStampKey names a UTC hour's stamp in the `meta` table. */
+const hourStampKey = (hourMs: number): string => `hour:${hourMs}`;
+
+/**
+ * bumpHourStamps is bumpDayStamps for UTC hours (`hours`: hour numbers since 1970), in the same
+ * write transaction: hour digests (of days not settled yet) are checked against these.
+ */
+export function bumpHourStamps(dbs: StoreDbs, hours: ReadonlySet<number>): void {
+  for (const h of hours) {
+    const k = hourStampKey(h * HOUR);
+    void dbs.meta.put(k, ((dbs.meta.get(k) as number | undefined) ?? 0) + 1);
+  }
+}
+
 /**
  * LmdbDigests keeps digests in the `digests` table, keyed `tenant \0 key`, each value an 8-byte
  * stamp followed by the caller's bytes. The stamp check is the caller's (it compares `stamp` with
- * `dayStamp`); the store only keeps the stamps current (every commit bumps the days it writes).
+ * `dayStamp` or `hourStamp`); the store only keeps the stamps current (every commit bumps the
+ * days and hours it writes).
  */
 export class LmdbDigests implements DigestStore {
   private readonly dbs: StoreDbs;
   private readonly tiers: readonly Tier[];
   private readonly now: () => number;
   private stampsSince: number | undefined;
+  private hourStampsSince: number | undefined;
 
   constructor(dbs: StoreDbs, tiers: readonly Tier[], now: () => number) {
     this.dbs = dbs;
@@ -58,6 +74,15 @@ export class LmdbDigests implements DigestStore {
     return dayMs >= this.stampsSince && this.dayStamp(dayMs) === 0;
   }
 
+  hourStamp(hourMs: number): number {
+    return (this.dbs.meta.get(hourStampKey(hourMs)) as number | undefined) ?? 0;
+  }
+
+  hourEmpty(hourMs: number): boolean {
+    this.hourStampsSince ??= (this.dbs.meta.get(HOUR_STAMPS_SINCE_KEY) as number | undefined) ?? Infinity;
+    return hourMs >= this.hourStampsSince && this.hourStamp(hourMs) === 0;
+  }
+
   /**
    * settledDays: the tier a read at 1 h steps takes (the coarsest fixed tier of at most 1 h) holds
    * every point of a settled day, rolled up (its compaction watermark is past the day's end), and
@@ -65,14 +90,23 @@ export class LmdbDigests implements DigestStore {
    * such a read takes the day from a coarser tier, so a digest of it would no longer match.
    */
   settledDays(): { fromMs: number; toMs: number; keptFromMs: number } {
+    return this.settled(DAY);
+  }
+
+  /** settledHours: as settledDays, for whole UTC hours (the hour tier's watermark past the hour's end). */
+  settledHours(): { fromMs: number; toMs: number; keptFromMs: number } {
+    return this.settled(HOUR);
+  }
+
+  private settled(unit: number): { fromMs: number; toMs: number; keptFromMs: number } {
     let src: Tier | undefined;
     for (const t of this.tiers) if (!t.monthly && t.resolutionMs <= HOUR) src = t;
     if (src === undefined) return { fromMs: 0, toMs: 0, keptFromMs: Infinity };
     const now = this.now();
     const doneMs = src.ordinal === 0 ? now : readTierState(this.dbs, src.ordinal).wm;
     const keptFromMs = now - src.retentionMs;
-    const fromMs = Math.ceil(keptFromMs / DAY) * DAY;
-    const toMs = Math.floor(Math.min(doneMs, now) / DAY) * DAY;
+    const fromMs = Math.ceil(keptFromMs / unit) * unit;
+    const toMs = Math.floor(Math.min(doneMs, now) / unit) * unit;
     return { fromMs, toMs: Math.max(fromMs, toMs), keptFromMs };
   }
 

@@ -25,6 +25,11 @@ const KEY = 'format';
  * upgrade in one written before them, whose older days may hold points with no stamp.
  */
 export const DAY_STAMPS_SINCE_KEY = 'day-stamps-since';
+/**
+ * HOUR_STAMPS_SINCE_KEY is DAY_STAMPS_SINCE_KEY for UTC hours' stamps: 0 in a directory created
+ * with hour stamps; the hour after the upgrade in one written before them.
+ */
+export const HOUR_STAMPS_SINCE_KEY = 'hour-stamps-since';
 
 /** FormatError says a data directory is in a format this build does not read. */
 export class FormatError extends Error {
@@ -46,6 +51,7 @@ export function checkFormat(dbs: StoreDbs, dir: string): void {
   // Every day of a new directory has its stamp from its first point on (digests.ts); one written
   // before day stamps keeps them from its next day on.
   if (dbs.meta.get(DAY_STAMPS_SINCE_KEY) === undefined) dbs.meta.putSync(DAY_STAMPS_SINCE_KEY, empty ? 0 : Math.floor(Date.now() / 86_400_000 + 1) * 86_400_000);
+  if (dbs.meta.get(HOUR_STAMPS_SINCE_KEY) === undefined) dbs.meta.putSync(HOUR_STAMPS_SINCE_KEY, empty ? 0 : Math.floor(Date.now() / 3_600_000 + 1) * 3_600_000);
 }
 
 /** upgrade records FORMAT_VERSION over an older format this build reads, or refuses the directory. */

@@ -128,11 +128,12 @@ export interface StoredDigest {
 }
 
 /**
- * DigestReader reads digests: summaries of one UTC day of a tenant's series that a caller (cost
- * analytics) builds from committed data and keeps beside it, so that a long-range answer reads one
- * digest a day instead of every window of every series. The store keeps a stamp per UTC day that
- * every commit writing a point into that day changes; a digest records the stamp it was built
- * from and is stale once the two differ. What a digest holds is the caller's business.
+ * DigestReader reads digests: summaries of one UTC day (or hour) of a tenant's series that a
+ * caller (cost analytics) builds from committed data and keeps beside it, so that a long-range
+ * answer reads one digest a day instead of every window of every series. The store keeps a stamp
+ * per UTC day and per UTC hour that every commit writing a point into that day or hour changes; a
+ * digest records the stamp it was built from and is stale once the two differ. What a digest
+ * holds is the caller's business.
  */
 export interface DigestReader {
   /** get reads a digest; its bytes are valid only until the next call on any digest reader. */
@@ -150,6 +151,20 @@ export interface DigestReader {
    * days change by writes alone.
    */
   settledDays(): { fromMs: number; toMs: number; keptFromMs: number };
+  /**
+   * hourStamp is dayStamp for the UTC hour starting at `hourMs`: every commit writing a point into
+   * that hour changes it. 0 when no commit wrote there since the store keeps hour stamps (a
+   * caller MUST NOT take a digest built at stamp 0 for current).
+   */
+  hourStamp(hourMs: number): number;
+  /** hourEmpty is dayEmpty for the UTC hour starting at `hourMs`. */
+  hourEmpty(hourMs: number): boolean;
+  /**
+   * settledHours is settledDays for whole UTC hours: [fromMs, toMs) are the hours that reads at
+   * 1 h steps take from one tier, wholly rolled up into it (its watermark past the hour's end)
+   * and inside its retention. The hours of days not settled yet change by writes alone from here.
+   */
+  settledHours(): { fromMs: number; toMs: number; keptFromMs: number };
 }
 
 /** DigestStore writes digests too (one thread builds them; every thread may read them). */

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { costsAnalytics, type CostsParams } from '../../src/cost/analytics-costs.js';
 import { usageAnalytics, type UsageParams } from '../../src/cost/analytics-usage.js';
-import { buildDayDigest } from '../../src/cost/day-digest-build.js';
+import { buildDayDigest, buildHourDigest } from '../../src/cost/day-digest-build.js';
 import { refreshDayDigests } from '../../src/cost/day-digest-refresh.js';
-import { dayKey, mappingFingerprint } from '../../src/cost/day-digest.js';
+import { dayKey, hourKey, mappingFingerprint } from '../../src/cost/day-digest.js';
 import { DEFAULT_DIMENSION_LABELS, dimensionMap, type Dimension, type DimensionMap } from '../../src/cost/dimensions.js';
 import { SparseHistogram } from '../../src/model/hdr.js';
 import type { Matcher } from '../../src/model/matcher.js';
@@ -85,7 +85,8 @@ async function load(store: Store): Promise<void> {
 }
 
 async function refresh(store: Store, mapping: DimensionMap = DEFAULT_DIMENSION_LABELS) {
-  return refreshDayDigests(store.digests!, mappingFingerprint(mapping), async (tenant, day) => buildDayDigest(store.querier(), tenant, day, mapping));
+  return refreshDayDigests(store.digests!, mappingFingerprint(mapping), async (tenant, start, span) =>
+    (span === 'day' ? buildDayDigest : buildHourDigest)(store.querier(), tenant, start, mapping));
 }
 
 const GROUPS: Dimension[][] = [[], ['agent'], ['agent', 'model'], ['tool', 'user'], ['provider', 'model', 'tool', 'user', 'agent']];
@@ -229,4 +230,185 @@ t.test('digests of days that left the settled range are removed', async (t) => {
   t.equal(store.digests!.get('default', dayKey(oldest)), undefined, 'their digests are gone');
   const p: CostsParams = { fromMs: oldest - 5 * DAY, toMs: clock, groupBy: ['agent'], stepMs: 0, nowMs: clock };
   t.same(costsAnalytics(store.querier(), 'default', p), costsAnalytics(live(store.querier()), 'default', p), 'answers past the retention are the live ones');
+});
+
+/** TODAY is the start of NOW's UTC day: its hours so far (22 of them) are settled, the day is not. */
+const TODAY = Math.floor(NOW / DAY) * DAY;
+/** Ranges that end inside today, whose whole hours come from hour digests. */
+const TODAY_RANGES: Array<[string, number, number]> = [
+  ['today so far', TODAY, NOW - 1],
+  ['eight days, edges inside hours', TODAY - 8 * DAY + 3 * HOUR + 17 * MIN + 3_000, NOW - 23 * MIN],
+  ['yesterday noon to now', TODAY - 12 * HOUR, NOW - 1],
+  ['ten days to inside the last hour', TODAY - 10 * DAY, NOW - HOUR + 7 * MIN],
+  ['to past now', TODAY + HOUR, NOW + 2 * HOUR - 1],
+  // Short and not hour-aligned: read at the raw tier, whose histograms an hour digest's are not.
+  ['today, edges inside hours', TODAY + 3 * HOUR + 17 * MIN + 3_000, NOW - 23 * MIN],
+];
+
+/** same compares digest answers with live ones over `ranges`; the first difference fails. */
+function sameAsLive(t: { same: (got: unknown, want: unknown, msg: string) => unknown }, store: Store, ranges: Array<[string, number, number]>, nowMs = NOW): boolean {
+  for (const [name, from, to] of ranges) {
+    for (const groupBy of GROUPS) {
+      for (const stepMs of [0, HOUR, 6 * HOUR, DAY, 7 * MIN]) {
+        const p: CostsParams = { fromMs: from, toMs: to, groupBy, stepMs, nowMs };
+        const got = costsAnalytics(store.querier(), 'default', p);
+        const want = costsAnalytics(live(store.querier()), 'default', p);
+        if (JSON.stringify(got) !== JSON.stringify(want)) {
+          t.same(got, want, `costs ${name} group_by=${groupBy.join(',')} step=${stepMs}`);
+          return false;
+        }
+      }
+      const u: UsageParams = { fromMs: from, toMs: to, groupBy, stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS };
+      const got = usageAnalytics(store.querier(), 'default', u);
+      const want = usageAnalytics(live(store.querier()), 'default', u);
+      if (JSON.stringify(got) !== JSON.stringify(want)) {
+        t.same(got, want, `usage ${name} group_by=${groupBy.join(',')}`);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+t.test('today\'s whole hours come from hour digests, with the live answers', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW + 10 * MIN });
+  await load(store);
+  const r = await refresh(store);
+  t.equal(r.hoursBuilt, 22, 'an hour digest for each settled hour of today (22:00 is still open)');
+  t.equal(store.digests!.keys('default', 'llm-hour/').length, 22 * 4, 'four sections each');
+  t.ok(store.digests!.get('default', hourKey(TODAY - HOUR)) === undefined, 'none for yesterday: it is settled, its day digest covers it');
+  t.ok(sameAsLive(t, store, TODAY_RANGES), `${TODAY_RANGES.length * GROUPS.length * 6} answers equal the live ones`);
+
+  for (const [what, run] of [
+    ['costs', (q: Querier) => costsAnalytics(q, 'default', { fromMs: TODAY, toMs: NOW - 1, groupBy: ['agent'], stepMs: 0, nowMs: NOW })],
+    ['costs hourly trend', (q: Querier) => costsAnalytics(q, 'default', { fromMs: TODAY, toMs: NOW - 1, groupBy: ['agent'], stepMs: HOUR, nowMs: NOW })],
+    ['usage', (q: Querier) => usageAnalytics(q, 'default', { fromMs: TODAY, toMs: NOW - 1, groupBy: ['agent'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
+  ] as const) {
+    const rd = reads(store.querier());
+    run(rd.q);
+    t.same(rd.spans, [], `${what} of today's whole hours: no series read at all`);
+  }
+  // Edges inside hours: only the first (settled, partial) day and the last partial hour are read
+  // (from 2 h before each, the sample before it), and the month before the range (the forecast's part).
+  const from = TODAY - 8 * DAY + 3 * HOUR + 17 * MIN, to = NOW - 23 * MIN;
+  const firstEnd = Math.ceil(from / DAY) * DAY;
+  for (const [what, run] of [
+    ['costs', (q: Querier) => costsAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent'], stepMs: 0, nowMs: NOW })],
+    ['usage', (q: Querier) => usageAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
+  ] as const) {
+    const rd = reads(store.querier());
+    run(rd.q);
+    t.ok(rd.spans.length > 0 && rd.spans.every(([s, e]) => e < from || (s >= from - 2 * HOUR && e < firstEnd) || (s >= NOW - HOUR - 2 * HOUR && e <= to)),
+      `${what}: only the first day and the last partial hour are read: ${JSON.stringify(rd.spans.map(([s, e]) => [(s - TODAY) / HOUR, (e - TODAY) / HOUR]))}`);
+  }
+  // A trend whose bucket starts fall inside hours cannot take those hours from digests: read live, same answer.
+  const odd = reads(store.querier());
+  costsAnalytics(odd.q, 'default', { fromMs: TODAY, toMs: NOW - 1, groupBy: ['agent'], stepMs: 90 * MIN, nowMs: NOW });
+  t.ok(odd.spans.length > 0, 'a 90 min trend reads the hours its bucket starts cut');
+});
+
+t.test('usage p95 of today merges the histograms of its hours', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW + 10 * MIN });
+  await load(store);
+  await refresh(store);
+  const u = (from: number, to: number, q: Querier) => usageAnalytics(q, 'default', { fromMs: from, toMs: to, groupBy: ['agent'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS });
+  const day = u(TODAY, NOW - 1, store.querier());
+  const want = u(TODAY, NOW - 1, live(store.querier()));
+  t.same(day, want, 'the day\'s rows from 22 hour digests are the live rows');
+  const a1 = (d: typeof day) => d.rows.find((r) => r.agent_id === 'a1')!;
+  const hourly: number[] = [];
+  for (let h = TODAY; h < NOW; h += HOUR) {
+    const r = u(h, h + HOUR - 1, store.querier()).rows.find((x) => x.agent_id === 'a1');
+    if (r?.p95_latency_ms != null) hourly.push(r.p95_latency_ms);
+  }
+  t.ok(new Set(hourly).size > 3, `hours have different p95s (${[...new Set(hourly)].length})`);
+  const mean = hourly.reduce((a, b) => a + b, 0) / hourly.length;
+  t.not(a1(day).p95_latency_ms, Math.round(mean * 1e6) / 1e6, 'the day\'s p95 is not the mean of its hours\'');
+  t.ok(a1(day).p95_latency_ms! <= Math.max(...hourly) && a1(day).p95_latency_ms! >= Math.min(...hourly), 'it lies between them');
+  t.equal(a1(day).call_count, a1(want).call_count);
+});
+
+t.test('a write into a digested hour makes its digest stale until the next refresh', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW + 10 * MIN });
+  await load(store);
+  await refresh(store);
+  const hour = TODAY + 5 * HOUR;
+  const p: CostsParams = { fromMs: TODAY, toMs: NOW - 1, groupBy: ['agent'], stepMs: HOUR, nowMs: NOW };
+  const was = costsAnalytics(store.querier(), 'default', p);
+  const stamp = store.digests!.hourStamp(hour);
+  const other = store.digests!.hourStamp(hour + HOUR);
+  t.ok(stamp > 0, 'the hour has a stamp');
+  const app = store.appender();
+  const id = app.seriesId('default', L({ __name__: 'tallyd_llm_cost_usd_total', cost_source: 'computed', agent: 'a1', model: 'gpt-4o', provider: 'openai', tool: 'search', user: 'u1' }), MetricKind.Counter);
+  app.counter(id, hour + 20 * MIN, 100, hour + 25 * MIN);
+  await app.commit();
+  t.not(store.digests!.hourStamp(hour), stamp, 'the commit changed the hour stamp');
+  t.equal(store.digests!.hourStamp(hour + HOUR), other, 'other hours keep theirs');
+  const now = costsAnalytics(store.querier(), 'default', p);
+  const a1 = (d: typeof now) => d.groups.find((g) => g.labels.agent === 'a1')!;
+  t.equal(Math.round((a1(now).cost_usd - a1(was).cost_usd) * 1e6) / 1e6, 100, 'the late $100 counts at once (the stale digest is not used)');
+  t.equal(Math.round((a1(now).trend![5]![1] - a1(was).trend![5]![1]) * 1e6) / 1e6, 100, 'in its hour');
+  t.same(now, costsAnalytics(live(store.querier()), 'default', p), 'and the answer is the live one');
+  const again = await refresh(store);
+  t.same([again.built, again.hoursBuilt], [0, 1], 'the next refresh rebuilds that hour only');
+  t.same(costsAnalytics(store.querier(), 'default', p), now, 'with the same answer');
+  const rd = reads(store.querier());
+  costsAnalytics(rd.q, 'default', p);
+  t.same(rd.spans, [], 'from digests alone');
+  t.same((await refresh(store)).hoursBuilt, 0, 'a refresh with nothing new builds nothing');
+});
+
+t.test('an hour the hour tier has not rolled up is read from the series, then digested once it is', async (t) => {
+  let clock = NOW + 10 * MIN;
+  const { store } = await openTemp(t, { now: () => clock });
+  await load(store);
+  await refresh(store);
+  // Points in the hour that was open at the last compaction, and in the next one.
+  clock = NOW + HOUR + 10 * MIN;
+  const app = store.appender();
+  const id = app.seriesId('default', L({ __name__: 'tallyd_llm_cost_usd_total', cost_source: 'computed', agent: 'a2', model: 'claude', provider: 'anthropic', tool: 'fetch', user: 'u2' }), MetricKind.Counter);
+  const calls = app.seriesId('default', L({ __name__: 'tallyd_llm_calls_total', agent: 'a2', model: 'claude', provider: 'anthropic', tool: 'fetch', user: 'u2' }), MetricKind.Counter);
+  for (let w = NOW; w < NOW + HOUR + 10 * MIN; w += 5 * MIN) {
+    app.counter(id, w, 0.5, w + MIN);
+    app.counter(calls, w, 1, w + MIN);
+  }
+  await app.commit();
+  t.equal(store.digests!.settledHours().toMs, NOW, 'the hour tier still ends at 22:00');
+  t.equal((await refresh(store)).hoursBuilt, 0, 'no digest for an hour not rolled up');
+  const ranges: Array<[string, number, number]> = [['today to 23:00', TODAY, NOW + HOUR - 1], ['ten days to now', TODAY - 10 * DAY, clock], ['the open hours', NOW - HOUR, clock - 1]];
+  t.ok(sameAsLive(t, store, ranges, clock), 'answers equal the live ones');
+  const p: CostsParams = { fromMs: TODAY, toMs: NOW + HOUR - 1, groupBy: ['agent'], stepMs: 0, nowMs: clock };
+  const rd = reads(store.querier());
+  const got = costsAnalytics(rd.q, 'default', p);
+  t.ok(rd.spans.some(([s, e]) => s <= NOW && e >= NOW + HOUR - 1), '22:00-23:00 read from the series');
+  t.ok(rd.spans.every(([s]) => s >= NOW - 2 * HOUR), 'and nothing before it');
+  await store.compact();
+  t.equal(store.digests!.settledHours().toMs, NOW + HOUR, 'compaction rolled 22:00 up');
+  t.equal((await refresh(store)).hoursBuilt, 1, 'and the next refresh digests it');
+  // Not `got`: compaction itself changes this live answer (points written behind the 5 m tier's
+  // watermark, 22:00-22:10), so the digest is compared with the live answer after it.
+  void got;
+  const after = reads(store.querier());
+  t.same(costsAnalytics(after.q, 'default', p), costsAnalytics(live(store.querier()), 'default', p), 'the live answer');
+  t.same(after.spans, [], 'from digests alone');
+  t.ok(sameAsLive(t, store, ranges, clock), 'still the live one');
+});
+
+t.test('hour digests give way to the day digest once their day is settled', async (t) => {
+  let clock = NOW + 10 * MIN;
+  const { store } = await openTemp(t, { now: () => clock });
+  await load(store);
+  t.equal((await refresh(store)).hoursBuilt, 22);
+  // Past midnight: points in 22:00, 23:00 and 00:00, then compaction settles the day.
+  clock = TODAY + DAY + HOUR + 10 * MIN;
+  const app = store.appender();
+  const id = app.seriesId('default', L({ __name__: 'tallyd_llm_calls_total', agent: 'a3', model: 'claude', provider: 'anthropic', tool: 'search', user: 'u1' }), MetricKind.Counter);
+  for (let w = NOW; w < TODAY + DAY + HOUR; w += 10 * MIN) app.counter(id, w, 1, w + MIN);
+  await app.commit();
+  await store.compact();
+  const r = await refresh(store);
+  t.same([r.built, r.hoursRemoved, r.hoursBuilt], [1, 22, 1], 'the day digest built, its hours\' removed, 00:00 digested');
+  t.same(store.digests!.keys('default', 'llm-hour/'), ['head', 'costs', 'hours', 'usage'].map((s) => hourKey(TODAY + DAY, s as 'head')).sort(), 'only 00:00 is left');
+  t.ok(store.digests!.get('default', dayKey(TODAY)) !== undefined, 'yesterday has its day digest');
+  t.ok(sameAsLive(t, store, [['two days to now', TODAY - DAY, clock], ['yesterday noon to 00:59', TODAY + 12 * HOUR, TODAY + DAY + HOUR - 1]], clock), 'answers equal the live ones');
 });

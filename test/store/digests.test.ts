@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDbs } from '../../src/store/dbs.js';
-import { DAY_STAMPS_SINCE_KEY } from '../../src/store/format.js';
+import { DAY_STAMPS_SINCE_KEY, HOUR_STAMPS_SINCE_KEY } from '../../src/store/format.js';
 import { openStore } from '../../src/store/open.js';
 import { CLOCK_T0, L, openTemp } from './helpers.js';
 
@@ -90,5 +90,62 @@ t.test('a day is known empty until a point is written into it, unless the store 
   const again = await openStore({ dataDir: dir, rawResolutionMs: 10_000, now: () => NOW });
   t.same([again.digests!.dayEmpty(d1), again.digests!.dayEmpty(d2)], [false, false], 'days before the upgrade are never known empty');
   t.equal(again.digests!.dayEmpty(Math.floor(Date.now() / DAY) * DAY + 2 * DAY), true, 'days after it are');
+  await again.close();
+});
+
+t.test('a commit changes the stamp of every UTC hour it writes into, and only those', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW });
+  const ds = store.digests!;
+  const h1 = NOW - 3 * HOUR, h2 = h1 + HOUR, h3 = h2 + HOUR;
+  t.same([ds.hourStamp(h1), ds.hourStamp(h2), ds.hourStamp(h3)], [0, 0, 0], 'no stamps before any write');
+  t.same([ds.hourEmpty(h1), ds.hourEmpty(h2)], [true, true], 'a new store: every hour empty');
+  const app = store.appender();
+  const id = app.seriesId('default', L({ __name__: 'x_total' }), MetricKind.Counter);
+  app.counter(id, h1 + 5 * MIN, 1);
+  app.counter(id, h1 + 50 * MIN, 1);
+  app.counter(id, h3, 1);
+  await app.commit();
+  t.same([ds.hourStamp(h1), ds.hourStamp(h2), ds.hourStamp(h3)], [1, 0, 1], 'one change per commit per hour written');
+  t.same([ds.hourEmpty(h1), ds.hourEmpty(h2)], [false, true]);
+  const again = store.appender();
+  again.counter(id, h3 + 59 * MIN + 50_000, 1);
+  await again.commit();
+  t.same([ds.hourStamp(h1), ds.hourStamp(h2), ds.hourStamp(h3)], [1, 0, 2]);
+});
+
+t.test('settled hours are the whole hours the 1 h tier holds rolled up', async (t) => {
+  let clock = NOW;
+  const { store } = await openTemp(t, { now: () => clock });
+  const app = store.appender();
+  const id = app.seriesId('default', L({ __name__: 'x_total' }), MetricKind.Counter);
+  for (let w = NOW - 2 * DAY; w < NOW; w += 5 * MIN) app.counter(id, w, 1);
+  await app.commit();
+  await store.compact();
+  const s = store.digests!.settledHours();
+  t.equal(s.fromMs, NOW - 90 * DAY, 'from the first whole hour the 1 h tier keeps');
+  t.equal(s.toMs, NOW, 'up to the open hour');
+  clock = NOW + 50 * MIN;
+  await store.compact();
+  t.equal(store.digests!.settledHours().toMs, NOW, 'an hour settles only once it is over');
+  clock = NOW + 61 * MIN;
+  await store.compact();
+  t.equal(store.digests!.settledHours().toMs, NOW + HOUR);
+});
+
+t.test('an hour of a store written before hour stamps is never known empty', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tallyd-hour-empty-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const store = await openStore({ dataDir: dir, rawResolutionMs: 10_000, now: () => NOW });
+  const app = store.appender();
+  app.counter(app.seriesId('default', L({ __name__: 'x_total' }), MetricKind.Counter), NOW - HOUR, 1);
+  await app.commit();
+  await store.close();
+  const raw = openDbs(join(dir, 'store.mdb'));
+  await raw.meta.remove(HOUR_STAMPS_SINCE_KEY);
+  await raw.meta.remove(`hour:${NOW - HOUR}`);
+  await raw.env.close();
+  const again = await openStore({ dataDir: dir, rawResolutionMs: 10_000, now: () => NOW });
+  t.same([again.digests!.hourStamp(NOW - HOUR), again.digests!.hourEmpty(NOW - HOUR), again.digests!.hourEmpty(NOW - 2 * HOUR)], [0, false, false], 'hours before the upgrade: stamp 0, not known empty');
+  t.equal(again.digests!.hourEmpty(Math.floor(Date.now() / HOUR) * HOUR + 2 * HOUR), true, 'hours after it are');
   await again.close();
 });
