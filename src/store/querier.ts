@@ -181,7 +181,7 @@ export class LmdbQuerier implements Querier {
       if (w.pts.n === 0) continue;
       const name = metricName(rec.labels);
       if (ref.variant === Variant.Plain) {
-        if (rec.kind === MetricKind.Counter) pushNonEmpty(floats, cumulativeView(rec.labels, tier, r, w, w.baseSum, (i) => w!.pts.a[i]!, w.pts.b));
+        if (rec.kind === MetricKind.Counter) pushNonEmpty(floats, cumulative(cumulativeView(rec.labels, tier, r, w, w.baseSum, (i) => w!.pts.a[i]!, w.pts.b)));
         else if (rec.kind === MetricKind.Gauge) pushNonEmpty(floats, gaugeView(rec.labels, r, w));
         else {
           const h = histogramView(rec.labels, tier, r, w);
@@ -189,9 +189,9 @@ export class LmdbQuerier implements Querier {
         }
       } else if (ref.variant === Variant.Bucket) {
         const les = bucketBounds(rec.meta.bounds, w).filter((le) => leMs.every((m) => m.matches(formatLe(le))));
-        for (const s of histogramBucketViews(rec.labels, name, tier, r, w, les)) pushNonEmpty(floats, s);
+        for (const s of histogramBucketViews(rec.labels, name, tier, r, w, les)) pushNonEmpty(floats, cumulative(s));
       } else {
-        pushNonEmpty(floats, histogramFloatView(rec.labels, name, tier, r, w, ref.variant, 0));
+        pushNonEmpty(floats, cumulative(histogramFloatView(rec.labels, name, tier, r, w, ref.variant, 0)));
       }
     }
     floats.sort((a, b) => compareLabels(a.labels, b.labels));
@@ -286,6 +286,22 @@ function intersect(a: Set<number> | null, b: Set<number>): Set<number> {
   return out;
 }
 
+/** CUMULATIVE holds the float views that are running totals (counters, histogram _bucket/_sum/_count). */
+const CUMULATIVE = new WeakSet<FloatSeries>();
+
+function cumulative(s: FloatSeries): FloatSeries {
+  CUMULATIVE.add(s);
+  return s;
+}
+
+/**
+ * SEAM_TOLERANCE bounds the drop at a seam between tiers that is rounding, not a reset: each tier
+ * sums the same increments in its own order (its windows, its chunk headers, its retired base), so
+ * a running total can come out a few units in the last place lower in the finer tier, and a
+ * reader taking every drop for a counter reset counted the whole total again.
+ */
+const SEAM_TOLERANCE = 1e-9;
+
 function pushNonEmpty(out: FloatSeries[], s: FloatSeries): void {
   if (s.timestamps.length > 0) out.push(s);
 }
@@ -304,7 +320,10 @@ function groupByLabels<T extends { readonly labels: Labels }>(parts: readonly T[
   return byKey.values();
 }
 
-/** stitchFloats concatenates each series' samples over time-ordered segments. */
+/**
+ * stitchFloats concatenates each series' samples over time-ordered segments; a running total that
+ * comes out lower at a seam by rounding alone (SEAM_TOLERANCE) continues from the earlier segment.
+ */
 function stitchFloats(parts: readonly FloatSeries[][]): FloatSeries[] {
   const out: FloatSeries[] = [];
   for (const list of groupByLabels(parts)) {
@@ -316,9 +335,16 @@ function stitchFloats(parts: readonly FloatSeries[][]): FloatSeries[] {
     for (const s of list) n += s.timestamps.length;
     const ts = new Float64Array(n), vs = new Float64Array(n);
     let p = 0;
+    // A running total continues across a seam: a drop within rounding lifts the later segments.
+    let lift = 0;
     for (const s of list) {
       ts.set(s.timestamps, p);
       vs.set(s.values, p);
+      if (p > 0 && CUMULATIVE.has(s)) {
+        const before = vs[p - 1]!, first = s.values[0]! + lift;
+        if (first < before && before - first <= SEAM_TOLERANCE * Math.abs(before)) lift += before - first;
+        if (lift !== 0) for (let i = p; i < p + s.values.length; i++) vs[i] = vs[i]! + lift;
+      }
       p += s.timestamps.length;
     }
     out.push({ labels: list[0]!.labels, timestamps: ts, values: vs });

@@ -1,12 +1,12 @@
 import t from 'tap';
-import { costsAnalytics, type CostsParams } from '../../src/cost/analytics-costs.js';
+import { costsAnalytics, type CostsData, type CostsParams } from '../../src/cost/analytics-costs.js';
 import { usageAnalytics, type UsageParams } from '../../src/cost/analytics-usage.js';
 import { buildDayDigest, buildHourDigest } from '../../src/cost/day-digest-build.js';
 import { refreshDayDigests } from '../../src/cost/day-digest-refresh.js';
 import { dayKey, hourKey, mappingFingerprint } from '../../src/cost/day-digest.js';
 import { DEFAULT_DIMENSION_LABELS, dimensionMap, type Dimension, type DimensionMap } from '../../src/cost/dimensions.js';
 import { SparseHistogram } from '../../src/model/hdr.js';
-import type { Matcher } from '../../src/model/matcher.js';
+import { Matcher } from '../../src/model/matcher.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import type { Querier, SelectHints, SelectResult, Store } from '../../src/store/interface.js';
 import { CLOCK_T0, L, openTemp } from '../store/helpers.js';
@@ -392,6 +392,35 @@ t.test('an hour the hour tier has not rolled up is read from the series, then di
   t.same(costsAnalytics(after.q, 'default', p), costsAnalytics(live(store.querier()), 'default', p), 'the live answer');
   t.same(after.spans, [], 'from digests alone');
   t.ok(sameAsLive(t, store, ranges, clock), 'still the live one');
+});
+
+t.test('a running total read across a tier seam is not taken for a reset', async (t) => {
+  // The 1 h and 5 m tiers end at 22:00; a series idle since 21:00 resumes at 22:10 in the raw
+  // tier. A read from 22:00 stitches the tiers, and the raw tier's total before 22:10 (its own sum
+  // of the same increments) came out 3.6e-15 below the rollups' at 21:00: taken for a reset,
+  // the series' whole total (3.06) counted again.
+  let clock = NOW + 10 * MIN;
+  const { store } = await openTemp(t, { now: () => clock });
+  await load(store);
+  await refresh(store);
+  clock = NOW + HOUR + 10 * MIN;
+  const app = store.appender();
+  const id = app.seriesId('default', L({ __name__: 'tallyd_llm_cost_usd_total', cost_source: 'computed', agent: 'a2', model: 'claude', provider: 'anthropic', tool: 'fetch', user: 'u2' }), MetricKind.Counter);
+  for (let w = NOW + 10 * MIN; w < NOW + HOUR + 10 * MIN; w += 5 * MIN) app.counter(id, w, 0.5, w + MIN);
+  await app.commit();
+  for (const [name, f] of [['from 22:00', NOW], ['from 20:00', NOW - 2 * HOUR], ['from today', TODAY]] as const) {
+    for (const q of [live(store.querier()), store.querier()]) {
+      const a = (d: CostsData, b: CostsData) => (d.groups.find((g) => g.labels.agent === 'a2')?.cost_usd ?? 0) - (b.groups.find((g) => g.labels.agent === 'a2')?.cost_usd ?? 0);
+      const p = (from: number, to: number): CostsParams => ({ fromMs: from, toMs: to, groupBy: ['agent'], stepMs: 0, nowMs: clock });
+      const d = a(costsAnalytics(q, 'default', p(f, clock)), costsAnalytics(q, 'default', p(f, NOW + 10 * MIN - 1)));
+      t.equal(Math.round(d * 1e6) / 1e6, 6, `${name}: the 12 windows of $0.50 after 22:10, nothing more`);
+    }
+  }
+  t.ok(sameAsLive(t, store, [['ten days to now', TODAY - 10 * DAY, clock], ['the open hours', NOW - HOUR, clock - 1]], clock), 'answers equal the live ones');
+  // What PromQL reads too: the stitched total never drops.
+  const [f] = store.querier().select('default', [new Matcher('=', 'agent', 'a2'), new Matcher('=', 'model', 'claude')], { startMs: NOW - 2 * HOUR, endMs: clock, stepMs: 300_000 }).floats;
+  const drops = Array.from(f!.values).filter((v, i, vs) => i > 0 && v < vs[i - 1]!).length;
+  t.equal(drops, 0, `the stitched total never drops (${f!.values.length} samples)`);
 });
 
 t.test('hour digests give way to the day digest once their day is settled', async (t) => {
