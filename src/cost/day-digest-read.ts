@@ -308,10 +308,7 @@ const scratch = new SparseHistogram(256);
  * read merges window histograms); returns the position after it.
  */
 function mergePart(v: Float64Array, p: number, part: Part): number {
-  part.calls += v[p]!;
-  part.failures += v[p + 1]!;
-  part.latencyMs += v[p + 2]!;
-  const nh = v[p + 3]!;
+  const nh = addCounts(v, p, part);
   p += 4;
   for (let k = 0; k < nh; k++) {
     const factor = v[p]!;
@@ -323,6 +320,14 @@ function mergePart(v: Float64Array, p: number, part: Part): number {
     p += 6 + 2 * h.size;
   }
   return p;
+}
+
+/** addCounts adds a stored part's calls, failures and latency at `p` into `part`; returns its histogram count. */
+function addCounts(v: Float64Array, p: number, part: Part): number {
+  part.calls += v[p]!;
+  part.failures += v[p + 1]!;
+  part.latencyMs += v[p + 2]!;
+  return v[p + 3]!;
 }
 
 /** storedHist reads the stored histogram at `p` into `scratch` (valid until the next call). */
@@ -343,10 +348,7 @@ function storedHist(v: Float64Array, p: number): SparseHistogram {
 
 /** addPart adds a stored part at `p` into `part`, its histograms into the day's `pool`; returns the position after it. */
 function addPart(v: Float64Array, p: number, part: Part, pool: DayHists): number {
-  part.calls += v[p]!;
-  part.failures += v[p + 1]!;
-  part.latencyMs += v[p + 2]!;
-  const nh = v[p + 3]!;
+  const nh = addCounts(v, p, part);
   p += 4;
   for (let k = 0; k < nh; k++) {
     const factor = v[p]!, size = v[p + 5]!;

@@ -358,21 +358,30 @@ t.test('a write into a digested hour makes its digest stale until the next refre
   t.same((await refresh(store)).hoursBuilt, 0, 'a refresh with nothing new builds nothing');
 });
 
-t.test('an hour the hour tier has not rolled up is read from the series, then digested once it is', async (t) => {
+/**
+ * a2After22 is a store loaded and digested at 22:10 (the hour tier ending at 22:00), then, at
+ * 23:10, agent a2 costing $0.50 and one call in each 5-minute window from `fromMs` to 23:05.
+ */
+async function a2After22(t: Parameters<typeof openTemp>[0], fromMs: number): Promise<{ store: Store; clock: number }> {
   let clock = NOW + 10 * MIN;
   const { store } = await openTemp(t, { now: () => clock });
   await load(store);
   await refresh(store);
-  // Points in the hour that was open at the last compaction, and in the next one.
   clock = NOW + HOUR + 10 * MIN;
   const app = store.appender();
   const id = app.seriesId('default', L({ __name__: 'tallyd_llm_cost_usd_total', cost_source: 'computed', agent: 'a2', model: 'claude', provider: 'anthropic', tool: 'fetch', user: 'u2' }), MetricKind.Counter);
   const calls = app.seriesId('default', L({ __name__: 'tallyd_llm_calls_total', agent: 'a2', model: 'claude', provider: 'anthropic', tool: 'fetch', user: 'u2' }), MetricKind.Counter);
-  for (let w = NOW; w < NOW + HOUR + 10 * MIN; w += 5 * MIN) {
+  for (let w = fromMs; w < clock; w += 5 * MIN) {
     app.counter(id, w, 0.5, w + MIN);
     app.counter(calls, w, 1, w + MIN);
   }
   await app.commit();
+  return { store, clock };
+}
+
+t.test('an hour the hour tier has not rolled up is read from the series, then digested once it is', async (t) => {
+  // Points in the hour that was open at the last compaction, and in the next one.
+  const { store, clock } = await a2After22(t, NOW);
   t.equal(store.digests!.settledHours().toMs, NOW, 'the hour tier still ends at 22:00');
   t.equal((await refresh(store)).hoursBuilt, 0, 'no digest for an hour not rolled up');
   const ranges: Array<[string, number, number]> = [['today to 23:00', TODAY, NOW + HOUR - 1], ['ten days to now', TODAY - 10 * DAY, clock], ['the open hours', NOW - HOUR, clock - 1]];
@@ -399,15 +408,7 @@ t.test('a running total read across a tier seam is not taken for a reset', async
   // tier. A read from 22:00 stitches the tiers, and the raw tier's total before 22:10 (its own sum
   // of the same increments) came out 3.6e-15 below the rollups' at 21:00: taken for a reset,
   // the series' whole total (3.06) counted again.
-  let clock = NOW + 10 * MIN;
-  const { store } = await openTemp(t, { now: () => clock });
-  await load(store);
-  await refresh(store);
-  clock = NOW + HOUR + 10 * MIN;
-  const app = store.appender();
-  const id = app.seriesId('default', L({ __name__: 'tallyd_llm_cost_usd_total', cost_source: 'computed', agent: 'a2', model: 'claude', provider: 'anthropic', tool: 'fetch', user: 'u2' }), MetricKind.Counter);
-  for (let w = NOW + 10 * MIN; w < NOW + HOUR + 10 * MIN; w += 5 * MIN) app.counter(id, w, 0.5, w + MIN);
-  await app.commit();
+  const { store, clock } = await a2After22(t, NOW + 10 * MIN);
   for (const [name, f] of [['from 22:00', NOW], ['from 20:00', NOW - 2 * HOUR], ['from today', TODAY]] as const) {
     for (const q of [live(store.querier()), store.querier()]) {
       const a = (d: CostsData, b: CostsData) => (d.groups.find((g) => g.labels.agent === 'a2')?.cost_usd ?? 0) - (b.groups.find((g) => g.labels.agent === 'a2')?.cost_usd ?? 0);
@@ -418,7 +419,7 @@ t.test('a running total read across a tier seam is not taken for a reset', async
   }
   t.ok(sameAsLive(t, store, [['ten days to now', TODAY - 10 * DAY, clock], ['the open hours', NOW - HOUR, clock - 1]], clock), 'answers equal the live ones');
   // What PromQL reads too: the stitched total never drops.
-  const [f] = store.querier().select('default', [new Matcher('=', 'agent', 'a2'), new Matcher('=', 'model', 'claude')], { startMs: NOW - 2 * HOUR, endMs: clock, stepMs: 300_000 }).floats;
+  const [f] = store.querier().select('default', [new Matcher('=', '__name__', 'tallyd_llm_cost_usd_total'), new Matcher('=', 'agent', 'a2'), new Matcher('=', 'model', 'claude'), new Matcher('=', 'tool', 'fetch'), new Matcher('=', 'user', 'u2')], { startMs: NOW - 2 * HOUR, endMs: clock, stepMs: 300_000, rangeMs: 2 * HOUR }).floats;
   const drops = Array.from(f!.values).filter((v, i, vs) => i > 0 && v < vs[i - 1]!).length;
   t.equal(drops, 0, `the stitched total never drops (${f!.values.length} samples)`);
 });
