@@ -80,50 +80,41 @@ export function daySegments(
     out.push({ fromMs, toMs, digest: null });
     return out;
   }
-  let liveFrom = fromMs;
-  const first = Math.max(Math.ceil(fromMs / DAY) * DAY, od.settled.fromMs);
-  const end = Math.min(Math.floor((toMs + 1) / DAY) * DAY, od.settled.toMs);
-  for (let day = first; day + DAY <= end; day += DAY) {
-    if (!usable(day, DAY)) continue;
-    if (od.reader.dayEmpty(day)) {
-      // Nothing to add: no segment, and the live part before it ends here.
-      if (liveFrom < day) liveSegments(od, liveFrom, day - 1, hintMs, usable, out);
-      liveFrom = day + DAY;
-      continue;
-    }
-    if (!digestCurrent(od.reader, od.tenant, 'day', day, od.mapping)) continue;
-    if (liveFrom < day) liveSegments(od, liveFrom, day - 1, hintMs, usable, out);
-    out.push({ fromMs: day, toMs: day + DAY - 1, digest: 'day' });
-    liveFrom = day + DAY;
-  }
-  if (liveFrom <= toMs) liveSegments(od, liveFrom, toMs, hintMs, usable, out);
+  const read = (f: number, t: number): void => {
+    out.push({ fromMs: f, toMs: t, digest: null });
+  };
+  const live = hintMs < HOUR ? read : (f: number, t: number): void => splitSpans(od, f, t, 'hour', usable, read, out);
+  splitSpans(od, fromMs, toMs, 'day', usable, live, out);
   return out;
 }
 
-/** liveSegments is daySegments' split of a live part [fromMs, toMs] into digest hours and live parts, appended to `out`. */
-function liveSegments(
-  od: OpenDigests, fromMs: number, toMs: number, hintMs: number, usable: (startMs: number, spanMs: number) => boolean, out: Segment[],
+/**
+ * splitSpans appends to `out` the whole days (hours) of [fromMs, toMs] that have a current digest,
+ * leaves out empty ones, and hands the parts between them to `live`.
+ */
+function splitSpans(
+  od: OpenDigests, fromMs: number, toMs: number, span: Span, usable: (startMs: number, spanMs: number) => boolean,
+  live: (fromMs: number, toMs: number) => void, out: Segment[],
 ): void {
+  const unit = span === 'day' ? DAY : HOUR;
+  const settled = span === 'day' ? od.settled : od.hours;
   let liveFrom = fromMs;
-  if (hintMs < HOUR) {
-    out.push({ fromMs, toMs, digest: null });
-    return;
-  }
-  const first = Math.max(Math.ceil(fromMs / HOUR) * HOUR, od.hours.fromMs);
-  const end = Math.min(Math.floor((toMs + 1) / HOUR) * HOUR, od.hours.toMs);
-  for (let hour = first; hour + HOUR <= end; hour += HOUR) {
-    if (!usable(hour, HOUR)) continue;
-    if (od.reader.hourEmpty(hour)) {
-      if (liveFrom < hour) out.push({ fromMs: liveFrom, toMs: hour - 1, digest: null });
-      liveFrom = hour + HOUR;
+  const first = Math.max(Math.ceil(fromMs / unit) * unit, settled.fromMs);
+  const end = Math.min(Math.floor((toMs + 1) / unit) * unit, settled.toMs);
+  for (let start = first; start + unit <= end; start += unit) {
+    if (!usable(start, unit)) continue;
+    if (span === 'day' ? od.reader.dayEmpty(start) : od.reader.hourEmpty(start)) {
+      // Nothing to add: no segment, and the live part before it ends here.
+      if (liveFrom < start) live(liveFrom, start - 1);
+      liveFrom = start + unit;
       continue;
     }
-    if (!digestCurrent(od.reader, od.tenant, 'hour', hour, od.mapping)) continue;
-    if (liveFrom < hour) out.push({ fromMs: liveFrom, toMs: hour - 1, digest: null });
-    out.push({ fromMs: hour, toMs: hour + HOUR - 1, digest: 'hour' });
-    liveFrom = hour + HOUR;
+    if (!digestCurrent(od.reader, od.tenant, span, start, od.mapping)) continue;
+    if (liveFrom < start) live(liveFrom, start - 1);
+    out.push({ fromMs: start, toMs: start + unit - 1, digest: span });
+    liveFrom = start + unit;
   }
-  if (liveFrom <= toMs) out.push({ fromMs: liveFrom, toMs, digest: null });
+  if (liveFrom <= toMs) live(liveFrom, toMs);
 }
 
 /**
