@@ -173,6 +173,9 @@ if (!existsSync(CHROMIUM)) {
     await page.setViewportSize(PHONE);
     for (const p of PAGES) {
       await open(page, d, `${p}?range=1h${p === 'explore' ? '&q=sum%20by%20(type)%20(rate(llm_provider_tokens_total%5B5m%5D))' : ''}`);
+      // Charts follow their box through a ResizeObserver, a frame or more after the viewport
+      // changes (the first page is the one already open at desktop size: no reload redraws it).
+      await page.waitForFunction(() => document.documentElement.scrollWidth - window.innerWidth <= 1, undefined, { timeout: 5000 }).catch(() => undefined);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       t.ok(overflow <= 1, `${p}: no sideways scrolling on a phone (${overflow}px)`);
       await shot(page, `${p}-phone`);
