@@ -6,7 +6,7 @@ import type { StoreDbs } from './dbs.js';
 import type { Appender, SeriesMeta } from './interface.js';
 import { PointBuf } from './point-buf.js';
 import type { SeriesIndex } from './series-index.js';
-import { bumpDayStamps, bumpHourStamps } from './digests.js';
+import { bumpStamps } from './digests.js';
 import { addRetired } from './retired.js';
 import { TxnStates, type TierWriter } from './tier-writer.js';
 import type { Tier } from './tier.js';
@@ -154,8 +154,8 @@ export class LmdbAppender implements Appender {
             tierWriter.write(states, p.ordinal, id, p.pts.kind, p.pts, bounds);
           }
         }
-        bumpDayStamps(dbs, days);
-        bumpHourStamps(dbs, hours);
+        bumpStamps(dbs, 'day', days);
+        bumpStamps(dbs, 'hour', hours);
         writer.counters.flush();
       });
     } catch (err) {

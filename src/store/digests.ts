@@ -9,30 +9,21 @@ const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const SEP = '\u0000';
 
-/** dayStampKey names a UTC day's stamp in the `meta` table. */
-const dayStampKey = (dayMs: number): string => `day:${dayMs}`;
+/** Span is what a stamp covers: a UTC day or a UTC hour. */
+export type StampSpan = 'day' | 'hour';
+
+/** stampKey names the stamp of a UTC day or hour (its start, ms) in the `meta` table. */
+const stampKey = (span: StampSpan, startMs: number): string => `${span}:${startMs}`;
 
 /**
- * bumpDayStamps changes the stamp of every UTC day in `days` (day numbers since 1970), inside the
- * caller's write transaction: a digest built from that day before this commit is stale from now on.
+ * bumpStamps changes the stamp of every UTC day (hour) in `units` (day or hour numbers since
+ * 1970), inside the caller's write transaction: a digest built from it before this commit is
+ * stale from now on.
  */
-export function bumpDayStamps(dbs: StoreDbs, days: ReadonlySet<number>): void {
-  for (const d of days) {
-    const k = dayStampKey(d * DAY);
-    void dbs.meta.put(k, ((dbs.meta.get(k) as number | undefined) ?? 0) + 1);
-  }
-}
-
-/** hourStampKey names a UTC hour's stamp in the `meta` table. */
-const hourStampKey = (hourMs: number): string => `hour:${hourMs}`;
-
-/**
- * bumpHourStamps is bumpDayStamps for UTC hours (`hours`: hour numbers since 1970), in the same
- * write transaction: hour digests (of days not settled yet) are checked against these.
- */
-export function bumpHourStamps(dbs: StoreDbs, hours: ReadonlySet<number>): void {
-  for (const h of hours) {
-    const k = hourStampKey(h * HOUR);
+export function bumpStamps(dbs: StoreDbs, span: StampSpan, units: ReadonlySet<number>): void {
+  const unitMs = span === 'day' ? DAY : HOUR;
+  for (const u of units) {
+    const k = stampKey(span, u * unitMs);
     void dbs.meta.put(k, ((dbs.meta.get(k) as number | undefined) ?? 0) + 1);
   }
 }
@@ -65,7 +56,7 @@ export class LmdbDigests implements DigestStore {
   }
 
   dayStamp(dayMs: number): number {
-    return (this.dbs.meta.get(dayStampKey(dayMs)) as number | undefined) ?? 0;
+    return (this.dbs.meta.get(stampKey('day', dayMs)) as number | undefined) ?? 0;
   }
 
   dayEmpty(dayMs: number): boolean {
@@ -75,7 +66,7 @@ export class LmdbDigests implements DigestStore {
   }
 
   hourStamp(hourMs: number): number {
-    return (this.dbs.meta.get(hourStampKey(hourMs)) as number | undefined) ?? 0;
+    return (this.dbs.meta.get(stampKey('hour', hourMs)) as number | undefined) ?? 0;
   }
 
   hourEmpty(hourMs: number): boolean {
