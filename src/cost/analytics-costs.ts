@@ -7,6 +7,9 @@ import type { RangeParams } from './analytics-params.js';
 import { forEachIncrement, tierHint } from './analytics-read.js';
 import { CALLS_METRIC, COST_METRIC, COST_SOURCE, KIND_LABEL, KIND_NAMES, TOKENS_METRIC, TokenKind } from './series-names.js';
 
+/** HOUR_MS is the hint the forecast's month part is read at. */
+const HOUR_MS = 3_600_000;
+
 /**
  * analytics-costs.ts computes `GET /api/v1/analytics/costs` (SPEC section 7) from the derived
  * series the cost sink writes (tallyd_llm_cost_usd_total, tallyd_llm_tokens_total,
@@ -135,15 +138,18 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
   const accs = new CostAccs(p);
   const digests = openDayDigests(q, tenant);
   const collect = (fromMs: number, toMs: number, hint: number, monthOnly: boolean, usable: (startMs: number, spanMs: number) => boolean) => {
-    for (const seg of daySegments(digests, fromMs, toMs, hint, usable)) {
-      if (seg.digest !== null) addCostDigest(accs, digests!, seg.digest, seg.fromMs, monthOnly);
+    for (const seg of daySegments(digests, fromMs, toMs, hint, usable, monthOnly)) {
+      if (seg.digest !== null) addCostDigest(accs, digests!, seg.digest, seg, monthOnly);
       else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, hint, monthOnly);
     }
   };
   collect(p.fromMs, p.toMs, tierHint(p.fromMs, p.toMs, p.stepMs), false, (start, span) => accs.nTrend === 0 || cutsAligned(accs.cuts, start, span));
   // Forecast: linear from the month so far, when the range ends in the current UTC month. The
-  // main pass saw the month from `from` on; only a range starting after the 1st needs the rest.
-  if (accs.forecast && p.fromMs > accs.monthStart) collect(accs.monthStart, p.fromMs - 1, tierHint(accs.monthStart, p.fromMs - 1, 0), true, () => true);
+  // main pass saw the month from `from` on; only a range starting after the 1st needs the rest,
+  // computed cost only: read at 1 h (counters' increments are exact in the hour tier, whose whole
+  // hours day digests hold; the edges come from the finer tiers), so that the day `from` falls in
+  // is taken from that day's digest, not from the series.
+  if (accs.forecast && p.fromMs > accs.monthStart) collect(accs.monthStart, p.fromMs - 1, HOUR_MS, true, () => true);
   return accs.finish();
 }
 

@@ -51,7 +51,11 @@ export function openDayDigests(q: Querier, tenant: string, mapping?: DimensionMa
   return { reader, tenant, groups, settled: reader.settledDays(), hours: reader.settledHours(), mapping: mapping === undefined ? null : mappingFingerprint(mapping) };
 }
 
-/** Segment is a part of a range: [fromMs, toMs], a whole day or hour from its digest (`digest`), or read live (null). */
+/**
+ * Segment is a part of a range: [fromMs, toMs], a whole day or hour from its digest (`digest`), or
+ * read live (null). With `dayHours` (daySegments) a day digest's segment may be whole hours of its
+ * day only, read from its cost by hour.
+ */
 export interface Segment {
   readonly fromMs: number;
   readonly toMs: number;
@@ -71,9 +75,11 @@ export interface Segment {
  * read a whole hour from the hour tier, as its digest did; a finer read takes it from the raw tier,
  * whose histograms are not folded to rollup precision (a p95 would differ).
  * `usable(startMs, spanMs)` says whether a digest of that day or hour may serve the answer.
+ * `dayHours` (an answer that needs computed cost only: the forecast's month before the range)
+ * lets a settled day's digest serve the whole hours of the day that no hour digest holds.
  */
 export function daySegments(
-  od: OpenDigests | null, fromMs: number, toMs: number, hintMs: number, usable: (startMs: number, spanMs: number) => boolean,
+  od: OpenDigests | null, fromMs: number, toMs: number, hintMs: number, usable: (startMs: number, spanMs: number) => boolean, dayHours = false,
 ): Segment[] {
   const out: Segment[] = [];
   if (od === null || fromMs < od.settled.keptFromMs) {
@@ -83,9 +89,31 @@ export function daySegments(
   const read = (f: number, t: number): void => {
     out.push({ fromMs: f, toMs: t, digest: null });
   };
-  const live = hintMs < HOUR ? read : (f: number, t: number): void => splitSpans(od, f, t, 'hour', usable, read, out);
+  const rest = dayHours ? (f: number, t: number): void => splitDayHours(od, f, t, read, out) : read;
+  const live = hintMs < HOUR ? read : (f: number, t: number): void => splitSpans(od, f, t, 'hour', usable, rest, out);
   splitSpans(od, fromMs, toMs, 'day', usable, live, out);
   return out;
+}
+
+/**
+ * splitDayHours appends to `out` the whole hours of [fromMs, toMs] that lie in a settled day with
+ * a current digest, one segment per day, and hands the parts between them to `live`.
+ */
+function splitDayHours(od: OpenDigests, fromMs: number, toMs: number, live: (fromMs: number, toMs: number) => void, out: Segment[]): void {
+  let liveFrom = fromMs;
+  const first = Math.ceil(fromMs / HOUR) * HOUR;
+  const end = Math.floor((toMs + 1) / HOUR) * HOUR;
+  for (let a = first; a < end;) {
+    const day = Math.floor(a / DAY) * DAY;
+    const b = Math.min(end, day + DAY);
+    if (day >= od.settled.fromMs && day + DAY <= od.settled.toMs && digestCurrent(od.reader, od.tenant, 'day', day, od.mapping)) {
+      if (liveFrom < a) live(liveFrom, a - 1);
+      out.push({ fromMs: a, toMs: b - 1, digest: 'day' });
+      liveFrom = b;
+    }
+    a = b;
+  }
+  if (liveFrom <= toMs) live(liveFrom, toMs);
 }
 
 /**
@@ -131,30 +159,30 @@ function doubles(od: OpenDigests, span: Span, startMs: number, section: Section)
 const costGroups = new WeakMap<CostAccs, Array<Acc | undefined>>();
 
 /**
- * addCostDigest adds a digest day (or hour: `span`) to a costs answer; `monthOnly` adds only
- * computed cost to the month so far (the forecast's part before the range). Trend buckets take
- * each hour's cost at the hour's start: callers use digests for a trend only where every bucket
- * start is a whole hour.
+ * addCostDigest adds a digest segment (a day, or an hour: `span`) to a costs answer; `monthOnly`
+ * adds only computed cost to the month so far (the forecast's part before the range), and may
+ * take whole hours of a day only (daySegments' `dayHours`). Trend buckets take each hour's cost at
+ * the hour's start: callers use digests for a trend only where every bucket start is a whole hour.
  */
-export function addCostDigest(accs: CostAccs, od: OpenDigests, span: Span, dayMs: number, monthOnly: boolean): void {
+export function addCostDigest(accs: CostAccs, od: OpenDigests, span: Span, seg: { readonly fromMs: number; readonly toMs: number }, monthOnly: boolean): void {
+  const dayMs = span === 'day' ? Math.floor(seg.fromMs / DAY) * DAY : seg.fromMs;
+  if (span === 'day' && (seg.fromMs !== dayMs || seg.toMs !== dayMs + DAY - 1)) {
+    if (!monthOnly) throw new Error('addCostDigest: part of a day is computed cost only (monthOnly)');
+    addDayHoursCost(accs, od, dayMs, (seg.fromMs - dayMs) / HOUR, (seg.toMs + 1 - dayMs) / HOUR);
+    return;
+  }
   // A read is valid until the next: with a trend, the (smaller) costs section is copied out
   // before the hours are read. Hours are kept in entry order.
   const trend = !monthOnly && accs.nTrend > 0;
   const cv = trend ? doubles(od, span, dayMs, 'costs').slice() : doubles(od, span, dayMs, 'costs');
   const hours = trend ? doubles(od, span, dayMs, 'hours') : null;
   const n = cv.length / COST_FIELDS;
-  let byGid = costGroups.get(accs);
-  if (byGid === undefined) costGroups.set(accs, (byGid = []));
+  const byGid = groupsOf(accs);
   const inMonth = accs.forecast && dayMs >= accs.monthStart;
   let hp = 0;
   for (let i = 0; i < n; i++) {
     const o = i * COST_FIELDS;
-    const gid = cv[o]!;
-    let a = byGid[gid];
-    if (a === undefined) {
-      const g = od.groups[gid]!;
-      byGid[gid] = a = accs.acc((d) => g[DIM_INDEX[d]]!);
-    }
+    const a = costAcc(accs, od, byGid, cv[o]!);
     const f = o + 1;
     const cost = cv[f + CostField.Cost]!;
     if (monthOnly) {
@@ -177,6 +205,41 @@ export function addCostDigest(accs: CostAccs, od: OpenDigests, span: Span, dayMs
       for (let h = 0; h < 24; h++) if ((mask & (1 << h)) !== 0) a.trend[accs.trendIndex(dayMs + h * HOUR)]! += hours[hp++]!;
     }
   }
+}
+
+/** addDayHoursCost adds the computed cost of hours [h0, h1) of a digest day to the month so far. */
+function addDayHoursCost(accs: CostAccs, od: OpenDigests, dayMs: number, h0: number, h1: number): void {
+  const cv = doubles(od, 'day', dayMs, 'costs').slice();
+  const hours = doubles(od, 'day', dayMs, 'hours');
+  const byGid = groupsOf(accs);
+  let hp = 0;
+  for (let o = 0; o < cv.length; o += COST_FIELDS) {
+    const mask = hours[hp++]!;
+    let cost = 0;
+    for (let h = 0; h < 24; h++) {
+      if ((mask & (1 << h)) === 0) continue;
+      const v = hours[hp++]!;
+      if (h >= h0 && h < h1) cost += v;
+    }
+    if (cost !== 0) costAcc(accs, od, byGid, cv[o]!).monthCost += cost;
+  }
+}
+
+/** groupsOf is an answer's group of each group id, resolved at its first use. */
+function groupsOf(accs: CostAccs): Array<Acc | undefined> {
+  let byGid = costGroups.get(accs);
+  if (byGid === undefined) costGroups.set(accs, (byGid = []));
+  return byGid;
+}
+
+/** costAcc is the answer's group of a digest's group id. */
+function costAcc(accs: CostAccs, od: OpenDigests, byGid: Array<Acc | undefined>, gid: number): Acc {
+  let a = byGid[gid];
+  if (a === undefined) {
+    const g = od.groups[gid]!;
+    byGid[gid] = a = accs.acc((d) => g[DIM_INDEX[d]]!);
+  }
+  return a;
 }
 
 /**

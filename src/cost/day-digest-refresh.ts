@@ -13,10 +13,42 @@ export interface RefreshResult {
   built: number;
   /** Days whose digests were removed. */
   removed: number;
-  /** Hours built (hours of days not settled yet). */
+  /** Hours built (hours of days not settled yet, and of the days periods start in). */
   hoursBuilt: number;
-  /** Hours whose digests were removed (their day settled, or they left the retention). */
+  /** Hours whose digests were removed (their day settled, no period starts in it any more, or they left the retention). */
   hoursRemoved: number;
+}
+
+/**
+ * EDGE_PERIODS are the periods an answer is most often asked for (the dashboard's 7 and 30 days,
+ * the 90 days of detail): the settled day each one starts in keeps hour digests for its hours
+ * from the period's start on, so that such an answer reads no whole hour from the series (reading
+ * even one hour of every series costs as much as ninety day digests). The day the retention
+ * starts in keeps them too: any longer period starts there. Shorter periods would not use them:
+ * an answer over less than 7 days that does not start and end on whole hours reads at the raw
+ * tier's precision (day-digest-read.ts, daySegments).
+ */
+export const EDGE_PERIODS = [7, 30, 90].map((d) => d * DAY);
+
+/**
+ * digestHours lists the hours (starts, ms) that get hour digests: the settled hours of days not
+ * settled yet (from `dayTo`, the end of the settled days), and in the days that EDGE_PERIODS and
+ * the retention start in, the settled hours from the start on. Newest first.
+ */
+export function digestHours(dayTo: number, hours: { fromMs: number; toMs: number }): number[] {
+  const out = new Set<number>();
+  const add = (from: number, to: number): void => {
+    for (let h = Math.min(to, hours.toMs) - HOUR; h >= Math.max(from, hours.fromMs); h -= HOUR) out.add(h);
+  };
+  add(dayTo, hours.toMs);
+  // hours.toMs is the end of the last settled hour: a period asked for now starts in that hour's
+  // place one period back (or in the hour after it, which this covers too).
+  for (const p of EDGE_PERIODS) {
+    const start = hours.toMs - p;
+    add(start, Math.floor(start / DAY) * DAY + DAY);
+  }
+  add(hours.fromMs, Math.floor(hours.fromMs / DAY) * DAY + DAY);
+  return [...out].sort((a, b) => b - a);
 }
 
 /**
@@ -24,10 +56,12 @@ export interface RefreshResult {
  * `build`, which reads the series: on a query worker in the daemon) each settled day whose digest
  * is missing, was built before the day's last write, or in another format or dimension mapping,
  * newest day first (days no point was ever written into need none), and removes digests of days
- * no longer settled (retention moved past them). Then the same for the settled hours of the day
- * not settled yet (today, or yesterday until the hour tier has rolled it up whole): an answer
- * reaching into it reads only its open hour from the series. Hour digests of a day that has
- * settled are removed once its day digest is built (in this refresh, just before). The stamp of
+ * no longer settled (retention moved past them). Then the same for the hours digestHours lists:
+ * the settled hours of the day not settled yet (today, or yesterday until the hour tier has rolled
+ * it up whole), so that an answer reaching into it reads only its open hour from the series, and
+ * the hours of the days the usual periods start in, so that `period=7d` reads no hour at all.
+ * Other hour digests are removed (a day that has settled, once its day digest is built in this
+ * refresh, just before; a day no period starts in any more). The stamp of
  * a day (hour) is read before its build, so a write that lands meanwhile leaves the digest stale
  * and the next refresh builds it again. One refresh at a time per store (the caller's to ensure).
  */
@@ -36,9 +70,8 @@ export async function refreshDayDigests(
 ): Promise<RefreshResult> {
   const res: RefreshResult = { built: 0, removed: 0, hoursBuilt: 0, hoursRemoved: 0 };
   const { fromMs, toMs } = ds.settledDays();
-  const hours = ds.settledHours();
-  // The hours that get digests: settled, of days that are not.
-  const hourFrom = Math.max(toMs, hours.fromMs);
+  const hours = digestHours(toMs, ds.settledHours());
+  const wanted = new Set(hours);
   for (const tenant of ds.tenants()) {
     const gone = new Set<number>();
     for (const key of ds.keys(tenant, DAY_PREFIX)) {
@@ -78,13 +111,13 @@ export async function refreshDayDigests(
     const hoursGone = new Set<number>();
     for (const key of ds.keys(tenant, HOUR_PREFIX)) {
       const hour = keyHour(key);
-      if (hour < hourFrom || hour >= hours.toMs) {
+      if (!wanted.has(hour)) {
         await ds.remove(tenant, key);
         hoursGone.add(hour);
       }
     }
     res.hoursRemoved += hoursGone.size;
-    for (let hour = hours.toMs - HOUR; hour >= hourFrom; hour -= HOUR) {
+    for (const hour of hours) {
       if (signal?.aborted === true) return res;
       // Stamp 0: nothing written (answers skip the hour) or written before hour stamps (answers
       // read it from the series): no digest either way.

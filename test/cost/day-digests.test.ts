@@ -3,7 +3,7 @@ import { costsAnalytics, type CostsData, type CostsParams } from '../../src/cost
 import { usageAnalytics, type UsageParams } from '../../src/cost/analytics-usage.js';
 import { buildDayDigest, buildHourDigest } from '../../src/cost/day-digest-build.js';
 import { refreshDayDigests } from '../../src/cost/day-digest-refresh.js';
-import { dayKey, hourKey, mappingFingerprint } from '../../src/cost/day-digest.js';
+import { dayKey, hourKey, keyHour, mappingFingerprint } from '../../src/cost/day-digest.js';
 import { DEFAULT_DIMENSION_LABELS, dimensionMap, type Dimension, type DimensionMap } from '../../src/cost/dimensions.js';
 import { SparseHistogram } from '../../src/model/hdr.js';
 import { Matcher } from '../../src/model/matcher.js';
@@ -274,9 +274,13 @@ t.test('today\'s whole hours come from hour digests, with the live answers', asy
   const { store } = await openTemp(t, { now: () => NOW + 10 * MIN });
   await load(store);
   const r = await refresh(store);
-  t.equal(r.hoursBuilt, 22, 'an hour digest for each settled hour of today (22:00 is still open)');
-  t.equal(store.digests!.keys('default', 'llm-hour/').length, 22 * 4, 'four sections each');
+  // Today's 22 settled hours (22:00 is still open), and 22:00 and 23:00 a week ago: `period=7d`
+  // asked now starts there (the 30- and 90-day starts hold no point).
+  t.equal(r.hoursBuilt, 24, 'an hour digest for each settled hour of today and the hours a period starts in');
+  t.equal(store.digests!.keys('default', 'llm-hour/').length, 24 * 4, 'four sections each');
   t.ok(store.digests!.get('default', hourKey(TODAY - HOUR)) === undefined, 'none for yesterday: it is settled, its day digest covers it');
+  t.ok(store.digests!.get('default', hourKey(TODAY - 7 * DAY + 21 * HOUR)) === undefined, 'none for 21:00 a week ago');
+  t.ok(store.digests!.get('default', hourKey(TODAY - 7 * DAY + 22 * HOUR)) !== undefined, 'one for 22:00 a week ago');
   t.ok(sameAsLive(t, store, TODAY_RANGES), `${TODAY_RANGES.length * GROUPS.length * 6} answers equal the live ones`);
 
   for (const [what, run] of [
@@ -305,6 +309,32 @@ t.test('today\'s whole hours come from hour digests, with the live answers', asy
   const odd = reads(store.querier());
   costsAnalytics(odd.q, 'default', { fromMs: TODAY, toMs: NOW - 1, groupBy: ['agent'], stepMs: 90 * MIN, nowMs: NOW });
   t.ok(odd.spans.length > 0, 'a 90 min trend reads the hours its bucket starts cut');
+});
+
+t.test('an answer over a usual period reads no whole hour from the series', async (t) => {
+  const clock = NOW + 10 * MIN;
+  const { store } = await openTemp(t, { now: () => clock });
+  await load(store);
+  await refresh(store);
+  for (const days of [7]) {
+    // `period=7d` asked at 22:10, and the same range from the hour before it on.
+    for (const [name, from] of [[`period=${days}d`, clock - days * DAY], [`${days} days from a whole hour`, NOW - days * DAY]] as const) {
+      t.ok(sameAsLive(t, store, [[name, from, clock]], clock), `${name}: answers equal the live ones`);
+      for (const [what, run] of [
+        ['costs', (q: Querier) => costsAnalytics(q, 'default', { fromMs: from, toMs: clock, groupBy: ['agent'], stepMs: 0, nowMs: clock })],
+        ['usage', (q: Querier) => usageAnalytics(q, 'default', { fromMs: from, toMs: clock, groupBy: ['agent'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
+      ] as const) {
+        const rd = reads(store.querier());
+        run(rd.q);
+        // The open hour, and for a start inside an hour that hour's rest (a read may start 2 h
+        // before its part: the sample before its first window). Nothing else.
+        const parts = rd.spans.filter(([s]) => s < NOW - 2 * HOUR);
+        t.ok(rd.spans.every(([s, e]) => (s >= NOW - 2 * HOUR && e <= clock) || (s >= Math.floor(from / HOUR) * HOUR - 2 * HOUR && e < Math.ceil(from / HOUR) * HOUR)),
+          `${what} ${name}: only the open hour${from % HOUR !== 0 ? ' and the rest of the first' : ''} read: ${JSON.stringify(rd.spans.map(([s, e]) => [(s - TODAY) / HOUR, (e - TODAY) / HOUR]))}`);
+        if (from % HOUR === 0) t.same(parts, [], `${what} ${name}: nothing before today read`);
+      }
+    }
+  }
 });
 
 t.test('usage p95 of today merges the histograms of its hours', async (t) => {
@@ -428,7 +458,7 @@ t.test('hour digests give way to the day digest once their day is settled', asyn
   let clock = NOW + 10 * MIN;
   const { store } = await openTemp(t, { now: () => clock });
   await load(store);
-  t.equal((await refresh(store)).hoursBuilt, 22);
+  t.equal((await refresh(store)).hoursBuilt, 22 + 2, 'today\'s settled hours, and 22:00 and 23:00 a week ago');
   // Past midnight: points in 22:00, 23:00 and 00:00, then compaction settles the day.
   clock = TODAY + DAY + HOUR + 10 * MIN;
   const app = store.appender();
@@ -437,8 +467,13 @@ t.test('hour digests give way to the day digest once their day is settled', asyn
   await app.commit();
   await store.compact();
   const r = await refresh(store);
-  t.same([r.built, r.hoursRemoved, r.hoursBuilt], [1, 22, 1], 'the day digest built, its hours\' removed, 00:00 digested');
-  t.same(store.digests!.keys('default', 'llm-hour/'), ['head', 'costs', 'hours', 'usage'].map((s) => hourKey(TODAY + DAY, s as 'head')).sort(), 'only 00:00 is left');
+  // Now `period=7d` starts at 01:00 six days before yesterday: those 23 hours are built, and the
+  // old start's (22:00 and 23:00 a day earlier) removed with yesterday's.
+  t.same([r.built, r.hoursRemoved, r.hoursBuilt], [1, 22 + 2, 1 + 23], 'the day digest built, its hours\' removed, 00:00 and the period start digested');
+  const hours = new Set(store.digests!.keys('default', 'llm-hour/').map(keyHour));
+  const want = [TODAY + DAY];
+  for (let h = 1; h < 24; h++) want.push(TODAY - 6 * DAY + h * HOUR);
+  t.same([...hours].sort(), want.sort(), 'today\'s 00:00 is left, and the hours the period starts in');
   t.ok(store.digests!.get('default', dayKey(TODAY)) !== undefined, 'yesterday has its day digest');
   t.ok(sameAsLive(t, store, [['two days to now', TODAY - DAY, clock], ['yesterday noon to 00:59', TODAY + 12 * HOUR, TODAY + DAY + HOUR - 1]], clock), 'answers equal the live ones');
 });
