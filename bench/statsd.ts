@@ -204,27 +204,55 @@ async function settle(t: Target, base: number, sent: number): Promise<number> {
   }
 }
 
+/** measure sends one rate to a target and counts what it received. */
+async function measure(t: Target, workload: 'plain' | 'tagged', rate: number, seconds: number): Promise<Step> {
+  const base = await t.lines();
+  const cpu0 = cpuSeconds(t.pid);
+  const s = await runSender(t.port, rate, seconds, workload === 'tagged');
+  const received = await settle(t, base, s.sent);
+  const cpu = cpuSeconds(t.pid) - cpu0;
+  const step: Step = {
+    target: t.name, workload, rateAsked: rate, rateSent: s.sent / s.seconds, sent: s.sent, received,
+    lossPct: s.sent > 0 ? Math.max(0, (100 * (s.sent - received)) / s.sent) : 0,
+    cpuUsPerLine: received > 0 ? (cpu * 1e6) / received : NaN,
+    noLoss: received >= NO_LOSS * s.sent,
+  };
+  printStep(step);
+  return step;
+}
+
+/** REFINE_STEPS is how many rates are tried between the last rate without loss and the first with. */
+const REFINE_STEPS = 3;
+
+/**
+ * sweep raises the rate through `o.rates` until a step loses lines, then bisects between the
+ * last rate without loss and that one (REFINE_STEPS times): the coarse steps alone put a target
+ * whose limit is 190k at 100k, and the ratio between two targets moved by 2x with them.
+ */
 async function sweep(t: Target, workload: 'plain' | 'tagged', o: Options): Promise<Step[]> {
   const steps: Step[] = [];
+  let ok = 0, lost = 0;
   for (const rate of o.rates) {
-    const base = await t.lines();
-    const cpu0 = cpuSeconds(t.pid);
-    const s = await runSender(t.port, rate, o.seconds, workload === 'tagged');
-    const received = await settle(t, base, s.sent);
-    const cpu = cpuSeconds(t.pid) - cpu0;
-    const step: Step = {
-      target: t.name, workload, rateAsked: rate, rateSent: s.sent / s.seconds, sent: s.sent, received,
-      lossPct: s.sent > 0 ? Math.max(0, (100 * (s.sent - received)) / s.sent) : 0,
-      cpuUsPerLine: received > 0 ? (cpu * 1e6) / received : NaN,
-      noLoss: received >= NO_LOSS * s.sent,
-    };
+    const step = await measure(t, workload, rate, o.seconds);
     steps.push(step);
-    printStep(step);
-    if (!step.noLoss) break;
-    if (step.rateSent < 0.9 * rate) {
-      console.log(`  (sender reached only ${fmt(step.rateSent)} lines/s; higher rates not measurable on this machine)`);
+    if (!step.noLoss) {
+      lost = rate;
       break;
     }
+    ok = rate;
+    if (step.rateSent < 0.9 * rate) {
+      console.log(`  (sender reached only ${fmt(step.rateSent)} lines/s; higher rates not measurable on this machine)`);
+      return steps;
+    }
+  }
+  if (lost === 0 || o.quick) return steps;
+  for (let i = 0; i < REFINE_STEPS; i++) {
+    const rate = Math.round((ok + lost) / 2 / 10_000) * 10_000;
+    if (rate <= ok || rate >= lost) break;
+    const step = await measure(t, workload, rate, o.seconds);
+    steps.push(step);
+    if (step.noLoss && step.rateSent >= 0.9 * rate) ok = rate;
+    else lost = rate;
   }
   return steps;
 }

@@ -311,6 +311,7 @@ export async function startDaemon(cfg: Config, log: Logger, opts: StartOptions =
         .then((r) => {
           if (r.built + r.removed > 0) log.info('analytics day digests refreshed', { component: 'cost', built: r.built, removed: r.removed });
           if (r.hoursBuilt + r.hoursRemoved > 0) log.debug('analytics hour digests refreshed', { component: 'cost', built: r.hoursBuilt, removed: r.hoursRemoved });
+          if (r.stampsPruned > 0) log.debug('day and hour stamps before the retention pruned', { component: 'cost', pruned: r.stampsPruned });
         })
         .catch((err) => { if (!digestsStop.signal.aborted) log.warn('analytics day digests not refreshed; answers read those days from the series', { component: 'cost', err: String(err) }); })
         .finally(() => { digesting = null; });

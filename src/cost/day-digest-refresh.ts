@@ -17,6 +17,8 @@ export interface RefreshResult {
   hoursBuilt: number;
   /** Hours whose digests were removed (their day settled, no period starts in it any more, or they left the retention). */
   hoursRemoved: number;
+  /** Day and hour stamps removed: of days before the retention of the tier digests are built from. */
+  stampsPruned: number;
 }
 
 /**
@@ -63,13 +65,18 @@ export function digestHours(dayTo: number, hours: { fromMs: number; toMs: number
  * Other hour digests are removed (a day that has settled, once its day digest is built in this
  * refresh, just before; a day no period starts in any more). The stamp of
  * a day (hour) is read before its build, so a write that lands meanwhile leaves the digest stale
- * and the next refresh builds it again. One refresh at a time per store (the caller's to ensure).
+ * and the next refresh builds it again. Stamps of days before the retention are pruned. One
+ * refresh at a time per store (the caller's to ensure).
  */
 export async function refreshDayDigests(
   ds: DigestStore, mapping: number, build: (tenant: string, startMs: number, span: Span) => Promise<DayDigestData>, signal?: AbortSignal,
 ): Promise<RefreshResult> {
-  const res: RefreshResult = { built: 0, removed: 0, hoursBuilt: 0, hoursRemoved: 0 };
-  const { fromMs, toMs } = ds.settledDays();
+  const res: RefreshResult = { built: 0, removed: 0, hoursBuilt: 0, hoursRemoved: 0, stampsPruned: 0 };
+  const { fromMs, toMs, keptFromMs } = ds.settledDays();
+  // Answers reaching before the retention are read live, digests are built only inside it: the
+  // stamps of the days before the one it starts in are asked about no more (a year of hours is
+  // 8,760 keys).
+  if (Number.isFinite(keptFromMs)) res.stampsPruned = await ds.pruneStamps(keptFromMs);
   const hours = digestHours(toMs, ds.settledHours());
   const wanted = new Set(hours);
   for (const tenant of ds.tenants()) {

@@ -113,6 +113,22 @@ export class LmdbDigests implements DigestStore {
     });
   }
 
+  async pruneStamps(beforeMs: number): Promise<number> {
+    const end = Math.floor(beforeMs / DAY) * DAY;
+    const keys: string[] = [];
+    for (const span of ['day', 'hour'] as const) {
+      // Keys sort as numbers: every start of this millennium has 13 digits.
+      for (const k of this.dbs.meta.getKeys({ start: `${span}:`, end: stampKey(span, end) })) {
+        if (typeof k === 'string' && Number(k.slice(span.length + 1)) < end) keys.push(k);
+      }
+    }
+    if (keys.length === 0) return 0;
+    await this.dbs.meta.transaction(() => {
+      for (const k of keys) void this.dbs.meta.remove(k);
+    });
+    return keys.length;
+  }
+
   async remove(tenant: string, key: string): Promise<void> {
     await this.dbs.digests.remove(tenant + SEP + key);
   }

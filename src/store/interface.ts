@@ -176,6 +176,12 @@ export interface DigestStore extends DigestReader {
   keys(tenant: string, prefix: string): string[];
   /** tenants lists every tenant that has series. */
   tenants(): string[];
+  /**
+   * pruneStamps removes the day and hour stamps of the days that end at or before `beforeMs`
+   * (whole UTC days); returns how many it removed. A caller prunes only what no reader asks
+   * about any more: days before the settled days' tier keeps them, which answers read live.
+   */
+  pruneStamps(beforeMs: number): Promise<number>;
 }
 
 /**

@@ -228,6 +228,12 @@ t.test('digests of days that left the settled range are removed', async (t) => {
   const r = await refresh(store);
   t.equal(r.removed, 3, 'three days left the 1 h tier\'s retention');
   t.equal(store.digests!.get('default', dayKey(oldest)), undefined, 'their digests are gone');
+  // The stamps of the days before the one the retention starts in, 3 more than at the first
+  // refresh (which pruned those before it then): each day's, and its 24 hours' (every hour of the
+  // load has points).
+  t.equal(r.stampsPruned, 3 + 3 * 24, 'their stamps are pruned');
+  t.equal(store.digests!.dayStamp(oldest), 0, 'the oldest settled day\'s stamp among them');
+  t.ok(store.digests!.dayStamp(store.digests!.settledDays().fromMs) > 0, 'the days still settled keep theirs');
   const p: CostsParams = { fromMs: oldest - 5 * DAY, toMs: clock, groupBy: ['agent'], stepMs: 0, nowMs: clock };
   t.same(costsAnalytics(store.querier(), 'default', p), costsAnalytics(live(store.querier()), 'default', p), 'answers past the retention are the live ones');
 });

@@ -113,6 +113,24 @@ t.test('a commit changes the stamp of every UTC hour it writes into, and only th
   t.same([ds.hourStamp(h1), ds.hourStamp(h2), ds.hourStamp(h3)], [1, 0, 2]);
 });
 
+t.test('pruneStamps removes the day and hour stamps of whole days before a time, and only those', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW });
+  const ds = store.digests!;
+  const day = Math.floor(NOW / DAY) * DAY;
+  const app = store.appender();
+  const id = app.seriesId('default', L({ __name__: 'x_total' }), MetricKind.Counter);
+  // Two hours of a day five days back, one of three days back, one of yesterday.
+  for (const at of [day - 5 * DAY + HOUR, day - 5 * DAY + 23 * HOUR, day - 3 * DAY + 2 * HOUR, day - DAY + 5 * HOUR]) app.counter(id, at, 1);
+  await app.commit();
+  t.same([ds.dayStamp(day - 5 * DAY), ds.hourStamp(day - 5 * DAY + HOUR), ds.hourStamp(day - 5 * DAY + 23 * HOUR)], [1, 1, 1]);
+  t.equal(await ds.pruneStamps(day - 3 * DAY + 5 * HOUR), 3, 'the day five days back and its two hours');
+  t.same([ds.dayStamp(day - 5 * DAY), ds.hourStamp(day - 5 * DAY + HOUR), ds.hourStamp(day - 5 * DAY + 23 * HOUR)], [0, 0, 0], 'gone');
+  t.same([ds.dayStamp(day - 3 * DAY), ds.hourStamp(day - 3 * DAY + 2 * HOUR), ds.dayStamp(day - DAY), ds.hourStamp(day - DAY + 5 * HOUR)], [1, 1, 1, 1],
+    'the day the time falls in, and later ones, keep theirs');
+  t.equal(await ds.pruneStamps(day - 3 * DAY + 5 * HOUR), 0, 'nothing more to remove');
+  t.equal(store.digests!.dayStamp(day - 3 * DAY), 1);
+});
+
 t.test('settled hours are the whole hours the 1 h tier holds rolled up', async (t) => {
   let clock = NOW;
   const { store } = await openTemp(t, { now: () => clock });
