@@ -80,6 +80,14 @@ export class Part {
   p95Ms: number | null | undefined = undefined;
 }
 
+/** Group is a group of an answer: its dimension values, their key, and its number in the answer. */
+export interface Group {
+  /** The dimension values in group-by order, each after a NUL. */
+  readonly key: string;
+  readonly dims: Record<string, string>;
+  readonly idx: number;
+}
+
 /** Row is one daily row while it is collected. */
 export interface Row {
   readonly date: string;
@@ -97,13 +105,19 @@ export interface Row {
  * (collectUsageLive) and day digests (day-digest-read.ts) add into the same rows.
  */
 export class UsageRows {
-  /** Rows by UTC day (days since 1970), then by group key, with the day's date. */
-  private readonly byDay = new Map<number, { readonly date: string; readonly rows: Map<string, Row> }>();
+  /**
+   * Rows by UTC day (days since 1970), then by group number (Group.idx), with the day's date:
+   * a 90-day answer makes tens of thousands of rows, and keying them by the group's text cost a
+   * string-keyed map insert each.
+   */
+  private readonly byDay = new Map<number, { readonly date: string; readonly rows: Array<Row | UsageRowJson | undefined> }>();
+  /** Each group's number, by key. */
+  private readonly groups = new Map<string, number>();
 
   constructor(readonly p: UsageParams) {}
 
-  /** groupKey is the part of a row's key that the group-by dimensions give. */
-  groupKey(value: (d: Dimension) => string): { key: string; dims: Record<string, string> } {
+  /** groupKey is the group the group-by dimensions' values give. */
+  groupKey(value: (d: Dimension) => string): Group {
     const dims: Record<string, string> = {};
     let key = '';
     for (const d of this.p.groupBy) {
@@ -111,21 +125,45 @@ export class UsageRows {
       dims[d] = v;
       key += '\u0000' + v;
     }
-    return { key, dims };
+    let idx = this.groups.get(key);
+    if (idx === undefined) this.groups.set(key, (idx = this.groups.size));
+    return { key, dims, idx };
   }
 
   /** row is the row of a group on a UTC day (days since 1970). */
-  row(g: { key: string; dims: Record<string, string> }, day: number): Row {
-    let d = this.byDay.get(day);
-    if (d === undefined) this.byDay.set(day, (d = { date: new Date(day * 86_400_000).toISOString().slice(0, 10), rows: new Map() }));
-    let r = d.rows.get(g.key);
-    if (r === undefined) d.rows.set(g.key, (r = { date: d.date, dims: g.dims, key: g.key, metric: new Part(), span: new Part(), input: 0, output: 0 }));
+  row(g: Group, day: number): Row {
+    const d = this.day(day);
+    let r = d.rows[g.idx];
+    if (r === undefined) d.rows[g.idx] = r = { date: d.date, dims: g.dims, key: g.key, metric: new Part(), span: new Part(), input: 0, output: 0 };
+    else if (isJson(r)) throw new Error(`usage row ${d.date} ${g.key} is complete: nothing may add to it`);
     return r;
   }
 
-  /** all lists every row, in no particular order. */
+  /**
+   * put keeps a group's complete row of a day that no other part of the answer adds to (a day
+   * digest's), as the answer shows it: the Row and its parts can be the caller's scratch, so a
+   * 90-day answer keeps one object per row, not four.
+   */
+  put(g: Group, day: number, r: Row): void {
+    const d = this.day(day);
+    if (d.rows[g.idx] !== undefined) throw new Error(`usage row ${d.date} ${g.key} is already there`);
+    d.rows[g.idx] = rowJson(r, this.p.groupBy);
+  }
+
+  /** date is a UTC day's date as rows show it. */
+  date(day: number): string {
+    return this.day(day).date;
+  }
+
+  private day(day: number): { readonly date: string; readonly rows: Array<Row | UsageRowJson | undefined> } {
+    let d = this.byDay.get(day);
+    if (d === undefined) this.byDay.set(day, (d = { date: new Date(day * 86_400_000).toISOString().slice(0, 10), rows: [] }));
+    return d;
+  }
+
+  /** all lists every row still being collected (not those `put`), in no particular order. */
   *all(): IterableIterator<Row> {
-    for (const d of this.byDay.values()) yield* d.rows.values();
+    for (const d of this.byDay.values()) for (const r of d.rows) if (r !== undefined && !isJson(r)) yield r;
   }
 
   /** finish turns the rows into the answer: by date, then by calls (descending), then by group. */
@@ -133,20 +171,32 @@ export class UsageRows {
     const p = this.p;
     const out: UsageRowJson[] = [];
     const days = [...this.byDay.keys()].sort((a, b) => a - b);
-    // Each day's rows sorted apart (a 90-day answer has tens of thousands of rows), with sort
-    // keys made once per row, not per comparison.
-    const keyed: Array<{ r: UsageRowJson; k: string }> = [];
+    // Each day's rows sorted apart (a 90-day answer has tens of thousands of rows); groups are
+    // ranked by key once, so a comparison is two numbers.
+    const keys = [...this.groups.keys()];
+    const rank = new Int32Array(keys.length);
+    keys.map((_, i) => i).sort((a, b) => collate(keys[a]!, keys[b]!)).forEach((g, i) => { rank[g] = i; });
+    const js: UsageRowJson[] = [];
+    const idx: number[] = [];
     for (const day of days) {
-      keyed.length = 0;
-      for (const r of this.byDay.get(day)!.rows.values()) {
-        const j = rowJson(r, p.groupBy);
-        keyed.push({ r: j, k: r.key });
+      idx.length = 0;
+      const rows = this.byDay.get(day)!.rows;
+      for (let g = 0; g < rows.length; g++) {
+        const r = rows[g];
+        if (r === undefined) continue;
+        js[g] = isJson(r) ? r : rowJson(r, p.groupBy);
+        idx.push(g);
       }
-      keyed.sort((a, b) => b.r.call_count - a.r.call_count || collate(a.k, b.k));
-      for (const x of keyed) out.push(x.r);
+      idx.sort((a, b) => js[b]!.call_count - js[a]!.call_count || rank[a]! - rank[b]!);
+      for (const g of idx) out.push(js[g]!);
     }
     return { from: p.fromMs / 1000, to: p.toMs / 1000, group_by: [...p.groupBy], rows: out };
   }
+}
+
+/** isJson tells a row kept as the answer shows it (UsageRows.put) from one being collected. */
+function isJson(r: Row | UsageRowJson): r is UsageRowJson {
+  return 'call_count' in r;
 }
 
 /** collate orders group keys as String.prototype.localeCompare does, without its per-call setup. */
@@ -209,7 +259,7 @@ export function collectUsageLive(q: Querier, tenant: string, rows: UsageRows, fr
   const p = rows.p;
   // Per series (one label-set object for all its samples in a select): its group key; per day its row.
   // A series' windows come in time order, so its last row is the next window's row but once a day.
-  const groupOf = new WeakMap<Labels, { key: string; dims: Record<string, string>; day: number; row: Row | null }>();
+  const groupOf = new WeakMap<Labels, Group & { day: number; row: Row | null }>();
   const row = (labels: Labels, t: number): Row => {
     let g = groupOf.get(labels);
     if (g === undefined) {

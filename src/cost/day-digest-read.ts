@@ -1,7 +1,7 @@
 import { SparseHistogram } from '../model/hdr.js';
 import type { DigestReader, Querier } from '../store/interface.js';
 import type { Acc, CostAccs } from './analytics-costs.js';
-import { p95In, p95Of, type Part, type Row, type UsageRows } from './analytics-usage.js';
+import { Part, p95In, p95Of, type Group, type Row, type UsageRows } from './analytics-usage.js';
 import {
   COST_FIELDS, CostField, GROUPS_KEY, decodeGroups, digestCurrent, digestDoubles, groupsLength, mappingFingerprint, spanKey, type Section, type Span,
 } from './day-digest.js';
@@ -249,12 +249,12 @@ function costAcc(accs: CostAccs, od: OpenDigests, byGid: Array<Acc | undefined>,
  * once the day is added, their p95 is taken then, and a 90-day answer merges into a few hundred
  * histograms instead of allocating one per row and day.
  */
-interface OutGroup {
-  readonly key: string;
-  readonly dims: Record<string, string>;
+interface OutGroup extends Group {
   day: number;
   row: Row | null;
   readonly pools: readonly [DayHists, DayHists];
+  /** Scratch parts (metrics, spans) of a digest day's row, reused day after day. */
+  readonly parts: readonly [Part, Part];
 }
 /** DayHists are one part's merged histograms of the day, one per unit factor (`used` this day). */
 type DayHists = Array<{ readonly f: number; readonly h: SparseHistogram; used: boolean }>;
@@ -262,8 +262,8 @@ type DayHists = Array<{ readonly f: number; readonly h: SparseHistogram; used: b
 /** Per answer: each group id's output group (index into `outs`). */
 interface UsageGroups {
   readonly outOf: Array<number | undefined>;
-  readonly outs: OutGroup[];
-  readonly byKey: Map<string, number>;
+  /** Output groups by their number in the answer (Group.idx). */
+  readonly outs: Array<OutGroup | undefined>;
 }
 const usageGroups = new WeakMap<UsageRows, UsageGroups>();
 
@@ -275,23 +275,19 @@ const usageGroups = new WeakMap<UsageRows, UsageGroups>();
 export function addUsageDigest(rows: UsageRows, od: OpenDigests, span: Span, dayMs: number): void {
   const v = doubles(od, span, dayMs, 'usage');
   let ug = usageGroups.get(rows);
-  if (ug === undefined) usageGroups.set(rows, (ug = { outOf: [], outs: [], byKey: new Map() }));
+  if (ug === undefined) usageGroups.set(rows, (ug = { outOf: [], outs: [] }));
   const day = Math.floor(dayMs / DAY);
   const whole = span === 'day';
   const touched: OutGroup[] = [];
   let p = 0;
   while (p < v.length) {
-    const gid = v[p]!;
+    const gid = v[p]! | 0; // small integers as stored: `| 0` keeps them unboxed
     let out = ug.outOf[gid];
     if (out === undefined) {
       const g = od.groups[gid]!;
       const k = rows.groupKey((d) => g[DIM_INDEX[d]]!);
-      out = ug.byKey.get(k.key);
-      if (out === undefined) {
-        out = ug.outs.length;
-        ug.outs.push({ ...k, day: NaN, row: null, pools: [[], []] });
-        ug.byKey.set(k.key, out);
-      }
+      out = k.idx;
+      ug.outs[out] ??= { ...k, day: NaN, row: null, pools: [[], []], parts: [new Part(), new Part()] };
       ug.outOf[gid] = out;
     }
     const o = ug.outs[out]!;
@@ -308,8 +304,9 @@ export function addUsageDigest(rows: UsageRows, od: OpenDigests, span: Span, day
       continue;
     }
     if (o.day !== day) {
+      // The day's row, collected in the group's scratch parts and kept as JSON once complete.
       o.day = day;
-      o.row = rows.row(o, day);
+      o.row = { date: rows.date(day), dims: o.dims, key: o.key, metric: resetPart(o.parts[0]), span: resetPart(o.parts[1]), input: 0, output: 0 };
       touched.push(o);
     }
     const r = o.row!;
@@ -321,7 +318,21 @@ export function addUsageDigest(rows: UsageRows, od: OpenDigests, span: Span, day
   for (const o of touched) {
     settleDay(o.row!.metric, o.pools[0]);
     settleDay(o.row!.span, o.pools[1]);
+    rows.put(o, day, o.row!);
+    // The hour path's row (rows.row) is another: this scratch one is not added to again.
+    o.row = null;
+    o.day = NaN;
   }
+}
+
+/** resetPart empties a scratch part for the next day. */
+function resetPart(p: Part): Part {
+  p.calls = 0;
+  p.failures = 0;
+  p.latencyMs = 0;
+  p.hists = null;
+  p.p95Ms = undefined;
+  return p;
 }
 
 /**
@@ -381,12 +392,12 @@ function addCounts(v: Float64Array, p: number, part: Part): number {
   part.calls += v[p]!;
   part.failures += v[p + 1]!;
   part.latencyMs += v[p + 2]!;
-  return v[p + 3]!;
+  return v[p + 3]! | 0;
 }
 
 /** storedHist reads the stored histogram at `p` into `scratch` (valid until the next call). */
 function storedHist(v: Float64Array, p: number): SparseHistogram {
-  const size = v[p + 5]!;
+  const size = v[p + 5]! | 0;
   scratch.reserve(size);
   for (let i = 0; i < size; i++) {
     scratch.indices[i] = v[p + 6 + i]!;
@@ -405,7 +416,7 @@ function addPart(v: Float64Array, p: number, part: Part, pool: DayHists): number
   const nh = addCounts(v, p, part);
   p += 4;
   for (let k = 0; k < nh; k++) {
-    const factor = v[p]!, size = v[p + 5]!;
+    const factor = v[p]!, size = v[p + 5]! | 0;
     let e: DayHists[number] | undefined;
     for (let i = 0; i < pool.length && e === undefined; i++) if (pool[i]!.f === factor) e = pool[i];
     if (e === undefined) pool.push((e = { f: factor, h: new SparseHistogram(Math.max(8, size)), used: false }));
