@@ -138,7 +138,7 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
   const accs = new CostAccs(p);
   const digests = openDayDigests(q, tenant);
   const collect = (fromMs: number, toMs: number, hint: number, monthOnly: boolean, usable: (startMs: number, spanMs: number) => boolean) => {
-    for (const seg of daySegments(digests, fromMs, toMs, hint, usable, monthOnly)) {
+    for (const seg of daySegments(digests, fromMs, toMs, { hintMs: hint, usable, exact: true, dayHours: monthOnly })) {
       if (seg.digest !== null) addCostDigest(accs, digests!, seg.digest, seg, monthOnly);
       else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, hint, monthOnly);
     }

@@ -247,7 +247,7 @@ export function usageAnalytics(q: Querier, tenant: string, p: UsageParams): Usag
   const rows = new UsageRows(p);
   const hint = Math.min(tierHint(p.fromMs, p.toMs, 0), 3_600_000);
   const digests = openDayDigests(q, tenant, p.dimensions);
-  for (const seg of daySegments(digests, p.fromMs, p.toMs, hint, () => true)) {
+  for (const seg of daySegments(digests, p.fromMs, p.toMs, { hintMs: hint, usable: () => true })) {
     if (seg.digest !== null) addUsageDigest(rows, digests!, seg.digest, seg.fromMs);
     else collectUsageLive(q, tenant, rows, seg.fromMs, seg.toMs, hint);
   }

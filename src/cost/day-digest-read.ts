@@ -62,6 +62,29 @@ export interface Segment {
   readonly digest: Span | null;
 }
 
+/** SegmentOptions say how an answer reads the parts daySegments leaves live, and which digests serve it. */
+export interface SegmentOptions {
+  /** The step hint its live parts are read at (analytics-read.ts). */
+  readonly hintMs: number;
+  /** usable(startMs, spanMs) says whether a digest of that day or hour may serve the answer. */
+  readonly usable: (startMs: number, spanMs: number) => boolean;
+  /**
+   * Hour digests serve an answer whose live parts are read at `hintMs` of an hour or more: those
+   * read a whole hour from the hour tier, as its digest did. A finer read takes it from the raw
+   * tier, whose histograms are not folded to rollup precision (a usage p95 would differ), so only
+   * an answer of counters' increments (`exact`: costs, the same in every tier) takes them then, as
+   * it takes day digests at any hint. (What tells priced tokens from unpriced is the window: the
+   * hour tier's in a digest, a raw window read live. They differ only for an identity priced in
+   * part of an hour, as when a price is added mid-hour.)
+   */
+  readonly exact?: boolean;
+  /**
+   * dayHours (an answer that needs computed cost only: the forecast's month before the range)
+   * lets a settled day's digest serve the whole hours of the day that no hour digest holds.
+   */
+  readonly dayHours?: boolean;
+}
+
 /**
  * daySegments splits [fromMs, toMs] (inclusive) into digest days (whole UTC days inside it that
  * are settled, have a digest built at the day's current stamp, and that `usable` accepts), days
@@ -71,16 +94,10 @@ export interface Segment {
  * the hours of today so far), empty hours and what is left live, usually the open hour.
  * A range that starts before the digests' tier keeps its data is read live whole: its start comes
  * from a coarser tier, whose windows straddle the days a digest would cut it into.
- * Hour digests serve only answers that read their live parts at `hintMs` of an hour or more: those
- * read a whole hour from the hour tier, as its digest did; a finer read takes it from the raw tier,
- * whose histograms are not folded to rollup precision (a p95 would differ).
- * `usable(startMs, spanMs)` says whether a digest of that day or hour may serve the answer.
- * `dayHours` (an answer that needs computed cost only: the forecast's month before the range)
- * lets a settled day's digest serve the whole hours of the day that no hour digest holds.
+ * See SegmentOptions for when hour digests serve an answer.
  */
-export function daySegments(
-  od: OpenDigests | null, fromMs: number, toMs: number, hintMs: number, usable: (startMs: number, spanMs: number) => boolean, dayHours = false,
-): Segment[] {
+export function daySegments(od: OpenDigests | null, fromMs: number, toMs: number, o: SegmentOptions): Segment[] {
+  const { hintMs, usable, exact = false, dayHours = false } = o;
   const out: Segment[] = [];
   if (od === null || fromMs < od.settled.keptFromMs) {
     out.push({ fromMs, toMs, digest: null });
@@ -90,7 +107,7 @@ export function daySegments(
     out.push({ fromMs: f, toMs: t, digest: null });
   };
   const rest = dayHours ? (f: number, t: number): void => splitDayHours(od, f, t, read, out) : read;
-  const live = hintMs < HOUR ? read : (f: number, t: number): void => splitSpans(od, f, t, 'hour', usable, rest, out);
+  const live = hintMs < HOUR && !exact ? read : (f: number, t: number): void => splitSpans(od, f, t, 'hour', usable, rest, out);
   splitSpans(od, fromMs, toMs, 'day', usable, live, out);
   return out;
 }

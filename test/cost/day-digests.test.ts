@@ -280,11 +280,12 @@ t.test('today\'s whole hours come from hour digests, with the live answers', asy
   const { store } = await openTemp(t, { now: () => NOW + 10 * MIN });
   await load(store);
   const r = await refresh(store);
-  // Today's 22 settled hours (22:00 is still open), and 22:00 and 23:00 a week ago: `period=7d`
-  // asked now starts there (the 30- and 90-day starts hold no point).
-  t.equal(r.hoursBuilt, 24, 'an hour digest for each settled hour of today and the hours a period starts in');
-  t.equal(store.digests!.keys('default', 'llm-hour/').length, 24 * 4, 'four sections each');
-  t.ok(store.digests!.get('default', hourKey(TODAY - HOUR)) === undefined, 'none for yesterday: it is settled, its day digest covers it');
+  // Today's 22 settled hours (22:00 is still open), and 22:00 and 23:00 of yesterday and of a week
+  // ago: `period=1d` and `period=7d` asked now start there (the 30- and 90-day starts hold no point).
+  t.equal(r.hoursBuilt, 26, 'an hour digest for each settled hour of today and the hours periods start in');
+  t.equal(store.digests!.keys('default', 'llm-hour/').length, 26 * 4, 'four sections each');
+  t.ok(store.digests!.get('default', hourKey(TODAY - 3 * HOUR)) === undefined, 'none for yesterday\'s 21:00: it is settled, its day digest covers it, and no period starts after it');
+  t.ok(store.digests!.get('default', hourKey(TODAY - HOUR)) !== undefined, 'one for yesterday\'s 23:00');
   t.ok(store.digests!.get('default', hourKey(TODAY - 7 * DAY + 21 * HOUR)) === undefined, 'none for 21:00 a week ago');
   t.ok(store.digests!.get('default', hourKey(TODAY - 7 * DAY + 22 * HOUR)) !== undefined, 'one for 22:00 a week ago');
   t.ok(sameAsLive(t, store, TODAY_RANGES), `${TODAY_RANGES.length * GROUPS.length * 6} answers equal the live ones`);
@@ -322,14 +323,17 @@ t.test('an answer over a usual period reads no whole hour from the series', asyn
   const { store } = await openTemp(t, { now: () => clock });
   await load(store);
   await refresh(store);
-  for (const days of [7]) {
+  for (const days of [1, 7]) {
     // `period=7d` asked at 22:10, and the same range from the hour before it on.
     for (const [name, from] of [[`period=${days}d`, clock - days * DAY], [`${days} days from a whole hour`, NOW - days * DAY]] as const) {
       t.ok(sameAsLive(t, store, [[name, from, clock]], clock), `${name}: answers equal the live ones`);
-      for (const [what, run] of [
+      const answers: Array<[string, (q: Querier) => unknown]> = [
         ['costs', (q: Querier) => costsAnalytics(q, 'default', { fromMs: from, toMs: clock, groupBy: ['agent'], stepMs: 0, nowMs: clock })],
-        ['usage', (q: Querier) => usageAnalytics(q, 'default', { fromMs: from, toMs: clock, groupBy: ['agent'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })],
-      ] as const) {
+      ];
+      // A usage answer over less than 7 days not on whole hours reads at the raw tier's
+      // precision: no hour digest (SegmentOptions); over 7 days it reads at 1 h.
+      if (days >= 7) answers.push(['usage', (q: Querier) => usageAnalytics(q, 'default', { fromMs: from, toMs: clock, groupBy: ['agent'], stepMs: 0, dimensions: DEFAULT_DIMENSION_LABELS })]);
+      for (const [what, run] of answers) {
         const rd = reads(store.querier());
         run(rd.q);
         // The open hour, and for a start inside an hour that hour's rest (a read may start 2 h
@@ -464,7 +468,7 @@ t.test('hour digests give way to the day digest once their day is settled', asyn
   let clock = NOW + 10 * MIN;
   const { store } = await openTemp(t, { now: () => clock });
   await load(store);
-  t.equal((await refresh(store)).hoursBuilt, 22 + 2, 'today\'s settled hours, and 22:00 and 23:00 a week ago');
+  t.equal((await refresh(store)).hoursBuilt, 22 + 2 + 2, 'today\'s settled hours, and 22:00 and 23:00 of yesterday and a week ago');
   // Past midnight: points in 22:00, 23:00 and 00:00, then compaction settles the day.
   clock = TODAY + DAY + HOUR + 10 * MIN;
   const app = store.appender();
@@ -473,13 +477,15 @@ t.test('hour digests give way to the day digest once their day is settled', asyn
   await app.commit();
   await store.compact();
   const r = await refresh(store);
-  // Now `period=7d` starts at 01:00 six days before yesterday: those 23 hours are built, and the
-  // old start's (22:00 and 23:00 a day earlier) removed with yesterday's.
-  t.same([r.built, r.hoursRemoved, r.hoursBuilt], [1, 22 + 2, 1 + 23], 'the day digest built, its hours\' removed, 00:00 and the period start digested');
+  // Now `period=1d` starts at yesterday's 01:00: its hours from 01:00 stay (22:00 and 23:00 built
+  // now), 00:00 goes, as do the old period starts (the day before's and 8 days back's 22:00 and
+  // 23:00); `period=7d` starts at 01:00 six days before yesterday: 23 hours built.
+  t.same([r.built, r.hoursRemoved, r.hoursBuilt], [1, 5, 1 + 2 + 23], 'the day digest built, the hours no period starts in removed, 00:00 digested');
   const hours = new Set(store.digests!.keys('default', 'llm-hour/').map(keyHour));
   const want = [TODAY + DAY];
-  for (let h = 1; h < 24; h++) want.push(TODAY - 6 * DAY + h * HOUR);
-  t.same([...hours].sort(), want.sort(), 'today\'s 00:00 is left, and the hours the period starts in');
+  for (let h = 1; h < 24; h++) want.push(TODAY + h * HOUR, TODAY - 6 * DAY + h * HOUR);
+  t.same([...hours].sort(), want.sort(), 'today\'s 00:00 is left, and the hours periods start in');
+  t.equal(store.digests!.get('default', hourKey(TODAY)), undefined, 'yesterday\'s 00:00 is gone: its day digest covers it');
   t.ok(store.digests!.get('default', dayKey(TODAY)) !== undefined, 'yesterday has its day digest');
   t.ok(sameAsLive(t, store, [['two days to now', TODAY - DAY, clock], ['yesterday noon to 00:59', TODAY + 12 * HOUR, TODAY + DAY + HOUR - 1]], clock), 'answers equal the live ones');
 });
