@@ -137,19 +137,36 @@ export class CostAccs {
 export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): CostsData {
   const accs = new CostAccs(p);
   const digests = openDayDigests(q, tenant);
-  const collect = (fromMs: number, toMs: number, hint: number, monthOnly: boolean, usable: (startMs: number, spanMs: number) => boolean) => {
-    for (const seg of daySegments(digests, fromMs, toMs, { hintMs: hint, usable, exact: true, dayHours: monthOnly })) {
-      if (seg.digest !== null) addCostDigest(accs, digests!, seg.digest, seg, monthOnly);
-      else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, hint, monthOnly);
-    }
-  };
-  collect(p.fromMs, p.toMs, tierHint(p.fromMs, p.toMs, p.stepMs), false, (start, span) => accs.nTrend === 0 || cutsAligned(accs.cuts, start, span));
   // Forecast: linear from the month so far, when the range ends in the current UTC month. The
-  // main pass saw the month from `from` on; only a range starting after the 1st needs the rest,
-  // computed cost only: read at 1 h (counters' increments are exact in the hour tier, whose whole
+  // main pass sees the month from `from` on; a range starting after the 1st needs the rest too,
+  // computed cost only (the month part). When `from` falls inside an hour, the main pass's first
+  // live read starts at that hour and hands what comes before `from` to the month part: each live
+  // read costs about the same per series however short, and this one was made twice.
+  const monthPart = accs.forecast && p.fromMs > accs.monthStart;
+  const shared = monthPart && p.fromMs % HOUR_MS !== 0 ? Math.max(accs.monthStart, Math.floor(p.fromMs / HOUR_MS) * HOUR_MS) : p.fromMs;
+  let monthTo = p.fromMs - 1;
+  const hint = tierHint(p.fromMs, p.toMs, p.stepMs);
+  const usable = (start: number, span: number): boolean => accs.nTrend === 0 || cutsAligned(accs.cuts, start, span);
+  for (const seg of daySegments(digests, p.fromMs, p.toMs, { hintMs: hint, usable, exact: true })) {
+    if (seg.digest !== null) addCostDigest(accs, digests!, seg.digest, seg, false);
+    else if (seg.fromMs === p.fromMs && shared < p.fromMs) {
+      // The rest of the hour `from` falls in is what a read at `hint` takes from the finest tier
+      // (analytics-read.ts, pieces): read so, from the hour's start.
+      const hourEnd = Math.min(seg.toMs, Math.ceil(p.fromMs / HOUR_MS) * HOUR_MS - 1);
+      collectCostsLive(q, tenant, accs, shared, hourEnd, 1, false, p.fromMs);
+      if (hourEnd < seg.toMs) collectCostsLive(q, tenant, accs, hourEnd + 1, seg.toMs, hint, false);
+      monthTo = shared - 1;
+    } else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, hint, false);
+  }
+  // The month part is read at 1 h (counters' increments are exact in the hour tier, whose whole
   // hours day digests hold; the edges come from the finer tiers), so that the day `from` falls in
   // is taken from that day's digest, not from the series.
-  if (accs.forecast && p.fromMs > accs.monthStart) collect(accs.monthStart, p.fromMs - 1, HOUR_MS, true, () => true);
+  if (monthPart && monthTo >= accs.monthStart) {
+    for (const seg of daySegments(digests, accs.monthStart, monthTo, { hintMs: HOUR_MS, usable: () => true, exact: true, dayHours: true })) {
+      if (seg.digest !== null) addCostDigest(accs, digests!, seg.digest, seg, true);
+      else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, HOUR_MS, true);
+    }
+  }
   return accs.finish();
 }
 
@@ -168,9 +185,10 @@ function cutsAligned(cuts: readonly number[], startMs: number, spanMs: number): 
 
 /**
  * collectCostsLive adds what the series hold in [fromMs, toMs] to `accs`, reading at `hint`;
- * `monthOnly` adds only computed cost to the month so far (the forecast's part before the range).
+ * `monthOnly` adds only computed cost to the month so far (the forecast's part before the range),
+ * and so do the samples before `monthOnlyBefore` (a read that starts in the month part).
  */
-export function collectCostsLive(q: Querier, tenant: string, accs: CostAccs, fromMs: number, toMs: number, hint: number, monthOnly: boolean): void {
+export function collectCostsLive(q: Querier, tenant: string, accs: CostAccs, fromMs: number, toMs: number, hint: number, monthOnly: boolean, monthOnlyBefore = fromMs): void {
   const group = (labels: Labels): Acc => accs.acc((d) => getLabel(labels, d));
   if (monthOnly) {
     forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC), eq(COST_SOURCE, 'computed')], fromMs, toMs, hint, perSeries((labels) => {
@@ -194,9 +212,13 @@ export function collectCostsLive(q: Querier, tenant: string, accs: CostAccs, fro
   const cuts = accs.cuts;
   forEachIncrement(q, tenant, [eq(METRIC_NAME, COST_METRIC)], fromMs, toMs, hint, perSeries((labels) => {
     const a = group(labels);
-    if (getLabel(labels, COST_SOURCE) === 'reported') return (_t: number, inc: number) => { a.json.reported_cost_usd += inc; };
+    if (getLabel(labels, COST_SOURCE) === 'reported') return (t: number, inc: number) => { if (t >= monthOnlyBefore) a.json.reported_cost_usd += inc; };
     const seen = pricedOf(labels);
     return (t: number, inc: number) => {
+      if (t < monthOnlyBefore) {
+        a.monthCost += inc;
+        return;
+      }
       a.json.cost_usd += inc;
       if (forecast && t >= monthStart) a.monthCost += inc;
       if (a.trend !== null) a.trend[accs.trendIndex(t)]! += inc;
@@ -210,6 +232,7 @@ export function collectCostsLive(q: Querier, tenant: string, accs: CostAccs, fro
     const kind = (KIND_NAMES as readonly string[]).indexOf(getLabel(labels, KIND_LABEL));
     const seen = priced.get(dimsKey(labels));
     return (t: number, inc: number) => {
+      if (t < monthOnlyBefore) return;
       switch (kind) {
         case TokenKind.Input: a.input_tokens += inc; break;
         case TokenKind.CacheRead: a.input_tokens += inc; a.cache_read_tokens += inc; break;
@@ -223,7 +246,7 @@ export function collectCostsLive(q: Querier, tenant: string, accs: CostAccs, fro
   }), cuts);
   forEachIncrement(q, tenant, [eq(METRIC_NAME, CALLS_METRIC)], fromMs, toMs, hint, perSeries((labels) => {
     const a = group(labels).json;
-    return (_t: number, inc: number) => { a.calls += inc; };
+    return (t: number, inc: number) => { if (t >= monthOnlyBefore) a.calls += inc; };
   }));
 }
 

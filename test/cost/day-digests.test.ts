@@ -300,7 +300,7 @@ t.test('today\'s whole hours come from hour digests, with the live answers', asy
     t.same(rd.spans, [], `${what} of today's whole hours: no series read at all`);
   }
   // Edges inside hours: only the first (settled, partial) day and the last partial hour are read
-  // (from 2 h before each, the sample before it), and the month before the range (the forecast's part).
+  // (from 2 h before each, the sample before it; the first from its hour's start, which the forecast's month part shares), and the month before the range.
   const from = TODAY - 8 * DAY + 3 * HOUR + 17 * MIN, to = NOW - 23 * MIN;
   const firstEnd = Math.ceil(from / DAY) * DAY;
   for (const [what, run] of [
@@ -309,7 +309,7 @@ t.test('today\'s whole hours come from hour digests, with the live answers', asy
   ] as const) {
     const rd = reads(store.querier());
     run(rd.q);
-    t.ok(rd.spans.length > 0 && rd.spans.every(([s, e]) => e < from || (s >= from - 2 * HOUR && e < firstEnd) || (s >= NOW - HOUR - 2 * HOUR && e <= to)),
+    t.ok(rd.spans.length > 0 && rd.spans.every(([s, e]) => e < from || (s >= Math.floor(from / HOUR) * HOUR - 2 * HOUR && e < firstEnd) || (s >= NOW - HOUR - 2 * HOUR && e <= to)),
       `${what}: only the first day and the last partial hour are read: ${JSON.stringify(rd.spans.map(([s, e]) => [(s - TODAY) / HOUR, (e - TODAY) / HOUR]))}`);
   }
   // A trend whose bucket starts fall inside hours cannot take those hours from digests: read live, same answer.
@@ -342,6 +342,12 @@ t.test('an answer over a usual period reads no whole hour from the series', asyn
         t.ok(rd.spans.every(([s, e]) => (s >= NOW - 2 * HOUR && e <= clock) || (s >= Math.floor(from / HOUR) * HOUR - 2 * HOUR && e < Math.ceil(from / HOUR) * HOUR)),
           `${what} ${name}: only the open hour${from % HOUR !== 0 ? ' and the rest of the first' : ''} read: ${JSON.stringify(rd.spans.map(([s, e]) => [(s - TODAY) / HOUR, (e - TODAY) / HOUR]))}`);
         if (from % HOUR === 0) t.same(parts, [], `${what} ${name}: nothing before today read`);
+        if (what === 'costs' && from % HOUR !== 0) {
+          // The forecast's month before the range shares the hour the range starts in: one read.
+          const h0 = Math.floor(from / HOUR) * HOUR;
+          const first = rd.spans.filter(([s, e]) => s < from && e >= h0 && e < h0 + HOUR);
+          t.equal(first.length, 3, `${what} ${name}: the hour it starts in is read once for the range and the month before it (cost, tokens, calls)`);
+        }
       }
     }
   }
