@@ -142,6 +142,20 @@ export class ByteReader {
   }
 
   bits(width: number): number {
+    if (width <= 24) {
+      // Fewer than 8 bits are pending between calls, so at most 31 are held here: integer
+      // shifts and masks take the same bits the general loop below takes by division.
+      let acc = this.bitAcc, cnt = this.bitCount;
+      while (cnt < width) {
+        acc = acc * 256 + this.u8();
+        cnt += 8;
+      }
+      cnt -= width;
+      const part = acc >>> cnt;
+      this.bitAcc = acc & ((1 << cnt) - 1);
+      this.bitCount = cnt;
+      return part;
+    }
     let v = 0;
     while (width > 0) {
       const take = width > 24 ? 24 : width;

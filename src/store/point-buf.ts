@@ -45,6 +45,8 @@ export class PointBuf {
   readonly cols: BucketColumns | null;
 
   constructor(kind: MetricKind, capacity = 16, cols: BucketColumns | null = null) {
+    // A column of length 0 is one the kind does not use, and grow keeps it so.
+    capacity = Math.max(1, capacity);
     this.kind = kind;
     this.n = 0;
     const gauge = kind === MetricKind.Gauge;
@@ -66,6 +68,7 @@ export class PointBuf {
   clear(): void {
     this.n = 0;
     this.hists.length = 0;
+    this.cols?.reuse();
   }
 
   /** truncate keeps the first `n` windows. */

@@ -11,6 +11,7 @@ import { boundaries, chooseTier, plan, type Segment } from './tier-select.js';
 import type { Tier } from './tier.js';
 import { Variant, VARIANT_SUFFIX, bucketBounds, cumulativeView, formatLe, gaugeView, histogramBucketViews, histogramFloatView, histogramView, thinSeries, viewRange, virtualLabels, type ViewRange } from './view.js';
 import { BucketColumns } from './bucket-columns.js';
+import { PointBuf } from './point-buf.js';
 
 /** ViewRef is one selected Prometheus series: a stored series seen through a variant. */
 interface ViewRef {
@@ -179,15 +180,16 @@ export class LmdbQuerier implements Querier {
       if (g === undefined) groups.set(ref.rec.id, [ref]);
       else g.push(ref);
     }
-    let spare: BucketColumns | null = null;
+    let spare: PointBuf | null = null;
     for (const group of groups.values()) {
       const rec = group[0]!.rec;
       // Histograms selected under their bare name need their windows' histograms; the others are
       // read into columns of what the classic views take.
       const w = this.readSeries(tier, rec, r, group.every((ref) => ref.variant !== Variant.Plain), spare);
-      if (w.pts.cols !== null) spare = w.pts.cols;
-      if (w.pts.n === 0) continue;
-      for (const ref of group) this.pushViews(ref, tier, r, w, leMs, thin, floats, histograms);
+      if (w.pts.n > 0) for (const ref of group) this.pushViews(ref, tier, r, w, leMs, thin, floats, histograms);
+      // The views copied what they read, so the buffer serves the next series; a histogram view
+      // keeps its windows' histograms (its base is read lazily), and with them its buffer.
+      if (rec.kind !== MetricKind.Histogram || w.pts.cols !== null) spare = w.pts;
     }
     if (thin) for (let i = 0; i < floats.length; i++) floats[i] = thinned(floats[i]!);
     floats.sort((a, b) => compareLabels(a.labels, b.labels));
@@ -217,19 +219,21 @@ export class LmdbQuerier implements Querier {
   /**
    * readSeries reads one series' windows of one tier: a histogram's into BucketColumns when
    * `classic` (only its `_bucket`, `_sum` and `_count` views are read), and again as histograms
-   * when a window brought bounds the columns were not made for. `spare` are columns whose last
-   * reader is done with them, reused when they are for the same bounds.
+   * when a window brought bounds the columns were not made for. `spare` is a buffer whose last
+   * reader is done with it, read into when it suits.
    */
-  private readSeries(tier: Tier, rec: SeriesRecord, r: ViewRange, classic: boolean, spare: BucketColumns | null): SeriesWindows {
+  private readSeries(tier: Tier, rec: SeriesRecord, r: ViewRange, classic: boolean, spare: PointBuf | null): SeriesWindows {
+    const suits = spare !== null && spare.kind === rec.kind;
     if (classic && rec.kind === MetricKind.Histogram) {
       const bounds = rec.meta.bounds;
       const given = bounds !== undefined && bounds.length > 0;
       const les = bucketBounds(bounds, null);
-      const cols = spare !== null && spare.isFor(les, given) ? spare.reuse() : new BucketColumns(les, given, 0);
-      const w = readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx, bounds, cols);
+      const into = suits && spare!.cols !== null && spare!.cols.isFor(les, given) ? spare! : new PointBuf(rec.kind, 0, new BucketColumns(les, given, 0));
+      const w = readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx, bounds, into);
       if (w.pts.cols!.fits) return w;
     }
-    return readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx, rec.meta.bounds);
+    const into = suits && rec.kind !== MetricKind.Histogram ? spare! : null;
+    return readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx, rec.meta.bounds, into);
   }
 
   /** hasData says whether a series has a window overlapping [startMs, endMs] in any tier. */

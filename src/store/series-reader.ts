@@ -37,19 +37,31 @@ export function retiredKey(tier: number, id: number): Buffer {
  */
 const SCRATCH = [new PointBuf(MetricKind.Counter, 512), new PointBuf(MetricKind.Gauge, 512), new PointBuf(MetricKind.Histogram, 64)];
 
-/** MAX_PRESIZE bounds the windows a columns read makes room for before it knows how many there are. */
+/** MAX_PRESIZE bounds the windows a reused buffer makes room for before it knows how many there are. */
 const MAX_PRESIZE = 1 << 16;
 
 /**
- * readWindows reads one series' windows of one tier. With `cols` (a histogram read for its
- * classic views only), windows are kept as BucketColumns rows, `pts.cols` (see bucket-columns.ts).
+ * readWindows reads one series' windows of one tier into a new buffer, or into `into` (a buffer
+ * of the same kind whose last reader is done with it; its windows are dropped). A histogram
+ * buffer with BucketColumns (`into.cols`, a read for the classic views only) keeps its windows
+ * as rows of those (see bucket-columns.ts).
  */
-export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, bounds?: ArrayLike<number> | null, cols: BucketColumns | null = null): SeriesWindows {
-  // Sized for the range when it is short (an analytics read of a few hour windows per series of
-  // thousands allocated, and zero-filled, 64 windows of columns each); longer reads grow it.
-  const columns = kind === MetricKind.Histogram ? cols : null;
-  // Columns are read for whole ranges (a day of raw windows): sized for it at once, not doubled.
-  const pts = new PointBuf(kind, Math.max(4, Math.min(columns !== null ? MAX_PRESIZE : 64, toIdx - fromIdx + 1)), columns);
+export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, bounds?: ArrayLike<number> | null, into: PointBuf | null = null): SeriesWindows {
+  const span = toIdx - fromIdx + 1;
+  let pts: PointBuf;
+  if (into !== null) {
+    // A buffer that serves series after series is sized for the whole range once, not doubled
+    // for each (fresh memory for a day of raw windows was a third of a day-long read).
+    if (into.kind !== kind) throw new RangeError(`a ${kind} read into a ${into.kind} buffer`);
+    pts = into;
+    pts.clear();
+    pts.reserve(Math.min(MAX_PRESIZE, span));
+  } else {
+    // Sized for the range when it is short (an analytics read of a few hour windows per series of
+    // thousands allocated, and zero-filled, 64 windows of columns each); longer reads grow it.
+    pts = new PointBuf(kind, Math.max(4, Math.min(64, span)));
+  }
+  const columns = pts.cols;
   let baseSum = 0;
   let summary: HistSummary | null = kind === MetricKind.Histogram ? HistSummary.forBounds(bounds) : null;
   let retiredHist: SparseHistogram | null = null;
