@@ -202,7 +202,7 @@ export class LmdbQuerier implements Querier {
     const rec = ref.rec;
     const name = metricName(rec.labels);
     if (ref.variant === Variant.Plain) {
-      if (rec.kind === MetricKind.Counter) pushNonEmpty(floats, cumulative(cumulativeView(rec.labels, tier, r, w, w.baseSum, (i) => w.pts.a[i]!, w.pts.b)));
+      if (rec.kind === MetricKind.Counter) pushNonEmpty(floats, cumulative(cumulativeView(rec.labels, tier, r, w, w.baseSum, (i) => w.pts.a[i]!, w.pts.b, thin)));
       else if (rec.kind === MetricKind.Gauge) pushNonEmpty(floats, gaugeView(rec.labels, r, w));
       else {
         const h = histogramView(rec.labels, tier, r, w);
@@ -212,7 +212,7 @@ export class LmdbQuerier implements Querier {
       const les = bucketBounds(rec.meta.bounds, w).filter((le) => leMs.every((m) => m.matches(formatLe(le))));
       for (const s of histogramBucketViews(rec.labels, name, tier, r, w, les, thin)) pushNonEmpty(floats, cumulative(s));
     } else {
-      pushNonEmpty(floats, cumulative(histogramFloatView(rec.labels, name, tier, r, w, ref.variant, 0)));
+      pushNonEmpty(floats, cumulative(histogramFloatView(rec.labels, name, tier, r, w, ref.variant, 0, thin)));
     }
   }
 

@@ -76,10 +76,19 @@ function isRaw(v: number): boolean {
  * after a gap (or the series' first) is preceded by a sample at its start holding the total
  * before it (0 at creation).
  */
-export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null = null): FloatSeries {
+export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null = null, thin = false): FloatSeries {
+  // Walked twice: counted, then stored in arrays of their final size (arrays of twice the
+  // windows, then copied to size, were most of a day-long counter read), whole or thinned.
+  const out = new Samples();
+  walkCumulative(tier, r, w, base, inc, raw, out);
+  out.store(thin);
+  walkCumulative(tier, r, w, base, inc, raw, out);
+  return out.series(labels);
+}
+
+/** walkCumulative hands cumulativeView's samples to `out` in order. */
+function walkCumulative(tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null, out: Samples): void {
   const pts = w.pts;
-  const ts = new Float64Array(2 * pts.n), vs = new Float64Array(2 * pts.n);
-  let k = 0;
   let cum = base;
   for (let i = 0; i < pts.n; i++) {
     const idx = pts.idx[i]!;
@@ -87,33 +96,93 @@ export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: Seri
     const before = cum;
     cum += inc(i);
     if (raw !== null && isRaw(raw[i]!)) {
-      if (t >= r.startMs && t <= r.endMs) {
-        ts[k] = t;
-        vs[k++] = raw[i]!;
-      }
+      if (t >= r.startMs && t <= r.endMs) out.add(t, raw[i]!);
       continue;
     }
     const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
     if (gap) {
       const s = gapTime(tier, idx, t);
-      if (s >= r.startMs && s <= r.endMs) {
-        ts[k] = s;
-        vs[k++] = before;
-      }
+      if (s >= r.startMs && s <= r.endMs) out.add(s, before);
     }
-    if (t >= r.startMs && t <= r.endMs) {
-      ts[k] = t;
-      vs[k++] = cum;
-    }
+    if (t >= r.startMs && t <= r.endMs) out.add(t, cum);
   }
-  return { labels, timestamps: ts.slice(0, k), values: vs.slice(0, k) };
+}
+
+const NO_SAMPLES = new Float64Array(0);
+
+/**
+ * Samples collects a view's samples over two walks: the first counts them (and their drops and
+ * NaNs), the second stores them in arrays of their final size, every one or, thinned for
+ * SelectHints.thin, the first, the last and the two around every drop (see thinSeries).
+ */
+class Samples {
+  private n = 0;
+  private drops = 0;
+  private nan = false;
+  private storing = false;
+  private thinning = false;
+  private prevT = 0;
+  private prevV = 0;
+  private lastKept = -1;
+  private k = 0;
+  private ts: Float64Array = NO_SAMPLES;
+  private vs: Float64Array = NO_SAMPLES;
+
+  add(t: number, v: number): void {
+    const i = this.n++;
+    if (!this.storing) {
+      if (v !== v) this.nan = true;
+      else if (i > 0 && v < this.prevV) this.drops++;
+      this.prevV = v;
+      return;
+    }
+    if (!this.thinning) {
+      this.ts[this.k] = t;
+      this.vs[this.k++] = v;
+      return;
+    }
+    if (i === 0 || v < this.prevV) {
+      if (i > 0 && this.lastKept !== i - 1) this.keep(this.prevT, this.prevV);
+      this.keep(t, v);
+      this.lastKept = i;
+    }
+    this.prevT = t;
+    this.prevV = v;
+  }
+
+  private keep(t: number, v: number): void {
+    this.ts[this.k] = t;
+    this.vs[this.k++] = v;
+  }
+
+  /** store ends the counting walk: the next stores the samples (thinned with `thin` when that drops some). */
+  store(thin: boolean): void {
+    const n = this.n;
+    this.thinning = thin && !this.nan && n > 2 && 2 + 2 * this.drops < n;
+    const size = this.thinning ? 2 + 2 * this.drops : n;
+    this.ts = new Float64Array(size);
+    this.vs = new Float64Array(size);
+    this.storing = true;
+    this.n = 0;
+  }
+
+  series(labels: Labels): FloatSeries {
+    if (!this.thinning) return { labels, timestamps: this.ts, values: this.vs };
+    if (this.lastKept !== this.n - 1) this.keep(this.prevT, this.prevV);
+    return { labels, timestamps: this.ts.subarray(0, this.k), values: this.vs.subarray(0, this.k), count: this.n };
+  }
 }
 
 /** gaugeView stamps each window's `last` at its last point's time. */
 export function gaugeView(labels: Labels, r: ViewRange, w: SeriesWindows): FloatSeries {
   const pts = w.pts;
-  const ts = new Float64Array(pts.n), vs = new Float64Array(pts.n);
   let k = 0;
+  for (let i = 0; i < pts.n; i++) {
+    const e = pts.t[i]!;
+    if (e >= r.startMs && e <= r.endMs) k++;
+  }
+  const ts = new Float64Array(k), vs = new Float64Array(k);
+  k = 0;
   for (let i = 0; i < pts.n; i++) {
     const e = pts.t[i]!;
     if (e >= r.startMs && e <= r.endMs) {
@@ -121,7 +190,7 @@ export function gaugeView(labels: Labels, r: ViewRange, w: SeriesWindows): Float
       vs[k++] = pts.a[i]!;
     }
   }
-  return { labels, timestamps: ts.slice(0, k), values: vs.slice(0, k) };
+  return { labels, timestamps: ts, values: vs };
 }
 
 /** histogramView is the bare-name histogram series: per-sample deltas over a lazy base. */
@@ -274,21 +343,21 @@ export function virtualLabels(labels: Labels, name: string, v: Variant, le?: num
 }
 
 /** histogramFloatViews builds `_bucket{le}` (for `les`), `_sum` and `_count` float series. */
-export function histogramFloatView(labels: Labels, name: string, tier: Tier, r: ViewRange, w: SeriesWindows, v: Variant, le: number): FloatSeries {
+export function histogramFloatView(labels: Labels, name: string, tier: Tier, r: ViewRange, w: SeriesWindows, v: Variant, le: number, thin = false): FloatSeries {
   const hs = w.pts.hists, cols = w.pts.cols;
   const vl = virtualLabels(labels, name, v, le);
   // Header summaries give the base; bounds they lack fall back to decoding earlier windows.
   const summary = w.baseSummary;
   switch (v) {
     case Variant.Sum:
-      return cumulativeView(vl, tier, r, w, summary !== null ? summary.sum : w.fullBase().sum, cols !== null ? (i) => cols.sums[i]! : (i) => hs[i]!.sum);
+      return cumulativeView(vl, tier, r, w, summary !== null ? summary.sum : w.fullBase().sum, cols !== null ? (i) => cols.sums[i]! : (i) => hs[i]!.sum, null, thin);
     case Variant.Count:
-      return cumulativeView(vl, tier, r, w, summary !== null ? summary.count : w.fullBase().count, cols !== null ? (i) => cols.counts[i]! : (i) => hs[i]!.count);
+      return cumulativeView(vl, tier, r, w, summary !== null ? summary.count : w.fullBase().count, cols !== null ? (i) => cols.counts[i]! : (i) => hs[i]!.count, null, thin);
     default: {
       const base = summary?.countLE(le) ?? w.fullBase().countLE(le);
       const l = cols !== null ? cols.column(le) : -1;
-      if (l >= 0) return cumulativeView(vl, tier, r, w, base, (i) => cols!.le[i * cols!.width + l]!);
-      return cumulativeView(vl, tier, r, w, base, (i) => hs[i]!.countLE(le));
+      if (l >= 0) return cumulativeView(vl, tier, r, w, base, (i) => cols!.le[i * cols!.width + l]!, null, thin);
+      return cumulativeView(vl, tier, r, w, base, (i) => hs[i]!.countLE(le), null, thin);
     }
   }
 }
