@@ -1,5 +1,10 @@
 import t from 'tap';
-import { SparseHistogram } from '../../src/model/hdr.js';
+import { PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram } from '../../src/model/hdr.js';
+import { BucketColumns } from '../../src/store/bucket-columns.js';
+import type { StoreDbs } from '../../src/store/dbs.js';
+import type { LmdbStore } from '../../src/store/lmdb-store.js';
+import { PointBuf } from '../../src/store/point-buf.js';
+import { readWindows } from '../../src/store/series-reader.js';
 import { Matcher } from '../../src/model/matcher.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import type { FloatSeries, Querier, SelectHints } from '../../src/store/interface.js';
@@ -188,3 +193,23 @@ function firstDifference(a: string, b: string): string {
   while (i < a.length && a[i] === b[i]) i++;
   return i === a.length && i === b.length ? '' : `${i}: ${a.slice(Math.max(0, i - 80), i + 80)} / ${b.slice(Math.max(0, i - 80), i + 80)}`;
 }
+
+t.test('a read into bucket columns merges the same full base as a read of histograms', async (t) => {
+  const store = (await load(t)) as LmdbStore;
+  const dbs = (store as unknown as { dbs: StoreDbs }).dbs;
+  const tier = store.tiers[0]!;
+  const rec = store.querier().select('default', [new Matcher('=', '__name__', 'lat_seconds'), new Matcher('=', 'job', 'a')], { startMs: NOW - HOUR, endMs: NOW });
+  t.equal(rec.histograms.length, 1);
+  const id = 1; // lat_seconds{job="a"}, the first series created
+  for (const startMs of [NOW - DAY - 17 * MIN, NOW - 5 * HOUR - 4321, NOW - 10 * MIN]) {
+    const fromIdx = tier.index(startMs) - 1, toIdx = tier.index(NOW);
+    const objects = readWindows(dbs, tier, id, MetricKind.Histogram, fromIdx, toIdx);
+    const into = new PointBuf(MetricKind.Histogram, 4, new BucketColumns([...PROMETHEUS_DEFAULT_BUCKETS, Infinity], false, 4));
+    const cols = readWindows(dbs, tier, id, MetricKind.Histogram, fromIdx, toIdx, null, into);
+    t.ok(cols.pts.cols !== null && cols.pts.n === objects.pts.n && cols.pts.n > 0, 'the same windows');
+    const a = objects.fullBase(), b = cols.fullBase();
+    t.same({ count: b.count, sum: b.sum, indices: Array.from(b.indices.subarray(0, b.size)), counts: Array.from(b.counts.subarray(0, b.size)) },
+      { count: a.count, sum: a.sum, indices: Array.from(a.indices.subarray(0, a.size)), counts: Array.from(a.counts.subarray(0, a.size)) }, `full base before ${startMs}`);
+    t.ok(a.count > 0, 'windows before the range');
+  }
+});
