@@ -131,6 +131,8 @@ export class ByteReader {
 
   svarint(): number {
     const u = this.uvarint();
+    // The parity of a small value by its low bit: `%` on a double is a division.
+    if (u < 2147483648) return (u & 1) === 1 ? -(u + 1) / 2 : u / 2;
     return u % 2 === 1 ? -(u + 1) / 2 : u / 2;
   }
 
