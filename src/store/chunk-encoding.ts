@@ -277,10 +277,18 @@ function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number, clock: Windo
     }
     case MetricKind.Histogram: {
       let prevBounds: Float64Array | null = null;
-      // Columns take numbers out of each window: one histogram decodes them all.
-      const into = out.cols !== null ? histScratch : null;
+      if (out.cols !== null) {
+        // Columns take numbers out of each window: one histogram decodes them all.
+        out.reserve(keep);
+        for (let i = 0; i < keep; i++) {
+          const h = decodeHistogram(r, prevBounds, histScratch);
+          if (h.bounds !== null) prevBounds = h.bounds;
+          out.pushRow(colScratch[i]!, h, timeScratch[i]!);
+        }
+        break;
+      }
       for (let i = 0; i < keep; i++) {
-        const h = decodeHistogram(r, prevBounds, into);
+        const h = decodeHistogram(r, prevBounds);
         if (h.bounds !== null) prevBounds = h.bounds;
         out.pushHistogram(colScratch[i]!, h, timeScratch[i]!);
       }

@@ -277,6 +277,17 @@ export class PointBuf {
     this.e[i] = count;
   }
 
+  /**
+   * pushRow appends a histogram window to `cols` (a buffer read into BucketColumns, with room
+   * reserved): the window's numbers are taken out of `h`, which the caller may reuse.
+   */
+  pushRow(w: number, h: SparseHistogram, t: number): void {
+    const i = this.n++;
+    this.idx[i] = w;
+    this.t[i] = t;
+    this.cols!.set(i, h);
+  }
+
   /** pushHistogram appends a histogram window: kept by reference, or into `cols` (then `h` may be reused). */
   pushHistogram(w: number, h: SparseHistogram, t: number): void {
     this.insertAt(this.n, w);
