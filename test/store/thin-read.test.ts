@@ -107,6 +107,7 @@ const EXPRS = [
   'sum by (le) (rate(rpc_seconds_bucket[RANGE]))',
   'increase(req_total[RANGE])',
   'rate(req_total[RANGE] offset 37m)',
+  `increase(req_total[RANGE] @ ${(NOW - 3 * HOUR) / 1000})`,
   'resets(req_total[RANGE])',
   'delta(temp[RANGE])',
   'sum(rate(temp[RANGE]))',
