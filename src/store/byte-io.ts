@@ -7,6 +7,7 @@
 
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const TWO32 = 4294967296;
 
 /** ByteWriter is a growable output buffer; `reset()` lets one writer serve many encodes. */
@@ -102,16 +103,20 @@ export class ByteWriter {
 
 /** ByteReader reads what ByteWriter wrote. */
 export class ByteReader {
-  buf: Uint8Array;
+  readonly buf: Uint8Array;
   pos: number;
   private bitAcc: number;
   private bitCount: number;
+
+  /** view reads f64s; made on the first (a histogram window's sum is one). */
+  private view: DataView | null;
 
   constructor(buf: Uint8Array, pos = 0) {
     this.buf = buf;
     this.pos = pos;
     this.bitAcc = 0;
     this.bitCount = 0;
+    this.view = null;
   }
 
   u8(): number {
@@ -131,17 +136,34 @@ export class ByteReader {
 
   svarint(): number {
     const u = this.uvarint();
+    // The parity of a small value by its low bit: `%` on a double is a division.
+    if (u < 2147483648) return (u & 1) === 1 ? -(u + 1) / 2 : u / 2;
     return u % 2 === 1 ? -(u + 1) / 2 : u / 2;
   }
 
   f64(): number {
     if (this.pos + 8 > this.buf.length) throw new RangeError('chunk truncated');
-    for (let i = 0; i < 8; i++) f64Bytes[i] = this.buf[this.pos + i]!;
+    // Written in the platform's byte order (ByteWriter.f64 copies a Float64Array's bytes).
+    const v = (this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength)).getFloat64(this.pos, LITTLE_ENDIAN);
     this.pos += 8;
-    return f64[0]!;
+    return v;
   }
 
   bits(width: number): number {
+    if (width <= 24) {
+      // Fewer than 8 bits are pending between calls, so at most 31 are held here: integer
+      // shifts and masks take the same bits the general loop below takes by division.
+      let acc = this.bitAcc, cnt = this.bitCount;
+      while (cnt < width) {
+        acc = acc * 256 + this.u8();
+        cnt += 8;
+      }
+      cnt -= width;
+      const part = acc >>> cnt;
+      this.bitAcc = acc & ((1 << cnt) - 1);
+      this.bitCount = cnt;
+      return part;
+    }
     let v = 0;
     while (width > 0) {
       const take = width > 24 ? 24 : width;

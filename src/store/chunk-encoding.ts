@@ -1,3 +1,4 @@
+import { SparseHistogram } from '../model/hdr.js';
 import { MetricKind } from '../model/metric-kind.js';
 import { ByteReader, ByteWriter, bitWidth } from './byte-io.js';
 import { decodeFloatColumn, encodeFloatColumn } from './float-column.js';
@@ -68,6 +69,8 @@ const G_COUNT_ONE = 4;
 const G_SUM_IS_LAST_X_COUNT = 8;
 
 const colScratch = new Float64Array(256);
+/** histScratch is the window a read into BucketColumns decodes into (see decodeBlock). */
+const histScratch = new SparseHistogram(64);
 
 /**
  * encodeBlock writes points [from, from + n) of `buf`; `prevIdx` is the window before them.
@@ -274,6 +277,16 @@ function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number, clock: Windo
     }
     case MetricKind.Histogram: {
       let prevBounds: Float64Array | null = null;
+      if (out.cols !== null) {
+        // Columns take numbers out of each window: one histogram decodes them all.
+        out.reserve(keep);
+        for (let i = 0; i < keep; i++) {
+          const h = decodeHistogram(r, prevBounds, histScratch);
+          if (h.bounds !== null) prevBounds = h.bounds;
+          out.pushRow(colScratch[i]!, h, timeScratch[i]!);
+        }
+        break;
+      }
       for (let i = 0; i < keep; i++) {
         const h = decodeHistogram(r, prevBounds);
         if (h.bounds !== null) prevBounds = h.bounds;

@@ -1,4 +1,5 @@
 import { PROMETHEUS_DEFAULT_BUCKETS, hdrIndex, hdrScale, type SparseHistogram } from '../model/hdr.js';
+import type { BucketColumns } from './bucket-columns.js';
 import { ByteReader, ByteWriter } from './byte-io.js';
 import { decodeFloatColumn, encodeFloatColumn } from './float-column.js';
 
@@ -59,6 +60,17 @@ export class HistSummary {
       while (b < n && idx[b]! <= last) s += counts[b++]!;
       out[i] = out[i]! + s;
     }
+  }
+
+  /**
+   * addRow is addWindow for a window read into columns (row j of `cols`; `at[i]` is the column
+   * of bound i): the same numbers added in the same order.
+   */
+  addRow(cols: BucketColumns, j: number, at: Int32Array): void {
+    this.count += cols.counts[j]!;
+    this.sum += cols.sums[j]!;
+    const out = this.leCounts, row = j * cols.width, le = cols.le;
+    for (let i = 0; i < out.length; i++) out[i] = out[i]! + le[row + at[i]!]!;
   }
 
   /** add merges another summary; false when its bounds differ (the caller then decodes). */

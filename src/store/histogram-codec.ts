@@ -377,13 +377,26 @@ export function encodeHistogram(w: ByteWriter, h: SparseHistogram, prevBounds: F
   }
 }
 
-/** decodeHistogram reads one window; `prevBounds` as given to encodeHistogram. */
-export function decodeHistogram(r: ByteReader, prevBounds: Float64Array | null): SparseHistogram {
+/**
+ * decodeHistogram reads one window; `prevBounds` as given to encodeHistogram. With `into`, the
+ * window is decoded into that histogram (emptied first, its buffer reused and grown as needed)
+ * instead of a new one: a reader that only takes numbers out of each window allocates nothing
+ * per window.
+ */
+export function decodeHistogram(r: ByteReader, prevBounds: Float64Array | null, into: SparseHistogram | null = null): SparseHistogram {
   const flags = r.u8();
   const folded = (flags & F_FOLDED) === F_FOLDED;
   const mode = folded ? r.u8() : flags & F_COUNTS_ONE ? M_ONES : flags & F_COUNTS_INT ? M_INT : 0;
   const n = r.uvarint();
-  const h = new SparseHistogram(n > 0 ? n : 1);
+  let h: SparseHistogram;
+  if (into === null) h = new SparseHistogram(n > 0 ? n : 1);
+  else {
+    h = into;
+    h.size = 0;
+    h.reserve(n);
+    h.bounds = null;
+    h.classicCounts = null;
+  }
   const packed = (mode & M_PACKED) !== 0;
   let countsRead = false;
   if (mode & M_BITS) countsRead = decodeBits(r, mode, h, n);
@@ -428,8 +441,8 @@ export function decodeHistogram(r: ByteReader, prevBounds: Float64Array | null):
   h.size = n;
   h.count = flags & F_COUNT_IMPLIED ? total : r.f64();
   if (flags & F_MINMAX_REL) {
-    h.min = (hdrLowest(h.indices[0]!) + r.svarint()) / HDR_SCALE;
-    h.max = (hdrLowest(h.indices[n - 1]!) + r.svarint()) / HDR_SCALE;
+    h.min = (lowest(h.indices[0]!) + r.svarint()) / HDR_SCALE;
+    h.max = (lowest(h.indices[n - 1]!) + r.svarint()) / HDR_SCALE;
   } else {
     h.min = r.f64();
     h.max = r.f64();
@@ -457,6 +470,22 @@ export function decodeHistogram(r: ByteReader, prevBounds: Float64Array | null):
     h.classicCounts = cc;
   }
   return h;
+}
+
+const POW2 = new Float64Array(64).map((_, i) => 2 ** i);
+
+/**
+ * lowest is hdrLowest (the same numbers) by a table of powers of two: every decoded window takes
+ * it twice (min and max), and `2 ** bucket` was a tenth of a long `_bucket` read.
+ */
+function lowest(index: number): number {
+  let bucket = Math.floor(index / 1024) - 1;
+  let sub = (index % 1024) + 1024;
+  if (bucket < 0) {
+    sub -= 1024;
+    bucket = 0;
+  }
+  return sub * (bucket < 64 ? POW2[bucket]! : 2 ** bucket);
 }
 
 function sameBounds(a: Float64Array, b: Float64Array): boolean {

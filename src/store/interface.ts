@@ -54,6 +54,14 @@ export interface SelectHints {
    * the look-back delta of an instant selector. The tier is chosen for `startMs + rangeMs`.
    */
   readonly rangeMs?: number;
+  /**
+   * thin says the caller takes from each float series only what rate(), increase(), delta() and
+   * resets() take from a window holding all of it: the first and the last sample, how many
+   * samples there are, and the two samples around every drop (a counter reset). A querier MAY
+   * then return a float series thinned to those samples, in order, with `count` set to how many
+   * samples it had. A series holding a NaN is never thinned.
+   */
+  readonly thin?: boolean;
 }
 
 /** FloatSeries is a series of float samples in ascending time order. */
@@ -61,6 +69,8 @@ export interface FloatSeries {
   readonly labels: Labels;
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
+  /** count is set on a series thinned for SelectHints.thin: how many samples it had. */
+  readonly count?: number;
 }
 
 /**

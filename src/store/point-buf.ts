@@ -1,5 +1,6 @@
 import { SparseHistogram } from '../model/hdr.js';
 import { MetricKind } from '../model/metric-kind.js';
+import type { BucketColumns } from './bucket-columns.js';
 import { addHistogram } from './hist-add.js';
 import { isStaleNaN } from '../model/stale.js';
 
@@ -37,8 +38,15 @@ export class PointBuf {
    * caller, copied from another buffer, or copied out), so a merge clones it first.
    */
   private own: Uint8Array;
+  /**
+   * cols, when set (histograms read for their classic views only), hold each window's `<= le`
+   * counts, count and sum instead of `hists`, which then stays empty (see bucket-columns.ts).
+   */
+  readonly cols: BucketColumns | null;
 
-  constructor(kind: MetricKind, capacity = 16) {
+  constructor(kind: MetricKind, capacity = 16, cols: BucketColumns | null = null) {
+    // A column of length 0 is one the kind does not use, and grow keeps it so.
+    capacity = Math.max(1, capacity);
     this.kind = kind;
     this.n = 0;
     const gauge = kind === MetricKind.Gauge;
@@ -52,12 +60,15 @@ export class PointBuf {
     this.d = gauge ? new Float64Array(capacity) : NONE;
     this.e = gauge ? new Float64Array(capacity) : NONE;
     this.hists = [];
-    this.own = hist ? new Uint8Array(capacity) : NONE_U8;
+    this.own = hist && cols === null ? new Uint8Array(capacity) : NONE_U8;
+    this.cols = cols;
+    if (cols !== null && cols.counts.length < capacity) cols.grow(capacity, 0);
   }
 
   clear(): void {
     this.n = 0;
     this.hists.length = 0;
+    this.cols?.reuse();
   }
 
   /** truncate keeps the first `n` windows. */
@@ -98,6 +109,7 @@ export class PointBuf {
       own.set(this.own);
       this.own = own;
     }
+    this.cols?.grow(cap, this.n);
   }
 
   /** lastIdx is the last window index, or -Infinity when empty. */
@@ -138,6 +150,10 @@ export class PointBuf {
         this.e[i] = src.e[j]!;
         return;
       case MetricKind.Histogram:
+        if (this.cols !== null) {
+          this.cols.copyRow(i, src.cols!, j);
+          return;
+        }
         this.hists[i] = src.hists[j]!;
         this.own[i] = 0;
         // Shared from now on: neither buffer may change it in place.
@@ -159,11 +175,12 @@ export class PointBuf {
         this.d.copyWithin(pos + 1, pos, n);
         this.e.copyWithin(pos + 1, pos, n);
       }
-      if (this.kind === MetricKind.Histogram) {
+      if (this.cols !== null) this.cols.shift(pos, n);
+      else if (this.kind === MetricKind.Histogram) {
         this.hists.splice(pos, 0, EMPTY);
         this.own.copyWithin(pos + 1, pos, n);
       }
-    } else if (this.kind === MetricKind.Histogram) {
+    } else if (this.kind === MetricKind.Histogram && this.cols === null) {
       this.hists.push(EMPTY);
     }
     if (this.own.length > 0) this.own[pos] = 0;
@@ -260,9 +277,22 @@ export class PointBuf {
     this.e[i] = count;
   }
 
+  /**
+   * pushRow appends a histogram window to `cols` (a buffer read into BucketColumns, with room
+   * reserved): the window's numbers are taken out of `h`, which the caller may reuse.
+   */
+  pushRow(w: number, h: SparseHistogram, t: number): void {
+    const i = this.n++;
+    this.idx[i] = w;
+    this.t[i] = t;
+    this.cols!.set(i, h);
+  }
+
+  /** pushHistogram appends a histogram window: kept by reference, or into `cols` (then `h` may be reused). */
   pushHistogram(w: number, h: SparseHistogram, t: number): void {
     this.insertAt(this.n, w);
     this.t[this.n - 1] = t;
-    this.hists[this.n - 1] = h;
+    if (this.cols !== null) this.cols.set(this.n - 1, h);
+    else this.hists[this.n - 1] = h;
   }
 }

@@ -9,7 +9,9 @@ import { ALL_POSTING, HIST_POSTING, type SeriesIndex, type SeriesRecord } from '
 import { readWindows, type SeriesWindows } from './series-reader.js';
 import { boundaries, chooseTier, plan, type Segment } from './tier-select.js';
 import type { Tier } from './tier.js';
-import { Variant, VARIANT_SUFFIX, bucketBounds, cumulativeView, formatLe, gaugeView, histogramBucketViews, histogramFloatView, histogramView, viewRange, virtualLabels } from './view.js';
+import { Variant, VARIANT_SUFFIX, bucketBounds, cumulativeView, formatLe, gaugeView, histogramBucketViews, histogramFloatView, histogramView, thinSeries, viewRange, virtualLabels, type ViewRange } from './view.js';
+import { BucketColumns } from './bucket-columns.js';
+import { PointBuf } from './point-buf.js';
 
 /** ViewRef is one selected Prometheus series: a stored series seen through a variant. */
 interface ViewRef {
@@ -118,8 +120,8 @@ export class LmdbQuerier implements Querier {
   select(tenant: string, matchers: readonly Matcher[], hints: SelectHints): SelectResult {
     const segs = this.segments(hints);
     const refs = this.refs(tenant, matchers);
-    if (segs.length === 0) return this.selectTier(this.tiers[0]!, refs, matchers, hints.startMs, hints.endMs);
-    return this.readSegments(segs, refs, matchers);
+    if (segs.length === 0) return this.selectTier(this.tiers[0]!, refs, matchers, hints.startMs, hints.endMs, hints.thin === true);
+    return this.readSegments(segs, refs, matchers, hints.thin === true);
   }
 
   /**
@@ -136,7 +138,7 @@ export class LmdbQuerier implements Querier {
       while (j < refs.length && refs[j]!.rec === refs[i]!.rec) j++;
       const group = refs.slice(i, j);
       i = j;
-      const r = this.readSegments(segs, group, matchers);
+      const r = this.readSegments(segs, group, matchers, hints.thin === true);
       if (r.floats.length > 0 || r.histograms.length > 0) fn(r);
     }
   }
@@ -158,45 +160,80 @@ export class LmdbQuerier implements Querier {
   }
 
   /** readSegments reads the refs over each segment from its tier, stitched at the seams. */
-  private readSegments(segs: readonly Segment[], refs: readonly ViewRef[], matchers: readonly Matcher[]): SelectResult {
-    const parts = segs.map((g) => this.selectTier(g.tier, refs, matchers, g.startMs, g.endMs));
+  private readSegments(segs: readonly Segment[], refs: readonly ViewRef[], matchers: readonly Matcher[], thin: boolean): SelectResult {
+    const parts = segs.map((g) => this.selectTier(g.tier, refs, matchers, g.startMs, g.endMs, thin));
     if (parts.length === 1) return parts[0]!;
     return { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
   }
 
-  /** selectTier reads the refs' views of one tier over [startMs, endMs]. */
-  private selectTier(tier: Tier, refs: readonly ViewRef[], matchers: readonly Matcher[], startMs: number, endMs: number): SelectResult {
+  /** selectTier reads the refs' views of one tier over [startMs, endMs] (float views thinned with `thin`, see SelectHints). */
+  private selectTier(tier: Tier, refs: readonly ViewRef[], matchers: readonly Matcher[], startMs: number, endMs: number, thin: boolean): SelectResult {
     const r = viewRange(tier, startMs, endMs);
     const leMs = matchers.filter((m) => m.name === 'le');
     const floats: FloatSeries[] = [];
     const histograms: HistogramSeries[] = [];
-    const cache = new Map<number, SeriesWindows>();
+    // A stored series' views are built one series at a time (its windows read once), so the
+    // columns one histogram was read into serve the next (bucket-columns.ts).
+    const groups = new Map<number, ViewRef[]>();
     for (const ref of refs) {
-      const rec = ref.rec;
-      let w = cache.get(rec.id);
-      if (w === undefined) {
-        w = readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx, rec.meta.bounds);
-        cache.set(rec.id, w);
-      }
-      if (w.pts.n === 0) continue;
-      const name = metricName(rec.labels);
-      if (ref.variant === Variant.Plain) {
-        if (rec.kind === MetricKind.Counter) pushNonEmpty(floats, cumulative(cumulativeView(rec.labels, tier, r, w, w.baseSum, (i) => w!.pts.a[i]!, w.pts.b)));
-        else if (rec.kind === MetricKind.Gauge) pushNonEmpty(floats, gaugeView(rec.labels, r, w));
-        else {
-          const h = histogramView(rec.labels, tier, r, w);
-          if (h.timestamps.length > 0) histograms.push(h);
-        }
-      } else if (ref.variant === Variant.Bucket) {
-        const les = bucketBounds(rec.meta.bounds, w).filter((le) => leMs.every((m) => m.matches(formatLe(le))));
-        for (const s of histogramBucketViews(rec.labels, name, tier, r, w, les)) pushNonEmpty(floats, cumulative(s));
-      } else {
-        pushNonEmpty(floats, cumulative(histogramFloatView(rec.labels, name, tier, r, w, ref.variant, 0)));
-      }
+      const g = groups.get(ref.rec.id);
+      if (g === undefined) groups.set(ref.rec.id, [ref]);
+      else g.push(ref);
     }
+    let spare: PointBuf | null = null;
+    for (const group of groups.values()) {
+      const rec = group[0]!.rec;
+      // Histograms selected under their bare name need their windows' histograms; the others are
+      // read into columns of what the classic views take.
+      const w = this.readSeries(tier, rec, r, group.every((ref) => ref.variant !== Variant.Plain), spare);
+      if (w.pts.n > 0) for (const ref of group) this.pushViews(ref, tier, r, w, leMs, thin, floats, histograms);
+      // The views copied what they read, so the buffer serves the next series; a histogram view
+      // keeps its windows' histograms (its base is read lazily), and with them its buffer.
+      if (rec.kind !== MetricKind.Histogram || w.pts.cols !== null) spare = w.pts;
+    }
+    if (thin) for (let i = 0; i < floats.length; i++) floats[i] = thinned(floats[i]!);
     floats.sort((a, b) => compareLabels(a.labels, b.labels));
     histograms.sort((a, b) => compareLabels(a.labels, b.labels));
     return { floats, histograms };
+  }
+
+  /** pushViews builds the view `ref` selects of one series' windows of one tier. */
+  private pushViews(ref: ViewRef, tier: Tier, r: ViewRange, w: SeriesWindows, leMs: readonly Matcher[], thin: boolean, floats: FloatSeries[], histograms: HistogramSeries[]): void {
+    const rec = ref.rec;
+    const name = metricName(rec.labels);
+    if (ref.variant === Variant.Plain) {
+      if (rec.kind === MetricKind.Counter) pushNonEmpty(floats, cumulative(cumulativeView(rec.labels, tier, r, w, w.baseSum, (i) => w.pts.a[i]!, w.pts.b, thin)));
+      else if (rec.kind === MetricKind.Gauge) pushNonEmpty(floats, gaugeView(rec.labels, r, w));
+      else {
+        const h = histogramView(rec.labels, tier, r, w);
+        if (h.timestamps.length > 0) histograms.push(h);
+      }
+    } else if (ref.variant === Variant.Bucket) {
+      const les = bucketBounds(rec.meta.bounds, w).filter((le) => leMs.every((m) => m.matches(formatLe(le))));
+      for (const s of histogramBucketViews(rec.labels, name, tier, r, w, les, thin)) pushNonEmpty(floats, cumulative(s));
+    } else {
+      pushNonEmpty(floats, cumulative(histogramFloatView(rec.labels, name, tier, r, w, ref.variant, 0, thin)));
+    }
+  }
+
+  /**
+   * readSeries reads one series' windows of one tier: a histogram's into BucketColumns when
+   * `classic` (only its `_bucket`, `_sum` and `_count` views are read), and again as histograms
+   * when a window brought bounds the columns were not made for. `spare` is a buffer whose last
+   * reader is done with it, read into when it suits.
+   */
+  private readSeries(tier: Tier, rec: SeriesRecord, r: ViewRange, classic: boolean, spare: PointBuf | null): SeriesWindows {
+    const suits = spare !== null && spare.kind === rec.kind;
+    if (classic && rec.kind === MetricKind.Histogram) {
+      const bounds = rec.meta.bounds;
+      const given = bounds !== undefined && bounds.length > 0;
+      const les = bucketBounds(bounds, null);
+      const into = suits && spare!.cols !== null && spare!.cols.isFor(les, given) ? spare! : new PointBuf(rec.kind, 0, new BucketColumns(les, given, 0));
+      const w = readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx, bounds, into);
+      if (w.pts.cols!.fits) return w;
+    }
+    const into = suits && rec.kind !== MetricKind.Histogram ? spare! : null;
+    return readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx, rec.meta.bounds, into);
   }
 
   /** hasData says whether a series has a window overlapping [startMs, endMs] in any tier. */
@@ -302,6 +339,13 @@ function cumulative(s: FloatSeries): FloatSeries {
  */
 const SEAM_TOLERANCE = 1e-9;
 
+/** thinned is thinSeries keeping a running total's mark (stitchFloats lifts those at seams). */
+function thinned(s: FloatSeries): FloatSeries {
+  const t = thinSeries(s);
+  if (t !== s && CUMULATIVE.has(s)) CUMULATIVE.add(t);
+  return t;
+}
+
 function pushNonEmpty(out: FloatSeries[], s: FloatSeries): void {
   if (s.timestamps.length > 0) out.push(s);
 }
@@ -331,8 +375,12 @@ function stitchFloats(parts: readonly FloatSeries[][]): FloatSeries[] {
       out.push(list[0]!);
       continue;
     }
-    let n = 0;
-    for (const s of list) n += s.timestamps.length;
+    let n = 0, count = 0, thinnedAny = false;
+    for (const s of list) {
+      n += s.timestamps.length;
+      count += s.count ?? s.timestamps.length;
+      if (s.count !== undefined) thinnedAny = true;
+    }
     const ts = new Float64Array(n), vs = new Float64Array(n);
     let p = 0;
     // A running total continues across a seam: a drop within rounding lifts the later segments.
@@ -347,7 +395,9 @@ function stitchFloats(parts: readonly FloatSeries[][]): FloatSeries[] {
       }
       p += s.timestamps.length;
     }
-    out.push({ labels: list[0]!.labels, timestamps: ts, values: vs });
+    // Thinned parts stay thinned: at the seam the later part's first sample follows the earlier
+    // part's last, as in the full series, so a drop there is kept with both its samples.
+    out.push(thinnedAny ? { labels: list[0]!.labels, timestamps: ts, values: vs, count } : { labels: list[0]!.labels, timestamps: ts, values: vs });
   }
   out.sort((a, b) => compareLabels(a.labels, b.labels));
   return out;

@@ -5,6 +5,7 @@ import { decodeChunk, decodeChunkFrom, readChunkHeader } from './chunk-encoding.
 import type { StoreDbs } from './dbs.js';
 import { decodeHistogram } from './histogram-codec.js';
 import { chunkKey, chunkKeyStart, seriesPrefix } from './keys.js';
+import type { BucketColumns } from './bucket-columns.js';
 import { HistSummary } from './hist-summary.js';
 import { PointBuf } from './point-buf.js';
 import type { Tier } from './tier.js';
@@ -36,11 +37,31 @@ export function retiredKey(tier: number, id: number): Buffer {
  */
 const SCRATCH = [new PointBuf(MetricKind.Counter, 512), new PointBuf(MetricKind.Gauge, 512), new PointBuf(MetricKind.Histogram, 64)];
 
-/** readWindows reads one series' windows of one tier. */
-export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, bounds?: ArrayLike<number> | null): SeriesWindows {
-  // Sized for the range when it is short (an analytics read of a few hour windows per series of
-  // thousands allocated, and zero-filled, 64 windows of columns each); longer reads grow it.
-  const pts = new PointBuf(kind, Math.max(4, Math.min(64, toIdx - fromIdx + 1)));
+/** MAX_PRESIZE bounds the windows a reused buffer makes room for before it knows how many there are. */
+const MAX_PRESIZE = 1 << 16;
+
+/**
+ * readWindows reads one series' windows of one tier into a new buffer, or into `into` (a buffer
+ * of the same kind whose last reader is done with it; its windows are dropped). A histogram
+ * buffer with BucketColumns (`into.cols`, a read for the classic views only) keeps its windows
+ * as rows of those (see bucket-columns.ts).
+ */
+export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, bounds?: ArrayLike<number> | null, into: PointBuf | null = null): SeriesWindows {
+  const span = toIdx - fromIdx + 1;
+  let pts: PointBuf;
+  if (into !== null) {
+    // A buffer that serves series after series is sized for the whole range once, not doubled
+    // for each (fresh memory for a day of raw windows was a third of a day-long read).
+    if (into.kind !== kind) throw new RangeError(`a ${kind} read into a ${into.kind} buffer`);
+    pts = into;
+    pts.clear();
+    pts.reserve(Math.min(MAX_PRESIZE, span));
+  } else {
+    // Sized for the range when it is short (an analytics read of a few hour windows per series of
+    // thousands allocated, and zero-filled, 64 windows of columns each); longer reads grow it.
+    pts = new PointBuf(kind, Math.max(4, Math.min(64, span)));
+  }
+  const columns = pts.cols;
   let baseSum = 0;
   let summary: HistSummary | null = kind === MetricKind.Histogram ? HistSummary.forBounds(bounds) : null;
   let retiredHist: SparseHistogram | null = null;
@@ -59,7 +80,12 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
   const fromMs = tier.start(fromIdx);
   const endKey = chunkKey(tier.ordinal, id, tier.start(toIdx) + 1);
   const pre: SparseHistogram[] = [];
-  const tmp = SCRATCH[kind]!;
+  const tmp = columns === null ? SCRATCH[kind]! : new PointBuf(kind, 64, columns.like(64));
+  // Where the summary's bounds are in the columns (windows before the range add into it).
+  const summaryCols = columns !== null && summary !== null ? columnsOf(summary, columns) : null;
+  if (columns !== null && summaryCols === null) summary = null;
+  /** coverStart of the chunk holding fromIdx, whose windows before the range fullBase adds. */
+  let preStart = -1;
   /** before adds a chunk wholly before the covering one: its header aggregate is all a read needs. */
   const before = (value: Uint8Array): void => {
     const h = readChunkHeader(value);
@@ -89,7 +115,10 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
       const w = tmp.idx[j]!;
       if (w < fromIdx) {
         if (kind === MetricKind.Counter) baseSum += tmp.a[j]!;
-        else if (kind === MetricKind.Histogram) {
+        else if (columns !== null) {
+          preStart = start;
+          summary?.addRow(tmp.cols!, j, summaryCols!);
+        } else if (kind === MetricKind.Histogram) {
           pre.push(tmp.hists[j]!);
           summary?.addWindow(tmp.hists[j]!);
         }
@@ -151,7 +180,24 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
       for (let j = 0; j < buf.n; j++) h.add(buf.hists[j]!);
     }
     for (const x of pre) h.add(x);
+    if (preStart >= 0) {
+      // Read into columns: the covering chunk's windows before the range, decoded again whole.
+      buf.clear();
+      decodeChunk(dbs.chunks.getBinaryFast(chunkKey(tier.ordinal, id, preStart))!, tier.index(preStart), buf, tier, fromIdx - 1);
+      for (let j = 0; j < buf.n; j++) if (buf.idx[j]! < fromIdx) h.add(buf.hists[j]!);
+    }
     return h;
   };
   return { pts, baseSum, baseSummary: summary, fullBase };
+}
+
+/** columnsOf maps each bound of `summary` to its column, or null when one has none. */
+function columnsOf(summary: HistSummary, cols: BucketColumns): Int32Array | null {
+  const out = new Int32Array(summary.les.length);
+  for (let i = 0; i < out.length; i++) {
+    const l = cols.column(summary.les[i]!);
+    if (l < 0) return null;
+    out[i] = l;
+  }
+  return out;
 }

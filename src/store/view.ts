@@ -1,4 +1,5 @@
-import { PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram, hdrIndex, hdrScale } from '../model/hdr.js';
+import { PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram } from '../model/hdr.js';
+import { lastBucketsFor } from './bucket-columns.js';
 import { METRIC_NAME, withLabel, type Labels } from '../model/labels.js';
 import type { FloatSeries, HistogramSeries } from './interface.js';
 import type { SeriesWindows } from './series-reader.js';
@@ -75,10 +76,19 @@ function isRaw(v: number): boolean {
  * after a gap (or the series' first) is preceded by a sample at its start holding the total
  * before it (0 at creation).
  */
-export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null = null): FloatSeries {
+export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null = null, thin = false): FloatSeries {
+  // Walked twice: counted, then stored in arrays of their final size (arrays of twice the
+  // windows, then copied to size, were most of a day-long counter read), whole or thinned.
+  const out = new Samples();
+  walkCumulative(tier, r, w, base, inc, raw, out);
+  out.store(thin);
+  walkCumulative(tier, r, w, base, inc, raw, out);
+  return out.series(labels);
+}
+
+/** walkCumulative hands cumulativeView's samples to `out` in order. */
+function walkCumulative(tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null, out: Samples): void {
   const pts = w.pts;
-  const ts = new Float64Array(2 * pts.n), vs = new Float64Array(2 * pts.n);
-  let k = 0;
   let cum = base;
   for (let i = 0; i < pts.n; i++) {
     const idx = pts.idx[i]!;
@@ -86,33 +96,93 @@ export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: Seri
     const before = cum;
     cum += inc(i);
     if (raw !== null && isRaw(raw[i]!)) {
-      if (t >= r.startMs && t <= r.endMs) {
-        ts[k] = t;
-        vs[k++] = raw[i]!;
-      }
+      if (t >= r.startMs && t <= r.endMs) out.add(t, raw[i]!);
       continue;
     }
     const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
     if (gap) {
       const s = gapTime(tier, idx, t);
-      if (s >= r.startMs && s <= r.endMs) {
-        ts[k] = s;
-        vs[k++] = before;
-      }
+      if (s >= r.startMs && s <= r.endMs) out.add(s, before);
     }
-    if (t >= r.startMs && t <= r.endMs) {
-      ts[k] = t;
-      vs[k++] = cum;
-    }
+    if (t >= r.startMs && t <= r.endMs) out.add(t, cum);
   }
-  return { labels, timestamps: ts.slice(0, k), values: vs.slice(0, k) };
+}
+
+const NO_SAMPLES = new Float64Array(0);
+
+/**
+ * Samples collects a view's samples over two walks: the first counts them (and their drops and
+ * NaNs), the second stores them in arrays of their final size, every one or, thinned for
+ * SelectHints.thin, the first, the last and the two around every drop (see thinSeries).
+ */
+class Samples {
+  private n = 0;
+  private drops = 0;
+  private nan = false;
+  private storing = false;
+  private thinning = false;
+  private prevT = 0;
+  private prevV = 0;
+  private lastKept = -1;
+  private k = 0;
+  private ts: Float64Array = NO_SAMPLES;
+  private vs: Float64Array = NO_SAMPLES;
+
+  add(t: number, v: number): void {
+    const i = this.n++;
+    if (!this.storing) {
+      if (v !== v) this.nan = true;
+      else if (i > 0 && v < this.prevV) this.drops++;
+      this.prevV = v;
+      return;
+    }
+    if (!this.thinning) {
+      this.ts[this.k] = t;
+      this.vs[this.k++] = v;
+      return;
+    }
+    if (i === 0 || v < this.prevV) {
+      if (i > 0 && this.lastKept !== i - 1) this.keep(this.prevT, this.prevV);
+      this.keep(t, v);
+      this.lastKept = i;
+    }
+    this.prevT = t;
+    this.prevV = v;
+  }
+
+  private keep(t: number, v: number): void {
+    this.ts[this.k] = t;
+    this.vs[this.k++] = v;
+  }
+
+  /** store ends the counting walk: the next stores the samples (thinned with `thin` when that drops some). */
+  store(thin: boolean): void {
+    const n = this.n;
+    this.thinning = thin && !this.nan && n > 2 && 2 + 2 * this.drops < n;
+    const size = this.thinning ? 2 + 2 * this.drops : n;
+    this.ts = new Float64Array(size);
+    this.vs = new Float64Array(size);
+    this.storing = true;
+    this.n = 0;
+  }
+
+  series(labels: Labels): FloatSeries {
+    if (!this.thinning) return { labels, timestamps: this.ts, values: this.vs };
+    if (this.lastKept !== this.n - 1) this.keep(this.prevT, this.prevV);
+    return { labels, timestamps: this.ts.subarray(0, this.k), values: this.vs.subarray(0, this.k), count: this.n };
+  }
 }
 
 /** gaugeView stamps each window's `last` at its last point's time. */
 export function gaugeView(labels: Labels, r: ViewRange, w: SeriesWindows): FloatSeries {
   const pts = w.pts;
-  const ts = new Float64Array(pts.n), vs = new Float64Array(pts.n);
   let k = 0;
+  for (let i = 0; i < pts.n; i++) {
+    const e = pts.t[i]!;
+    if (e >= r.startMs && e <= r.endMs) k++;
+  }
+  const ts = new Float64Array(k), vs = new Float64Array(k);
+  k = 0;
   for (let i = 0; i < pts.n; i++) {
     const e = pts.t[i]!;
     if (e >= r.startMs && e <= r.endMs) {
@@ -120,7 +190,7 @@ export function gaugeView(labels: Labels, r: ViewRange, w: SeriesWindows): Float
       vs[k++] = pts.a[i]!;
     }
   }
-  return { labels, timestamps: ts.slice(0, k), values: vs.slice(0, k) };
+  return { labels, timestamps: ts, values: vs };
 }
 
 /** histogramView is the bare-name histogram series: per-sample deltas over a lazy base. */
@@ -156,6 +226,114 @@ export function histogramView(labels: Labels, tier: Tier, r: ViewRange, w: Serie
   };
 }
 
+/**
+ * thinSeries thins a series for SelectHints.thin: its first and last sample and the two around
+ * every drop, with `count` the samples it had. Between two kept samples the full series never
+ * drops, so a reset scan over the thinned samples finds the same resets, with the same values,
+ * in the same order. Returned unchanged when there is nothing to drop or it holds a NaN (the
+ * engine drops stale markers, which would join samples thinning separated).
+ */
+export function thinSeries(s: FloatSeries): FloatSeries {
+  const v = s.values, k = v.length;
+  if (k <= 2 || s.count !== undefined) return s;
+  let keep = 2;
+  if (v[0] !== v[0]) return s;
+  for (let i = 1; i < k; i++) {
+    const b = v[i]!;
+    if (b !== b) return s;
+    if (b < v[i - 1]!) keep += 2;
+  }
+  if (keep >= k) return s;
+  const t = s.timestamps;
+  const ts = new Float64Array(keep), vs = new Float64Array(keep);
+  ts[0] = t[0]!;
+  vs[0] = v[0]!;
+  let p = 1, last = 0;
+  const take = (i: number): void => {
+    if (i === last) return;
+    ts[p] = t[i]!;
+    vs[p++] = v[i]!;
+    last = i;
+  };
+  for (let i = 1; i < k; i++) {
+    if (v[i]! < v[i - 1]!) {
+      take(i - 1);
+      take(i);
+    }
+  }
+  take(k - 1);
+  return { labels: s.labels, timestamps: ts.subarray(0, p), values: vs.subarray(0, p), count: k };
+}
+
+/**
+ * histogramBucketEnds is histogramBucketViews thinned (SelectHints.thin) without building the
+ * series: when no window's `<= le` count is negative or NaN every `_bucket` series only rises,
+ * so each keeps its first and last sample, and the running sums are added in the same order as
+ * histogramBucketViews adds them. Null (build them, then thin) otherwise.
+ */
+function histogramBucketEnds(labels: Labels, name: string, tier: Tier, r: ViewRange, w: SeriesWindows, les: readonly number[]): FloatSeries[] | null {
+  const pts = w.pts, n = pts.n, L = les.length;
+  const cols = pts.cols;
+  if (cols === null) return null;
+  const at = new Int32Array(L);
+  for (let l = 0; l < L; l++) {
+    at[l] = cols.column(les[l]!);
+    if (at[l]! < 0) return null;
+  }
+  // Which samples fall in range: the first and last (as 2i for the gap sample before window i,
+  // 2i + 1 for window i's own) and how many.
+  let k = 0, first = -1, last = -1, firstT = 0, lastT = 0;
+  for (let i = 0; i < n; i++) {
+    const idx = pts.idx[i]!;
+    const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
+    const e = pts.t[i]!;
+    if (gap) {
+      const s = gapTime(tier, idx, e);
+      if (s >= r.startMs && s <= r.endMs) {
+        if (k++ === 0) { first = 2 * i; firstT = s; }
+        last = 2 * i;
+        lastT = s;
+      }
+    }
+    if (e >= r.startMs && e <= r.endMs) {
+      if (k++ === 0) { first = 2 * i + 1; firstT = e; }
+      last = 2 * i + 1;
+      lastT = e;
+    }
+  }
+  if (k === 0) return [];
+  const cum = new Float64Array(L);
+  const summary = w.baseSummary;
+  let full: SparseHistogram | null = null;
+  for (let l = 0; l < L; l++) {
+    const fromSummary = summary?.countLE(les[l]!) ?? null;
+    cum[l] = fromSummary ?? (full ??= w.fullBase()).countLE(les[l]!);
+    if (cum[l] !== cum[l]) return null;
+  }
+  const firstV = new Float64Array(L), lastV = new Float64Array(L);
+  const W = cols.width, cl = cols.le;
+  const end = last >> 1;
+  for (let i = 0; i <= end; i++) {
+    if (2 * i === first) firstV.set(cum);
+    if (2 * i === last) lastV.set(cum);
+    const row = i * W;
+    for (let l = 0; l < L; l++) {
+      const inc = cl[row + at[l]!]!;
+      if (!(inc >= 0)) return null;
+      cum[l] = cum[l]! + inc;
+    }
+    if (2 * i + 1 === first) firstV.set(cum);
+    if (2 * i + 1 === last) lastV.set(cum);
+  }
+  const out: FloatSeries[] = [];
+  const times = k === 1 ? Float64Array.of(firstT) : Float64Array.of(firstT, lastT);
+  for (let l = 0; l < L; l++) {
+    const values = k === 1 ? Float64Array.of(firstV[l]!) : Float64Array.of(firstV[l]!, lastV[l]!);
+    out.push({ labels: virtualLabels(labels, name, Variant.Bucket, les[l]), timestamps: times, values, count: k });
+  }
+  return out;
+}
+
 /** virtualLabels returns the labels of a variant (and `le` for buckets). */
 export function virtualLabels(labels: Labels, name: string, v: Variant, le?: number): Labels {
   if (v === Variant.Plain) return labels;
@@ -165,37 +343,25 @@ export function virtualLabels(labels: Labels, name: string, v: Variant, le?: num
 }
 
 /** histogramFloatViews builds `_bucket{le}` (for `les`), `_sum` and `_count` float series. */
-export function histogramFloatView(labels: Labels, name: string, tier: Tier, r: ViewRange, w: SeriesWindows, v: Variant, le: number): FloatSeries {
-  const hs = w.pts.hists;
+export function histogramFloatView(labels: Labels, name: string, tier: Tier, r: ViewRange, w: SeriesWindows, v: Variant, le: number, thin = false): FloatSeries {
+  const hs = w.pts.hists, cols = w.pts.cols;
   const vl = virtualLabels(labels, name, v, le);
   // Header summaries give the base; bounds they lack fall back to decoding earlier windows.
   const summary = w.baseSummary;
   switch (v) {
     case Variant.Sum:
-      return cumulativeView(vl, tier, r, w, summary !== null ? summary.sum : w.fullBase().sum, (i) => hs[i]!.sum);
+      return cumulativeView(vl, tier, r, w, summary !== null ? summary.sum : w.fullBase().sum, cols !== null ? (i) => cols.sums[i]! : (i) => hs[i]!.sum, null, thin);
     case Variant.Count:
-      return cumulativeView(vl, tier, r, w, summary !== null ? summary.count : w.fullBase().count, (i) => hs[i]!.count);
-    default:
-      return cumulativeView(vl, tier, r, w, summary?.countLE(le) ?? w.fullBase().countLE(le), (i) => hs[i]!.countLE(le));
+      return cumulativeView(vl, tier, r, w, summary !== null ? summary.count : w.fullBase().count, cols !== null ? (i) => cols.counts[i]! : (i) => hs[i]!.count, null, thin);
+    default: {
+      const base = summary?.countLE(le) ?? w.fullBase().countLE(le);
+      const l = cols !== null ? cols.column(le) : -1;
+      if (l >= 0) return cumulativeView(vl, tier, r, w, base, (i) => cols!.le[i * cols!.width + l]!, null, thin);
+      return cumulativeView(vl, tier, r, w, base, (i) => hs[i]!.countLE(le), null, thin);
+    }
   }
 }
 
-
-/**
- * lastBucketsFor maps bounds to the last HDR bucket index each counts (see HistSummary), or null
- * unless the finite bounds ascend from >= 0 (then every count goes through countLE).
- * Infinity maps to Infinity.
- */
-function lastBucketsFor(les: readonly number[]): Float64Array | null {
-  const out = new Float64Array(les.length);
-  for (let i = 0; i < les.length; i++) {
-    const le = les[i]!;
-    if (le === Infinity) out[i] = Infinity;
-    else if (!(le >= 0) || (i > 0 && !(le > les[i - 1]!))) return null;
-    else out[i] = hdrIndex(hdrScale(le));
-  }
-  return out;
-}
 
 /**
  * histogramBucketViews builds the `_bucket{le}` float series of one histogram series for every
@@ -203,8 +369,16 @@ function lastBucketsFor(les: readonly number[]): Float64Array | null {
  * walk them once per bound), and the samples are the ones cumulativeView stamps, with the same
  * running sums.
  */
-export function histogramBucketViews(labels: Labels, name: string, tier: Tier, r: ViewRange, w: SeriesWindows, les: readonly number[]): FloatSeries[] {
+export function histogramBucketViews(labels: Labels, name: string, tier: Tier, r: ViewRange, w: SeriesWindows, les: readonly number[], thin = false): FloatSeries[] {
+  if (thin) {
+    const ends = histogramBucketEnds(labels, name, tier, r, w, les);
+    if (ends !== null) return ends;
+  }
   const pts = w.pts, hs = pts.hists, n = pts.n, L = les.length;
+  const cols = pts.cols;
+  // Read into columns: each bound's column (every bound the views ask for is one of them).
+  const at = new Int32Array(L);
+  if (cols !== null) for (let l = 0; l < L; l++) at[l] = cols.column(les[l]!);
   const last = lastBucketsFor(les);
   const cum = new Float64Array(L);
   const summary = w.baseSummary;
@@ -230,11 +404,15 @@ export function histogramBucketViews(labels: Labels, name: string, tier: Tier, r
         k++;
       }
     }
-    const h = hs[i]!;
-    if (last === null || h.bounds !== null) {
+    if (cols !== null) {
+      const row = i * cols.width, cl = cols.le;
+      for (let l = 0; l < L; l++) inc[l] = cl[row + at[l]!]!;
+    } else if (last === null || hs[i]!.bounds !== null) {
+      const h = hs[i]!;
       for (let l = 0; l < L; l++) inc[l] = h.countLE(les[l]!);
     } else {
       // countLE's prefix sums, added in its order, for every bound in one walk.
+      const h = hs[i]!;
       let b = 0, acc = 0;
       const m = h.size, hi = h.indices, hc = h.counts;
       for (let l = 0; l < L; l++) {
@@ -254,9 +432,12 @@ export function histogramBucketViews(labels: Labels, name: string, tier: Tier, r
       k++;
     }
   }
+  // The bounds' series share one timestamps array and views of one values array: copies of
+  // each were a quarter of a day-long `_bucket` read (readers never change a series' arrays).
   const out: FloatSeries[] = [];
+  const times = ts.slice(0, k);
   for (let l = 0; l < L; l++) {
-    out.push({ labels: virtualLabels(labels, name, Variant.Bucket, les[l]), timestamps: ts.slice(0, k), values: vals.slice(l * cap, l * cap + k) });
+    out.push({ labels: virtualLabels(labels, name, Variant.Bucket, les[l]), timestamps: times, values: vals.subarray(l * cap, l * cap + k) });
   }
   return out;
 }

@@ -189,17 +189,13 @@ export class Evaluator implements EvalApi {
     return at.kind === 'start' ? this.ctx.queryStartMs : this.ctx.queryEndMs;
   }
 
-  private select(vs: VectorSelector, widthMs: number, rangeMs: number): SelectResult {
+  private select(vs: VectorSelector, widthMs: number, rangeMs: number, thin = false): SelectResult {
     const at = this.atMs(vs.at);
     const minEff = (at ?? this.startMs) - vs.offsetMs;
     const maxEff = (at ?? this.endMs) - vs.offsetMs;
     try {
-      return this.ctx.querier.select(this.ctx.tenant, vs.matchers, {
-        startMs: minEff - widthMs + 1,
-        endMs: maxEff,
-        stepMs: this.hintStepMs,
-        rangeMs,
-      });
+      const hints = { startMs: minEff - widthMs + 1, endMs: maxEff, stepMs: this.hintStepMs, rangeMs };
+      return this.ctx.querier.select(this.ctx.tenant, vs.matchers, thin ? { ...hints, thin } : hints);
     } catch (e) {
       if (e instanceof QueryError) throw e;
       throw new QueryError('internal', `storage error: ${(e as Error).message}`);
@@ -253,11 +249,19 @@ export class Evaluator implements EvalApi {
     return out;
   }
 
-  private selectRange(vs: VectorSelector, rangeMs: number): RangeArg {
-    const res = this.select(vs, rangeMs, rangeMs);
+  /**
+   * selectRange reads a range selector. With `thin` (a function that reads only the ends of a
+   * window, evaluated at one time, whose window is then the whole selection) the querier may
+   * thin the series (SelectHints.thin); RangeData.samples keeps their sample counts.
+   */
+  private selectRange(vs: VectorSelector, rangeMs: number, thin = false): RangeArg {
+    const res = this.select(vs, rangeMs, rangeMs, thin && this.steps === 1);
     const data: RangeData[] = [];
     for (const fs of res.floats) {
-      if (hasStaleNaN(fs.values)) {
+      if (fs.count !== undefined) {
+        // Thinned series hold no NaN, so no stale marker either.
+        data.push({ labels: fs.labels, t: fs.timestamps, v: fs.values, hist: null, samples: fs.count });
+      } else if (hasStaleNaN(fs.values)) {
         // Range windows never contain stale markers.
         const clean = withoutStaleNaN(fs.timestamps, fs.values);
         if (clean.t.length > 0) data.push({ labels: fs.labels, t: clean.t, v: clean.v, hist: null });
@@ -326,9 +330,9 @@ export class Evaluator implements EvalApi {
   }
 
   /** evalRangeArg evaluates a MatrixSelector or Subquery function argument. */
-  evalRangeArg(e: Expr): RangeArg {
+  evalRangeArg(e: Expr, thin = false): RangeArg {
     const u = unwrapParens(e);
-    if (u.kind === 'matrix') return this.selectRange(u.vs, u.rangeMs);
+    if (u.kind === 'matrix') return this.selectRange(u.vs, u.rangeMs, thin);
     if (u.kind === 'subquery') return this.evalSubquery(u);
     throw new QueryError('internal', `expected range vector, got ${u.kind}`);
   }
@@ -343,10 +347,10 @@ export class Evaluator implements EvalApi {
   /** evalRangeFunction applies a range-vector function at every step, window by window. */
   private evalRangeFunction(c: Call, f: PromFunction, impl: RangeImpl): Value {
     const param = this.rangeFunctionParam(c, impl);
-    const arg = this.evalRangeArg(c.args[impl.matrixArg]!);
+    const arg = this.evalRangeArg(c.args[impl.matrixArg]!, f.readsEnds);
     if (impl.float === null) return { kind: 'vector', series: this.holdSeries(this.absentOverTime(c, arg)) };
     const keepName = f.keepsMetricName;
-    const w: Window = { rangeStartMs: 0, rangeEndMs: 0, rangeMs: arg.rangeMs, stepMs: 0, param: 0 };
+    const w: Window = { rangeStartMs: 0, rangeEndMs: 0, rangeMs: arg.rangeMs, stepMs: 0, param: 0, samples: 0 };
     const out: StepSeries[] = [];
     for (const d of arg.data) {
       if (d.hist !== null && impl.hist === null) continue;
@@ -377,8 +381,8 @@ export class Evaluator implements EvalApi {
     const keepName = f.keepsMetricName;
     if (!keepName && !m.vs.matchers.some((x) => x.name === METRIC_NAME && x.type === '=')) return false;
     const param = this.rangeFunctionParam(c, impl);
-    const arg = this.selectRange(m.vs, m.rangeMs);
-    const w: Window = { rangeStartMs: 0, rangeEndMs: 0, rangeMs: arg.rangeMs, stepMs: 0, param: 0 };
+    const arg = this.selectRange(m.vs, m.rangeMs, f.readsEnds);
+    const w: Window = { rangeStartMs: 0, rangeEndMs: 0, rangeMs: arg.rangeMs, stepMs: 0, param: 0, samples: 0 };
     const s = new StepSeries([], this.steps);
     // Samples are counted as if every series were held, as evalVector holds them, so the
     // samples limit refuses the same queries Prometheus refuses.
@@ -422,8 +426,15 @@ export class Evaluator implements EvalApi {
       while (hi < len && t[hi]! <= eff) hi++;
       while (lo < hi && t[lo]! <= start) lo++;
       if (lo >= hi) continue;
+      let samples = hi - lo;
+      if (d.samples !== undefined) {
+        // A thinned series is one window's whole selection (selectRange).
+        if (lo !== 0 || hi !== len) throw new QueryError('internal', 'a thinned series spans more than one window');
+        samples = d.samples;
+      }
       // Prometheus counts a window's points while the function runs.
-      if (this.ctx.samples + (hi - lo) > this.ctx.maxSamples) this.hold(hi - lo);
+      if (this.ctx.samples + samples > this.ctx.maxSamples) this.hold(samples);
+      w.samples = samples;
       w.rangeStartMs = start;
       w.rangeEndMs = eff;
       w.stepMs = ts;

@@ -29,6 +29,12 @@ export interface PromFunction {
   readonly keepsOrder: boolean;
   /** One argument is a range vector (`x[5m]`). */
   readonly takesRange: boolean;
+  /**
+   * The function reads of a float window only its first and last samples, their count and the
+   * samples around each drop (rate, increase, delta, resets): a selection it reads whole may be
+   * thinned (SelectHints.thin).
+   */
+  readonly readsEnds: boolean;
 }
 
 /** FunctionDef is the signature part of a registry entry (what the parser checks). */
@@ -65,13 +71,14 @@ const defs: Array<[string, ValueType[], number, ValueType]> = [
 
 const KEEPS_METRIC_NAME = new Set(['last_over_time']);
 const KEEPS_ORDER = new Set(['sort', 'sort_desc', 'sort_by_label', 'sort_by_label_desc']);
+const READS_ENDS = new Set(['rate', 'increase', 'delta', 'resets']);
 
 function entry(name: string, argTypes: ValueType[], variadic: number, returnType: ValueType): PromFunction {
   const matrixArg = argTypes.indexOf('matrix');
   const impl: FunctionImpl = matrixArg >= 0
     ? { kind: 'range', matrixArg, float: FLOAT_RANGE_FUNCTIONS[name] ?? null, hist: HIST_RANGE_FUNCTIONS[name] ?? null }
     : { kind: 'instant', fn: INSTANT_FUNCTIONS[name]! };
-  return { name, argTypes, variadic, returnType, impl, keepsMetricName: KEEPS_METRIC_NAME.has(name), keepsOrder: KEEPS_ORDER.has(name), takesRange: matrixArg >= 0 };
+  return { name, argTypes, variadic, returnType, impl, keepsMetricName: KEEPS_METRIC_NAME.has(name), keepsOrder: KEEPS_ORDER.has(name), takesRange: matrixArg >= 0, readsEnds: READS_ENDS.has(name) };
 }
 
 /**

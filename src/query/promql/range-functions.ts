@@ -16,6 +16,8 @@ export interface Window {
   stepMs: number;
   /** The scalar argument at this step (quantile_over_time, predict_linear). */
   param: number;
+  /** How many samples the window holds: hi - lo, or more when the series was thinned (RangeData.samples). */
+  samples: number;
 }
 
 /** FloatRangeFn computes one output value, or null for "no sample at this step". */
@@ -27,7 +29,9 @@ const ks: KahanState = { sum: 0, c: 0 };
 
 /** extrapolatedRate is Prometheus' extrapolatedRate for floats. */
 function extrapolatedRate(t: ArrayLike<number>, v: ArrayLike<number>, lo: number, hi: number, w: Window, isCounter: boolean, isRate: boolean): number | null {
-  if (hi - lo < 2) return null;
+  // A thinned window keeps the first and last samples and both around every drop (see
+  // RangeData.samples): the sums below are the full window's; the average interval takes its count.
+  if (w.samples < 2) return null;
   const first = v[lo]!, last = v[hi - 1]!;
   let result = last - first;
   if (isCounter) {
@@ -38,7 +42,7 @@ function extrapolatedRate(t: ArrayLike<number>, v: ArrayLike<number>, lo: number
       prev = cur;
     }
   }
-  const factor = extrapolationFactor(t[lo]!, t[hi - 1]!, hi - lo - 1, w, isCounter && result > 0 && first >= 0 ? first / result : Infinity, isRate);
+  const factor = extrapolationFactor(t[lo]!, t[hi - 1]!, w.samples - 1, w, isCounter && result > 0 && first >= 0 ? first / result : Infinity, isRate);
   return result * factor;
 }
 

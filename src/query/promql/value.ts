@@ -126,6 +126,12 @@ export interface RangeData {
   readonly t: ArrayLike<number>;
   readonly v: ArrayLike<number>;
   readonly hist: HistSource | null;
+  /**
+   * samples, when set, is how many samples the series had before the querier thinned it
+   * (SelectHints.thin): `t` and `v` hold only the ones rate(), increase(), delta() and resets()
+   * need, and a window must then hold all of them.
+   */
+  readonly samples?: number;
 }
 
 /** The sliding window sum every HistSource shares (evaluation is synchronous). */
