@@ -1,7 +1,7 @@
 import { getLabel, METRIC_NAME, type Labels } from '../model/labels.js';
 import { Matcher } from '../model/matcher.js';
 import type { Querier } from '../store/interface.js';
-import { addCostDigest, daySegments, openDayDigests } from './day-digest-read.js';
+import { addCostDigest, daySegments, openDayDigests, type Segment } from './day-digest-read.js';
 import type { Dimension } from './dimensions.js';
 import type { RangeParams } from './analytics-params.js';
 import { forEachIncrement, tierHint } from './analytics-read.js';
@@ -147,25 +147,25 @@ export function costsAnalytics(q: Querier, tenant: string, p: CostsParams): Cost
   let monthTo = p.fromMs - 1;
   const hint = tierHint(p.fromMs, p.toMs, p.stepMs);
   const usable = (start: number, span: number): boolean => accs.nTrend === 0 || cutsAligned(accs.cuts, start, span);
+  const add = (seg: Segment, hintMs: number, monthOnly: boolean): void => {
+    if (seg.digest !== null) addCostDigest(accs, digests!, seg.digest, seg, monthOnly);
+    else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, hintMs, monthOnly);
+  };
   for (const seg of daySegments(digests, p.fromMs, p.toMs, { hintMs: hint, usable, exact: true })) {
-    if (seg.digest !== null) addCostDigest(accs, digests!, seg.digest, seg, false);
-    else if (seg.fromMs === p.fromMs && shared < p.fromMs) {
+    if (seg.digest === null && seg.fromMs === p.fromMs && shared < p.fromMs) {
       // The rest of the hour `from` falls in is what a read at `hint` takes from the finest tier
       // (analytics-read.ts, pieces): read so, from the hour's start.
       const hourEnd = Math.min(seg.toMs, Math.ceil(p.fromMs / HOUR_MS) * HOUR_MS - 1);
       collectCostsLive(q, tenant, accs, shared, hourEnd, 1, false, p.fromMs);
-      if (hourEnd < seg.toMs) collectCostsLive(q, tenant, accs, hourEnd + 1, seg.toMs, hint, false);
+      if (hourEnd < seg.toMs) add({ fromMs: hourEnd + 1, toMs: seg.toMs, digest: null }, hint, false);
       monthTo = shared - 1;
-    } else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, hint, false);
+    } else add(seg, hint, false);
   }
   // The month part is read at 1 h (counters' increments are exact in the hour tier, whose whole
   // hours day digests hold; the edges come from the finer tiers), so that the day `from` falls in
   // is taken from that day's digest, not from the series.
   if (monthPart && monthTo >= accs.monthStart) {
-    for (const seg of daySegments(digests, accs.monthStart, monthTo, { hintMs: HOUR_MS, usable: () => true, exact: true, dayHours: true })) {
-      if (seg.digest !== null) addCostDigest(accs, digests!, seg.digest, seg, true);
-      else collectCostsLive(q, tenant, accs, seg.fromMs, seg.toMs, HOUR_MS, true);
-    }
+    for (const seg of daySegments(digests, accs.monthStart, monthTo, { hintMs: HOUR_MS, usable: () => true, exact: true, dayHours: true })) add(seg, HOUR_MS, true);
   }
   return accs.finish();
 }
