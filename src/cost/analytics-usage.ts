@@ -5,7 +5,7 @@ import type { Querier } from '../store/interface.js';
 import { addUsageDigest, daySegments, openDayDigests } from './day-digest-read.js';
 import { dimensionValues, type Dimension, type DimensionMap } from './dimensions.js';
 import type { RangeParams } from './analytics-params.js';
-import { forEachIncrement, forEachWindowHistogram, tierHint } from './analytics-read.js';
+import { forEachIncrement, forEachWindowHistogram } from './analytics-read.js';
 import { KIND_LABEL, TOKENS_METRIC } from './series-names.js';
 
 /**
@@ -19,6 +19,9 @@ import { KIND_LABEL, TOKENS_METRIC } from './series-names.js';
 export interface UsageParams extends RangeParams {
   readonly dimensions: DimensionMap;
 }
+
+/** USAGE_HINT_MS is the step hint usage answers read at. */
+const USAGE_HINT_MS = 3_600_000;
 
 /** LATENCY_SOURCES are the call-latency histograms and the factor that turns their unit into ms. */
 export const LATENCY_SOURCES: ReadonlyArray<readonly [string, number]> = [
@@ -245,7 +248,11 @@ export function isFailure(labels: Labels): boolean {
  */
 export function usageAnalytics(q: Querier, tenant: string, p: UsageParams): UsageData {
   const rows = new UsageRows(p);
-  const hint = Math.min(tierHint(p.fromMs, p.toMs, 0), 3_600_000);
+  // Whole hours are read at 1 h whatever the range (its edges at the finest tier: pieces in
+  // analytics-read.ts): a whole hour's p95 comes from the hour tier, folded to rollup precision
+  // (quantiles within 1 %), as an hour or day digest holds it, so that `period=1d` takes today's
+  // hours from their digests and an answer does not change with whether a digest was there.
+  const hint = USAGE_HINT_MS;
   const digests = openDayDigests(q, tenant, p.dimensions);
   for (const seg of daySegments(digests, p.fromMs, p.toMs, { hintMs: hint, usable: () => true })) {
     if (seg.digest !== null) addUsageDigest(rows, digests!, seg.digest, seg.fromMs);

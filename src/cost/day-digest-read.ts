@@ -71,9 +71,9 @@ export interface SegmentOptions {
   /**
    * Hour digests serve an answer whose live parts are read at `hintMs` of an hour or more: those
    * read a whole hour from the hour tier, as its digest did. A finer read takes it from the raw
-   * tier, whose histograms are not folded to rollup precision (a usage p95 would differ), so only
-   * an answer of counters' increments (`exact`: costs, the same in every tier) takes them then, as
-   * it takes day digests at any hint. (What tells priced tokens from unpriced is the window: the
+   * tier, whose histograms are not folded to rollup precision (a usage p95 would differ; usage
+   * answers read at 1 h), so only an answer of counters' increments (`exact`: costs, the same in
+   * every tier) takes them then, as it takes day digests at any hint. (What tells priced tokens from unpriced is the window: the
    * hour tier's in a digest, a raw window read live. They differ only for an identity priced in
    * part of an hour, as when a price is added mid-hour.)
    */

@@ -26,9 +26,7 @@ export interface RefreshResult {
  * and 30 days, the 90 days of detail): the settled day each one starts in keeps hour digests for
  * its hours from the period's start on, so that such an answer reads no whole hour from the
  * series (reading even one hour of every series costs as much as ninety day digests). The day the
- * retention starts in keeps them too: any longer period starts there. (Usage answers over less
- * than 7 days that do not start and end on whole hours read at the raw tier's precision and take
- * no hour digest: see day-digest-read.ts, SegmentOptions.)
+ * retention starts in keeps them too: any longer period starts there.
  */
 export const EDGE_PERIODS = [1, 7, 30, 90].map((d) => d * DAY);
 
