@@ -133,12 +133,26 @@ export class LmdbQuerier implements Querier {
     if (segs.length === 0) return;
     // Group a stored series' variants together, series in label order (as select sorts them).
     const refs = this.refs(tenant, matchers).sort((a, b) => compareLabels(a.rec.labels, b.rec.labels) || a.variant - b.variant);
+    const thin = hints.thin === true;
+    // What every series' read shares is worked out once: each segment's windows, the `le`
+    // matchers, and the read buffers, which serve series after series (a short read of thousands
+    // of series allocated, and zero-filled, a buffer per series: a third of its time).
+    const ranges = segs.map((g) => viewRange(g.tier, g.startMs, g.endMs));
+    const leMs = matchers.filter((m) => m.name === 'le');
+    const spares: Spares = [null, null, null];
+    const stitch = segs.length > 1;
     for (let i = 0; i < refs.length; ) {
       let j = i + 1;
       while (j < refs.length && refs[j]!.rec === refs[i]!.rec) j++;
       const group = refs.slice(i, j);
       i = j;
-      const r = this.readSegments(segs, group, matchers, hints.thin === true);
+      let r: SelectResult;
+      if (!stitch) r = this.readGroup(segs[0]!.tier, ranges[0]!, group, leMs, thin, spares, false);
+      else {
+        const parts: SelectResult[] = [];
+        for (let k = 0; k < segs.length; k++) parts.push(this.readGroup(segs[k]!.tier, ranges[k]!, group, leMs, thin, spares, true));
+        r = { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
+      }
       if (r.floats.length > 0 || r.histograms.length > 0) fn(r);
     }
   }
@@ -161,13 +175,17 @@ export class LmdbQuerier implements Querier {
 
   /** readSegments reads the refs over each segment from its tier, stitched at the seams. */
   private readSegments(segs: readonly Segment[], refs: readonly ViewRef[], matchers: readonly Matcher[], thin: boolean): SelectResult {
-    const parts = segs.map((g) => this.selectTier(g.tier, refs, matchers, g.startMs, g.endMs, thin));
+    const mark = segs.length > 1;
+    const parts = segs.map((g) => this.selectTier(g.tier, refs, matchers, g.startMs, g.endMs, thin, mark));
     if (parts.length === 1) return parts[0]!;
     return { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
   }
 
-  /** selectTier reads the refs' views of one tier over [startMs, endMs] (float views thinned with `thin`, see SelectHints). */
-  private selectTier(tier: Tier, refs: readonly ViewRef[], matchers: readonly Matcher[], startMs: number, endMs: number, thin: boolean): SelectResult {
+  /**
+   * selectTier reads the refs' views of one tier over [startMs, endMs] (float views thinned with
+   * `thin`, see SelectHints; running totals marked for stitchFloats with `mark`).
+   */
+  private selectTier(tier: Tier, refs: readonly ViewRef[], matchers: readonly Matcher[], startMs: number, endMs: number, thin: boolean, mark = false): SelectResult {
     const r = viewRange(tier, startMs, endMs);
     const leMs = matchers.filter((m) => m.name === 'le');
     const floats: FloatSeries[] = [];
@@ -180,26 +198,47 @@ export class LmdbQuerier implements Querier {
       if (g === undefined) groups.set(ref.rec.id, [ref]);
       else g.push(ref);
     }
-    let spare: PointBuf | null = null;
-    for (const group of groups.values()) {
-      const rec = group[0]!.rec;
-      // Histograms selected under their bare name need their windows' histograms; the others are
-      // read into columns of what the classic views take.
-      const w = this.readSeries(tier, rec, r, group.every((ref) => ref.variant !== Variant.Plain), spare);
-      if (w.pts.n > 0) for (const ref of group) this.pushViews(ref, tier, r, w, leMs, thin, floats, histograms);
-      // The views copied what they read, so the buffer serves the next series; a histogram view
-      // keeps its windows' histograms (its base is read lazily), and with them its buffer.
-      if (rec.kind !== MetricKind.Histogram || w.pts.cols !== null) spare = w.pts;
-    }
-    if (thin) for (let i = 0; i < floats.length; i++) floats[i] = thinned(floats[i]!);
-    floats.sort((a, b) => compareLabels(a.labels, b.labels));
-    histograms.sort((a, b) => compareLabels(a.labels, b.labels));
+    const spares: Spares = [null, null, null];
+    for (const group of groups.values()) this.pushGroup(tier, r, group, leMs, thin, spares, mark, floats, histograms);
+    return this.finish(floats, histograms, thin, mark);
+  }
+
+  /** readGroup is selectTier for the refs of one stored series (`group`), its windows `r` of `tier`. */
+  private readGroup(tier: Tier, r: ViewRange, group: readonly ViewRef[], leMs: readonly Matcher[], thin: boolean, spares: Spares, mark: boolean): SelectResult {
+    const floats: FloatSeries[] = [];
+    const histograms: HistogramSeries[] = [];
+    this.pushGroup(tier, r, group, leMs, thin, spares, mark, floats, histograms);
+    return this.finish(floats, histograms, thin, mark);
+  }
+
+  /** finish thins (with `thin`) and sorts what pushGroup gathered. */
+  private finish(floats: FloatSeries[], histograms: HistogramSeries[], thin: boolean, mark: boolean): SelectResult {
+    if (thin) for (let i = 0; i < floats.length; i++) floats[i] = thinned(floats[i]!, mark);
+    if (floats.length > 1) floats.sort((a, b) => compareLabels(a.labels, b.labels));
+    if (histograms.length > 1) histograms.sort((a, b) => compareLabels(a.labels, b.labels));
     return { floats, histograms };
   }
 
+  /**
+   * pushGroup reads one stored series' windows of one tier and pushes the views its refs
+   * (`group`) select. `spares` holds, per kind, a buffer whose last reader is done with it.
+   */
+  private pushGroup(tier: Tier, r: ViewRange, group: readonly ViewRef[], leMs: readonly Matcher[], thin: boolean, spares: Spares, mark: boolean, floats: FloatSeries[], histograms: HistogramSeries[]): void {
+    const rec = group[0]!.rec;
+    // Histograms selected under their bare name need their windows' histograms; the others are
+    // read into columns of what the classic views take.
+    const w = this.readSeries(tier, rec, r, group.every((ref) => ref.variant !== Variant.Plain), spares[rec.kind]!);
+    if (w.pts.n > 0) for (const ref of group) this.pushViews(ref, tier, r, w, leMs, thin, mark, floats, histograms);
+    // The views copied what they read, so the buffer serves the next series; a histogram view
+    // keeps its windows' histograms (its base is read lazily), and with them its buffer.
+    if (rec.kind !== MetricKind.Histogram || w.pts.cols !== null) spares[rec.kind] = w.pts;
+  }
+
   /** pushViews builds the view `ref` selects of one series' windows of one tier. */
-  private pushViews(ref: ViewRef, tier: Tier, r: ViewRange, w: SeriesWindows, leMs: readonly Matcher[], thin: boolean, floats: FloatSeries[], histograms: HistogramSeries[]): void {
+  private pushViews(ref: ViewRef, tier: Tier, r: ViewRange, w: SeriesWindows, leMs: readonly Matcher[], thin: boolean, mark: boolean, floats: FloatSeries[], histograms: HistogramSeries[]): void {
     const rec = ref.rec;
+    // Running totals are marked only for a read that stitches segments (stitchFloats).
+    const cumulative = mark ? markCumulative : same;
     const name = metricName(rec.labels);
     if (ref.variant === Variant.Plain) {
       if (rec.kind === MetricKind.Counter) pushNonEmpty(floats, cumulative(cumulativeView(rec.labels, tier, r, w, w.baseSum, (i) => w.pts.a[i]!, w.pts.b, thin)));
@@ -323,11 +362,21 @@ function intersect(a: Set<number> | null, b: Set<number>): Set<number> {
   return out;
 }
 
-/** CUMULATIVE holds the float views that are running totals (counters, histogram _bucket/_sum/_count). */
+/** Spares holds, per MetricKind, a read buffer whose last reader is done with it. */
+type Spares = Array<PointBuf | null>;
+
+/**
+ * CUMULATIVE holds the float views that are running totals (counters, histogram _bucket/_sum/_count)
+ * of a read that stitches segments.
+ */
 const CUMULATIVE = new WeakSet<FloatSeries>();
 
-function cumulative(s: FloatSeries): FloatSeries {
+function markCumulative(s: FloatSeries): FloatSeries {
   CUMULATIVE.add(s);
+  return s;
+}
+
+function same(s: FloatSeries): FloatSeries {
   return s;
 }
 
@@ -339,10 +388,10 @@ function cumulative(s: FloatSeries): FloatSeries {
  */
 const SEAM_TOLERANCE = 1e-9;
 
-/** thinned is thinSeries keeping a running total's mark (stitchFloats lifts those at seams). */
-function thinned(s: FloatSeries): FloatSeries {
+/** thinned is thinSeries keeping a running total's mark (with `mark`: stitchFloats lifts those at seams). */
+function thinned(s: FloatSeries, mark: boolean): FloatSeries {
   const t = thinSeries(s);
-  if (t !== s && CUMULATIVE.has(s)) CUMULATIVE.add(t);
+  if (mark && t !== s && CUMULATIVE.has(s)) CUMULATIVE.add(t);
   return t;
 }
 
