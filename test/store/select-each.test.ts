@@ -81,3 +81,26 @@ t.test('select and selectEach choose the tier after the look-back window', async
   t.equal(vals.length, 90 * 24, 'a PromQL 90-day range has a point at every hourly step');
   t.equal(vals.filter((v, i) => v === i + 1).length, vals.length, 'each step holds the total of the hours up to it');
 });
+
+t.test('selectEach repeated over one selector hands over the series it matches now, in label order', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW });
+  const q = store.querier();
+  const names = (): string[] => {
+    const out: string[] = [];
+    q.selectEach!('default', [new Matcher('=', '__name__', 'x_total')], { startMs: NOW - HOUR, endMs: NOW - 1, stepMs: 0 }, (r) => { for (const f of r.floats) out.push(f.labels.map((l) => l.value).join(',')); });
+    return out;
+  };
+  const write = async (job: string): Promise<void> => {
+    const app = store.appender();
+    app.counter(app.seriesId('default', L({ __name__: 'x_total', job }), MetricKind.Counter), NOW - 10 * 60_000, 1);
+    await app.commit();
+  };
+  await write('m');
+  await write('c');
+  t.same(names(), ['x_total,c', 'x_total,m'], 'label order, not creation order');
+  t.same(names(), ['x_total,c', 'x_total,m'], 'the same again');
+  // New series (ids after the others) sort between and before them.
+  await write('a');
+  await write('e');
+  t.same(names(), ['x_total,a', 'x_total,c', 'x_total,e', 'x_total,m'], 'series created since are handed over, in label order');
+});
