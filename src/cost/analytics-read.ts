@@ -217,7 +217,9 @@ function readPiece(
   fn: (res: SelectResult, whole: boolean) => void,
 ): void {
   if (q.selectEach !== undefined) {
-    q.selectEach(tenant, matchers, { startMs: fromMs - marginMs, endMs: toMs, stepMs: hintMs, rangeMs: marginMs }, (res) => fn(res, true));
+    // Of the margin only each series' last sample is needed (incrementsIn's baseline).
+    const hints = { startMs: fromMs - marginMs, endMs: toMs, stepMs: hintMs, rangeMs: marginMs, ...(marginMs > 0 ? { leadFrom: fromMs } : {}) };
+    q.selectEach(tenant, matchers, hints, (res) => fn(res, true));
     return;
   }
   const slice = sliceMs(hintMs);

@@ -6,7 +6,8 @@ import type { StoreDbs } from './dbs.js';
 import type { DigestReader, FloatSeries, HistogramSeries, MetricMetadata, Querier, SelectHints, SelectResult } from './interface.js';
 import { Postings } from './postings.js';
 import { ALL_POSTING, HIST_POSTING, type SeriesIndex, type SeriesRecord } from './series-index.js';
-import { readWindows, type SeriesWindows } from './series-reader.js';
+import { PREV_KNOWN, PREV_UNKNOWN, readWindows, type SeriesWindows } from './series-reader.js';
+import { isStaleNaN } from '../model/stale.js';
 import { boundaries, chooseTier, plan, type Segment } from './tier-select.js';
 import type { Tier } from './tier.js';
 import { Variant, VARIANT_SUFFIX, bucketBounds, cumulativeView, formatLe, gaugeView, histogramBucketViews, histogramFloatView, histogramView, thinSeries, viewRange, virtualLabels, type ViewRange } from './view.js';
@@ -142,14 +143,26 @@ export class LmdbQuerier implements Querier {
     const leMs = matchers.filter((m) => m.name === 'le');
     const spares: Spares = [null, null, null];
     const stitch = segs.length > 1;
+    // With leadFrom a counter is read from there, with the last sample before it (see readLead).
+    const leadFrom = hints.leadFrom ?? -Infinity;
+    const lead = !stitch && !thin && leadFrom > segs[0]!.startMs && leadFrom <= segs[0]!.endMs ? viewRange(segs[0]!.tier, leadFrom, segs[0]!.endMs) : null;
     for (let i = 0; i < refs.length; ) {
       let j = i + 1;
       while (j < refs.length && refs[j]!.rec === refs[i]!.rec) j++;
       const group = refs.slice(i, j);
       i = j;
-      let r: SelectResult;
-      if (!stitch) r = this.readGroup(segs[0]!.tier, ranges[0]!, group, leMs, thin, spares, false);
-      else {
+      const ref = group[0]!;
+      let r: SelectResult | null = null;
+      if (lead !== null && lead.fromIdx > ranges[0]!.fromIdx && group.length === 1 && ref.variant === Variant.Plain && ref.rec.kind === MetricKind.Counter) {
+        r = this.readLead(segs[0]!.tier, ranges[0]!, lead, ref.rec, spares);
+        // Read whole: the samples before leadFrom but the last are dropped all the same.
+        if (r === null) {
+          r = this.readGroup(segs[0]!.tier, ranges[0]!, group, leMs, thin, spares, false);
+          for (let k = 0; k < r.floats.length; k++) r.floats[k] = fromLast(r.floats[k]!, leadFrom);
+        }
+      }
+      if (r === null && !stitch) r = this.readGroup(segs[0]!.tier, ranges[0]!, group, leMs, thin, spares, false);
+      else if (r === null) {
         const parts: SelectResult[] = [];
         for (let k = 0; k < segs.length; k++) parts.push(this.readGroup(segs[k]!.tier, ranges[k]!, group, leMs, thin, spares, true));
         r = { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
@@ -219,6 +232,25 @@ export class LmdbQuerier implements Querier {
     const spares: Spares = [null, null, null];
     for (const group of groups.values()) this.pushGroup(tier, r, group, leMs, thin, spares, mark, floats, histograms);
     return this.finish(floats, histograms, thin, mark);
+  }
+
+  /**
+   * readLead reads a counter's windows of `tier` for `lead` (the range from SelectHints.leadFrom)
+   * and its view over it, preceded by the last sample the whole range `r` has before leadFrom:
+   * that of the windows read, else that of the window before them, which the read saw (its time,
+   * and its sender value or the base, which is the total through it). Null when the windows
+   * before were not decoded (a chunk or block stepped over): the caller reads `r` whole.
+   */
+  private readLead(tier: Tier, r: ViewRange, lead: ViewRange, rec: SeriesRecord, spares: Spares): SelectResult | null {
+    const w = this.readSeries(tier, rec, lead, false, spares[MetricKind.Counter]!);
+    spares[MetricKind.Counter] = w.pts;
+    if (w.prev === PREV_UNKNOWN) return null;
+    const floats: FloatSeries[] = [];
+    const known = w.prev === PREV_KNOWN;
+    const seedV = known && (w.prevB === w.prevB || isStaleNaN(w.prevB)) ? w.prevB : w.baseSum;
+    const s = cumulativeView(rec.labels, tier, lead, w, w.baseSum, (i) => w.pts.a[i]!, w.pts.b, false, { fromMs: r.startMs, seedT: known ? w.prevT : -Infinity, seedV });
+    if (s.timestamps.length > 0) floats.push(s);
+    return { floats, histograms: [] };
   }
 
   /** readGroup is selectTier for the refs of one stored series (`group`), its windows `r` of `tier`. */
@@ -371,6 +403,15 @@ export class LmdbQuerier implements Querier {
     }
     return out;
   }
+}
+
+/** fromLast is `s` from its last sample before `ms` on (views of its arrays). */
+function fromLast(s: FloatSeries, ms: number): FloatSeries {
+  const ts = s.timestamps;
+  let k = 0;
+  while (k < ts.length && ts[k]! < ms) k++;
+  if (k <= 1) return s;
+  return { labels: s.labels, timestamps: ts.subarray(k - 1), values: s.values.subarray(k - 1) };
 }
 
 /** SORTED_MEMO is how many selectors' label order LmdbQuerier.sortedRefs keeps. */

@@ -22,8 +22,20 @@ export interface SeriesWindows {
   readonly pts: PointBuf;
   readonly baseSum: number;
   readonly baseSummary: HistSummary | null;
+  /**
+   * prev tells, for counters, what came before fromIdx in this tier: PREV_NONE (no window),
+   * PREV_KNOWN (the last such window's time and sender value are prevT and prevB), PREV_UNKNOWN
+   * (windows that were not decoded).
+   */
+  readonly prev: number;
+  readonly prevT: number;
+  readonly prevB: number;
   fullBase(): SparseHistogram;
 }
+
+export const PREV_NONE = 0;
+export const PREV_KNOWN = 1;
+export const PREV_UNKNOWN = 2;
 
 /** retiredKey is the key of a series' retired aggregate in one tier. */
 export function retiredKey(tier: number, id: number): Buffer {
@@ -136,6 +148,9 @@ class Windows implements SeriesWindows {
   /** preStart is the coverStart of the chunk holding fromIdx, whose windows before the range fullBase adds. */
   private preStart = -1;
   private memo: SparseHistogram | null = null;
+  prev = PREV_NONE;
+  prevT = 0;
+  prevB = NaN;
 
   constructor(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, pts: PointBuf, bounds: ArrayLike<number> | null | undefined) {
     this.dbs = dbs;
@@ -171,6 +186,7 @@ class Windows implements SeriesWindows {
   /** before adds a chunk wholly before the covering one: its header aggregate is all a read needs. */
   before(value: Uint8Array): void {
     const h = readChunkHeader(value);
+    this.prev = PREV_UNKNOWN;
     if (this.kind === MetricKind.Counter) this.baseSum += h.sum;
     else if (this.baseSummary !== null && (h.agg === null || !this.baseSummary.add(h.agg))) this.baseSummary = null;
   }
@@ -199,10 +215,17 @@ class Windows implements SeriesWindows {
     let end = tmp.find(toIdx + 1);
     if (end < 0) end = -end - 1;
     pts.reserve(end - first);
+    // Blocks stepped over hold windows before those decoded.
+    if (kind === MetricKind.Counter && first === 0 && this.tier.index(start) < fromIdx && readChunkHeader(value).skippable) this.prev = PREV_UNKNOWN;
     for (let j = 0; j < tmp.n; j++) {
       const w = tmp.idx[j]!;
       if (w < fromIdx) {
-        if (kind === MetricKind.Counter) this.baseSum += tmp.a[j]!;
+        if (kind === MetricKind.Counter) {
+          this.baseSum += tmp.a[j]!;
+          this.prev = PREV_KNOWN;
+          this.prevT = tmp.t[j]!;
+          this.prevB = tmp.b[j]!;
+        }
         else if (columns !== null) {
           this.preStart = start;
           this.baseSummary?.addRow(tmp.cols!, j, this.summaryCols!);

@@ -76,18 +76,33 @@ function isRaw(v: number): boolean {
  * after a gap (or the series' first) is preceded by a sample at its start holding the total
  * before it (0 at creation).
  */
-export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null = null, thin = false): FloatSeries {
+export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null = null, thin = false, lead: Lead | null = null): FloatSeries {
   // Walked twice: counted, then stored in arrays of their final size (arrays of twice the
   // windows, then copied to size, were most of a day-long counter read), whole or thinned.
   const out = new Samples();
-  walkCumulative(tier, r, w, base, inc, raw, out);
+  walkCumulative(tier, r, w, base, inc, raw, out, lead);
   out.store(thin);
-  walkCumulative(tier, r, w, base, inc, raw, out);
+  walkCumulative(tier, r, w, base, inc, raw, out, lead);
   return out.series(labels);
 }
 
-/** walkCumulative hands cumulativeView's samples to `out` in order. */
-function walkCumulative(tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null, out: Samples): void {
+/**
+ * Lead asks cumulativeView for the last sample in [fromMs, r.startMs) before the samples in
+ * range (SelectHints.leadFrom): the last one of the windows read, else `seedT`/`seedV` (the
+ * sample of the last window before them; seedT < fromMs when there is none).
+ */
+export interface Lead {
+  readonly fromMs: number;
+  readonly seedT: number;
+  readonly seedV: number;
+}
+
+/** walkCumulative hands cumulativeView's samples to `out` in order (with `lead`, see Lead). */
+function walkCumulative(tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null, out: Samples, lead: Lead | null): void {
+  if (lead !== null) {
+    walkLead(tier, r, w, base, inc, raw, out, lead);
+    return;
+  }
   const pts = w.pts;
   let cum = base;
   for (let i = 0; i < pts.n; i++) {
@@ -106,6 +121,47 @@ function walkCumulative(tier: Tier, r: ViewRange, w: SeriesWindows, base: number
     }
     if (t >= r.startMs && t <= r.endMs) out.add(t, cum);
   }
+}
+
+/** walkLead is walkCumulative with a Lead: samples before r.startMs make way for the last one. */
+function walkLead(tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null, out: Samples, lead: Lead): void {
+  const pts = w.pts;
+  const from = lead.fromMs;
+  // The last sample before r.startMs (from `from` on), added before the first in range.
+  let leadT = lead.seedT, leadV = lead.seedV;
+  const add = (t: number, v: number): void => {
+    if (t < r.startMs) {
+      if (t >= from) {
+        leadT = t;
+        leadV = v;
+      }
+      return;
+    }
+    if (t > r.endMs) return;
+    if (leadT >= from) {
+      out.add(leadT, leadV);
+      leadT = -Infinity;
+    }
+    out.add(t, v);
+  };
+  let cum = base;
+  for (let i = 0; i < pts.n; i++) {
+    const idx = pts.idx[i]!;
+    const t = pts.t[i]!;
+    const before = cum;
+    cum += inc(i);
+    if (raw !== null && isRaw(raw[i]!)) {
+      if (t >= from && t <= r.endMs) add(t, raw[i]!);
+      continue;
+    }
+    const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
+    if (gap) {
+      const s = gapTime(tier, idx, t);
+      if (s >= from && s <= r.endMs) add(s, before);
+    }
+    if (t >= from && t <= r.endMs) add(t, cum);
+  }
+  if (leadT >= from) out.add(leadT, leadV);
 }
 
 const NO_SAMPLES = new Float64Array(0);
