@@ -126,24 +126,9 @@ function walkCumulative(tier: Tier, r: ViewRange, w: SeriesWindows, base: number
 /** walkLead is walkCumulative with a Lead: samples before r.startMs make way for the last one. */
 function walkLead(tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null, out: Samples, lead: Lead): void {
   const pts = w.pts;
-  const from = lead.fromMs;
-  // The last sample before r.startMs (from `from` on), added before the first in range.
-  let leadT = lead.seedT, leadV = lead.seedV;
-  const add = (t: number, v: number): void => {
-    if (t < r.startMs) {
-      if (t >= from) {
-        leadT = t;
-        leadV = v;
-      }
-      return;
-    }
-    if (t > r.endMs) return;
-    if (leadT >= from) {
-      out.add(leadT, leadV);
-      leadT = -Infinity;
-    }
-    out.add(t, v);
-  };
+  const from = lead.fromMs, start = r.startMs, end = r.endMs;
+  // A sample before r.startMs is held (the last one held is added before the first in range).
+  if (lead.seedT >= from && lead.seedT < start) out.hold(lead.seedT, lead.seedV);
   let cum = base;
   for (let i = 0; i < pts.n; i++) {
     const idx = pts.idx[i]!;
@@ -151,17 +136,23 @@ function walkLead(tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc:
     const before = cum;
     cum += inc(i);
     if (raw !== null && isRaw(raw[i]!)) {
-      if (t >= from && t <= r.endMs) add(t, raw[i]!);
+      if (t >= start) {
+        if (t <= end) out.add(t, raw[i]!);
+      } else if (t >= from) out.hold(t, raw[i]!);
       continue;
     }
     const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
     if (gap) {
       const s = gapTime(tier, idx, t);
-      if (s >= from && s <= r.endMs) add(s, before);
+      if (s >= start) {
+        if (s <= end) out.add(s, before);
+      } else if (s >= from) out.hold(s, before);
     }
-    if (t >= from && t <= r.endMs) add(t, cum);
+    if (t >= start) {
+      if (t <= end) out.add(t, cum);
+    } else if (t >= from) out.hold(t, cum);
   }
-  if (leadT >= from) out.add(leadT, leadV);
+  out.flush();
 }
 
 const NO_SAMPLES = new Float64Array(0);
@@ -183,8 +174,26 @@ class Samples {
   private k = 0;
   private ts: Float64Array = NO_SAMPLES;
   private vs: Float64Array = NO_SAMPLES;
+  private held = false;
+  private heldT = 0;
+  private heldV = 0;
+
+  /** hold keeps a sample to add before the next one added (or at flush), unless another is held first. */
+  hold(t: number, v: number): void {
+    this.held = true;
+    this.heldT = t;
+    this.heldV = v;
+  }
+
+  /** flush adds the sample held, if any. */
+  flush(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.add(this.heldT, this.heldV);
+  }
 
   add(t: number, v: number): void {
+    if (this.held) this.flush();
     const i = this.n++;
     if (!this.storing) {
       if (v !== v) this.nan = true;
