@@ -152,11 +152,15 @@ function incrementsIn(
     }
     return st;
   };
-  readPiece(q, tenant, matchers, fromMs, toMs, hintMs, MARGIN_MS, (res) => {
+  readPiece(q, tenant, matchers, fromMs, toMs, hintMs, MARGIN_MS, (res, whole) => {
     for (const f of res.floats) {
-      const key = labelsKey(f.labels);
-      const st = walk(f, key, last.get(key));
-      if (st !== undefined) last.set(key, st);
+      const key = keyOf(f.labels);
+      // A series handed over whole has no state from an earlier call to carry.
+      if (whole) walk(f, key, undefined);
+      else {
+        const st = walk(f, key, last.get(key));
+        if (st !== undefined) last.set(key, st);
+      }
     }
   });
 }
@@ -190,9 +194,13 @@ function windowHistogramsIn(
     }
     return maxT;
   };
-  readPiece(q, tenant, matchers, fromMs, toMs, hintMs, 0, (res) => {
+  readPiece(q, tenant, matchers, fromMs, toMs, hintMs, 0, (res, whole) => {
     for (const hs of res.histograms) {
-      const key = labelsKey(hs.labels);
+      if (whole) {
+        walk(hs, -Infinity);
+        continue;
+      }
+      const key = keyOf(hs.labels);
       last.set(key, walk(hs, last.get(key) ?? -Infinity));
     }
   });
@@ -201,19 +209,33 @@ function windowHistogramsIn(
 /**
  * readPiece hands `fn` what the matched series hold over [fromMs - marginMs, toMs]: one series
  * at a time over the whole piece where the querier offers selectEach (each chunk decoded once,
- * one series in memory, the tier chosen after the margin), else in time slices of select. `fn`
- * MUST carry each series' state from one call to the next (a series comes in several slices).
+ * one series in memory, the tier chosen after the margin; `whole` is true), else in time slices
+ * of select, where `fn` MUST carry each series' state from one call to the next.
  */
 function readPiece(
   q: Querier, tenant: string, matchers: readonly Matcher[], fromMs: number, toMs: number, hintMs: number, marginMs: number,
-  fn: (res: SelectResult) => void,
+  fn: (res: SelectResult, whole: boolean) => void,
 ): void {
   if (q.selectEach !== undefined) {
-    q.selectEach(tenant, matchers, { startMs: fromMs - marginMs, endMs: toMs, stepMs: hintMs, rangeMs: marginMs }, fn);
+    // Of the margin only each series' last sample is needed (incrementsIn's baseline).
+    const hints = { startMs: fromMs - marginMs, endMs: toMs, stepMs: hintMs, rangeMs: marginMs, ...(marginMs > 0 ? { leadFrom: fromMs } : {}) };
+    q.selectEach(tenant, matchers, hints, (res) => fn(res, true));
     return;
   }
   const slice = sliceMs(hintMs);
   for (let s = fromMs; s <= toMs; s += slice) {
-    fn(q.select(tenant, matchers, { startMs: s - marginMs, endMs: Math.min(toMs, s + slice - 1), stepMs: hintMs }));
+    fn(q.select(tenant, matchers, { startMs: s - marginMs, endMs: Math.min(toMs, s + slice - 1), stepMs: hintMs }), false);
   }
+}
+
+/**
+ * KEYS holds the labelsKey of the label sets read: a store hands a series the same label-set
+ * object read after read, and building its key per series was a tenth of a short read's callback.
+ */
+const KEYS = new WeakMap<Labels, string>();
+
+function keyOf(labels: Labels): string {
+  let k = KEYS.get(labels);
+  if (k === undefined) KEYS.set(labels, (k = labelsKey(labels)));
+  return k;
 }

@@ -62,6 +62,13 @@ export interface SelectHints {
    * samples it had. A series holding a NaN is never thinned.
    */
   readonly thin?: boolean;
+  /**
+   * leadFrom (after startMs) says the caller takes of each float series' samples before leadFrom
+   * only the last one, as the baseline of what follows (analytics reading increments reach back
+   * for it). A querier MAY then return, before leadFrom, that sample alone: a short read then
+   * skips building the samples of its look-back (720 raw windows per series for 2 hours at 10 s).
+   */
+  readonly leadFrom?: number;
 }
 
 /** FloatSeries is a series of float samples in ascending time order. */

@@ -23,14 +23,25 @@ const TWO32 = 4294967296;
 
 /** chunkKey builds a chunk key. */
 export function chunkKey(tier: number, id: number, startMs: number): Buffer {
-  const k = Buffer.allocUnsafe(CHUNK_KEY_LEN);
-  k[0] = tier;
-  k.writeUInt32BE(id, 1);
   // Times past what a key holds (year 10889) clamp: nothing is stored there, and a query at
   // `@ 1e12` or `time=3e12` read as a range end must find nothing, not fail to build its key.
+  return chunkKeyInto(Buffer.allocUnsafe(CHUNK_KEY_LEN), tier, id, startMs);
+}
+
+/** chunkKeyInto writes chunkKey(tier, id, startMs) into `k` (CHUNK_KEY_LEN bytes) and returns it. */
+export function chunkKeyInto(k: Buffer, tier: number, id: number, startMs: number): Buffer {
+  k[0] = tier;
+  k.writeUInt32BE(id, 1);
   const s = startMs < 0 ? 0 : startMs > MAX_START ? MAX_START : startMs;
   k.writeUInt16BE(Math.floor(s / TWO32), 5);
   k.writeUInt32BE(s % TWO32, 7);
+  return k;
+}
+
+/** seriesPrefixInto writes seriesPrefix(tier, id) into `k` (5 bytes) and returns it. */
+export function seriesPrefixInto(k: Buffer, tier: number, id: number): Buffer {
+  k[0] = tier;
+  k.writeUInt32BE(id, 1);
   return k;
 }
 

@@ -6,7 +6,8 @@ import type { StoreDbs } from './dbs.js';
 import type { DigestReader, FloatSeries, HistogramSeries, MetricMetadata, Querier, SelectHints, SelectResult } from './interface.js';
 import { Postings } from './postings.js';
 import { ALL_POSTING, HIST_POSTING, type SeriesIndex, type SeriesRecord } from './series-index.js';
-import { readWindows, type SeriesWindows } from './series-reader.js';
+import { PREV_KNOWN, PREV_UNKNOWN, readWindows, type SeriesWindows } from './series-reader.js';
+import { isStaleNaN } from '../model/stale.js';
 import { boundaries, chooseTier, plan, type Segment } from './tier-select.js';
 import type { Tier } from './tier.js';
 import { Variant, VARIANT_SUFFIX, bucketBounds, cumulativeView, formatLe, gaugeView, histogramBucketViews, histogramFloatView, histogramView, thinSeries, viewRange, virtualLabels, type ViewRange } from './view.js';
@@ -35,6 +36,8 @@ export class LmdbQuerier implements Querier {
   private readonly postings: Postings;
   private readonly now: () => number;
   readonly digests: DigestReader | undefined;
+  /** sorted keeps, per selector, the refs it matched (refs' order) and those in label order. */
+  private readonly sorted = new Map<string, { refs: ViewRef[]; sorted: ViewRef[] }>();
 
   constructor(dbs: StoreDbs, index: SeriesIndex, tiers: readonly Tier[], now: () => number = Date.now, digests?: DigestReader) {
     this.dbs = dbs;
@@ -131,16 +134,58 @@ export class LmdbQuerier implements Querier {
   selectEach(tenant: string, matchers: readonly Matcher[], hints: SelectHints, fn: (r: SelectResult) => void): void {
     const segs = this.segments(hints);
     if (segs.length === 0) return;
-    // Group a stored series' variants together, series in label order (as select sorts them).
-    const refs = this.refs(tenant, matchers).sort((a, b) => compareLabels(a.rec.labels, b.rec.labels) || a.variant - b.variant);
+    const refs = this.sortedRefs(tenant, matchers);
+    const thin = hints.thin === true;
+    // What every series' read shares is worked out once: each segment's windows, the `le`
+    // matchers, and the read buffers, which serve series after series (a short read of thousands
+    // of series allocated, and zero-filled, a buffer per series: a third of its time).
+    const ranges = segs.map((g) => viewRange(g.tier, g.startMs, g.endMs));
+    const leMs = matchers.filter((m) => m.name === 'le');
+    const spares: Spares = [null, null, null];
+    const stitch = segs.length > 1;
+    // With leadFrom a counter is read from there, with the last sample before it (see readLead).
+    const leadFrom = hints.leadFrom ?? -Infinity;
+    const lead = !stitch && !thin && leadFrom > segs[0]!.startMs && leadFrom <= segs[0]!.endMs ? viewRange(segs[0]!.tier, leadFrom, segs[0]!.endMs) : null;
     for (let i = 0; i < refs.length; ) {
       let j = i + 1;
       while (j < refs.length && refs[j]!.rec === refs[i]!.rec) j++;
       const group = refs.slice(i, j);
       i = j;
-      const r = this.readSegments(segs, group, matchers, hints.thin === true);
+      const ref = group[0]!;
+      let r: SelectResult | null = null;
+      if (lead !== null && lead.fromIdx > ranges[0]!.fromIdx && group.length === 1 && ref.variant === Variant.Plain && ref.rec.kind === MetricKind.Counter) {
+        r = this.readLead(segs[0]!.tier, ranges[0]!, lead, ref.rec, spares);
+        // Read whole: the samples before leadFrom but the last are dropped all the same.
+        if (r === null) {
+          r = this.readGroup(segs[0]!.tier, ranges[0]!, group, leMs, thin, spares, false);
+          for (let k = 0; k < r.floats.length; k++) r.floats[k] = fromLast(r.floats[k]!, leadFrom);
+        }
+      }
+      if (r === null && !stitch) r = this.readGroup(segs[0]!.tier, ranges[0]!, group, leMs, thin, spares, false);
+      else if (r === null) {
+        const parts: SelectResult[] = [];
+        for (let k = 0; k < segs.length; k++) parts.push(this.readGroup(segs[k]!.tier, ranges[k]!, group, leMs, thin, spares, true));
+        r = { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
+      }
       if (r.floats.length > 0 || r.histograms.length > 0) fn(r);
     }
+  }
+
+  /**
+   * sortedRefs is refs in label order, a stored series' variants together (as select sorts its
+   * series). The order of the last few selectors is kept while they match the same series: a
+   * sort of thousands of label sets was a tenth of a short selectEach, and analytics read the
+   * same selectors over and over.
+   */
+  private sortedRefs(tenant: string, matchers: readonly Matcher[]): ViewRef[] {
+    const refs = this.refs(tenant, matchers);
+    const key = tenant + '\u0000' + matchers.join('\u0000');
+    const memo = this.sorted.get(key);
+    if (memo !== undefined && sameRefs(memo.refs, refs)) return memo.sorted;
+    const sorted = refs.slice().sort((a, b) => compareLabels(a.rec.labels, b.rec.labels) || a.variant - b.variant);
+    if (this.sorted.size >= SORTED_MEMO) this.sorted.delete(this.sorted.keys().next().value!);
+    this.sorted.set(key, { refs, sorted });
+    return sorted;
   }
 
   /**
@@ -161,13 +206,17 @@ export class LmdbQuerier implements Querier {
 
   /** readSegments reads the refs over each segment from its tier, stitched at the seams. */
   private readSegments(segs: readonly Segment[], refs: readonly ViewRef[], matchers: readonly Matcher[], thin: boolean): SelectResult {
-    const parts = segs.map((g) => this.selectTier(g.tier, refs, matchers, g.startMs, g.endMs, thin));
+    const mark = segs.length > 1;
+    const parts = segs.map((g) => this.selectTier(g.tier, refs, matchers, g.startMs, g.endMs, thin, mark));
     if (parts.length === 1) return parts[0]!;
     return { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
   }
 
-  /** selectTier reads the refs' views of one tier over [startMs, endMs] (float views thinned with `thin`, see SelectHints). */
-  private selectTier(tier: Tier, refs: readonly ViewRef[], matchers: readonly Matcher[], startMs: number, endMs: number, thin: boolean): SelectResult {
+  /**
+   * selectTier reads the refs' views of one tier over [startMs, endMs] (float views thinned with
+   * `thin`, see SelectHints; running totals marked for stitchFloats with `mark`).
+   */
+  private selectTier(tier: Tier, refs: readonly ViewRef[], matchers: readonly Matcher[], startMs: number, endMs: number, thin: boolean, mark = false): SelectResult {
     const r = viewRange(tier, startMs, endMs);
     const leMs = matchers.filter((m) => m.name === 'le');
     const floats: FloatSeries[] = [];
@@ -180,26 +229,66 @@ export class LmdbQuerier implements Querier {
       if (g === undefined) groups.set(ref.rec.id, [ref]);
       else g.push(ref);
     }
-    let spare: PointBuf | null = null;
-    for (const group of groups.values()) {
-      const rec = group[0]!.rec;
-      // Histograms selected under their bare name need their windows' histograms; the others are
-      // read into columns of what the classic views take.
-      const w = this.readSeries(tier, rec, r, group.every((ref) => ref.variant !== Variant.Plain), spare);
-      if (w.pts.n > 0) for (const ref of group) this.pushViews(ref, tier, r, w, leMs, thin, floats, histograms);
-      // The views copied what they read, so the buffer serves the next series; a histogram view
-      // keeps its windows' histograms (its base is read lazily), and with them its buffer.
-      if (rec.kind !== MetricKind.Histogram || w.pts.cols !== null) spare = w.pts;
-    }
-    if (thin) for (let i = 0; i < floats.length; i++) floats[i] = thinned(floats[i]!);
-    floats.sort((a, b) => compareLabels(a.labels, b.labels));
-    histograms.sort((a, b) => compareLabels(a.labels, b.labels));
+    const spares: Spares = [null, null, null];
+    for (const group of groups.values()) this.pushGroup(tier, r, group, leMs, thin, spares, mark, floats, histograms);
+    return this.finish(floats, histograms, thin, mark);
+  }
+
+  /**
+   * readLead reads a counter's windows of `tier` for `lead` (the range from SelectHints.leadFrom)
+   * and its view over it, preceded by the last sample the whole range `r` has before leadFrom:
+   * that of the windows read, else that of the window before them, which the read saw (its time,
+   * and its sender value or the base, which is the total through it). Null when the windows
+   * before were not decoded (a chunk or block stepped over): the caller reads `r` whole.
+   */
+  private readLead(tier: Tier, r: ViewRange, lead: ViewRange, rec: SeriesRecord, spares: Spares): SelectResult | null {
+    const w = this.readSeries(tier, rec, lead, false, spares[MetricKind.Counter]!);
+    spares[MetricKind.Counter] = w.pts;
+    if (w.prev === PREV_UNKNOWN) return null;
+    const floats: FloatSeries[] = [];
+    const known = w.prev === PREV_KNOWN;
+    const seedV = known && (w.prevB === w.prevB || isStaleNaN(w.prevB)) ? w.prevB : w.baseSum;
+    const s = cumulativeView(rec.labels, tier, lead, w, w.baseSum, (i) => w.pts.a[i]!, w.pts.b, false, { fromMs: r.startMs, seedT: known ? w.prevT : -Infinity, seedV });
+    if (s.timestamps.length > 0) floats.push(s);
+    return { floats, histograms: [] };
+  }
+
+  /** readGroup is selectTier for the refs of one stored series (`group`), its windows `r` of `tier`. */
+  private readGroup(tier: Tier, r: ViewRange, group: readonly ViewRef[], leMs: readonly Matcher[], thin: boolean, spares: Spares, mark: boolean): SelectResult {
+    const floats: FloatSeries[] = [];
+    const histograms: HistogramSeries[] = [];
+    this.pushGroup(tier, r, group, leMs, thin, spares, mark, floats, histograms);
+    return this.finish(floats, histograms, thin, mark);
+  }
+
+  /** finish thins (with `thin`) and sorts what pushGroup gathered. */
+  private finish(floats: FloatSeries[], histograms: HistogramSeries[], thin: boolean, mark: boolean): SelectResult {
+    if (thin) for (let i = 0; i < floats.length; i++) floats[i] = thinned(floats[i]!, mark);
+    if (floats.length > 1) floats.sort((a, b) => compareLabels(a.labels, b.labels));
+    if (histograms.length > 1) histograms.sort((a, b) => compareLabels(a.labels, b.labels));
     return { floats, histograms };
   }
 
+  /**
+   * pushGroup reads one stored series' windows of one tier and pushes the views its refs
+   * (`group`) select. `spares` holds, per kind, a buffer whose last reader is done with it.
+   */
+  private pushGroup(tier: Tier, r: ViewRange, group: readonly ViewRef[], leMs: readonly Matcher[], thin: boolean, spares: Spares, mark: boolean, floats: FloatSeries[], histograms: HistogramSeries[]): void {
+    const rec = group[0]!.rec;
+    // Histograms selected under their bare name need their windows' histograms; the others are
+    // read into columns of what the classic views take.
+    const w = this.readSeries(tier, rec, r, group.every((ref) => ref.variant !== Variant.Plain), spares[rec.kind]!);
+    if (w.pts.n > 0) for (const ref of group) this.pushViews(ref, tier, r, w, leMs, thin, mark, floats, histograms);
+    // The views copied what they read, so the buffer serves the next series; a histogram view
+    // keeps its windows' histograms (its base is read lazily), and with them its buffer.
+    if (rec.kind !== MetricKind.Histogram || w.pts.cols !== null) spares[rec.kind] = w.pts;
+  }
+
   /** pushViews builds the view `ref` selects of one series' windows of one tier. */
-  private pushViews(ref: ViewRef, tier: Tier, r: ViewRange, w: SeriesWindows, leMs: readonly Matcher[], thin: boolean, floats: FloatSeries[], histograms: HistogramSeries[]): void {
+  private pushViews(ref: ViewRef, tier: Tier, r: ViewRange, w: SeriesWindows, leMs: readonly Matcher[], thin: boolean, mark: boolean, floats: FloatSeries[], histograms: HistogramSeries[]): void {
     const rec = ref.rec;
+    // Running totals are marked only for a read that stitches segments (stitchFloats).
+    const cumulative = mark ? markCumulative : same;
     const name = metricName(rec.labels);
     if (ref.variant === Variant.Plain) {
       if (rec.kind === MetricKind.Counter) pushNonEmpty(floats, cumulative(cumulativeView(rec.labels, tier, r, w, w.baseSum, (i) => w.pts.a[i]!, w.pts.b, thin)));
@@ -316,6 +405,25 @@ export class LmdbQuerier implements Querier {
   }
 }
 
+/** fromLast is `s` from its last sample before `ms` on (views of its arrays). */
+function fromLast(s: FloatSeries, ms: number): FloatSeries {
+  const ts = s.timestamps;
+  let k = 0;
+  while (k < ts.length && ts[k]! < ms) k++;
+  if (k <= 1) return s;
+  return { labels: s.labels, timestamps: ts.subarray(k - 1), values: s.values.subarray(k - 1) };
+}
+
+/** SORTED_MEMO is how many selectors' label order LmdbQuerier.sortedRefs keeps. */
+const SORTED_MEMO = 32;
+
+/** sameRefs says whether two refs lists select the same views in the same order. */
+function sameRefs(a: readonly ViewRef[], b: readonly ViewRef[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.rec !== b[i]!.rec || a[i]!.variant !== b[i]!.variant) return false;
+  return true;
+}
+
 function intersect(a: Set<number> | null, b: Set<number>): Set<number> {
   if (a === null) return b;
   const out = new Set<number>();
@@ -323,11 +431,21 @@ function intersect(a: Set<number> | null, b: Set<number>): Set<number> {
   return out;
 }
 
-/** CUMULATIVE holds the float views that are running totals (counters, histogram _bucket/_sum/_count). */
+/** Spares holds, per MetricKind, a read buffer whose last reader is done with it. */
+type Spares = Array<PointBuf | null>;
+
+/**
+ * CUMULATIVE holds the float views that are running totals (counters, histogram _bucket/_sum/_count)
+ * of a read that stitches segments.
+ */
 const CUMULATIVE = new WeakSet<FloatSeries>();
 
-function cumulative(s: FloatSeries): FloatSeries {
+function markCumulative(s: FloatSeries): FloatSeries {
   CUMULATIVE.add(s);
+  return s;
+}
+
+function same(s: FloatSeries): FloatSeries {
   return s;
 }
 
@@ -339,10 +457,10 @@ function cumulative(s: FloatSeries): FloatSeries {
  */
 const SEAM_TOLERANCE = 1e-9;
 
-/** thinned is thinSeries keeping a running total's mark (stitchFloats lifts those at seams). */
-function thinned(s: FloatSeries): FloatSeries {
+/** thinned is thinSeries keeping a running total's mark (with `mark`: stitchFloats lifts those at seams). */
+function thinned(s: FloatSeries, mark: boolean): FloatSeries {
   const t = thinSeries(s);
-  if (t !== s && CUMULATIVE.has(s)) CUMULATIVE.add(t);
+  if (mark && t !== s && CUMULATIVE.has(s)) CUMULATIVE.add(t);
   return t;
 }
 

@@ -4,7 +4,7 @@ import { ByteReader } from './byte-io.js';
 import { decodeChunk, decodeChunkFrom, readChunkHeader } from './chunk-encoding.js';
 import type { StoreDbs } from './dbs.js';
 import { decodeHistogram } from './histogram-codec.js';
-import { chunkKey, chunkKeyStart, seriesPrefix } from './keys.js';
+import { CHUNK_KEY_LEN, chunkKey, chunkKeyInto, chunkKeyStart, seriesPrefix, seriesPrefixInto } from './keys.js';
 import type { BucketColumns } from './bucket-columns.js';
 import { HistSummary } from './hist-summary.js';
 import { PointBuf } from './point-buf.js';
@@ -22,8 +22,20 @@ export interface SeriesWindows {
   readonly pts: PointBuf;
   readonly baseSum: number;
   readonly baseSummary: HistSummary | null;
+  /**
+   * prev tells, for counters, what came before fromIdx in this tier: PREV_NONE (no window),
+   * PREV_KNOWN (the last such window's time and sender value are prevT and prevB), PREV_UNKNOWN
+   * (windows that were not decoded).
+   */
+  readonly prev: number;
+  readonly prevT: number;
+  readonly prevB: number;
   fullBase(): SparseHistogram;
 }
+
+export const PREV_NONE = 0;
+export const PREV_KNOWN = 1;
+export const PREV_UNKNOWN = 2;
 
 /** retiredKey is the key of a series' retired aggregate in one tier. */
 export function retiredKey(tier: number, id: number): Buffer {
@@ -61,49 +73,141 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
     // thousands allocated, and zero-filled, 64 windows of columns each); longer reads grow it.
     pts = new PointBuf(kind, Math.max(4, Math.min(64, span)));
   }
-  const columns = pts.cols;
-  let baseSum = 0;
-  let summary: HistSummary | null = kind === MetricKind.Histogram ? HistSummary.forBounds(bounds) : null;
-  let retiredHist: SparseHistogram | null = null;
-  const cumulative = kind !== MetricKind.Gauge;
-  if (cumulative) {
+  const w = new Windows(dbs, tier, id, kind, fromIdx, toIdx, pts, bounds);
+  // Keys, then each value read in place (valid until the next read, and every decode is done by
+  // then): a range's values are copies of whole chunks, and a short read of a chunk holding
+  // months of hour windows copied the months for every series. The keys a read asks for are
+  // written into buffers it reuses (reads are synchronous and never nested inside one another).
+  const fromMs = tier.start(fromIdx);
+  const endKey = chunkKeyInto(END_KEY, tier.ordinal, id, tier.start(toIdx) + 1);
+  if (kind !== MetricKind.Gauge) {
     // Read in place: decoded at once, and a read of many series copied each retired value.
-    const retired = dbs.retired.getBinaryFast(retiredKey(tier.ordinal, id));
-    if (retired !== undefined) {
-      if (kind === MetricKind.Counter) baseSum = new ByteReader(retired).f64();
-      else {
-        retiredHist = decodeHistogram(new ByteReader(retired), null);
-        summary!.addWindow(retiredHist);
+    const retired = dbs.retired.getBinaryFast(seriesPrefixInto(RETIRED_KEY, tier.ordinal, id));
+    if (retired !== undefined) w.retired(retired);
+    // One pass from the series' first chunk: every chunk before the range counts in the base
+    // anyway, and the covering chunk (the last starting at or before fromMs) is the one before the
+    // first that starts after it; a separate lookup for it cost a cursor per series read.
+    let coverStart = -1;
+    for (const key of dbs.chunks.getKeys({ start: seriesPrefixInto(PREFIX_KEY, tier.ordinal, id), end: endKey })) {
+      const start = chunkKeyStart(key);
+      if (start <= fromMs) {
+        if (coverStart >= 0) w.before(w.value(coverStart));
+        coverStart = start;
+        continue;
       }
+      if (coverStart >= 0) {
+        w.covering(w.value(coverStart), coverStart);
+        coverStart = -1;
+      }
+      w.inside(dbs.chunks.getBinaryFast(key)!, start);
+    }
+    if (coverStart >= 0) w.covering(w.value(coverStart), coverStart);
+  } else {
+    // Gauges need nothing before the covering chunk: find it, then read forward from it.
+    let firstStart = fromMs;
+    for (const k of dbs.chunks.getKeys({ start: chunkKeyInto(START_KEY, tier.ordinal, id, fromMs), end: seriesPrefix(tier.ordinal, id), reverse: true, limit: 1 })) firstStart = chunkKeyStart(k);
+    for (const key of dbs.chunks.getKeys({ start: chunkKeyInto(START_KEY, tier.ordinal, id, firstStart), end: endKey })) {
+      const value = dbs.chunks.getBinaryFast(key)!;
+      const start = chunkKeyStart(key);
+      if (start >= fromMs) w.inside(value, start);
+      else w.covering(value, start);
     }
   }
-  const fromMs = tier.start(fromIdx);
-  const endKey = chunkKey(tier.ordinal, id, tier.start(toIdx) + 1);
-  const pre: SparseHistogram[] = [];
-  const tmp = columns === null ? SCRATCH[kind]! : new PointBuf(kind, 64, columns.like(64));
-  // Where the summary's bounds are in the columns (windows before the range add into it).
-  const summaryCols = columns !== null && summary !== null ? columnsOf(summary, columns) : null;
-  if (columns !== null && summaryCols === null) summary = null;
-  /** coverStart of the chunk holding fromIdx, whose windows before the range fullBase adds. */
-  let preStart = -1;
+  return w;
+}
+
+/** START_KEY, PREFIX_KEY, END_KEY, RETIRED_KEY and VALUE_KEY are the key buffers readWindows reuses. */
+const START_KEY = Buffer.alloc(CHUNK_KEY_LEN);
+const PREFIX_KEY = Buffer.alloc(5);
+const END_KEY = Buffer.alloc(CHUNK_KEY_LEN);
+const RETIRED_KEY = Buffer.alloc(5);
+const VALUE_KEY = Buffer.alloc(CHUNK_KEY_LEN);
+
+/**
+ * Windows is what readWindows reads of one series while it reads it (the chunks before the
+ * range into the base, the one covering its start split, those inside decoded), then its result.
+ */
+class Windows implements SeriesWindows {
+  readonly pts: PointBuf;
+  baseSum = 0;
+  baseSummary: HistSummary | null;
+  private readonly dbs: StoreDbs;
+  private readonly tier: Tier;
+  private readonly id: number;
+  private readonly kind: MetricKind;
+  private readonly fromIdx: number;
+  private readonly toIdx: number;
+  private readonly columns: BucketColumns | null;
+  /** Where the summary's bounds are in the columns (windows before the range add into it). */
+  private readonly summaryCols: Int32Array | null;
+  private retiredHist: SparseHistogram | null = null;
+  /** pre holds the covering chunk's histograms before the range (read without columns). */
+  private readonly pre: SparseHistogram[] = [];
+  /** firstStart is where the chunks read whole begin (those before it are in the base). */
+  private firstStart: number;
+  /** preStart is the coverStart of the chunk holding fromIdx, whose windows before the range fullBase adds. */
+  private preStart = -1;
+  private memo: SparseHistogram | null = null;
+  prev = PREV_NONE;
+  prevT = 0;
+  prevB = NaN;
+
+  constructor(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, pts: PointBuf, bounds: ArrayLike<number> | null | undefined) {
+    this.dbs = dbs;
+    this.tier = tier;
+    this.id = id;
+    this.kind = kind;
+    this.fromIdx = fromIdx;
+    this.toIdx = toIdx;
+    this.pts = pts;
+    this.columns = pts.cols;
+    this.firstStart = tier.start(fromIdx);
+    let summary: HistSummary | null = kind === MetricKind.Histogram ? HistSummary.forBounds(bounds) : null;
+    const summaryCols = this.columns !== null && summary !== null ? columnsOf(summary, this.columns) : null;
+    if (this.columns !== null && summaryCols === null) summary = null;
+    this.baseSummary = summary;
+    this.summaryCols = summaryCols;
+  }
+
+  /** retired adds the tier's retired aggregate of a counter or histogram. */
+  retired(bytes: Uint8Array): void {
+    if (this.kind === MetricKind.Counter) this.baseSum = new ByteReader(bytes).f64();
+    else {
+      this.retiredHist = decodeHistogram(new ByteReader(bytes), null);
+      this.baseSummary!.addWindow(this.retiredHist);
+    }
+  }
+
+  /** value reads the chunk of this series starting at `start` in place. */
+  value(start: number): Uint8Array {
+    return this.dbs.chunks.getBinaryFast(chunkKeyInto(VALUE_KEY, this.tier.ordinal, this.id, start))!;
+  }
+
   /** before adds a chunk wholly before the covering one: its header aggregate is all a read needs. */
-  const before = (value: Uint8Array): void => {
+  before(value: Uint8Array): void {
     const h = readChunkHeader(value);
-    if (kind === MetricKind.Counter) baseSum += h.sum;
-    else if (summary !== null && (h.agg === null || !summary.add(h.agg))) summary = null;
-  };
+    this.prev = PREV_UNKNOWN;
+    if (this.kind === MetricKind.Counter) this.baseSum += h.sum;
+    else if (this.baseSummary !== null && (h.agg === null || !this.baseSummary.add(h.agg))) this.baseSummary = null;
+  }
+
   /** inside decodes a chunk whose every window is at or after fromIdx, dropping those past toIdx. */
-  const inside = (value: Uint8Array, start: number): void => {
-    decodeChunk(value, tier.index(start), pts, tier, toIdx);
+  inside(value: Uint8Array, start: number): void {
+    const pts = this.pts, toIdx = this.toIdx;
+    decodeChunk(value, this.tier.index(start), pts, this.tier, toIdx);
     let n = pts.n;
     while (n > 0 && pts.idx[n - 1]! > toIdx) n--;
     pts.truncate(n);
-  };
+  }
+
   /** covering splits the chunk holding fromIdx into the windows before the range and those in it. */
-  const covering = (value: Uint8Array, start: number): void => {
+  covering(value: Uint8Array, start: number): void {
+    const { kind, columns, fromIdx, toIdx, pts } = this;
+    this.firstStart = start;
+    const tmp = columns === null ? SCRATCH[kind]! : new PointBuf(kind, 64, columns.like(64));
     tmp.clear();
     // Blocks before fromIdx are stepped over where the chunk allows it, their increments counted.
-    baseSum += decodeChunkFrom(value, tier.index(start), tmp, tier, fromIdx, toIdx);
+    this.baseSum += decodeChunkFrom(value, this.tier.index(start), tmp, this.tier, fromIdx, toIdx);
     // Room for the windows copied below at once (those inside the range: tmp is in window order),
     // not by doubling one copy at a time.
     let first = tmp.find(fromIdx);
@@ -111,84 +215,50 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
     let end = tmp.find(toIdx + 1);
     if (end < 0) end = -end - 1;
     pts.reserve(end - first);
+    // Blocks stepped over hold windows before those decoded.
+    if (kind === MetricKind.Counter && first === 0 && this.tier.index(start) < fromIdx && readChunkHeader(value).skippable) this.prev = PREV_UNKNOWN;
     for (let j = 0; j < tmp.n; j++) {
       const w = tmp.idx[j]!;
       if (w < fromIdx) {
-        if (kind === MetricKind.Counter) baseSum += tmp.a[j]!;
+        if (kind === MetricKind.Counter) {
+          this.baseSum += tmp.a[j]!;
+          this.prev = PREV_KNOWN;
+          this.prevT = tmp.t[j]!;
+          this.prevB = tmp.b[j]!;
+        }
         else if (columns !== null) {
-          preStart = start;
-          summary?.addRow(tmp.cols!, j, summaryCols!);
+          this.preStart = start;
+          this.baseSummary?.addRow(tmp.cols!, j, this.summaryCols!);
         } else if (kind === MetricKind.Histogram) {
-          pre.push(tmp.hists[j]!);
-          summary?.addWindow(tmp.hists[j]!);
+          this.pre.push(tmp.hists[j]!);
+          this.baseSummary?.addWindow(tmp.hists[j]!);
         }
       } else if (w <= toIdx) {
         pts.copyFrom(tmp, j);
       }
     }
-  };
-  // Keys, then each value read in place (valid until the next read, and every decode is done by
-  // then): a range's values are copies of whole chunks, and a short read of a chunk holding
-  // months of hour windows copied the months for every series.
-  let firstStart = fromMs;
-  if (cumulative) {
-    // One pass from the series' first chunk: every chunk before the range counts in the base
-    // anyway, and the covering chunk (the last starting at or before fromMs) is the one before the
-    // first that starts after it; a separate lookup for it cost a cursor per series read.
-    let cover: Buffer | null = null;
-    let coverStart = 0;
-    for (const key of dbs.chunks.getKeys({ start: seriesPrefix(tier.ordinal, id), end: endKey })) {
-      const start = chunkKeyStart(key);
-      if (start <= fromMs) {
-        if (cover !== null) before(dbs.chunks.getBinaryFast(cover)!);
-        cover = key;
-        coverStart = start;
-        continue;
-      }
-      if (cover !== null) {
-        covering(dbs.chunks.getBinaryFast(cover)!, coverStart);
-        firstStart = coverStart;
-        cover = null;
-      }
-      inside(dbs.chunks.getBinaryFast(key)!, start);
-    }
-    if (cover !== null) {
-      covering(dbs.chunks.getBinaryFast(cover)!, coverStart);
-      firstStart = coverStart;
-    }
-  } else {
-    // Gauges need nothing before the covering chunk: find it, then read forward from it.
-    let firstKey: Buffer | null = null;
-    for (const k of dbs.chunks.getKeys({ start: chunkKey(tier.ordinal, id, fromMs), end: seriesPrefix(tier.ordinal, id), reverse: true, limit: 1 })) firstKey = k;
-    if (firstKey !== null) firstStart = chunkKeyStart(firstKey);
-    for (const key of dbs.chunks.getKeys({ start: chunkKey(tier.ordinal, id, firstStart), end: endKey })) {
-      const value = dbs.chunks.getBinaryFast(key)!;
-      const start = chunkKeyStart(key);
-      if (start >= fromMs) inside(value, start);
-      else covering(value, start);
-    }
   }
-  let memo: SparseHistogram | null = null;
-  const fullBase = (): SparseHistogram => {
-    if (memo !== null) return memo;
-    const h = (memo = retiredHist !== null ? retiredHist.clone() : new SparseHistogram(16));
+
+  fullBase(): SparseHistogram {
+    if (this.memo !== null) return this.memo;
+    const { dbs, tier, id, kind, fromIdx } = this;
+    const h = (this.memo = this.retiredHist !== null ? this.retiredHist.clone() : new SparseHistogram(16));
     if (kind !== MetricKind.Histogram) return h;
     const buf = new PointBuf(kind, 64);
-    for (const { key, value } of dbs.chunks.getRange({ start: seriesPrefix(tier.ordinal, id), end: chunkKey(tier.ordinal, id, firstStart) })) {
+    for (const { key, value } of dbs.chunks.getRange({ start: seriesPrefix(tier.ordinal, id), end: chunkKey(tier.ordinal, id, this.firstStart) })) {
       buf.clear();
       decodeChunk(value, tier.index(chunkKeyStart(key)), buf, tier);
       for (let j = 0; j < buf.n; j++) h.add(buf.hists[j]!);
     }
-    for (const x of pre) h.add(x);
-    if (preStart >= 0) {
+    for (const x of this.pre) h.add(x);
+    if (this.preStart >= 0) {
       // Read into columns: the covering chunk's windows before the range, decoded again whole.
       buf.clear();
-      decodeChunk(dbs.chunks.getBinaryFast(chunkKey(tier.ordinal, id, preStart))!, tier.index(preStart), buf, tier, fromIdx - 1);
+      decodeChunk(dbs.chunks.getBinaryFast(chunkKey(tier.ordinal, id, this.preStart))!, tier.index(this.preStart), buf, tier, fromIdx - 1);
       for (let j = 0; j < buf.n; j++) if (buf.idx[j]! < fromIdx) h.add(buf.hists[j]!);
     }
     return h;
-  };
-  return { pts, baseSum, baseSummary: summary, fullBase };
+  }
 }
 
 /** columnsOf maps each bound of `summary` to its column, or null when one has none. */

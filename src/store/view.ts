@@ -76,18 +76,33 @@ function isRaw(v: number): boolean {
  * after a gap (or the series' first) is preceded by a sample at its start holding the total
  * before it (0 at creation).
  */
-export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null = null, thin = false): FloatSeries {
+export function cumulativeView(labels: Labels, tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null = null, thin = false, lead: Lead | null = null): FloatSeries {
   // Walked twice: counted, then stored in arrays of their final size (arrays of twice the
   // windows, then copied to size, were most of a day-long counter read), whole or thinned.
   const out = new Samples();
-  walkCumulative(tier, r, w, base, inc, raw, out);
+  walkCumulative(tier, r, w, base, inc, raw, out, lead);
   out.store(thin);
-  walkCumulative(tier, r, w, base, inc, raw, out);
+  walkCumulative(tier, r, w, base, inc, raw, out, lead);
   return out.series(labels);
 }
 
-/** walkCumulative hands cumulativeView's samples to `out` in order. */
-function walkCumulative(tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null, out: Samples): void {
+/**
+ * Lead asks cumulativeView for the last sample in [fromMs, r.startMs) before the samples in
+ * range (SelectHints.leadFrom): the last one of the windows read, else `seedT`/`seedV` (the
+ * sample of the last window before them; seedT < fromMs when there is none).
+ */
+export interface Lead {
+  readonly fromMs: number;
+  readonly seedT: number;
+  readonly seedV: number;
+}
+
+/** walkCumulative hands cumulativeView's samples to `out` in order (with `lead`, see Lead). */
+function walkCumulative(tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null, out: Samples, lead: Lead | null): void {
+  if (lead !== null) {
+    walkLead(tier, r, w, base, inc, raw, out, lead);
+    return;
+  }
   const pts = w.pts;
   let cum = base;
   for (let i = 0; i < pts.n; i++) {
@@ -106,6 +121,38 @@ function walkCumulative(tier: Tier, r: ViewRange, w: SeriesWindows, base: number
     }
     if (t >= r.startMs && t <= r.endMs) out.add(t, cum);
   }
+}
+
+/** walkLead is walkCumulative with a Lead: samples before r.startMs make way for the last one. */
+function walkLead(tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null, out: Samples, lead: Lead): void {
+  const pts = w.pts;
+  const from = lead.fromMs, start = r.startMs, end = r.endMs;
+  // A sample before r.startMs is held (the last one held is added before the first in range).
+  if (lead.seedT >= from && lead.seedT < start) out.hold(lead.seedT, lead.seedV);
+  let cum = base;
+  for (let i = 0; i < pts.n; i++) {
+    const idx = pts.idx[i]!;
+    const t = pts.t[i]!;
+    const before = cum;
+    cum += inc(i);
+    if (raw !== null && isRaw(raw[i]!)) {
+      if (t >= start) {
+        if (t <= end) out.add(t, raw[i]!);
+      } else if (t >= from) out.hold(t, raw[i]!);
+      continue;
+    }
+    const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
+    if (gap) {
+      const s = gapTime(tier, idx, t);
+      if (s >= start) {
+        if (s <= end) out.add(s, before);
+      } else if (s >= from) out.hold(s, before);
+    }
+    if (t >= start) {
+      if (t <= end) out.add(t, cum);
+    } else if (t >= from) out.hold(t, cum);
+  }
+  out.flush();
 }
 
 const NO_SAMPLES = new Float64Array(0);
@@ -127,8 +174,26 @@ class Samples {
   private k = 0;
   private ts: Float64Array = NO_SAMPLES;
   private vs: Float64Array = NO_SAMPLES;
+  private held = false;
+  private heldT = 0;
+  private heldV = 0;
+
+  /** hold keeps a sample to add before the next one added (or at flush), unless another is held first. */
+  hold(t: number, v: number): void {
+    this.held = true;
+    this.heldT = t;
+    this.heldV = v;
+  }
+
+  /** flush adds the sample held, if any. */
+  flush(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.add(this.heldT, this.heldV);
+  }
 
   add(t: number, v: number): void {
+    if (this.held) this.flush();
     const i = this.n++;
     if (!this.storing) {
       if (v !== v) this.nan = true;

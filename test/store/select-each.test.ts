@@ -81,3 +81,106 @@ t.test('select and selectEach choose the tier after the look-back window', async
   t.equal(vals.length, 90 * 24, 'a PromQL 90-day range has a point at every hourly step');
   t.equal(vals.filter((v, i) => v === i + 1).length, vals.length, 'each step holds the total of the hours up to it');
 });
+
+t.test('selectEach repeated over one selector hands over the series it matches now, in label order', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW });
+  const q = store.querier();
+  const names = (): string[] => {
+    const out: string[] = [];
+    q.selectEach!('default', [new Matcher('=', '__name__', 'x_total')], { startMs: NOW - HOUR, endMs: NOW - 1, stepMs: 0 }, (r) => { for (const f of r.floats) out.push(f.labels.map((l) => l.value).join(',')); });
+    return out;
+  };
+  const write = async (job: string): Promise<void> => {
+    const app = store.appender();
+    app.counter(app.seriesId('default', L({ __name__: 'x_total', job }), MetricKind.Counter), NOW - 10 * 60_000, 1);
+    await app.commit();
+  };
+  await write('m');
+  await write('c');
+  t.same(names(), ['x_total,c', 'x_total,m'], 'label order, not creation order');
+  t.same(names(), ['x_total,c', 'x_total,m'], 'the same again');
+  // New series (ids after the others) sort between and before them.
+  await write('a');
+  await write('e');
+  t.same(names(), ['x_total,a', 'x_total,c', 'x_total,e', 'x_total,m'], 'series created since are handed over, in label order');
+});
+
+t.test('selectEach with leadFrom hands over, before it, only the last sample the whole read has there', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW + 60_000 });
+  const app = store.appender();
+  const TEN = 10_000;
+  const inc = app.seriesId('default', L({ __name__: 'r_total', job: 'inc' }), MetricKind.Counter);
+  const raw = app.seriesId('default', L({ __name__: 'r_total', job: 'raw' }), MetricKind.Counter);
+  const paused = app.seriesId('default', L({ __name__: 'r_total', job: 'paused' }), MetricKind.Counter);
+  const late = app.seriesId('default', L({ __name__: 'r_total', job: 'late' }), MetricKind.Counter);
+  const sparse = app.seriesId('default', L({ __name__: 'r_total', job: 'sparse' }), MetricKind.Counter);
+  let total = 0;
+  // Six hours of 10 s windows (several raw chunks per series).
+  for (let w = NOW - 6 * HOUR; w < NOW; w += TEN) {
+    const k = (w / TEN) % 7;
+    app.counter(inc, w, k, w + 3_000);
+    total += k + 1;
+    app.counter(raw, w, k + 1, w + 4_000, w === NOW - 2 * HOUR ? 3 : total);
+    // Quiet for 25 minutes before the hour: its last window before leadFrom is far back.
+    if (w < NOW - HOUR - 25 * 60_000 || w >= NOW - HOUR + 5 * 60_000) app.counter(paused, w, 2, w + 5_000);
+    if (w >= NOW - HOUR + 7 * 60_000) app.counter(late, w, 1, w + 6_000);
+    if (w % (40 * 60_000) === 0) app.counter(sparse, w, 5, w + 7_000);
+  }
+  await app.commit();
+  const q = store.querier();
+  const ms = [new Matcher('=', '__name__', 'r_total')];
+  const read = (hints: { startMs: number; endMs: number; stepMs: number; rangeMs: number; leadFrom?: number }): Map<string, Array<[number, number]>> => {
+    const out = new Map<string, Array<[number, number]>>();
+    q.selectEach!('default', ms, hints, (r) => {
+      for (const f of r.floats) out.set(f.labels[1]!.value, Array.from(f.timestamps, (ts, i) => [ts, f.values[i]!] as [number, number]));
+    });
+    return out;
+  };
+  for (const leadFrom of [NOW - HOUR, NOW - HOUR + 3 * 60_000 + 1_234, NOW - 50 * 60_000 + 9_999]) {
+    const hints = { startMs: leadFrom - 2 * HOUR, endMs: NOW - 1, stepMs: 1, rangeMs: 2 * HOUR };
+    const whole = read(hints);
+    const led = read({ ...hints, leadFrom });
+    t.same([...led.keys()].sort(), [...whole.keys()].sort(), `the same series (leadFrom ${leadFrom - NOW})`);
+    for (const [job, samples] of whole) {
+      const before = samples.filter(([ts]) => ts < leadFrom);
+      const want = [...before.slice(-1), ...samples.filter(([ts]) => ts >= leadFrom)];
+      t.same(led.get(job), want, `${job}: the last sample before leadFrom ${leadFrom - NOW}, then every one from it`);
+    }
+  }
+});
+
+t.test('selectEach with leadFrom in a rolled-up tier (blocks stepped over) hands over what the whole read has from the last sample before it', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW + 60_000 });
+  const app = store.appender();
+  const a = app.seriesId('default', L({ __name__: 'o_total', job: 'a' }), MetricKind.Counter);
+  const b = app.seriesId('default', L({ __name__: 'o_total', job: 'b' }), MetricKind.Counter);
+  let total = 0;
+  for (let w = NOW - 6 * DAY; w < NOW - 3 * DAY; w += 60_000) {
+    app.counter(a, w, 1 + (w / 60_000) % 3, w + 1_000);
+    total += 2;
+    // b goes quiet now and then, for an hour.
+    if ((w / HOUR) % 5 !== 2) app.counter(b, w, 2, w + 2_000, total);
+  }
+  await app.commit();
+  await store.compact();
+  const q = store.querier();
+  const ms = [new Matcher('=', '__name__', 'o_total')];
+  const read = (hints: { startMs: number; endMs: number; stepMs: number; rangeMs: number; leadFrom?: number }): Map<string, Array<[number, number]>> => {
+    const out = new Map<string, Array<[number, number]>>();
+    q.selectEach!('default', ms, hints, (r) => {
+      for (const f of r.floats) out.set(f.labels[1]!.value, Array.from(f.timestamps, (ts, i) => [ts, f.values[i]!] as [number, number]));
+    });
+    return out;
+  };
+  // Starts in every 5-minute window of a day: some follow the first window of a block (128 windows).
+  for (let leadFrom = NOW - 5 * DAY + 7_000; leadFrom < NOW - 4 * DAY; leadFrom += 5 * 60_000) {
+    const hints = { startMs: leadFrom - 2 * HOUR, endMs: leadFrom + 40 * 60_000, stepMs: 1, rangeMs: 2 * HOUR };
+    const whole = read(hints);
+    const led = read({ ...hints, leadFrom });
+    t.same([...led.keys()].sort(), [...whole.keys()].sort(), `the same series (leadFrom ${leadFrom - NOW})`);
+    for (const [job, samples] of whole) {
+      const want = [...samples.filter(([ts]) => ts < leadFrom).slice(-1), ...samples.filter(([ts]) => ts >= leadFrom)];
+      t.same(led.get(job), want, `${job}: the last sample before leadFrom ${leadFrom - NOW}, then every one from it`);
+    }
+  }
+});
