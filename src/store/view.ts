@@ -97,38 +97,16 @@ export interface Lead {
   readonly seedV: number;
 }
 
-/** walkCumulative hands cumulativeView's samples to `out` in order (with `lead`, see Lead). */
+/**
+ * walkCumulative hands cumulativeView's samples to `out` in order. With a `lead`, samples in
+ * [lead.fromMs, r.startMs) are held and only the last one held is added, before the first in
+ * range (see Lead); without one, from = r.startMs and nothing before the range is held.
+ */
 function walkCumulative(tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null, out: Samples, lead: Lead | null): void {
-  if (lead !== null) {
-    walkLead(tier, r, w, base, inc, raw, out, lead);
-    return;
-  }
   const pts = w.pts;
-  let cum = base;
-  for (let i = 0; i < pts.n; i++) {
-    const idx = pts.idx[i]!;
-    const t = pts.t[i]!;
-    const before = cum;
-    cum += inc(i);
-    if (raw !== null && isRaw(raw[i]!)) {
-      if (t >= r.startMs && t <= r.endMs) out.add(t, raw[i]!);
-      continue;
-    }
-    const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
-    if (gap) {
-      const s = gapTime(tier, idx, t);
-      if (s >= r.startMs && s <= r.endMs) out.add(s, before);
-    }
-    if (t >= r.startMs && t <= r.endMs) out.add(t, cum);
-  }
-}
-
-/** walkLead is walkCumulative with a Lead: samples before r.startMs make way for the last one. */
-function walkLead(tier: Tier, r: ViewRange, w: SeriesWindows, base: number, inc: (i: number) => number, raw: Float64Array | null, out: Samples, lead: Lead): void {
-  const pts = w.pts;
-  const from = lead.fromMs, start = r.startMs, end = r.endMs;
-  // A sample before r.startMs is held (the last one held is added before the first in range).
-  if (lead.seedT >= from && lead.seedT < start) out.hold(lead.seedT, lead.seedV);
+  const start = r.startMs, end = r.endMs;
+  const from = lead === null ? start : lead.fromMs;
+  if (lead !== null && lead.seedT >= from && lead.seedT < start) out.hold(lead.seedT, lead.seedV);
   let cum = base;
   for (let i = 0; i < pts.n; i++) {
     const idx = pts.idx[i]!;
