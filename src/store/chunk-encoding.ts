@@ -1,7 +1,7 @@
 import { SparseHistogram } from '../model/hdr.js';
 import { MetricKind } from '../model/metric-kind.js';
 import { ByteReader, ByteWriter, bitWidth } from './byte-io.js';
-import { decodeFloatColumn, encodeFloatColumn } from './float-column.js';
+import { decodeFloatColumn, encodeFloatColumn, skipFloatColumn } from './float-column.js';
 import { decodeHistogram, encodeHistogram, foldSplits } from './histogram-codec.js';
 import { HistSummary } from './hist-summary.js';
 import { PointBuf } from './point-buf.js';
@@ -186,9 +186,8 @@ const timeScratch = new Float64Array(256);
 /** decodeTimes reads a block's times into timeScratch (its window indices are in colScratch). */
 function decodeTimes(r: ByteReader, n: number, clock: WindowClock): void {
   const min = r.svarint();
-  const width = r.u8();
-  for (let i = 0; i < n; i++) timeScratch[i] = clock.start(colScratch[i]!) + min + (width > 0 ? r.bits(width) : 0);
-  if (width > 0) r.alignBits();
+  r.unpack(n, r.u8(), timeScratch, 0);
+  for (let i = 0; i < n; i++) timeScratch[i] = clock.start(colScratch[i]!) + min + timeScratch[i]!;
 }
 
 /** derived is the increment a sender's value `cur` implies after `prev` (a drop is a reset). */
@@ -222,26 +221,25 @@ function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number, clock: Windo
   }
   const n = r.u8();
   const minGap = r.uvarint();
-  const width = r.u8();
+  r.unpack(n, r.u8(), colScratch, 0);
   let prev = prevIdx;
-  const start = out.n;
   let keep = 0;
   for (let i = 0; i < n; i++) {
-    const g = width > 0 ? r.bits(width) : 0;
-    prev = prev + 1 + minGap + g;
+    prev = prev + 1 + minGap + colScratch[i]!;
     colScratch[i] = prev;
     if (prev <= untilIdx) keep++;
   }
-  if (width > 0) r.alignBits();
   decodeTimes(r, n, clock);
   // Columns decode in place when the whole block is kept, else into the part scratch.
   const whole = keep === n;
+  const start = out.kind === MetricKind.Histogram ? out.n : out.appendWindows(colScratch, timeScratch, keep);
   const o = whole ? start : 0;
   switch (out.kind) {
     case MetricKind.Counter: {
-      for (let i = 0; i < keep; i++) out.pushCounter(colScratch[i]!, 0, timeScratch[i]!);
       const A = whole ? out.a : partA, B = whole ? out.b : partB;
       const flags = r.u8();
+      // Increments that arrived as increments have no sender value.
+      if (!(flags & C_RAW)) out.b.fill(NaN, start, start + keep);
       if (flags & C_RAW) decodeFloatColumn(r, n, B, o);
       if (flags & C_DERIVED) {
         decodeFloatColumn(r, 1, A, o);
@@ -254,10 +252,18 @@ function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number, clock: Windo
       break;
     }
     case MetricKind.Gauge: {
-      for (let i = 0; i < keep; i++) out.pushGauge(colScratch[i]!, 0, 0, 0, 0, 0, timeScratch[i]!);
       const A = whole ? out.a : partA, B = whole ? out.b : partB, C = whole ? out.c : partC, D = whole ? out.d : partD, E = whole ? out.e : partE;
       const flags = r.u8();
       decodeFloatColumn(r, n, A, o);
+      if (out.valuesOnly) {
+        // A read for samples takes the last values: the other columns are stepped over.
+        if (!whole) out.a.set(A.subarray(0, keep), start);
+        if (!(flags & G_MIN_IS_LAST)) skipFloatColumn(r, n);
+        if (!(flags & G_MAX_IS_LAST)) skipFloatColumn(r, n);
+        if (!(flags & G_COUNT_ONE)) skipFloatColumn(r, n);
+        if (!(flags & G_SUM_IS_LAST_X_COUNT)) skipFloatColumn(r, n);
+        break;
+      }
       if (flags & G_MIN_IS_LAST) B.set(A.subarray(o, o + n), o);
       else decodeFloatColumn(r, n, B, o);
       if (flags & G_MAX_IS_LAST) C.set(A.subarray(o, o + n), o);

@@ -159,8 +159,8 @@ export function decodeFloatColumn(r: ByteReader, n: number, out: Float64Array, a
       const p = POW10[r.u8()]!;
       const min = r.svarint();
       const width = r.u8();
-      for (let i = 0; i < n; i++) out[at + i] = (min + r.bits(width)) / p;
-      r.alignBits();
+      r.unpack(n, width, out, at);
+      for (let i = at; i < at + n; i++) out[i] = (min + out[i]!) / p;
       return;
     }
     case MODE_DELTA: {
@@ -168,12 +168,12 @@ export function decodeFloatColumn(r: ByteReader, n: number, out: Float64Array, a
       let x = r.svarint();
       const dmin = r.svarint();
       const width = r.u8();
+      r.unpack(n - 1, width, out, at + 1);
       out[at] = x / p;
-      for (let i = 1; i < n; i++) {
-        x += dmin + r.bits(width);
-        out[at + i] = x / p;
+      for (let i = at + 1; i < at + n; i++) {
+        x += dmin + out[i]!;
+        out[i] = x / p;
       }
-      r.alignBits();
       return;
     }
     case MODE_XOR: {
@@ -192,6 +192,45 @@ export function decodeFloatColumn(r: ByteReader, n: number, out: Float64Array, a
         else scratchBytes.set(prevBytes);
         out[at + i] = scratch[0]!;
       }
+      return;
+    }
+    default:
+      throw new RangeError(`unknown float column mode ${mode}`);
+  }
+}
+
+/** skipFloatColumn steps over a column of n values that decodeFloatColumn would read. */
+export function skipFloatColumn(r: ByteReader, n: number): void {
+  const mode = r.u8();
+  switch (mode) {
+    case MODE_CONST_DEC:
+      r.u8();
+      r.svarint();
+      return;
+    case MODE_CONST_F64:
+      r.f64();
+      return;
+    case MODE_FOR:
+      r.u8();
+      r.svarint();
+      r.skipPacked(n, r.u8());
+      return;
+    case MODE_DELTA:
+      r.u8();
+      r.svarint();
+      r.svarint();
+      r.skipPacked(n - 1, r.u8());
+      return;
+    case MODE_XOR: {
+      const buf = r.buf;
+      let pos = r.pos;
+      for (let i = 0; i < n; i++) {
+        if (pos >= buf.length) throw new RangeError('chunk truncated');
+        const h = buf[pos++]!;
+        if (h !== 0x80) pos += 8 - (h & 15) - (h >> 4);
+      }
+      if (pos > buf.length) throw new RangeError('chunk truncated');
+      r.pos = pos;
       return;
     }
     default:

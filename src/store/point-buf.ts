@@ -43,8 +43,13 @@ export class PointBuf {
    * counts, count and sum instead of `hists`, which then stays empty (see bucket-columns.ts).
    */
   readonly cols: BucketColumns | null;
+  /**
+   * valuesOnly: a gauge buffer that keeps each window's last value only (`b..e` are not kept), for
+   * reads that build samples; decoding steps over the other columns.
+   */
+  readonly valuesOnly: boolean;
 
-  constructor(kind: MetricKind, capacity = 16, cols: BucketColumns | null = null) {
+  constructor(kind: MetricKind, capacity = 16, cols: BucketColumns | null = null, valuesOnly = false) {
     // A column of length 0 is one the kind does not use, and grow keeps it so.
     capacity = Math.max(1, capacity);
     this.kind = kind;
@@ -55,10 +60,12 @@ export class PointBuf {
     this.t = new Float64Array(capacity);
     // A read allocates a buffer per series and tier: columns a kind does not use are shared.
     this.a = hist ? NONE : new Float64Array(capacity);
-    this.b = hist ? NONE : new Float64Array(capacity);
-    this.c = gauge ? new Float64Array(capacity) : NONE;
-    this.d = gauge ? new Float64Array(capacity) : NONE;
-    this.e = gauge ? new Float64Array(capacity) : NONE;
+    this.valuesOnly = gauge && valuesOnly;
+    this.b = hist || this.valuesOnly ? NONE : new Float64Array(capacity);
+    const more = gauge && !valuesOnly;
+    this.c = more ? new Float64Array(capacity) : NONE;
+    this.d = more ? new Float64Array(capacity) : NONE;
+    this.e = more ? new Float64Array(capacity) : NONE;
     this.hists = [];
     this.own = hist && cols === null ? new Uint8Array(capacity) : NONE_U8;
     this.cols = cols;
@@ -144,6 +151,7 @@ export class PointBuf {
         return;
       case MetricKind.Gauge:
         this.a[i] = src.a[j]!;
+        if (this.valuesOnly) return;
         this.b[i] = src.b[j]!;
         this.c[i] = src.c[j]!;
         this.d[i] = src.d[j]!;
@@ -236,6 +244,7 @@ export class PointBuf {
         return;
       case MetricKind.Gauge:
         if (later) this.a[pos] = src.a[j]!;
+        if (this.valuesOnly) return;
         if (src.b[j]! < this.b[pos]!) this.b[pos] = src.b[j]!;
         if (src.c[j]! > this.c[pos]!) this.c[pos] = src.c[j]!;
         this.d[pos] = this.d[pos]! + src.d[j]!;
@@ -266,11 +275,28 @@ export class PointBuf {
     this.b[this.n - 1] = raw;
   }
 
+  /**
+   * appendWindows appends `count` windows (ascending, after the last) with their times and returns
+   * where they start; their value columns are left for the caller to write (a decoder fills them
+   * in place, a column at a time, instead of a push per window).
+   */
+  appendWindows(idx: Float64Array, t: Float64Array, count: number): number {
+    this.reserve(count);
+    const start = this.n;
+    for (let i = 0; i < count; i++) {
+      this.idx[start + i] = idx[i]!;
+      this.t[start + i] = t[i]!;
+    }
+    this.n = start + count;
+    return start;
+  }
+
   pushGauge(w: number, last: number, min: number, max: number, sum: number, count: number, t: number): void {
     this.insertAt(this.n, w);
     const i = this.n - 1;
     this.t[i] = t;
     this.a[i] = last;
+    if (this.valuesOnly) return;
     this.b[i] = min;
     this.c[i] = max;
     this.d[i] = sum;

@@ -47,7 +47,7 @@ export function retiredKey(tier: number, id: number): Buffer {
  * those before the range and those in it: one buffer grown once, instead of one per series read
  * (reads are synchronous; nothing keeps the buffer, histograms it held are only referenced).
  */
-const SCRATCH = [new PointBuf(MetricKind.Counter, 512), new PointBuf(MetricKind.Gauge, 512), new PointBuf(MetricKind.Histogram, 64)];
+const SCRATCH = [new PointBuf(MetricKind.Counter, 512), new PointBuf(MetricKind.Gauge, 512, null, true), new PointBuf(MetricKind.Histogram, 64)];
 
 /** MAX_PRESIZE bounds the windows a reused buffer makes room for before it knows how many there are. */
 const MAX_PRESIZE = 1 << 16;
@@ -56,7 +56,8 @@ const MAX_PRESIZE = 1 << 16;
  * readWindows reads one series' windows of one tier into a new buffer, or into `into` (a buffer
  * of the same kind whose last reader is done with it; its windows are dropped). A histogram
  * buffer with BucketColumns (`into.cols`, a read for the classic views only) keeps its windows
- * as rows of those (see bucket-columns.ts).
+ * as rows of those (see bucket-columns.ts). Reads build samples, so gauges keep their last
+ * values only (PointBuf.valuesOnly).
  */
 export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, bounds?: ArrayLike<number> | null, into: PointBuf | null = null): SeriesWindows {
   const span = toIdx - fromIdx + 1;
@@ -65,13 +66,14 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
     // A buffer that serves series after series is sized for the whole range once, not doubled
     // for each (fresh memory for a day of raw windows was a third of a day-long read).
     if (into.kind !== kind) throw new RangeError(`a ${kind} read into a ${into.kind} buffer`);
+    if (kind === MetricKind.Gauge && !into.valuesOnly) throw new RangeError('a gauge read into a buffer that keeps every column');
     pts = into;
     pts.clear();
     pts.reserve(Math.min(MAX_PRESIZE, span));
   } else {
     // Sized for the range when it is short (an analytics read of a few hour windows per series of
     // thousands allocated, and zero-filled, 64 windows of columns each); longer reads grow it.
-    pts = new PointBuf(kind, Math.max(4, Math.min(64, span)));
+    pts = new PointBuf(kind, Math.max(4, Math.min(64, span)), null, true);
   }
   const w = new Windows(dbs, tier, id, kind, fromIdx, toIdx, pts, bounds);
   // Keys, then each value read in place (valid until the next read, and every decode is done by

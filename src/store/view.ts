@@ -217,23 +217,22 @@ class Samples {
 }
 
 /** gaugeView stamps each window's `last` at its last point's time. */
+/** countBefore is how many of the ascending t[0..n) lie before ms (or at it too, with `orAt`). */
+function countBefore(t: Float64Array, n: number, ms: number, orAt: boolean): number {
+  let lo = 0, hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid]! < ms || (orAt && t[mid] === ms)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export function gaugeView(labels: Labels, r: ViewRange, w: SeriesWindows): FloatSeries {
-  const pts = w.pts;
-  let k = 0;
-  for (let i = 0; i < pts.n; i++) {
-    const e = pts.t[i]!;
-    if (e >= r.startMs && e <= r.endMs) k++;
-  }
-  const ts = new Float64Array(k), vs = new Float64Array(k);
-  k = 0;
-  for (let i = 0; i < pts.n; i++) {
-    const e = pts.t[i]!;
-    if (e >= r.startMs && e <= r.endMs) {
-      ts[k] = e;
-      vs[k++] = pts.a[i]!;
-    }
-  }
-  return { labels, timestamps: ts, values: vs };
+  // Window times rise (each lies inside its window), so the samples in range are one run.
+  const pts = w.pts, t = pts.t;
+  const lo = countBefore(t, pts.n, r.startMs, false), hi = countBefore(t, pts.n, r.endMs, true);
+  return { labels, timestamps: t.slice(lo, hi), values: pts.a.slice(lo, hi) };
 }
 
 /** histogramView is the bare-name histogram series: per-sample deltas over a lazy base. */

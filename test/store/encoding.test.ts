@@ -3,7 +3,7 @@ import { SparseHistogram } from '../../src/model/hdr.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import { ByteReader, ByteWriter } from '../../src/store/byte-io.js';
 import { decodeChunk, decodeChunkFrom, encodeChunk, readChunkHeader, type WindowClock } from '../../src/store/chunk-encoding.js';
-import { decodeFloatColumn, encodeFloatColumn } from '../../src/store/float-column.js';
+import { decodeFloatColumn, encodeFloatColumn, skipFloatColumn } from '../../src/store/float-column.js';
 import { decodeHistogram, encodeHistogram } from '../../src/store/histogram-codec.js';
 import { PointBuf } from '../../src/store/point-buf.js';
 
@@ -43,6 +43,49 @@ t.test('float columns round-trip bit for bit, including NaN, infinities, -0 and 
     const same = values.every((v, i) => Object.is(v, out[i]));
     t.ok(same, `${name} round-trips`);
   }
+});
+
+t.test('a column stepped over ends where its decode ends, in every mode', async (t) => {
+  const r = rng(11);
+  const cases: Record<string, number[]> = {
+    constDecimal: Array.from({ length: 40 }, () => 4.25),
+    constFloat: Array.from({ length: 40 }, () => 0.1 + 0.2),
+    frameOfReference: Array.from({ length: 200 }, () => Math.floor(r() * 1000)),
+    delta: (() => { let v = 1e6; return Array.from({ length: 200 }, () => (v += Math.floor(r() * 9))); })(),
+    wide: Array.from({ length: 64 }, () => Math.floor(r() * 2 ** 40)),
+    xor: Array.from({ length: 64 }, () => r() * 1e9 - 5e8),
+  };
+  for (const [name, values] of Object.entries(cases)) {
+    const w = new ByteWriter(16);
+    encodeFloatColumn(w, values, 0, values.length);
+    w.u8(0xab);
+    const bytes = w.finish();
+    const skip = new ByteReader(bytes);
+    skipFloatColumn(skip, values.length);
+    t.equal(skip.u8(), 0xab, `${name}: the byte after the column is read next`);
+  }
+});
+
+t.test('a packed run unpacked at once equals the same run read value by value', async (t) => {
+  const r = rng(12);
+  for (const width of [0, 1, 3, 7, 8, 13, 24, 25, 40, 53]) {
+    const n = 1 + Math.floor(r() * 300);
+    const values = Array.from({ length: n }, () => Math.floor(r() * 2 ** width));
+    const w = new ByteWriter(16);
+    for (const v of values) w.bits(v, width);
+    w.flushBits();
+    w.u8(0xcd);
+    const bytes = w.finish();
+    const out = new Float64Array(n + 2);
+    const a = new ByteReader(bytes);
+    a.unpack(n, width, out, 2);
+    t.same(Array.from(out.subarray(2)), values, `width ${width}: values`);
+    t.equal(a.u8(), 0xcd, `width ${width}: unpack ends at the run's last byte`);
+    const b = new ByteReader(bytes);
+    b.skipPacked(n, width);
+    t.equal(b.u8(), 0xcd, `width ${width}: skipPacked ends there too`);
+  }
+  t.throws(() => new ByteReader(new Uint8Array(3)).unpack(10, 8, new Float64Array(10), 0), /chunk truncated/, 'a short run is refused');
 });
 
 t.test('integer counter increments pack below one byte per value', async (t) => {
@@ -130,6 +173,16 @@ t.test('chunks round-trip counters, gauges and histograms at irregular timestamp
       t.equal(readChunkHeader(bytes).sum, sum, 'header keeps the increment sum');
     } else if (buf.kind === MetricKind.Gauge) {
       for (const col of ['a', 'b', 'c', 'd', 'e'] as const) t.same(Array.from(out[col].subarray(0, out.n)), Array.from(buf[col].subarray(0, buf.n)), `gauge column ${col}`);
+      // A read for samples keeps the last values and steps over min, max, sum and count.
+      for (const until of [Infinity, buf.idx[buf.n >> 1]!]) {
+        const lasts = new PointBuf(MetricKind.Gauge, 16, null, true);
+        decodeChunk(bytes, base + 1, lasts, clk, until);
+        const k = until === Infinity ? buf.n : (buf.n >> 1) + 1;
+        t.equal(lasts.n, k, `values-only gauge read up to ${until}: windows`);
+        t.same(Array.from(lasts.a.subarray(0, lasts.n)), Array.from(buf.a.subarray(0, k)), `values-only gauge read up to ${until}: last values`);
+        t.same(Array.from(lasts.t.subarray(0, lasts.n)), Array.from(buf.t.subarray(0, k)), `values-only gauge read up to ${until}: times`);
+        t.equal(lasts.c.length, 0, 'no max column is kept');
+      }
     } else {
       for (let i = 0; i < buf.n; i += 97) sameHist(t, buf.hists[i]!, out.hists[i]!, `window ${i}`);
       t.equal(readChunkHeader(bytes).agg!.count, buf.n * 2, 'header keeps the merged histogram');
