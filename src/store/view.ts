@@ -308,6 +308,18 @@ export function thinSeries(s: FloatSeries): FloatSeries {
 }
 
 /**
+ * bucketBase is each bound's `<= le` count before the windows read: from the header summaries,
+ * or for bounds they lack from the histograms decoded before the range.
+ */
+function bucketBase(w: SeriesWindows, les: readonly number[]): Float64Array {
+  const cum = new Float64Array(les.length);
+  const summary = w.baseSummary;
+  let full: SparseHistogram | null = null;
+  for (let l = 0; l < les.length; l++) cum[l] = summary?.countLE(les[l]!) ?? (full ??= w.fullBase()).countLE(les[l]!);
+  return cum;
+}
+
+/**
  * histogramBucketEnds is histogramBucketViews thinned (SelectHints.thin) without building the
  * series: when no window's `<= le` count is negative or NaN every `_bucket` series only rises,
  * so each keeps its first and last sample, and the running sums are added in the same order as
@@ -344,14 +356,8 @@ function histogramBucketEnds(labels: Labels, name: string, tier: Tier, r: ViewRa
     }
   }
   if (k === 0) return [];
-  const cum = new Float64Array(L);
-  const summary = w.baseSummary;
-  let full: SparseHistogram | null = null;
-  for (let l = 0; l < L; l++) {
-    const fromSummary = summary?.countLE(les[l]!) ?? null;
-    cum[l] = fromSummary ?? (full ??= w.fullBase()).countLE(les[l]!);
-    if (cum[l] !== cum[l]) return null;
-  }
+  const cum = bucketBase(w, les);
+  for (let l = 0; l < L; l++) if (cum[l] !== cum[l]) return null;
   const firstV = new Float64Array(L), lastV = new Float64Array(L);
   const W = cols.width, cl = cols.le;
   const end = last >> 1;
@@ -422,13 +428,7 @@ export function histogramBucketViews(labels: Labels, name: string, tier: Tier, r
   const at = new Int32Array(L);
   if (cols !== null) for (let l = 0; l < L; l++) at[l] = cols.column(les[l]!);
   const last = lastBucketsFor(les);
-  const cum = new Float64Array(L);
-  const summary = w.baseSummary;
-  let full: SparseHistogram | null = null;
-  for (let l = 0; l < L; l++) {
-    const fromSummary = summary?.countLE(les[l]!) ?? null;
-    cum[l] = fromSummary ?? (full ??= w.fullBase()).countLE(les[l]!);
-  }
+  const cum = bucketBase(w, les);
   const cap = 2 * n;
   const ts = new Float64Array(cap);
   const vals = new Float64Array(cap * L);
