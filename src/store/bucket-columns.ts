@@ -1,4 +1,5 @@
 import { hdrIndex, hdrScale, type SparseHistogram } from '../model/hdr.js';
+import type { HistSummary } from './hist-summary.js';
 
 /**
  * lastBucketsFor maps bounds to the last HDR bucket index each counts (countLE counts a bucket
@@ -116,6 +117,24 @@ export class BucketColumns {
       while (b < m && hi[b]! <= lb) acc += hc[b++]!;
       out[row + l] = acc;
     }
+  }
+
+  /**
+   * setSummary stores row i from a chunk's header summary (its windows' count, sum and `<= le`
+   * counts added up); false, storing nothing usable, when a bound is not among the summary's or
+   * a count is not a whole number below 2^53.
+   */
+  setSummary(i: number, s: HistSummary): boolean {
+    const L = this.width, row = i * L;
+    if (!Number.isSafeInteger(s.count)) return false;
+    for (let l = 0; l < L; l++) {
+      const v = s.countLE(this.les[l]!);
+      if (v === null || !Number.isSafeInteger(v)) return false;
+      this.le[row + l] = v;
+    }
+    this.counts[i] = s.count;
+    this.sums[i] = s.sum;
+    return true;
   }
 
   /** copyRow copies row j of `src` (same bounds) into row i. */

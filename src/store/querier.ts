@@ -10,7 +10,7 @@ import { PREV_KNOWN, PREV_UNKNOWN, readWindows, type SeriesWindows } from './ser
 import { isStaleNaN } from '../model/stale.js';
 import { boundaries, chooseTier, plan, type Segment } from './tier-select.js';
 import type { Tier } from './tier.js';
-import { Variant, VARIANT_SUFFIX, bucketBounds, cumulativeView, formatLe, gaugeView, histogramBucketViews, histogramFloatView, histogramView, thinSeries, viewRange, virtualLabels, type ViewRange } from './view.js';
+import { Variant, VARIANT_SUFFIX, bucketBounds, cumulativeView, formatLe, gaugeView, histogramBucketEnds, histogramBucketViews, histogramFloatView, histogramView, thinSeries, viewRange, virtualLabels, type ViewRange } from './view.js';
 import { BucketColumns } from './bucket-columns.js';
 import { PointBuf } from './point-buf.js';
 
@@ -277,11 +277,43 @@ export class LmdbQuerier implements Querier {
     const rec = group[0]!.rec;
     // Histograms selected under their bare name need their windows' histograms; the others are
     // read into columns of what the classic views take.
-    const w = this.readSeries(tier, rec, r, group.every((ref) => ref.variant !== Variant.Plain), spares[rec.kind]!);
+    const classic = group.every((ref) => ref.variant !== Variant.Plain);
+    // `_bucket` series thinned to their ends may take whole chunks from their headers.
+    const summarize = thin && rec.kind === MetricKind.Histogram && group.every((ref) => ref.variant === Variant.Bucket);
+    let w = this.readSeries(tier, rec, r, classic, spares[rec.kind]!, summarize);
+    if (w.summarized.length > 0) {
+      if (this.pushEnds(tier, r, w, group, leMs, mark, floats)) {
+        spares[rec.kind] = w.pts;
+        return;
+      }
+      // A summary row cannot be built into whole series: read the chunks.
+      w = this.readSeries(tier, rec, r, classic, null, false);
+    }
     if (w.pts.n > 0) for (const ref of group) this.pushViews(ref, tier, r, w, leMs, thin, mark, floats, histograms);
     // The views copied what they read, so the buffer serves the next series; a histogram view
     // keeps its windows' histograms (its base is read lazily), and with them its buffer.
     if (rec.kind !== MetricKind.Histogram || w.pts.cols !== null) spares[rec.kind] = w.pts;
+  }
+
+  /**
+   * pushEnds pushes the thinned `_bucket` series of `group` (every ref a Bucket variant) from
+   * windows read with summary rows; false, pushing nothing, when one cannot be taken that way.
+   */
+  private pushEnds(tier: Tier, r: ViewRange, w: SeriesWindows, group: readonly ViewRef[], leMs: readonly Matcher[], mark: boolean, floats: FloatSeries[]): boolean {
+    const out: FloatSeries[] = [];
+    for (const ref of group) {
+      const rec = ref.rec;
+      const ends = histogramBucketEnds(rec.labels, metricName(rec.labels), tier, r, w, this.bucketLes(rec, w, leMs));
+      if (ends === null) return false;
+      out.push(...ends);
+    }
+    for (const s of out) pushNonEmpty(floats, mark ? markCumulative(s) : s);
+    return true;
+  }
+
+  /** bucketLes are the `le` bounds of a histogram series' `_bucket` views that the `le` matchers keep. */
+  private bucketLes(rec: SeriesRecord, w: SeriesWindows, leMs: readonly Matcher[]): number[] {
+    return bucketBounds(rec.meta.bounds, w).filter((le) => leMs.every((m) => m.matches(formatLe(le))));
   }
 
   /** pushViews builds the view `ref` selects of one series' windows of one tier. */
@@ -298,8 +330,7 @@ export class LmdbQuerier implements Querier {
         if (h.timestamps.length > 0) histograms.push(h);
       }
     } else if (ref.variant === Variant.Bucket) {
-      const les = bucketBounds(rec.meta.bounds, w).filter((le) => leMs.every((m) => m.matches(formatLe(le))));
-      for (const s of histogramBucketViews(rec.labels, name, tier, r, w, les, thin)) pushNonEmpty(floats, cumulative(s));
+      for (const s of histogramBucketViews(rec.labels, name, tier, r, w, this.bucketLes(rec, w, leMs), thin)) pushNonEmpty(floats, cumulative(s));
     } else {
       pushNonEmpty(floats, cumulative(histogramFloatView(rec.labels, name, tier, r, w, ref.variant, 0, thin)));
     }
@@ -311,14 +342,14 @@ export class LmdbQuerier implements Querier {
    * when a window brought bounds the columns were not made for. `spare` is a buffer whose last
    * reader is done with it, read into when it suits.
    */
-  private readSeries(tier: Tier, rec: SeriesRecord, r: ViewRange, classic: boolean, spare: PointBuf | null): SeriesWindows {
+  private readSeries(tier: Tier, rec: SeriesRecord, r: ViewRange, classic: boolean, spare: PointBuf | null, summarize = false): SeriesWindows {
     const suits = spare !== null && spare.kind === rec.kind;
     if (classic && rec.kind === MetricKind.Histogram) {
       const bounds = rec.meta.bounds;
       const given = bounds !== undefined && bounds.length > 0;
       const les = bucketBounds(bounds, null);
       const into = suits && spare!.cols !== null && spare!.cols.isFor(les, given) ? spare! : new PointBuf(rec.kind, 0, new BucketColumns(les, given, 0));
-      const w = readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx, bounds, into);
+      const w = readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx, bounds, into, summarize);
       if (w.pts.cols!.fits) return w;
     }
     const into = suits && rec.kind !== MetricKind.Histogram ? spare! : null;

@@ -30,6 +30,11 @@ export interface SeriesWindows {
   readonly prev: number;
   readonly prevT: number;
   readonly prevB: number;
+  /**
+   * Rows standing for whole chunks that were not decoded (readWindows' `summarize`), as pairs:
+   * row position, then how many windows it stands for. Empty otherwise.
+   */
+  readonly summarized: readonly number[];
   fullBase(): SparseHistogram;
 }
 
@@ -58,8 +63,13 @@ const MAX_PRESIZE = 1 << 16;
  * buffer with BucketColumns (`into.cols`, a read for the classic views only) keeps its windows
  * as rows of those (see bucket-columns.ts). Reads build samples, so gauges keep their last
  * values only (PointBuf.valuesOnly).
+ *
+ * `summarize` (histograms read into columns, for `_bucket` series thinned to their first and
+ * last samples and their count; see Windows.summarize): a chunk inside the range that holds every
+ * window from the previous row up to the next chunk is one row taken from its header instead of
+ * being decoded.
  */
-export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, bounds?: ArrayLike<number> | null, into: PointBuf | null = null): SeriesWindows {
+export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, bounds?: ArrayLike<number> | null, into: PointBuf | null = null, summarize = false): SeriesWindows {
   const span = toIdx - fromIdx + 1;
   let pts: PointBuf;
   if (into !== null) {
@@ -90,6 +100,9 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
     // anyway, and the covering chunk (the last starting at or before fromMs) is the one before the
     // first that starts after it; a separate lookup for it cost a cursor per series read.
     let coverStart = -1;
+    // With `summarize`, an inside chunk waits for the next one's start (or the end) to be read.
+    let held = -1;
+    const summarizing = summarize && pts.cols !== null;
     for (const key of dbs.chunks.getKeys({ start: seriesPrefixInto(PREFIX_KEY, tier.ordinal, id), end: endKey })) {
       const start = chunkKeyStart(key);
       if (start <= fromMs) {
@@ -101,9 +114,14 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
         w.covering(w.value(coverStart), coverStart);
         coverStart = -1;
       }
-      w.inside(dbs.chunks.getBinaryFast(key)!, start);
+      if (!summarizing) w.inside(dbs.chunks.getBinaryFast(key)!, start);
+      else {
+        if (held >= 0) w.insideOrSummary(held, start);
+        held = start;
+      }
     }
     if (coverStart >= 0) w.covering(w.value(coverStart), coverStart);
+    if (held >= 0) w.inside(w.value(held), held);
   } else {
     // Gauges need nothing before the covering chunk: find it, then read forward from it.
     let firstStart = fromMs;
@@ -117,6 +135,10 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
   }
   return w;
 }
+
+/** SUMMARY_IDX and SUMMARY_T hold the window and time of a summary row being appended. */
+const SUMMARY_IDX = new Float64Array(1);
+const SUMMARY_T = new Float64Array(1);
 
 /** START_KEY, PREFIX_KEY, END_KEY, RETIRED_KEY and VALUE_KEY are the key buffers readWindows reuses. */
 const START_KEY = Buffer.alloc(CHUNK_KEY_LEN);
@@ -153,6 +175,7 @@ class Windows implements SeriesWindows {
   prev = PREV_NONE;
   prevT = 0;
   prevB = NaN;
+  readonly summarized: number[] = [];
 
   constructor(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, pts: PointBuf, bounds: ArrayLike<number> | null | undefined) {
     this.dbs = dbs;
@@ -200,6 +223,41 @@ class Windows implements SeriesWindows {
     let n = pts.n;
     while (n > 0 && pts.idx[n - 1]! > toIdx) n--;
     pts.truncate(n);
+  }
+
+  /** insideOrSummary reads the inside chunk starting at `start` (the next one starts at `nextStart`) as one row when summarize allows it, else whole. */
+  insideOrSummary(start: number, nextStart: number): void {
+    const value = this.value(start);
+    if (!this.summarize(value, start, nextStart)) this.inside(value, start);
+  }
+
+  /**
+   * summarize appends, for a chunk holding windows s..nextIdx-1, one row at window nextIdx-1
+   * holding its header's count, sum and `<= le` counts, when that stands exactly for its windows
+   * in a `_bucket` series thinned to its ends and count (histogramBucketEnds):
+   * - it holds every window of [s, next): as many points as windows (indices rise), so no gap
+   *   sample falls inside it, and the row before it is window s-1 (none falls at its start);
+   * - that row is past the range's first window and `next` is at most its last, so every
+   *   sample it stands for is in range, and the first sample in range lies before it;
+   * - its counts are whole numbers (below 2^53), so adding their total gives the running sums
+   *   that adding window by window gives.
+   * Not decoded, its windows cannot tell whether one carried its sender's own bounds: a series
+   * without configured bounds whose windows begin to carry them inside such a chunk is read
+   * with the bounds the decoded windows show.
+   */
+  private summarize(value: Uint8Array, start: number, nextStart: number): boolean {
+    const pts = this.pts, cols = this.columns, n = pts.n;
+    const s = this.tier.index(start), next = this.tier.index(nextStart);
+    if (cols === null || n === 0 || pts.idx[n - 1] !== s - 1 || s - 1 < this.fromIdx + 2 || next > this.toIdx) return false;
+    const h = readChunkHeader(value);
+    if (h.points !== next - s || h.agg === null) return false;
+    pts.reserve(1);
+    if (!cols.setSummary(n, h.agg)) return false;
+    SUMMARY_IDX[0] = next - 1;
+    SUMMARY_T[0] = this.tier.start(next - 1);
+    pts.appendWindows(SUMMARY_IDX, SUMMARY_T, 1);
+    this.summarized.push(n, h.points);
+    return true;
   }
 
   /** covering splits the chunk holding fromIdx into the windows before the range and those in it. */

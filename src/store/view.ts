@@ -325,7 +325,7 @@ function bucketBase(w: SeriesWindows, les: readonly number[]): Float64Array {
  * so each keeps its first and last sample, and the running sums are added in the same order as
  * histogramBucketViews adds them. Null (build them, then thin) otherwise.
  */
-function histogramBucketEnds(labels: Labels, name: string, tier: Tier, r: ViewRange, w: SeriesWindows, les: readonly number[]): FloatSeries[] | null {
+export function histogramBucketEnds(labels: Labels, name: string, tier: Tier, r: ViewRange, w: SeriesWindows, les: readonly number[]): FloatSeries[] | null {
   const pts = w.pts, n = pts.n, L = les.length;
   const cols = pts.cols;
   if (cols === null) return null;
@@ -335,9 +335,21 @@ function histogramBucketEnds(labels: Labels, name: string, tier: Tier, r: ViewRa
     if (at[l]! < 0) return null;
   }
   // Which samples fall in range: the first and last (as 2i for the gap sample before window i,
-  // 2i + 1 for window i's own) and how many.
+  // 2i + 1 for window i's own) and how many. A summary row (SeriesWindows.summarized) stands for
+  // its chunk's samples, all in range and neither the first nor the last (see Windows.summarize),
+  // unless the samples after it in range were dropped: then null.
   let k = 0, first = -1, last = -1, firstT = 0, lastT = 0;
+  const sums = w.summarized;
+  let si = 0, nextSummary = sums.length > 0 ? sums[0]! : -1, lastSummary = -1;
   for (let i = 0; i < n; i++) {
+    if (i === nextSummary) {
+      if (k === 0) return null;
+      k += sums[si + 1]!;
+      lastSummary = i;
+      si += 2;
+      nextSummary = si < sums.length ? sums[si]! : -1;
+      continue;
+    }
     const idx = pts.idx[i]!;
     const gap = i === 0 ? idx > r.fromIdx : pts.idx[i - 1] !== idx - 1;
     const e = pts.t[i]!;
@@ -356,6 +368,7 @@ function histogramBucketEnds(labels: Labels, name: string, tier: Tier, r: ViewRa
     }
   }
   if (k === 0) return [];
+  if (lastSummary > last >> 1) return null;
   const cum = bucketBase(w, les);
   for (let l = 0; l < L; l++) if (cum[l] !== cum[l]) return null;
   const firstV = new Float64Array(L), lastV = new Float64Array(L);
