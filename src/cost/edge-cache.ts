@@ -55,9 +55,13 @@ interface HistRecord {
   readonly hists: SparseHistogram[];
 }
 
+/**
+ * Entry is a kept read and the signature it was read at; without `rec`, a mark that the hour
+ * changed since the last read kept of it (see lookup).
+ */
 interface Entry {
   readonly sig: string;
-  readonly rec: IncRecord | HistRecord;
+  readonly rec: IncRecord | HistRecord | null;
   readonly samples: number;
 }
 
@@ -78,7 +82,11 @@ function signature(reader: DigestReader & TierReader, hourMs: number, marginMs: 
   return sig;
 }
 
-/** lookup finds or fills the entry for [fromMs, toMs] (inside one hour); null when the read is not kept. */
+/**
+ * lookup finds or fills the entry for [fromMs, toMs] (inside one hour); null when the read is not
+ * kept: the caller reads live. An hour is kept at its first read, and again once it is found
+ * unchanged since the answer before.
+ */
 function lookup(q: Querier, tenant: string, matchers: readonly Matcher[], kind: 'inc' | 'hist', fromMs: number, toMs: number, marginMs: number, fill: (hourMs: number) => IncRecord | HistRecord): Entry | null {
   const reader = q.digests;
   if (reader === undefined) return null;
@@ -93,12 +101,19 @@ function lookup(q: Querier, tenant: string, matchers: readonly Matcher[], kind: 
   const e = c.entries.get(key);
   if (e !== undefined) {
     c.entries.delete(key);
-    if (e.sig === sig) {
+    if (e.sig === sig && e.rec !== null) {
       c.entries.set(key, e);
       EDGE_CACHE_STATS.hits++;
       return e;
     }
     c.samples -= e.samples;
+    if (e.sig !== sig) {
+      // Written into since it was read (the open hour, under ingestion, at every commit): read
+      // live, not kept, until an answer finds it unchanged since the one before. Recording a
+      // read that the next commit makes stale cost a tenth of an answer.
+      c.entries.set(key, { sig, rec: null, samples: 0 });
+      return null;
+    }
   }
   EDGE_CACHE_STATS.fills++;
   const rec = fill(hourMs);
@@ -144,7 +159,7 @@ export function edgeIncrements(
     return { kind: 'inc', labels, keys, ends, t: cols.column(0), inc: cols.column(1), prevT: cols.column(2) };
   });
   if (e === null) return false;
-  const r = e.rec as IncRecord;
+  const r = e.rec! as IncRecord;
   const leadFrom = fromMs - marginMs;
   let i = 0;
   for (let s = 0; s < r.labels.length; s++) {
@@ -192,7 +207,7 @@ export function edgeWindowHistograms(
     return { kind: 'hist', labels, ends, t: cols.column(0), hists };
   });
   if (e === null) return false;
-  const r = e.rec as HistRecord;
+  const r = e.rec! as HistRecord;
   let i = 0;
   for (let s = 0; s < r.labels.length; s++) {
     const end = r.ends[s]!;

@@ -175,3 +175,35 @@ t.test('a kept hour serves a read from inside it as a read starting there (after
   t.same(usageAnalytics(q, 'default', usage(now)), usageAnalytics(live(q), 'default', usage(now)), 'usage: the answer read from the series alone');
   t.ok(EDGE_CACHE_STATS.hits > hits, 'usage took its edges from kept reads');
 });
+
+t.test('an hour written into since its read is read live, and kept again once unchanged', async (t) => {
+  let now = NOW0;
+  const { store } = await openTemp(t, { now: () => now });
+  const ids = await load(store);
+  const c = counted(store.querier());
+  const answer = () => costsAnalytics(c.q, 'default', costs(now));
+  answer();
+  const commit = async () => {
+    now += 5_000;
+    const app = store.appender();
+    points(app, ids[2]!, 2, Math.floor((now - 2_000) / 10_000) * 10_000, 1);
+    await app.commit();
+  };
+  // Under ingestion (a commit before every answer) the open hour is read live, not recorded.
+  for (let i = 0; i < 3; i++) {
+    await commit();
+    const fills = EDGE_CACHE_STATS.fills, reads = c.edgeReads();
+    t.same(answer(), costsAnalytics(live(store.querier()), 'default', costs(now)), `commit ${i + 1}: the answer read from the series alone`);
+    t.equal(c.edgeReads() - reads, 3, `commit ${i + 1}: the open hour read live (cost, tokens, calls), the start hour kept`);
+    t.equal(EDGE_CACHE_STATS.fills, fills, `commit ${i + 1}: nothing recorded`);
+  }
+  // Unchanged since the answer before: kept again, then served.
+  let fills = EDGE_CACHE_STATS.fills;
+  answer();
+  t.equal(EDGE_CACHE_STATS.fills - fills, 3, 'an answer after no commit keeps the open hour');
+  const reads = c.edgeReads();
+  fills = EDGE_CACHE_STATS.fills;
+  t.same(answer(), costsAnalytics(live(store.querier()), 'default', costs(now)), 'the next answer: the answer read from the series alone');
+  t.equal(c.edgeReads(), reads, 'read from the kept hour');
+  t.equal(EDGE_CACHE_STATS.fills, fills, 'nothing recorded again');
+});
