@@ -310,8 +310,20 @@ function eq(name: string, value: string): Matcher {
   return new Matcher('=', name, value);
 }
 
+/**
+ * DIMS keeps each label set's dimsKey: a store hands a series the same label-set object read after
+ * read, and the keys of every cost and token series were built again for each answer's edges.
+ */
+const DIMS = new WeakMap<Labels, string>();
+
 /** dimsKey identifies a derived series' dimension labels (everything but name, kind and cost_source). */
 function dimsKey(labels: Labels): string {
+  let k = DIMS.get(labels);
+  if (k === undefined) DIMS.set(labels, (k = buildDimsKey(labels)));
+  return k;
+}
+
+function buildDimsKey(labels: Labels): string {
   let s = '';
   for (const l of labels) if (l.name !== METRIC_NAME && l.name !== KIND_LABEL && l.name !== COST_SOURCE) s += l.name + '\u0001' + l.value + '\u0000';
   return s;

@@ -2,6 +2,7 @@ import { labelsKey, type Labels } from '../model/labels.js';
 import type { Matcher } from '../model/matcher.js';
 import type { SparseHistogram } from '../model/hdr.js';
 import type { FloatSeries, HistogramSeries, Querier, SelectResult } from '../store/interface.js';
+import { edgeIncrements, edgeWindowHistograms } from './edge-cache.js';
 
 /**
  * analytics-read.ts reads counter increments and window histograms over long ranges one series
@@ -100,6 +101,9 @@ export function forEachIncrement(
 ): void {
   for (const [s, e, h] of pieces(fromMs, toMs, hintMs)) {
     const zones = h > 1 ? cutZones(s, e, h, cuts) : [];
+    // A part of an hour read at the finest tier (an answer's edges) comes from the read of its
+    // hour kept between answers (edge-cache.ts), while nothing was written there since.
+    if (h <= 1 && edgeIncrements(q, tenant, matchers, s, e, MARGIN_MS, fn, (f, t, rec) => incrementsIn(q, tenant, matchers, f, t, 1, rec, [], false))) continue;
     incrementsIn(q, tenant, matchers, s, e, h, fn, zones, false);
     // The straddling windows in one read at the finest tier, emitting only inside them: one
     // select per window would decode the chunks holding each again (a daily trend over 90
@@ -118,7 +122,7 @@ export function forEachIncrement(
  */
 function incrementsIn(
   q: Querier, tenant: string, matchers: readonly Matcher[], fromMs: number, toMs: number, hintMs: number,
-  fn: (labels: Labels, key: string, tsMs: number, inc: number) => void,
+  fn: (labels: Labels, key: string, tsMs: number, inc: number, prevT: number) => void,
   zones: ReadonlyArray<readonly [number, number]>,
   inside: boolean,
 ): void {
@@ -146,9 +150,10 @@ function incrementsIn(
       }
       if (t <= st.t) continue;
       const inc = v >= st.v ? v - st.v : v;
+      const prevT = st.t;
       st.t = t;
       st.v = v;
-      if (t >= fromMs && t <= toMs && inc >= 0 && (zones.length === 0 || inZone(t) === inside)) fn(f.labels, key, t, inc);
+      if (t >= fromMs && t <= toMs && inc >= 0 && (zones.length === 0 || inZone(t) === inside)) fn(f.labels, key, t, inc, prevT);
     }
     return st;
   };
@@ -174,7 +179,10 @@ export function forEachWindowHistogram(
   q: Querier, tenant: string, matchers: readonly Matcher[], fromMs: number, toMs: number, hintMs: number,
   fn: (labels: Labels, tsMs: number, h: SparseHistogram) => void,
 ): void {
-  for (const [s, e, h] of pieces(fromMs, toMs, hintMs)) windowHistogramsIn(q, tenant, matchers, s, e, h, fn);
+  for (const [s, e, h] of pieces(fromMs, toMs, hintMs)) {
+    if (h <= 1 && edgeWindowHistograms(q, tenant, matchers, s, e, fn, (f, t, rec) => windowHistogramsIn(q, tenant, matchers, f, t, 1, rec))) continue;
+    windowHistogramsIn(q, tenant, matchers, s, e, h, fn);
+  }
 }
 
 function windowHistogramsIn(

@@ -3,6 +3,7 @@ import type { DigestStore, StoredDigest } from './interface.js';
 import { decodePosting, prefixEnd } from './keys.js';
 import { DAY_STAMPS_SINCE_KEY, HOUR_STAMPS_SINCE_KEY } from './format.js';
 import { readTierState } from './tier-state.js';
+import { boundaries, chooseTier } from './tier-select.js';
 import type { Tier } from './tier.js';
 
 const DAY = 86_400_000;
@@ -82,6 +83,24 @@ export class LmdbDigests implements DigestStore {
    */
   settledDays(): { fromMs: number; toMs: number; keptFromMs: number } {
     return this.settled(DAY);
+  }
+
+  /**
+   * edgeReadTier says which tier a read at step hint 1 (analytics' edge reads: the partial hours
+   * of a range) of [startMs, endMs] takes, after a look-back from `leadStartMs` (the querier's
+   * tier choice, tier-select.ts, for a range query whose first step is at startMs), when that
+   * one tier serves the whole read and keeps it from leadStartMs on; -1 otherwise (the read
+   * stitches tiers, or the look-back reaches past the tier's retention, which may drop it). While
+   * the result and the hour stamps of [leadStartMs, endMs] stay the same, such a read returns the
+   * same samples: analytics keep its result between answers (src/cost/edge-cache.ts).
+   */
+  edgeReadTier(leadStartMs: number, startMs: number, endMs: number): number {
+    const now = this.now();
+    const j = chooseTier(this.tiers, { startMs, endMs, stepMs: 1 }, now);
+    const t = this.tiers[j]!;
+    if (t.monthly || t.end(t.index(leadStartMs)) <= now - t.retentionMs) return -1;
+    if (j > 0 && boundaries(this.dbs, this.tiers)[j]! <= endMs) return -1;
+    return j;
   }
 
   /** settledHours: as settledDays, for whole UTC hours (the hour tier's watermark past the hour's end). */

@@ -340,10 +340,11 @@ t.test('an answer over a usual period reads no whole hour from the series', asyn
           `${what} ${name}: only the open hour${from % HOUR !== 0 ? ' and the rest of the first' : ''} read: ${JSON.stringify(rd.spans.map(([s, e]) => [(s - TODAY) / HOUR, (e - TODAY) / HOUR]))}`);
         if (from % HOUR === 0) t.same(parts, [], `${what} ${name}: nothing before today read`);
         if (what === 'costs' && from % HOUR !== 0) {
-          // The forecast's month before the range shares the hour the range starts in: one read.
+          // The forecast's month before the range shares the hour the range starts in: one read,
+          // or none when an earlier answer's read of it is kept (edge-cache.ts; sameAsLive above).
           const h0 = Math.floor(from / HOUR) * HOUR;
           const first = rd.spans.filter(([s, e]) => s < from && e >= h0 && e < h0 + HOUR);
-          t.equal(first.length, 3, `${what} ${name}: the hour it starts in is read once for the range and the month before it (cost, tokens, calls)`);
+          t.ok(first.length === 3 || first.length === 0, `${what} ${name}: the hour it starts in is read at most once for the range and the month before it (cost, tokens, calls): ${first.length} reads`);
         }
       }
     }
