@@ -21,8 +21,16 @@ import type { DigestReader, Querier } from '../store/interface.js';
 
 const HOUR = 3_600_000;
 
-/** MAX_SAMPLES bounds what the entries of one store hold together (each sample three doubles). */
-const MAX_SAMPLES = 2_000_000;
+/**
+ * MAX_BYTES bounds what the entries of one store hold together (per query worker), and an entry
+ * is kept only if it takes at most a quarter of it: an hour of 10 s windows of 10k series is
+ * 3.6M samples, and a window histogram's copy takes a hundred bytes and more.
+ */
+const MAX_BYTES = 64 * 1024 * 1024;
+/** SAMPLE_BYTES and HIST_BYTES / BUCKET_BYTES estimate what a kept sample takes. */
+const SAMPLE_BYTES = 24;
+const HIST_BYTES = 120;
+const BUCKET_BYTES = 12;
 /** MAX_ENTRIES bounds the entries of one store (selectors x hours). */
 const MAX_ENTRIES = 64;
 
@@ -62,11 +70,12 @@ interface HistRecord {
 interface Entry {
   readonly sig: string;
   readonly rec: IncRecord | HistRecord | null;
-  readonly samples: number;
+  /** bytes is what the entry's samples take (an estimate, see SAMPLE_BYTES). */
+  readonly bytes: number;
 }
 
 /** Per store (its digest reader): entries by tenant, selector, kind and hour, oldest first. */
-const caches = new WeakMap<DigestReader, { entries: Map<string, Entry>; samples: number }>();
+const caches = new WeakMap<DigestReader, { entries: Map<string, Entry>; bytes: number }>();
 
 /** EDGE_CACHE_STATS counts entry fills and reads served from an entry (tests, benchmarks). */
 export const EDGE_CACHE_STATS = { fills: 0, hits: 0 };
@@ -96,7 +105,7 @@ function lookup(q: Querier, tenant: string, matchers: readonly Matcher[], kind: 
   const sig = signature(reader, hourMs, marginMs, fromMs, toMs);
   if (sig === null) return null;
   let c = caches.get(reader);
-  if (c === undefined) caches.set(reader, (c = { entries: new Map(), samples: 0 }));
+  if (c === undefined) caches.set(reader, (c = { entries: new Map(), bytes: 0 }));
   const key = `${tenant}\u0000${kind}\u0000${hourMs}\u0000${matchers.join('\u0000')}`;
   const e = c.entries.get(key);
   if (e !== undefined) {
@@ -106,28 +115,35 @@ function lookup(q: Querier, tenant: string, matchers: readonly Matcher[], kind: 
       EDGE_CACHE_STATS.hits++;
       return e;
     }
-    c.samples -= e.samples;
+    c.bytes -= e.bytes;
     if (e.sig !== sig) {
       // Written into since it was read (the open hour, under ingestion, at every commit): read
       // live, not kept, until an answer finds it unchanged since the one before. Recording a
       // read that the next commit makes stale cost a tenth of an answer.
-      c.entries.set(key, { sig, rec: null, samples: 0 });
+      c.entries.set(key, { sig, rec: null, bytes: 0 });
       return null;
     }
   }
   EDGE_CACHE_STATS.fills++;
   const rec = fill(hourMs);
-  const entry: Entry = { sig, rec, samples: rec.t.length };
-  if (entry.samples <= MAX_SAMPLES / 4) {
+  const entry: Entry = { sig, rec, bytes: recordBytes(rec) };
+  if (entry.bytes <= MAX_BYTES / 4) {
     c.entries.set(key, entry);
-    c.samples += entry.samples;
+    c.bytes += entry.bytes;
     for (const [k, old] of c.entries) {
-      if (c.samples <= MAX_SAMPLES && c.entries.size <= MAX_ENTRIES) break;
+      if (c.bytes <= MAX_BYTES && c.entries.size <= MAX_ENTRIES) break;
       c.entries.delete(k);
-      c.samples -= old.samples;
+      c.bytes -= old.bytes;
     }
   }
   return entry;
+}
+
+/** recordBytes estimates what a kept read takes: its sample columns and histogram copies. */
+function recordBytes(rec: IncRecord | HistRecord): number {
+  let bytes = rec.t.length * SAMPLE_BYTES;
+  if (rec.kind === 'hist') for (const h of rec.hists) bytes += HIST_BYTES + h.size * BUCKET_BYTES;
+  return bytes;
 }
 
 /**
