@@ -202,3 +202,83 @@ t.test('close releases both ports so they can be bound again', async (t) => {
   t.equal(again.port, port);
   await again.close();
 });
+
+/** stream sends `n` one-line UDP packets `gapMs` apart from one socket, lines `name:1|c`. */
+async function stream(port: number, name: string, n: number, gapMs: number): Promise<void> {
+  const s = createSocket('udp4');
+  for (let i = 0; i < n; i++) {
+    await new Promise<void>((resolve, reject) => s.send(`${name}:1|c`, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  s.close();
+}
+
+t.test('steady UDP traffic is read in paced bursts with one flush each, and every line is counted', async (t) => {
+  const { l, sink } = await listen(t, { udpReadIntervalMs: 100 });
+  t.ok(l.pacer?.enabled, 'this Node exposes the UDP handle the pacer drives');
+  let pacedSeen = false;
+  const watch = setInterval(() => (pacedSeen ||= l.pacer!.paced), 5);
+  await stream(l.port, 'steady', 60, 5);
+  await waitFor(() => l.counts.lines === 60, '60 lines');
+  clearInterval(watch);
+  t.ok(pacedSeen, 'reads were paced');
+  t.ok(l.pacer!.bursts >= 2, `read in ${l.pacer!.bursts} bursts`);
+  // Continuous reads flush once per datagram; paced bursts once per turn.
+  t.ok(sink.flushes < 40, `${sink.flushes} flushes for 60 datagrams`);
+  t.equal(sink.samples.length, 60);
+});
+
+t.test('after a quiet spell a lone datagram is read at once, not at the next paced read', async (t) => {
+  const { l } = await listen(t, { udpReadIntervalMs: 300 });
+  await stream(l.port, 'first', 100, 5);
+  await waitFor(() => l.counts.lines === 100, 'the stream');
+  t.ok(l.pacer!.bursts > 0, 'the stream was read in paced bursts');
+  // The paced read after the stream finds nothing and reads go back to continuous.
+  await waitFor(() => !l.pacer!.paced, 'continuous reads');
+  const t0 = Date.now();
+  await sendUdp(l.port, 'lone:1|c');
+  await waitFor(() => l.counts.lines === 101, 'the lone line');
+  t.ok(Date.now() - t0 < 150, `read after ${Date.now() - t0} ms`);
+});
+
+t.test('close reads the datagrams the kernel still holds between paced reads', async (t) => {
+  const sink = new RecordingSink();
+  const l = await startStatsd({ host: '127.0.0.1', port: 0, ephemeral: true, sink, udpReadIntervalMs: 300 });
+  t.teardown(() => l.close());
+  // Pacing starts once a stream has lasted an interval; stream until a paced read is due.
+  const s = createSocket('udp4');
+  let sent = 0;
+  const send = (): Promise<void> => new Promise<void>((resolve, reject) => s.send('held:1|c', l.port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+  const deadline = Date.now() + 5000;
+  while (!l.pacer!.paced && Date.now() < deadline) {
+    await send();
+    sent++;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  t.ok(l.pacer!.paced, `paced after ${sent} datagrams`);
+  for (let i = 0; i < 20; i++, sent++) await send();
+  s.close();
+  t.ok(l.counts.lines < sent, `${sent - l.counts.lines} lines wait in the kernel`);
+  await l.close();
+  t.equal(l.counts.lines, sent, 'every line read before the socket closed');
+  t.equal(sink.samples.length, sent);
+});
+
+t.test('reads stay continuous when an interval of datagrams would fill the receive buffer', async (t) => {
+  // The kernel's smallest receive buffer (~4.6 KiB): two datagrams per interval already exceed a quarter of it.
+  const { l } = await listen(t, { udpReadIntervalMs: 100, udpRecvBufferBytes: 1 });
+  let pacedSeen = false;
+  const watch = setInterval(() => (pacedSeen ||= l.pacer!.paced), 5);
+  await stream(l.port, 'x'.repeat(200), 40, 5);
+  await waitFor(() => l.counts.lines === 40, '40 lines');
+  clearInterval(watch);
+  t.notOk(pacedSeen, 'never paced');
+});
+
+t.test('udpReadIntervalMs 0 reads every datagram as it arrives', async (t) => {
+  const { l, sink } = await listen(t, { udpReadIntervalMs: 0 });
+  await stream(l.port, 'each', 30, 3);
+  await waitFor(() => l.counts.lines === 30, '30 lines');
+  t.equal(l.pacer!.bursts, 0);
+  t.equal(sink.flushes, 30, 'one flush per datagram');
+});
