@@ -4,21 +4,31 @@ import type { Socket as UdpSocket } from 'node:dgram';
  * Paced UDP reads. Node reads a datagram as soon as the kernel queues it, so a steady trickle of
  * datagrams (a hot-shots client flushing 1,400-byte buffers: ~200 a second) wakes the event loop
  * once per datagram, and on a small VM a wake-up (epoll_wait, two recvmsg, the callback into JS
- * and its microtask checkpoint) costs more CPU than parsing the datagram's 25 lines: an empty
- * 'message' listener burned 17-21 ms CPU/s at 180 datagrams/s here, and read every 100 ms
- * instead, 6-8 ms/s. So under steady traffic the listener stops receiving and, every `intervalMs`,
- * receives for one event-loop turn: the kernel's queue is read in bursts of up to 32 datagrams a
- * turn (libuv's cap), and the packets of a burst share one sink flush.
+ * and its microtask checkpoint) costs more CPU than parsing the datagram's 25 lines. An empty
+ * 'message' listener at ~180 datagrams/s here: 17-21 ms CPU/s read as they come, 9-14 read every
+ * 50 ms, 6-8 every 100 ms, 4-5 every 250 ms. So under steady traffic the listener stops receiving
+ * and, every tick, receives for one event-loop turn: the kernel's queue is read in bursts of up to
+ * 32 datagrams a turn (libuv's cap; more turns while a turn hits it), and the packets of a burst
+ * share one sink flush.
  *
- * A lone datagram after a quiet spell is still read at once (reads are paced only after a
- * datagram arrives within `intervalMs` of the one before), so a test or a sporadic sender sees
- * no delay. The queue held between reads is bounded: when the datagrams of one interval would
- * charge more than a quarter of the socket's receive buffer (the kernel charges a datagram about
- * twice its size plus ~1 KiB: 2,341 B for 1,400 B, 835 B for 30 B, measured on loopback), reads
- * go back to continuous, which is what high rates use anyway (the loop is busy; it never
- * sleeps between datagrams). A line's arrival time is when it is read, so a paced line can be
- * stamped up to `intervalMs` late; with windows of 10 s that moves a few lines across a window
- * boundary, as a client's own buffering does (hot-shots holds lines 200 ms to 1 s).
+ * The tick is sized to read about one turn's worth, 32 datagrams at the rate just seen, and is at
+ * most `intervalMs` (100 ms): 170 datagrams/s are read every 100 ms, 2,500/s every 13 ms, and
+ * above 3,200/s (a tick under 10 ms saves nothing: the loop hardly sleeps) reads are continuous.
+ * A tick that costs a wake-up saves one only when it reads several datagrams: ticks of 20 ms at
+ * 170 datagrams/s cost as much as reading each (daemon CPU 29-30 ms/s either way, 50 ms: 21-23,
+ * 100 ms: 13-19, measured side by side).
+ *
+ * The queue held between reads is bounded. A lone datagram after a quiet spell is read at once
+ * (reads are paced only once datagrams kept arriving for an interval), so a test or a sporadic
+ * sender sees no delay. A steady stream: when a tick's datagrams would charge more than a quarter
+ * of the socket's receive buffer (the kernel charges a datagram about twice its size plus ~1 KiB:
+ * 2,341 B for 1,400 B, 835 B for 30 B, measured on loopback), reads go continuous. A sudden jump:
+ * because the tick shrinks as the rate grows, filling the buffer within one tick takes a jump to
+ * more than rcvbuf / tick bytes/s; pacing is off unless the buffer holds a tick of MAX_JUMP (80 MB/s
+ * of kernel charge, ~800k lines/s of 45-byte lines), i.e. an 8 MiB buffer (net.core.rmem_max of
+ * 4 MiB or more) for 100 ms ticks. A line's arrival time is when it is read, so a paced line can
+ * be stamped up to a tick late, a fraction of a 10 s window; clients buffer longer (hot-shots holds
+ * lines 200 ms to 1 s).
  *
  * Pausing a dgram socket has no public API; the pacer drives the socket's UDP handle
  * (recvStart/recvStop, what dgram itself calls on bind). Where the handle is not found (a Node
@@ -33,6 +43,12 @@ interface ReadHandle {
 
 /** LIBUV_READS_PER_EVENT is how many datagrams libuv reads per readiness event before returning to the loop. */
 const LIBUV_READS_PER_EVENT = 32;
+
+/** A tick shorter than this saves no wake-ups: reads are continuous instead. */
+const MIN_TICK_MS = 10;
+
+/** MAX_JUMP_BYTES_PER_S is the burst (in kernel charge) the receive buffer must absorb for a whole tick. */
+const MAX_JUMP_BYTES_PER_S = 80e6;
 
 /** charge is what the kernel counts against the receive buffer for a queued datagram of `len` bytes (an upper estimate). */
 function charge(len: number): number {
@@ -52,16 +68,18 @@ function udpHandle(sock: UdpSocket): ReadHandle | null {
 
 /**
  * ReadPacer paces the reads of one bound UDP socket. The listener calls `datagram(len)` for every
- * datagram before handling it and flushes its sink when `flushEach` is true; the pacer calls
+ * datagram before handling it and flushes its sink when that returns true; the pacer calls
  * `onBurst` after each paced read turn (the sink flush of that turn's datagrams).
  */
 export class ReadPacer {
   /** paced says reads are paced now (tests and benchmarks read it). */
   paced: boolean;
-  /** bursts counts paced read turns so far. */
+  /** bursts counts paced reads (ticks) so far. */
   bursts: number;
+  /** tickMs is the current tick (valid while paced). */
+  tickMs: number;
   private readonly handle: ReadHandle | null;
-  private readonly intervalMs: number;
+  private readonly maxTickMs: number;
   private readonly budget: number;
   private readonly onBurst: () => void;
   private timer: NodeJS.Timeout | null;
@@ -69,34 +87,38 @@ export class ReadPacer {
   private periodStart: number;
   private periodCount: number;
   private periodCharge: number;
-  /** Datagrams read in the current turn and charged bytes in the current paced read. */
+  /** performance.now() when the current tick's read started. */
+  private tickStart: number;
+  /** Datagrams read in the current turn; datagrams and charged bytes in the current tick. */
   private turnCount: number;
-  private tickCharge: number;
   private tickCount: number;
+  private tickCharge: number;
   private closed: boolean;
   private readonly tick = (): void => this.startRead();
   private readonly turnEnd = (): void => this.endTurn();
 
   constructor(sock: UdpSocket, intervalMs: number, onBurst: () => void) {
-    this.paced = false;
-    this.bursts = 0;
-    this.handle = intervalMs > 0 ? udpHandle(sock) : null;
-    this.intervalMs = intervalMs;
     let rcvbuf = 212992;
     try {
       rcvbuf = sock.getRecvBufferSize();
     } catch {
       // Not bound yet or not supported: keep Linux's default.
     }
+    this.paced = false;
+    this.bursts = 0;
+    this.tickMs = 0;
+    this.maxTickMs = Math.min(intervalMs, (rcvbuf / MAX_JUMP_BYTES_PER_S) * 1000);
+    this.handle = this.maxTickMs >= MIN_TICK_MS ? udpHandle(sock) : null;
     this.budget = rcvbuf / 4;
     this.onBurst = onBurst;
     this.timer = null;
     this.periodStart = -Infinity;
     this.periodCount = 0;
     this.periodCharge = 0;
+    this.tickStart = 0;
     this.turnCount = 0;
-    this.tickCharge = 0;
     this.tickCount = 0;
+    this.tickCharge = 0;
     this.closed = false;
   }
 
@@ -119,10 +141,9 @@ export class ReadPacer {
     }
     const now = performance.now();
     const elapsed = now - this.periodStart;
-    if (elapsed >= this.intervalMs) {
-      // A period ended: pace when it held a stream (two datagrams or more, continuing into this
-      // one) whose interval's worth fits the budget.
-      if (this.periodCount >= 2 && elapsed < 2 * this.intervalMs && this.periodCharge <= this.budget && !this.closed) this.pace();
+    if (elapsed >= this.maxTickMs) {
+      // A period ended: pace when it held a stream (two datagrams or more, continuing into this one).
+      if (this.periodCount >= 2 && elapsed < 2 * this.maxTickMs && !this.closed) this.pace(this.periodCount, this.periodCharge, elapsed);
       this.periodStart = now;
       this.periodCount = 0;
       this.periodCharge = 0;
@@ -153,10 +174,20 @@ export class ReadPacer {
     this.paced = false;
   }
 
-  private pace(): void {
-    this.paced = true;
-    this.handle!.recvStop();
-    this.timer = setTimeout(this.tick, this.intervalMs);
+  /**
+   * pace sizes the next tick from `count` datagrams charging `bytes` seen over `ms`, and waits
+   * for it with reads stopped; it returns false (reads stay as they are) when no tick fits.
+   */
+  private pace(count: number, bytes: number, ms: number): boolean {
+    const tick = Math.min(this.maxTickMs, (LIBUV_READS_PER_EVENT * ms) / count);
+    if (tick < MIN_TICK_MS || (bytes * tick) / ms > this.budget) return false;
+    this.tickMs = tick;
+    if (!this.paced) {
+      this.paced = true;
+      this.handle!.recvStop();
+    }
+    this.timer = setTimeout(this.tick, tick);
+    return true;
   }
 
   private startRead(): void {
@@ -166,6 +197,7 @@ export class ReadPacer {
     this.turnCount = 0;
     this.tickCount = 0;
     this.tickCharge = 0;
+    this.tickStart = performance.now();
     this.handle!.recvStart();
     setImmediate(this.turnEnd);
   }
@@ -179,13 +211,14 @@ export class ReadPacer {
       setImmediate(this.turnEnd);
       return;
     }
-    if (this.tickCount === 0 || this.tickCharge > this.budget) {
-      // Quiet (the next datagram is read at once) or too much for the budget: continuous reads.
+    // What this tick read arrived over the tick and its read: size the next tick from it.
+    const ms = this.tickMs + (performance.now() - this.tickStart);
+    if (this.tickCount === 0 || !this.pace(this.tickCount, this.tickCharge, ms)) {
+      // Quiet (the next datagram is read at once) or too much for a tick: continuous reads.
       this.paced = false;
       this.periodStart = -Infinity;
       return;
     }
     this.handle!.recvStop();
-    this.timer = setTimeout(this.tick, this.intervalMs);
   }
 }
