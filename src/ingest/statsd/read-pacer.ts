@@ -24,9 +24,10 @@ import type { Socket as UdpSocket } from 'node:dgram';
  * of the socket's receive buffer (the kernel charges a datagram about twice its size plus ~1 KiB:
  * 2,341 B for 1,400 B, 835 B for 30 B, measured on loopback), reads go continuous. A sudden jump:
  * because the tick shrinks as the rate grows, filling the buffer within one tick takes a jump to
- * more than rcvbuf / tick bytes/s; pacing is off unless the buffer holds a tick of MAX_JUMP (80 MB/s
- * of kernel charge, ~800k lines/s of 45-byte lines), i.e. an 8 MiB buffer (net.core.rmem_max of
- * 4 MiB or more) for 100 ms ticks. A line's arrival time is when it is read, so a paced line can
+ * more than rcvbuf / tick bytes/s, and no tick is longer than the buffer absorbs of a jump to
+ * MAX_JUMP_BYTES_PER_S (80 MB/s of kernel charge, ~800k lines/s of 45-byte lines): 100 ms ticks
+ * take an 8 MiB buffer (net.core.rmem_max of 4 MiB or more; tallyd asks for 32 MiB), and under
+ * ~800 KiB (Linux's default rmem_max gives 416 KiB) no tick reaches 10 ms and reads stay continuous. A line's arrival time is when it is read, so a paced line can
  * be stamped up to a tick late, a fraction of a 10 s window; clients buffer longer (hot-shots holds
  * lines 200 ms to 1 s).
  *
