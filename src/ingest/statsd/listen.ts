@@ -5,6 +5,7 @@ import { DEFAULT_TENANT } from '../../model/metric-kind.js';
 import { BAD_REASONS, BadReason, StatsdCounts, StatsdParser, badReasonName, countLines } from './parse.js';
 import { STATSD_COUNTS, STATSD_PACKETS } from './metrics.js';
 import { compileAllow, type SourceFilter } from './allow.js';
+import { ReadPacer } from './read-pacer.js';
 
 /** StatsdLog receives rate-limited samples of bad lines and listener events. */
 export type StatsdLog = (msg: string, fields?: Record<string, unknown>) => void;
@@ -30,6 +31,12 @@ export interface StatsdListenOptions {
   readonly maxLineBytes?: number;
   /** Clock for the arrival time of lines without `|T` (default Date.now). */
   readonly now?: () => number;
+  /**
+   * Under steady UDP traffic, read the socket every this many ms instead of once per datagram
+   * (see read-pacer.ts); a paced line's arrival time is up to this late. Default 100; 0 reads
+   * every datagram as it arrives.
+   */
+  readonly udpReadIntervalMs?: number;
 }
 
 /** StatsdListener is a running (or disabled) StatsD listener. */
@@ -41,6 +48,8 @@ export interface StatsdListener {
   readonly port: number;
   /** Lines this listener read and skipped (the process totals are on /metrics). */
   readonly counts: StatsdCounts;
+  /** The UDP socket's read pacer (null when disabled). */
+  readonly pacer: ReadPacer | null;
   /** close stops both transports, parses what a TCP client left unterminated, and flushes. */
   close(): Promise<void>;
 }
@@ -57,7 +66,7 @@ const BIND_ATTEMPTS = 20;
 export async function startStatsd(opts: StatsdListenOptions): Promise<StatsdListener> {
   const counts = new StatsdCounts();
   if (opts.port === 0 && !opts.ephemeral) {
-    return { enabled: false, host: opts.host, port: 0, counts, close: async () => undefined };
+    return { enabled: false, host: opts.host, port: 0, counts, pacer: null, close: async () => undefined };
   }
   const allow = opts.allow ? compileAllow(opts.allow) : null;
   const sampler = new BadLineSampler(opts.log ?? null, opts.logIntervalMs ?? 10_000);
@@ -72,7 +81,7 @@ export async function startStatsd(opts: StatsdListenOptions): Promise<StatsdList
   });
   const ingest = new Ingest(parser, opts.sink, counts, allow, sampler, opts.now ?? Date.now);
 
-  const { udp, tcp, port } = await bindBoth(opts, ingest);
+  const { udp, tcp, port, pacer } = await bindBoth(opts, ingest);
   const sockets = new Set<Socket>();
   const conns = new Set<TcpConnection>();
   tcp.on('connection', (sock: Socket) => {
@@ -91,8 +100,10 @@ export async function startStatsd(opts: StatsdListenOptions): Promise<StatsdList
     host: opts.host,
     port,
     counts,
+    pacer,
     close() {
       closing ??= (async () => {
+        await pacer.drain();
         await new Promise<void>((resolve) => udp.close(() => resolve()));
         const tcpClosed = new Promise<void>((resolve) => tcp.close(() => resolve()));
         for (const c of conns) c.finish();
@@ -123,8 +134,13 @@ class Ingest {
 
   /** packet parses buf[start, end) and flushes; lines are counted in the process totals too. */
   packet(buf: Uint8Array, start: number, end: number): void {
-    STATSD_COUNTS.lines += this.parser.parse(buf, start, end, this.now());
+    this.parse(buf, start, end);
     this.sink.flush();
+  }
+
+  /** parse parses buf[start, end) without flushing (the caller flushes after a burst of packets). */
+  parse(buf: Uint8Array, start: number, end: number): void {
+    STATSD_COUNTS.lines += this.parser.parse(buf, start, end, this.now());
   }
 
   /** deny counts the lines of a packet from a source outside `allow`, without parsing them. */
@@ -245,17 +261,20 @@ class BadLineSampler {
 }
 
 /** bindBoth binds UDP then TCP on the same port, retrying ephemeral ports the TCP side lacks. */
-async function bindBoth(opts: StatsdListenOptions, ingest: Ingest): Promise<{ udp: UdpSocket; tcp: Server; port: number }> {
+async function bindBoth(opts: StatsdListenOptions, ingest: Ingest): Promise<{ udp: UdpSocket; tcp: Server; port: number; pacer: ReadPacer }> {
   const type = isIP(opts.host) === 6 ? 'udp6' : 'udp4';
   for (let attempt = 0; ; attempt++) {
     const udp = createSocket({ type });
+    let pacer: ReadPacer | null = null;
     udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
       STATSD_PACKETS[UDP]!++;
+      const flush = pacer === null || pacer.datagram(msg.length);
       if (ingest.allow !== null && !ingest.allow(rinfo.address)) {
         ingest.deny(msg, rinfo.address);
         return;
       }
-      ingest.packet(msg, 0, msg.length);
+      ingest.parse(msg, 0, msg.length);
+      if (flush) ingest.sink.flush();
     });
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
@@ -270,6 +289,7 @@ async function bindBoth(opts: StatsdListenOptions, ingest: Ingest): Promise<{ ud
     } catch {
       // The kernel refused the size; the default buffer still works, with more loss under bursts.
     }
+    pacer = new ReadPacer(udp, opts.udpReadIntervalMs ?? 100, () => ingest.sink.flush());
     const port = udp.address().port;
     const tcp = createServer();
     try {
@@ -280,7 +300,7 @@ async function bindBoth(opts: StatsdListenOptions, ingest: Ingest): Promise<{ ud
           resolve();
         });
       });
-      return { udp, tcp, port };
+      return { udp, tcp, port, pacer };
     } catch (err) {
       await new Promise<void>((resolve) => udp.close(() => resolve()));
       const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';

@@ -202,3 +202,115 @@ t.test('close releases both ports so they can be bound again', async (t) => {
   t.equal(again.port, port);
   await again.close();
 });
+
+/** stream sends `n` one-line UDP packets `gapMs` apart from one socket, lines `name:1|c`. */
+async function stream(port: number, name: string, n: number, gapMs: number): Promise<void> {
+  const s = createSocket('udp4');
+  for (let i = 0; i < n; i++) {
+    await new Promise<void>((resolve, reject) => s.send(`${name}:1|c`, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  s.close();
+}
+
+/** PACING_OFF says why pacing cannot run here (a receive buffer too small for a tick), or ''. */
+async function pacingOff(): Promise<string> {
+  const sink = new RecordingSink();
+  const l = await startStatsd({ host: '127.0.0.1', port: 0, ephemeral: true, sink });
+  const enabled = l.pacer?.enabled ?? false;
+  await l.close();
+  return enabled ? '' : 'the UDP receive buffer is too small for paced reads (net.core.rmem_max < 4 MiB)';
+}
+const PACING_OFF = await pacingOff();
+
+t.test('steady UDP traffic is read in paced bursts with one flush each, and every line is counted', { skip: PACING_OFF }, async (t) => {
+  const { l, sink } = await listen(t, { udpReadIntervalMs: 100 });
+  let pacedSeen = false;
+  const watch = setInterval(() => (pacedSeen ||= l.pacer!.paced), 5);
+  await stream(l.port, 'steady', 60, 5);
+  await waitFor(() => l.counts.lines === 60, '60 lines');
+  clearInterval(watch);
+  t.ok(pacedSeen, 'reads were paced');
+  t.ok(l.pacer!.bursts >= 2, `read in ${l.pacer!.bursts} bursts`);
+  // Continuous reads flush once per datagram; paced bursts once per turn.
+  t.ok(sink.flushes < 40, `${sink.flushes} flushes for 60 datagrams`);
+  t.equal(sink.samples.length, 60);
+});
+
+t.test('after a quiet spell a lone datagram is read at once, not at a paced read', { skip: PACING_OFF }, async (t) => {
+  const { l } = await listen(t, { udpReadIntervalMs: 100 });
+  await stream(l.port, 'first', 60, 5);
+  await waitFor(() => l.counts.lines === 60, 'the stream');
+  t.ok(l.pacer!.bursts > 0, 'the stream was read in paced bursts');
+  // The paced read after the stream finds nothing and reads go back to continuous.
+  await waitFor(() => !l.pacer!.paced, 'continuous reads');
+  const bursts = l.pacer!.bursts;
+  await sendUdp(l.port, 'lone:1|c');
+  await waitFor(() => l.counts.lines === 61, 'the lone line');
+  t.equal(l.pacer!.bursts, bursts, 'read as it came, not by a paced read');
+});
+
+t.test('close reads the datagrams the kernel still holds between paced reads', { skip: PACING_OFF }, async (t) => {
+  const sink = new RecordingSink();
+  const l = await startStatsd({ host: '127.0.0.1', port: 0, ephemeral: true, sink, udpReadIntervalMs: 100 });
+  t.teardown(() => l.close());
+  // Pacing starts once a stream has lasted an interval; stream until a paced read has run.
+  const s = createSocket('udp4');
+  let sent = 0;
+  const send = (): Promise<void> => new Promise<void>((resolve, reject) => s.send('held:1|c', l.port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+  const deadline = Date.now() + 5000;
+  while (l.pacer!.bursts < 2 && Date.now() < deadline) {
+    await send();
+    sent++;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  // A paced read just ran: the next is a tick (~100 ms at this rate) away.
+  t.ok(l.pacer!.paced, `paced after ${sent} datagrams, tick ${l.pacer!.tickMs.toFixed(0)} ms`);
+  for (let i = 0; i < 20; i++, sent++) await send();
+  s.close();
+  t.ok(l.counts.lines < sent, `${sent - l.counts.lines} lines wait in the kernel`);
+  await l.close();
+  t.equal(l.counts.lines, sent, 'every line read before the socket closed');
+  t.equal(sink.samples.length, sent);
+});
+
+t.test('the tick shrinks as the rate grows, and high rates read continuously', { skip: PACING_OFF }, async (t) => {
+  const { l } = await listen(t, { udpReadIntervalMs: 100 });
+  const ticks: number[] = [];
+  const watch = setInterval(() => l.pacer!.paced && ticks.push(l.pacer!.tickMs), 2);
+  await stream(l.port, 'slow', 40, 8);
+  const slow = Math.max(...ticks);
+  ticks.length = 0;
+  // ~1,000 datagrams/s: a tick reads ~32 of them, so it is ~30 ms, not 100.
+  const s = createSocket('udp4');
+  const until = Date.now() + 600;
+  let n = 40;
+  while (Date.now() < until) {
+    for (let i = 0; i < 4; i++, n++) s.send('fast:1|c', l.port, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 4));
+  }
+  await waitFor(() => l.counts.lines === n, `${n} lines`);
+  s.close();
+  clearInterval(watch);
+  t.ok(slow > 60, `slow stream: ${slow.toFixed(0)} ms ticks`);
+  t.ok(ticks.length > 0 && Math.min(...ticks) < 50, `fast stream: ${Math.min(...ticks).toFixed(0)} ms ticks`);
+});
+
+t.test('with a receive buffer too small to absorb a tick of a burst, reads are never paced', async (t) => {
+  // The kernel's smallest receive buffer (~4.6 KiB) holds far less than a tick of a burst.
+  const { l } = await listen(t, { udpReadIntervalMs: 100, udpRecvBufferBytes: 1 });
+  let pacedSeen = false;
+  const watch = setInterval(() => (pacedSeen ||= l.pacer!.paced), 5);
+  await stream(l.port, 'x'.repeat(200), 40, 5);
+  await waitFor(() => l.counts.lines === 40, '40 lines');
+  clearInterval(watch);
+  t.notOk(pacedSeen, 'never paced');
+});
+
+t.test('udpReadIntervalMs 0 reads every datagram as it arrives', async (t) => {
+  const { l, sink } = await listen(t, { udpReadIntervalMs: 0 });
+  await stream(l.port, 'each', 30, 3);
+  await waitFor(() => l.counts.lines === 30, '30 lines');
+  t.equal(l.pacer!.bursts, 0);
+  t.equal(sink.flushes, 30, 'one flush per datagram');
+});
