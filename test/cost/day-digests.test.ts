@@ -10,23 +10,12 @@ import { Matcher } from '../../src/model/matcher.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import type { Querier, SelectHints, SelectResult, Store } from '../../src/store/interface.js';
 import { CLOCK_T0, L, openTemp } from '../store/helpers.js';
+import { live } from './live-querier.js';
 
 const MIN = 60_000, HOUR = 3_600_000, DAY = 86_400_000;
 const NOW = Math.floor(CLOCK_T0 / HOUR) * HOUR;
 const DAYS = 20;
 const T0 = Math.floor((NOW - DAYS * DAY) / HOUR) * HOUR;
-
-/** live is `q` without its digests: what every answer was before them. */
-function live(q: Querier): Querier {
-  return {
-    select: (a, m, h) => q.select(a, m, h),
-    selectEach: (a, m, h, fn) => q.selectEach!(a, m, h, fn),
-    series: (a, m, s, e) => q.series(a, m, s, e),
-    labelNames: (a, m, s, e) => q.labelNames(a, m, s, e),
-    labelValues: (a, n, m, s, e) => q.labelValues(a, n, m, s, e),
-    metadata: (a, m) => q.metadata(a, m),
-  };
-}
 
 /** reads is `q` recording the time span of every series read. */
 function reads(q: Querier): { q: Querier; spans: Array<[number, number]> } {

@@ -11,6 +11,7 @@ import type { Matcher } from '../../src/model/matcher.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import type { Appender, Querier, SelectHints, SelectResult, Store } from '../../src/store/interface.js';
 import { CLOCK_T0, L, openTemp } from '../store/helpers.js';
+import { live } from './live-querier.js';
 
 /**
  * The edge reads of an answer asked as users ask (from = now - period, to = now: both edges inside
@@ -22,18 +23,6 @@ const MIN = 60_000, HOUR = 3_600_000, DAY = 86_400_000;
 /** The store's clock: 37 minutes into an hour, moved by the tests. */
 const NOW0 = Math.floor(CLOCK_T0 / HOUR) * HOUR + 37 * MIN + 13_000;
 const T0 = Math.floor(NOW0 / HOUR) * HOUR - 3 * DAY;
-
-/** live is `q` without its digests: no digest, no kept edge read. */
-function live(q: Querier): Querier {
-  return {
-    select: (a, m, h) => q.select(a, m, h),
-    selectEach: (a, m, h, fn) => q.selectEach!(a, m, h, fn),
-    series: (a, m, s, e) => q.series(a, m, s, e),
-    labelNames: (a, m, s, e) => q.labelNames(a, m, s, e),
-    labelValues: (a, n, m, s, e) => q.labelValues(a, n, m, s, e),
-    metadata: (a, m) => q.metadata(a, m),
-  };
-}
 
 /** counted is `q` (with its digests) counting the series reads at step hint 1 (edge reads). */
 function counted(q: Querier): { q: Querier; edgeReads: () => number } {
