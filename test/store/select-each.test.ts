@@ -2,7 +2,7 @@ import t from 'tap';
 import { SparseHistogram } from '../../src/model/hdr.js';
 import { Matcher } from '../../src/model/matcher.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
-import type { SelectResult } from '../../src/store/interface.js';
+import type { Querier, SelectResult } from '../../src/store/interface.js';
 import { CLOCK_T0, L, openTemp } from './helpers.js';
 import { createEngine } from '../../src/query/promql/engine.js';
 
@@ -105,6 +105,21 @@ t.test('selectEach repeated over one selector hands over the series it matches n
   t.same(names(), ['x_total,a', 'x_total,c', 'x_total,e', 'x_total,m'], 'series created since are handed over, in label order');
 });
 
+/** LeadHints are the select hints the leadFrom tests read with. */
+type LeadHints = { startMs: number; endMs: number; stepMs: number; rangeMs: number; leadFrom?: number };
+
+/** samplesByJob reads `name`'s series through selectEach: each one's samples by its second label's value (job). */
+function samplesByJob(q: Querier, name: string): (hints: LeadHints) => Map<string, Array<[number, number]>> {
+  const ms = [new Matcher('=', '__name__', name)];
+  return (hints) => {
+    const out = new Map<string, Array<[number, number]>>();
+    q.selectEach!('default', ms, hints, (r) => {
+      for (const f of r.floats) out.set(f.labels[1]!.value, Array.from(f.timestamps, (ts, i) => [ts, f.values[i]!] as [number, number]));
+    });
+    return out;
+  };
+}
+
 t.test('selectEach with leadFrom hands over, before it, only the last sample the whole read has there', async (t) => {
   const { store } = await openTemp(t, { now: () => NOW + 60_000 });
   const app = store.appender();
@@ -127,15 +142,7 @@ t.test('selectEach with leadFrom hands over, before it, only the last sample the
     if (w % (40 * 60_000) === 0) app.counter(sparse, w, 5, w + 7_000);
   }
   await app.commit();
-  const q = store.querier();
-  const ms = [new Matcher('=', '__name__', 'r_total')];
-  const read = (hints: { startMs: number; endMs: number; stepMs: number; rangeMs: number; leadFrom?: number }): Map<string, Array<[number, number]>> => {
-    const out = new Map<string, Array<[number, number]>>();
-    q.selectEach!('default', ms, hints, (r) => {
-      for (const f of r.floats) out.set(f.labels[1]!.value, Array.from(f.timestamps, (ts, i) => [ts, f.values[i]!] as [number, number]));
-    });
-    return out;
-  };
+  const read = samplesByJob(store.querier(), 'r_total');
   for (const leadFrom of [NOW - HOUR, NOW - HOUR + 3 * 60_000 + 1_234, NOW - 50 * 60_000 + 9_999]) {
     const hints = { startMs: leadFrom - 2 * HOUR, endMs: NOW - 1, stepMs: 1, rangeMs: 2 * HOUR };
     const whole = read(hints);
@@ -163,15 +170,7 @@ t.test('selectEach with leadFrom in a rolled-up tier (blocks stepped over) hands
   }
   await app.commit();
   await store.compact();
-  const q = store.querier();
-  const ms = [new Matcher('=', '__name__', 'o_total')];
-  const read = (hints: { startMs: number; endMs: number; stepMs: number; rangeMs: number; leadFrom?: number }): Map<string, Array<[number, number]>> => {
-    const out = new Map<string, Array<[number, number]>>();
-    q.selectEach!('default', ms, hints, (r) => {
-      for (const f of r.floats) out.set(f.labels[1]!.value, Array.from(f.timestamps, (ts, i) => [ts, f.values[i]!] as [number, number]));
-    });
-    return out;
-  };
+  const read = samplesByJob(store.querier(), 'o_total');
   // Starts in every 5-minute window of a day: some follow the first window of a block (128 windows).
   for (let leadFrom = NOW - 5 * DAY + 7_000; leadFrom < NOW - 4 * DAY; leadFrom += 5 * 60_000) {
     const hints = { startMs: leadFrom - 2 * HOUR, endMs: leadFrom + 40 * 60_000, stepMs: 1, rangeMs: 2 * HOUR };
