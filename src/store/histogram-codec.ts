@@ -249,41 +249,44 @@ function encodeBits(w: ByteWriter, indices: Int32Array, counts: Float64Array, n:
   return allOne || intCounts;
 }
 
+/** gapScratch and repeatScratch hold a window's key gaps and repeat positions while decodeBits reads them (reads are synchronous). */
+let gapScratch = new Float64Array(256);
+let repeatScratch = new Int32Array(16);
+
+/** REP_OFFSET is how far a FOLD group's middle sub-bucket lies from its first (foldRep - foldBase). */
+const REP_OFFSET = (FOLD - 1) >> 1;
+
 /** decodeBits reads what encodeBits wrote into h (after the mode byte); true when counts were read. */
 function decodeBits(r: ByteReader, mode: number, h: SparseHistogram, n: number): boolean {
   if (n === 0) return true;
   const keys = h.indices;
-  keys[0] = r.uvarint();
-  let repeats = mode & M_REPEATS ? r.uvarint() : 0;
-  let nextRepeat = repeats > 0 ? 1 + r.uvarint() : n;
-  // Repeat positions are read first, so mark them before the bit stream starts.
-  for (let i = 1; i < n; i++) {
-    if (i === nextRepeat) {
-      keys[i] = -1;
-      nextRepeat = --repeats > 0 ? i + 1 + r.uvarint() : n;
-    } else keys[i] = 0;
-  }
+  let key = r.uvarint();
+  // Repeat positions come before the bit stream.
+  const repeats = mode & M_REPEATS ? r.uvarint() : 0;
+  if (repeatScratch.length < repeats) repeatScratch = new Int32Array(repeats * 2);
+  for (let j = 0, p = 0; j < repeats; j++) repeatScratch[j] = p = p + 1 + r.uvarint();
   const br = new BitReader(r);
-  const gaps = new RiceState(4);
-  for (let i = 1; i < n; i++) keys[i] = keys[i] === -1 ? keys[i - 1]! : keys[i - 1]! + 1 + br.adaptive(gaps);
-  const intCounts = (mode & M_INT) !== 0;
-  if (intCounts) {
-    const cs = new RiceState(1);
-    for (let i = 0; i < n; i++) h.counts[i] = br.adaptive(cs) + 1;
+  const nGaps = n - 1 - repeats;
+  if (gapScratch.length < nGaps) gapScratch = new Float64Array(nGaps * 2);
+  br.adaptiveRun(new RiceState(4), gapScratch, nGaps, 0);
+  // Each bucket decodes at its group's middle (foldRep); exceptions below move split parts.
+  keys[0] = key < FOLD_FROM ? key : FOLD_FROM + (key - FOLD_FROM) * FOLD + REP_OFFSET;
+  for (let i = 1, g = 0, rj = 0; i < n; i++) {
+    if (rj < repeats && repeatScratch[rj] === i) rj++;
+    else key += 1 + gapScratch[g++]!;
+    keys[i] = key < FOLD_FROM ? key : FOLD_FROM + (key - FOLD_FROM) * FOLD + REP_OFFSET;
   }
+  const intCounts = (mode & M_INT) !== 0;
+  if (intCounts) br.adaptiveRun(new RiceState(1), h.counts, n, 1);
   br.finish();
   let e = mode & M_EXCEPTIONS ? r.uvarint() : 0;
-  let next = e > 0 ? r.uvarint() : n;
-  for (let i = 0; i < n; i++) {
-    const key = keys[i]!;
-    if (i !== next) {
-      keys[i] = foldRep(key, FOLD);
-      continue;
-    }
-    keys[i] = foldBase(key, FOLD) + r.uvarint();
-    next = --e > 0 ? i + 1 + r.uvarint() : n;
+  for (let i = e > 0 ? r.uvarint() : n; e > 0; i += 1 + r.uvarint()) {
+    // A middle at or past FOLD_FROM is its group's first sub-bucket plus REP_OFFSET.
+    const rep = keys[i]!;
+    keys[i] = (rep < FOLD_FROM ? rep : rep - REP_OFFSET) + r.uvarint();
+    if (--e === 0) break;
   }
-  if (mode & M_ONES) for (let i = 0; i < n; i++) h.counts[i] = 1;
+  if (mode & M_ONES) h.counts.fill(1, 0, n);
   return intCounts || (mode & M_ONES) !== 0;
 }
 
@@ -433,10 +436,14 @@ export function decodeHistogram(r: ByteReader, prevBounds: Float64Array | null, 
     }
   }
   let total = 0;
-  for (let i = 0; i < n; i++) {
-    const c = countsRead ? h.counts[i]! : mode & M_ONES ? 1 : mode & M_INT ? r.uvarint() : r.f64();
-    h.counts[i] = c;
-    total += c;
+  const counts = h.counts;
+  if (countsRead) for (let i = 0; i < n; i++) total += counts[i]!;
+  else {
+    for (let i = 0; i < n; i++) {
+      const c = mode & M_ONES ? 1 : mode & M_INT ? r.uvarint() : r.f64();
+      counts[i] = c;
+      total += c;
+    }
   }
   h.size = n;
   h.count = flags & F_COUNT_IMPLIED ? total : r.f64();

@@ -18,6 +18,7 @@ import { type ByteReader, type ByteWriter, bitWidth } from './byte-io.js';
  */
 
 const Q_ESC = 20;
+const POW2 = Float64Array.from({ length: 33 }, (_, i) => 2 ** i);
 /** The mean is taken over the last N_MAX / 2 to N_MAX values (both halved when n reaches N_MAX). */
 const N_MAX = 4;
 
@@ -203,6 +204,53 @@ export class BitReader {
     const v = this.rice(s.k());
     s.update(v);
     return v;
+  }
+
+  /**
+   * adaptiveRun reads `count` values of one adaptive stream into out[0..count), as `count`
+   * calls of `adaptive` would, each plus `plus`. It is the same code with the state, the bit position and the
+   * 32-bit peek kept in locals: every bucket of every rollup window a query reads goes through
+   * here twice (key gap and count), and the calls were half of a long `_bucket` read.
+   */
+  adaptiveRun(s: RiceState, out: Float64Array, count: number, plus: number): void {
+    const b = this.buf, safe = b.length - 5;
+    let pos = this.pos, a = s.a, n = s.n;
+    for (let j = 0; j < count; j++) {
+      // k() by a leading-zero count: the smallest k with n * 2^k >= a is the bit width of
+      // floor((a - 1) / n).
+      let k = 0;
+      if (a > n) {
+        if (a < 1073741824) k = 32 - Math.clz32(((a - 1) / n) | 0);
+        else while (n * 2 ** k < a) k++;
+      }
+      let v: number;
+      const i = pos >>> 3;
+      let word = 0, lead = 32;
+      if (i <= safe) {
+        const sh = pos & 7;
+        word = ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+        if (sh !== 0) word = ((word << sh) | (b[i + 4]! >>> (8 - sh))) >>> 0;
+        lead = Math.clz32(~word);
+      }
+      if (lead < Q_ESC && lead + 1 + k <= 32) {
+        pos += lead + 1 + k;
+        v = k === 0 ? lead : lead * POW2[k]! + ((word << (lead + 1)) >>> (32 - k));
+      } else {
+        // Near the end of the buffer, or a long quotient: the general reader.
+        this.pos = pos;
+        v = this.rice(k);
+        pos = this.pos;
+      }
+      out[j] = v + plus;
+      a += v;
+      if (++n >= N_MAX) {
+        a = a < 1073741824 ? a >> 1 : Math.floor(a / 2);
+        n = N_MAX / 2;
+      }
+    }
+    this.pos = pos;
+    s.a = a;
+    s.n = n;
   }
 
   /** finish moves the ByteReader past the stream's last (padded) byte. */

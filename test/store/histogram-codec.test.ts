@@ -218,6 +218,39 @@ t.test('Rice codes round-trip values from 0 to 2^53 at every parameter, adaptive
   }, /truncated/, 'a truncated stream is refused');
 });
 
+t.test('a run of adaptive Rice values reads as the same values read one by one, up to the last byte', async (t) => {
+  const r = rng(11);
+  // Gaps and counts as rollups hold them, with long quotients, values past 2^30 and 2^53 - 1.
+  const values: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const u = r();
+    values.push(u < 0.6 ? Math.floor(r() * 4) : u < 0.9 ? Math.floor(r() * 300) : u < 0.97 ? Math.floor(r() * 2 ** 36) : u < 0.99 ? 2 ** 31 + Math.floor(r() * 9) : Number.MAX_SAFE_INTEGER);
+    if (i % 500 === 0) values.push(0, 0, 0, 0, 5000, 0);
+  }
+  for (const n of [1, 2, 7, 40, values.length]) {
+    const w = new ByteWriter(64);
+    const bw = new BitWriter(w);
+    const s = new RiceState(4);
+    for (let i = 0; i < n; i++) bw.adaptive(s, values[i]!);
+    bw.finish();
+    // No byte after the stream: the run's last values are read where fewer than 5 bytes are left.
+    const bytes = w.finish();
+    const one = new BitReader(new ByteReader(bytes));
+    const os = new RiceState(4);
+    const want = Float64Array.from({ length: n }, () => one.adaptive(os) + 1);
+    const rr = new ByteReader(bytes);
+    const run = new BitReader(rr);
+    const rs = new RiceState(4);
+    const got = new Float64Array(n);
+    run.adaptiveRun(rs, got, n, 1);
+    run.finish();
+    t.same(Array.from(got), Array.from(want), `${n} values`);
+    t.same(Array.from(got.subarray(0, Math.min(n, 50))), values.slice(0, Math.min(n, 50)).map((v) => v + 1), `${n} values: the ones written, plus one`);
+    t.same([rs.a, rs.n], [os.a, os.n], `${n} values: the state after the run`);
+    t.equal(rr.pos, bytes.length, `${n} values: every byte consumed`);
+  }
+});
+
 t.test('folded windows with counts above 2^32, zero counts or one bucket round-trip', async (t) => {
   const splits = foldSplits(null);
   const big = SparseHistogram.fromBuckets([hdrIndexOf(0.002), hdrIndexOf(0.05), hdrIndexOf(0.05001), hdrIndexOf(1.5)], [2 ** 40, 3, 2 ** 33 + 1, 1], 2 ** 40 + 2 ** 33 + 5, 1e6, 0.002, 1.5);
