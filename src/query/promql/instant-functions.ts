@@ -372,10 +372,21 @@ function classicBuckets(
   const buckets: Bucket[] = [];
   for (const g of groups.values()) {
     const o = new StepSeries(g.labels, n);
+    // Members in bound order (stable: equal bounds keep theirs), so each step's buckets arrive
+    // sorted; one Bucket per member serves every step (ofBuckets may change them, so each is
+    // set again before use).
+    const members = g.members.sort((a, b) => (a.le < b.le ? -1 : a.le > b.le ? 1 : 0));
+    const own: Bucket[] = members.map((m) => ({ upperBound: m.le, count: 0 }));
     for (let i = 0; i < n; i++) {
       buckets.length = 0;
-      for (const m of g.members) {
-        if (m.s.present[i] === 1 && m.s.h(i) === null) buckets.push({ upperBound: m.le, count: m.s.vs[i]! });
+      for (let j = 0; j < members.length; j++) {
+        const m = members[j]!;
+        if (m.s.present[i] === 1 && m.s.h(i) === null) {
+          const b = own[j]!;
+          b.upperBound = m.le;
+          b.count = m.s.vs[i]!;
+          buckets.push(b);
+        }
       }
       if (buckets.length > 0) o.set(i, ofBuckets(buckets, i));
     }

@@ -38,23 +38,23 @@ export interface Bucket {
 const SMALL_DELTA_TOLERANCE = 1e-12;
 
 /**
- * sortAndCoalesce sorts buckets by bound and merges buckets with equal bounds in place; it
- * returns the bucket count, or 0 when there is no +Inf bucket (both callers then answer NaN).
+ * sortAndCoalesce sorts buckets by bound (stably; a run already in order is not sorted again)
+ * and merges buckets with equal bounds in place, adding each count into the first bucket of its
+ * bound; it returns the bucket count, or 0 when there is no +Inf bucket (both callers then
+ * answer NaN). It allocates nothing: it runs at every step of every classic histogram group.
  */
 function sortAndCoalesce(buckets: Bucket[]): number {
-  buckets.sort((a, b) => (a.upperBound < b.upperBound ? -1 : a.upperBound > b.upperBound ? 1 : 0));
-  if (buckets.length === 0 || buckets[buckets.length - 1]!.upperBound !== Infinity) return 0;
-  let n = 0;
-  let last = { upperBound: buckets[0]!.upperBound, count: buckets[0]!.count };
-  for (let i = 1; i < buckets.length; i++) {
-    const b = buckets[i]!;
+  const len = buckets.length;
+  let sorted = true;
+  for (let i = 1; i < len && sorted; i++) if (buckets[i]!.upperBound < buckets[i - 1]!.upperBound) sorted = false;
+  if (!sorted) buckets.sort((a, b) => (a.upperBound < b.upperBound ? -1 : a.upperBound > b.upperBound ? 1 : 0));
+  if (len === 0 || buckets[len - 1]!.upperBound !== Infinity) return 0;
+  let n = 1;
+  for (let i = 1; i < len; i++) {
+    const b = buckets[i]!, last = buckets[n - 1]!;
     if (b.upperBound === last.upperBound) last.count += b.count;
-    else {
-      buckets[n++] = last;
-      last = { upperBound: b.upperBound, count: b.count };
-    }
+    else buckets[n++] = b;
   }
-  buckets[n++] = last;
   buckets.length = n;
   return n;
 }
