@@ -43,6 +43,9 @@ export class BucketColumns {
   le: Float64Array;
   private readonly lastBucket: Float64Array | null;
   private readonly boundsGiven: boolean;
+  /** The splits segmentsOf last mapped, and their map. */
+  private mapFor: Int32Array | null = null;
+  private map: Int32Array | null = null;
 
   constructor(les: ArrayLike<number>, boundsGiven: boolean, capacity: number) {
     this.les = Float64Array.from(les);
@@ -120,6 +123,48 @@ export class BucketColumns {
   }
 
   /**
+   * segmentsOf maps each bound to the position of its last bucket among a window's fold
+   * `splits` (-1 for +Inf, whose count is the window's), or null when a bound's is not among
+   * them, or the bounds go through countLE (see set). The map of the last splits asked is kept:
+   * a block's windows name the same ones.
+   */
+  segmentsOf(splits: Int32Array): Int32Array | null {
+    if (splits === this.mapFor) return this.map;
+    const last = this.lastBucket;
+    let map: Int32Array | null = null;
+    if (last !== null) {
+      map = new Int32Array(this.width);
+      for (let l = 0; l < this.width && map !== null; l++) {
+        const lb = last[l]!;
+        if (lb === Infinity) map[l] = -1;
+        else {
+          const j = indexOf(splits, lb);
+          if (j < 0) map = null;
+          else map[l] = j;
+        }
+      }
+    }
+    this.mapFor = splits;
+    this.map = map;
+    return map;
+  }
+
+  /**
+   * setRow stores row i from a window's count, sum and running `<= split` counts (`segments`,
+   * through segmentsOf's map): the numbers set() adds up from its buckets, whole numbers below
+   * 2^53, so equal whatever the order.
+   */
+  setRow(i: number, count: number, sum: number, segments: Float64Array, map: Int32Array): void {
+    const L = this.width, row = i * L, out = this.le;
+    this.counts[i] = count;
+    this.sums[i] = sum;
+    for (let l = 0; l < L; l++) {
+      const j = map[l]!;
+      out[row + l] = j < 0 ? count : segments[j]!;
+    }
+  }
+
+  /**
    * setSummary stores row i from a chunk's header summary (its windows' count, sum and `<= le`
    * counts added up); false, storing nothing usable, when a bound is not among the summary's or
    * a count is not a whole number below 2^53.
@@ -151,4 +196,16 @@ export class BucketColumns {
     for (let l = 0; l < this.width; l++) if (this.les[l] === le) return l;
     return -1;
   }
+}
+
+/** indexOf finds `v` in ascending `a` (binary search), or -1. */
+function indexOf(a: Int32Array, v: number): number {
+  let lo = 0, hi = a.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1, x = a[mid]!;
+    if (x === v) return mid;
+    if (x < v) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }

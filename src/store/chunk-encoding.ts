@@ -2,7 +2,7 @@ import { SparseHistogram } from '../model/hdr.js';
 import { MetricKind } from '../model/metric-kind.js';
 import { ByteReader, ByteWriter, bitWidth } from './byte-io.js';
 import { decodeFloatColumn, encodeFloatColumn, skipFloatColumn } from './float-column.js';
-import { decodeHistogram, encodeHistogram, foldSplits } from './histogram-codec.js';
+import { decodeHistogram, decodeWindowRow, encodeHistogram, foldSplits, startBlock } from './histogram-codec.js';
 import { HistSummary } from './hist-summary.js';
 import { PointBuf } from './point-buf.js';
 import { isStaleNaN } from '../model/stale.js';
@@ -149,11 +149,11 @@ function encodeBlockBody(w: ByteWriter, buf: PointBuf, from: number, n: number, 
       return;
     }
     case MetricKind.Histogram: {
-      let prevBounds: Float64Array | null = null;
+      let prevBounds: Float64Array | null = null, prevSplits: Int32Array | null = null;
       const splits = (clock.ordinal ?? 0) > 0 ? foldSplits(bounds) : undefined;
       for (let i = from; i < from + n; i++) {
         const h = buf.hists[i]!;
-        encodeHistogram(w, h, prevBounds, splits);
+        prevSplits = encodeHistogram(w, h, prevBounds, splits, prevSplits) ?? prevSplits;
         if (h.bounds !== null) prevBounds = h.bounds;
       }
       return;
@@ -283,13 +283,18 @@ function decodeBlock(r: ByteReader, out: PointBuf, prevIdx: number, clock: Windo
     }
     case MetricKind.Histogram: {
       let prevBounds: Float64Array | null = null;
-      if (out.cols !== null) {
-        // Columns take numbers out of each window: one histogram decodes them all.
+      startBlock();
+      const cols = out.cols;
+      if (cols !== null) {
+        // Columns take numbers out of each window: from its segment counts where it has them
+        // (its buckets stepped over), else through one histogram that decodes them all.
         out.reserve(keep);
         for (let i = 0; i < keep; i++) {
+          const row = out.pushWindow(colScratch[i]!, timeScratch[i]!);
+          if (decodeWindowRow(r, cols, row)) continue;
           const h = decodeHistogram(r, prevBounds, histScratch);
           if (h.bounds !== null) prevBounds = h.bounds;
-          out.pushRow(colScratch[i]!, h, timeScratch[i]!);
+          cols.set(row, h);
         }
         break;
       }

@@ -4,6 +4,10 @@ import { HistSummary, encodedSummaryLength } from './hist-summary.js';
 import { PointBuf } from './point-buf.js';
 import type { Tier } from './tier.js';
 
+/** MIN_FILL and MAX_CHUNK_PAGES bound how a chunk grows past one page (HeadChunk.overBudget). */
+const MIN_FILL = 0.9;
+const MAX_CHUNK_PAGES = 8;
+
 /** SealedChunk is a chunk a head handed over because it reached the page budget. */
 export interface SealedChunk {
   readonly startMs: number;
@@ -85,7 +89,7 @@ export class HeadChunk {
 
   private completeBlock(sealed: SealedChunk[]): void {
     let bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier, this.bounds);
-    if (this.blocks.length > 0 && this.headerEstimate() + this.blocksBytes + bytes.length > this.tier.chunkBudget) {
+    if (this.blocks.length > 0 && this.overBudget(bytes.length)) {
       sealed.push(this.sealBlocks());
       bytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier, this.bounds);
     }
@@ -159,6 +163,20 @@ export class HeadChunk {
     return out;
   }
 
+  /**
+   * overBudget says whether the head must seal before a block of `bytes` joins its full blocks.
+   * A chunk fills one page (tier.chunkBudget), and grows past it by whole pages only while what
+   * it holds fills less than MIN_FILL of the pages it takes, up to MAX_CHUNK_PAGES: a block of
+   * more than half a page (hour windows of a wide histogram) left half of every one-page chunk
+   * empty.
+   */
+  private overBudget(bytes: number): boolean {
+    const page = this.tier.pageSize, held = this.headerEstimate() + this.blocksBytes;
+    const pages = Math.max(1, Math.ceil((held + 24) / page));
+    if (held + bytes <= pages * page - 24) return false;
+    return pages >= MAX_CHUNK_PAGES || held >= MIN_FILL * pages * page;
+  }
+
   private headerEstimate(): number {
     if (this.kind === MetricKind.Counter) return 12;
     if (this.kind === MetricKind.Gauge) return 4;
@@ -171,7 +189,7 @@ export class HeadChunk {
    */
   encode(sealed: SealedChunk[]): Uint8Array {
     let tailBytes = this.tail.n > 0 ? encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier, this.bounds) : null;
-    if (tailBytes !== null && this.blocks.length > 0 && this.headerEstimate() + this.blocksBytes + tailBytes.length > this.tier.chunkBudget) {
+    if (tailBytes !== null && this.blocks.length > 0 && this.overBudget(tailBytes.length)) {
       sealed.push(this.sealBlocks());
       tailBytes = encodeBlockBytes(this.tail, 0, this.tail.n, this.tailPrev, this.tier, this.bounds);
     }

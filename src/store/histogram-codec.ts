@@ -48,6 +48,17 @@ const M_BITS = 16;
 const M_REPEATS = 32;
 /** M_SUM_NEAR (with M_BITS): the sum is a decimal plus a few units in the last place (see nearDecimal). */
 const M_SUM_NEAR = 64;
+/**
+ * M_SEGMENTS (with M_BITS, whole counts; format 6): before the buckets, the window's `<= split`
+ * counts at each of its fold splits and its total, then the buckets' byte length, so a read that
+ * only wants `_bucket{le}`, `_count` and `_sum` (decodeWindowRow) steps over the buckets. The
+ * splits are named by a code (SPLITS_*): Prometheus' default bounds', the previous window's in
+ * the same block, or listed.
+ */
+const M_SEGMENTS = 128;
+const SPLITS_LISTED = 0;
+const SPLITS_SAME = 1;
+const SPLITS_DEFAULT = 2;
 
 /** FOLD is how many HDR sub-buckets a rollup tier stores as one. */
 export const FOLD = 16;
@@ -200,17 +211,27 @@ function nearDecimal(v: number): number {
  * as (position gap, index in group). Returns whether the counts were written (else the caller
  * writes them as floats, or they are all 1).
  */
-function encodeBits(w: ByteWriter, indices: Int32Array, counts: Float64Array, n: number, allOne: boolean, allInt: boolean, extraMode: number): boolean {
-  let exceptions = 0, repeats = 0, intCounts = !allOne && allInt;
+function encodeBits(w: ByteWriter, indices: Int32Array, counts: Float64Array, n: number, allOne: boolean, allInt: boolean, extraMode: number, segments: Int32Array | null, sameSegments: boolean): boolean {
+  let exceptions = 0, repeats = 0, intCounts = !allOne && allInt, total = 0;
   for (let i = 0; i < n; i++) {
     const idx = indices[i]!, k = foldKey(idx, FOLD);
     if (idx !== foldRep(k, FOLD)) exceptions++;
     if (i > 0 && k === foldKey(indices[i - 1]!, FOLD)) repeats++;
     if (counts[i]! < 1) intCounts = false;
+    total += counts[i]!;
   }
-  w.u8(M_BITS | extraMode | (allOne ? M_ONES : intCounts ? M_INT : 0) | (exceptions > 0 ? M_EXCEPTIONS : 0) | (repeats > 0 ? M_REPEATS : 0));
+  const withSegments = segments !== null && n > 0 && (allOne || intCounts) && total <= Number.MAX_SAFE_INTEGER;
+  wroteSegments = withSegments;
+  w.u8(M_BITS | extraMode | (allOne ? M_ONES : intCounts ? M_INT : 0) | (exceptions > 0 ? M_EXCEPTIONS : 0) | (repeats > 0 ? M_REPEATS : 0) | (withSegments ? M_SEGMENTS : 0));
   w.uvarint(n);
   if (n === 0) return true;
+  const out = w;
+  if (withSegments) {
+    encodeSegments(w, indices, counts, n, segments, sameSegments);
+    // The buckets go through a scratch writer: their byte length comes first.
+    w = sectionWriter;
+    w.reset();
+  }
   w.uvarint(foldKey(indices[0]!, FOLD));
   if (repeats > 0) {
     w.uvarint(repeats);
@@ -230,7 +251,7 @@ function encodeBits(w: ByteWriter, indices: Int32Array, counts: Float64Array, n:
     bw.adaptive(gaps, k - prevK - 1);
     prevK = k;
   }
-  if (intCounts) {
+  if (intCounts && !withSegments) {
     const cs = new RiceState(1);
     for (let i = 0; i < n; i++) bw.adaptive(cs, counts[i]! - 1);
   }
@@ -246,7 +267,203 @@ function encodeBits(w: ByteWriter, indices: Int32Array, counts: Float64Array, n:
       prevI = i;
     }
   }
+  if (intCounts && withSegments) {
+    // After the exceptions, so a reader knows each bucket's segment before the counts: the
+    // last bucket of each segment is left out (its segment's count less the others').
+    const last = markSegmentEnds(indices, n, segments);
+    const cbw = new BitWriter(w);
+    const cs = new RiceState(1);
+    for (let i = 0; i < n; i++) if (last[i] === 0) cbw.adaptive(cs, counts[i]! - 1);
+    cbw.finish();
+  }
+  if (withSegments) {
+    out.uvarint(w.pos);
+    out.bytes(w.buf.subarray(0, w.pos));
+  }
   return allOne || intCounts;
+}
+
+let segmentEnds = new Uint8Array(256);
+
+/** markSegmentEnds flags (1) each bucket that is the last of its segment (of `splits`) in segmentEnds. */
+function markSegmentEnds(indices: Int32Array, n: number, splits: Int32Array): Uint8Array {
+  if (segmentEnds.length < n) segmentEnds = new Uint8Array(n * 2);
+  const out = segmentEnds;
+  let sp = 0;
+  while (sp < splits.length && splits[sp]! < indices[0]!) sp++;
+  for (let i = 0; i < n; i++) {
+    const segment = sp;
+    if (i + 1 < n) while (sp < splits.length && splits[sp]! < indices[i + 1]!) sp++;
+    out[i] = i + 1 === n || sp !== segment ? 1 : 0;
+  }
+  return out;
+}
+
+/** wroteSegments says whether the last encodeBits wrote M_SEGMENTS (encodeHistogram's answer). */
+let wroteSegments = false;
+const sectionWriter = new ByteWriter(1024);
+
+function sameSplits(a: Int32Array, b: Int32Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * encodeSegments writes the splits' code (and list), then in one bit stream the count of the
+ * buckets at or below each split less the one before it, and the total less the last: whole
+ * numbers, added in bucket order as BucketColumns.set adds them.
+ */
+function encodeSegments(w: ByteWriter, indices: Int32Array, counts: Float64Array, n: number, splits: Int32Array, same: boolean): void {
+  if (same) w.u8(SPLITS_SAME);
+  else if (sameSplits(splits, DEFAULT_SPLITS)) w.u8(SPLITS_DEFAULT);
+  else {
+    w.u8(SPLITS_LISTED);
+    w.uvarint(splits.length);
+    let prev = -1;
+    for (let j = 0; j < splits.length; j++) {
+      w.uvarint(splits[j]! - prev - 1);
+      prev = splits[j]!;
+    }
+  }
+  const bw = new BitWriter(w);
+  const rs = new RiceState(4);
+  let b = 0, acc = 0, prev = 0;
+  for (let j = 0; j < splits.length; j++) {
+    const s = splits[j]!;
+    while (b < n && indices[b]! <= s) acc += counts[b++]!;
+    bw.adaptive(rs, acc - prev);
+    prev = acc;
+  }
+  while (b < n) acc += counts[b++]!;
+  bw.adaptive(rs, acc - prev);
+  bw.finish();
+}
+
+/**
+ * decodeSplits is the split list a window's code names; `decodedSplits` is the last one read in
+ * the block (SPLITS_SAME refers to it; decodeBlock clears it at each block's start).
+ */
+let decodedSplits: Int32Array | null = null;
+
+/** startBlock readies the window decoder for a new block (SPLITS_SAME never reaches back past one). */
+export function startBlock(): void {
+  decodedSplits = null;
+}
+
+function decodeSplits(r: ByteReader): Int32Array {
+  const code = r.u8();
+  if (code === SPLITS_DEFAULT) decodedSplits = DEFAULT_SPLITS;
+  else if (code === SPLITS_LISTED) {
+    const out = new Int32Array(r.uvarint());
+    let prev = -1;
+    for (let j = 0; j < out.length; j++) out[j] = prev = prev + 1 + r.uvarint();
+    decodedSplits = out;
+  } else if (code !== SPLITS_SAME || decodedSplits === null) throw new RangeError(`corrupt histogram window: splits code ${code}`);
+  return decodedSplits;
+}
+
+/** segScratch holds a window's segment counts while they are read (reads are synchronous). */
+let segScratch = new Float64Array(64);
+
+/** readSegments reads the splits and the segment counts into segScratch (running totals; the last is the total); returns the splits. */
+function readSegments(r: ByteReader): Int32Array {
+  const splits = decodeSplits(r);
+  const m = splits.length + 1;
+  if (segScratch.length < m) segScratch = new Float64Array(m * 2);
+  const br = new BitReader(r);
+  br.adaptiveRun(new RiceState(4), segScratch, m, 0);
+  br.finish();
+  for (let j = 1; j < m; j++) segScratch[j] = segScratch[j - 1]! + segScratch[j]!;
+  return splits;
+}
+
+/**
+ * readSegmentCounts reads the counts of a window with segments (after its exceptions, every
+ * bucket's index final): each segment's last bucket gets its segment's count (segScratch's
+ * running totals, as readSegments left them) less the others'.
+ */
+function readSegmentCounts(r: ByteReader, keys: Int32Array, counts: Float64Array, n: number, splits: Int32Array): void {
+  const last = markSegmentEnds(keys, n, splits);
+  let stored = 0;
+  for (let i = 0; i < n; i++) stored += 1 - last[i]!;
+  if (gapScratch.length < stored) gapScratch = new Float64Array(stored * 2);
+  const br = new BitReader(r);
+  br.adaptiveRun(new RiceState(1), gapScratch, stored, 1);
+  br.finish();
+  let sp = 0, g = 0, inSegment = 0;
+  for (let i = 0; i < n; i++) {
+    if (last[i] === 0) {
+      const c = gapScratch[g++]!;
+      counts[i] = c;
+      inSegment += c;
+      continue;
+    }
+    // This bucket ends the segment its index falls in (the first split at or above it, or past the last).
+    const idx = keys[i]!;
+    while (sp < splits.length && splits[sp]! < idx) sp++;
+    const segment = segScratch[sp]! - (sp > 0 ? segScratch[sp - 1]! : 0);
+    counts[i] = segment - inSegment;
+    inSegment = 0;
+  }
+}
+
+/** ColumnRow is where decodeWindowRow puts a window's numbers (BucketColumns). */
+export interface ColumnRow {
+  /** segmentsOf maps each bound to its split's position among `splits`, -1 for the total (+Inf), or null when a bound has no split. */
+  segmentsOf(splits: Int32Array): Int32Array | null;
+  setRow(i: number, count: number, sum: number, segments: Float64Array, map: Int32Array): void;
+}
+
+/**
+ * decodeWindowRow reads one window into row `i` of `cols` from its segment counts, stepping over
+ * its buckets, and returns true; or returns false with the reader where it was (the window has
+ * no segments, classic buckets of its own, or splits that miss a bound), for decodeHistogram.
+ */
+export function decodeWindowRow(r: ByteReader, cols: ColumnRow, i: number): boolean {
+  const p0 = r.pos;
+  const flags = r.u8();
+  if ((flags & F_FOLDED) !== F_FOLDED || (flags & F_CLASSIC) !== 0) {
+    r.pos = p0;
+    return false;
+  }
+  const mode = r.u8();
+  if ((mode & M_SEGMENTS) === 0) {
+    r.pos = p0;
+    return false;
+  }
+  r.uvarint();
+  const splits = readSegments(r);
+  const map = cols.segmentsOf(splits);
+  if (map === null) {
+    r.pos = p0;
+    return false;
+  }
+  // (`r.pos += r.uvarint()` would add to the position before the length was read.)
+  const bucketBytes = r.uvarint();
+  r.pos += bucketBytes;
+  const count = flags & F_COUNT_IMPLIED ? segScratch[splits.length]! : r.f64();
+  if (flags & F_MINMAX_REL) {
+    r.svarint();
+    r.svarint();
+  } else r.pos += 16;
+  cols.setRow(i, count, readSum(r, flags, mode), segScratch, map);
+  return true;
+}
+
+/** readSum reads a window's sum as encodeHistogram wrote it. */
+function readSum(r: ByteReader, flags: number, mode: number): number {
+  if (mode & M_SUM_NEAR) {
+    const p = POW10[r.u8()]!;
+    const x = r.svarint();
+    return addUlps(x / p, r.svarint());
+  }
+  if (flags & F_SUM_DEC) {
+    const p = POW10[r.u8()]!;
+    return r.svarint() / p;
+  }
+  return r.f64();
 }
 
 /** gapScratch and repeatScratch hold a window's key gaps and repeat positions while decodeBits reads them (reads are synchronous). */
@@ -260,6 +477,8 @@ const REP_OFFSET = (FOLD - 1) >> 1;
 function decodeBits(r: ByteReader, mode: number, h: SparseHistogram, n: number): boolean {
   if (n === 0) return true;
   const keys = h.indices;
+  const splits = mode & M_SEGMENTS ? readSegments(r) : null;
+  if (splits !== null) r.uvarint();
   let key = r.uvarint();
   // Repeat positions come before the bit stream.
   const repeats = mode & M_REPEATS ? r.uvarint() : 0;
@@ -277,7 +496,7 @@ function decodeBits(r: ByteReader, mode: number, h: SparseHistogram, n: number):
     keys[i] = key < FOLD_FROM ? key : FOLD_FROM + (key - FOLD_FROM) * FOLD + REP_OFFSET;
   }
   const intCounts = (mode & M_INT) !== 0;
-  if (intCounts) br.adaptiveRun(new RiceState(1), h.counts, n, 1);
+  if (intCounts && splits === null) br.adaptiveRun(new RiceState(1), h.counts, n, 1);
   br.finish();
   let e = mode & M_EXCEPTIONS ? r.uvarint() : 0;
   for (let i = e > 0 ? r.uvarint() : n; e > 0; i += 1 + r.uvarint()) {
@@ -286,15 +505,19 @@ function decodeBits(r: ByteReader, mode: number, h: SparseHistogram, n: number):
     keys[i] = (rep < FOLD_FROM ? rep : rep - REP_OFFSET) + r.uvarint();
     if (--e === 0) break;
   }
+  if (intCounts && splits !== null) readSegmentCounts(r, keys, h.counts, n, splits);
   if (mode & M_ONES) h.counts.fill(1, 0, n);
   return intCounts || (mode & M_ONES) !== 0;
 }
 
 /**
  * encodeHistogram writes one window. `prevBounds` is the previous record's classic bounds in the
- * same block (or null), so repeated sender bounds cost one flag bit.
+ * same block (or null), so repeated sender bounds cost one flag bit. With `splits` (a rollup
+ * tier) the window is folded and, when its counts are whole, carries its segment counts
+ * (M_SEGMENTS); `prevSplits` is what the block's last window with segments returned, so equal
+ * splits cost one byte. Returns the splits its segments were written for, or null.
  */
-export function encodeHistogram(w: ByteWriter, h: SparseHistogram, prevBounds: Float64Array | null, splits?: Int32Array): void {
+export function encodeHistogram(w: ByteWriter, h: SparseHistogram, prevBounds: Float64Array | null, splits?: Int32Array, prevSplits: Int32Array | null = null): Int32Array | null {
   const folded = splits !== undefined;
   const n = folded ? fold(h, splits) : h.size;
   const indices = folded ? foldIdx : h.indices, counts = folded ? foldCounts : h.counts;
@@ -331,7 +554,9 @@ export function encodeHistogram(w: ByteWriter, h: SparseHistogram, prevBounds: F
   }
   w.u8(flags);
   let countsWritten = allOne;
-  if (folded) countsWritten = encodeBits(w, indices, counts, n, allOne, allInt, near >= 0 ? M_SUM_NEAR : 0);
+  wroteSegments = false;
+  // Segments serve reads into columns, which take a window's own classic buckets otherwise.
+  if (folded) countsWritten = encodeBits(w, indices, counts, n, allOne, allInt, near >= 0 ? M_SUM_NEAR : 0, classic ? null : splits, prevSplits !== null && sameSplits(prevSplits, splits));
   else {
     let prev = -1;
     w.uvarint(n);
@@ -378,6 +603,7 @@ export function encodeHistogram(w: ByteWriter, h: SparseHistogram, prevBounds: F
       else w.f64(cc[i]!);
     }
   }
+  return wroteSegments ? splits! : null;
 }
 
 /**
@@ -454,16 +680,7 @@ export function decodeHistogram(r: ByteReader, prevBounds: Float64Array | null, 
     h.min = r.f64();
     h.max = r.f64();
   }
-  if (mode & M_SUM_NEAR) {
-    const p = POW10[r.u8()]!;
-    const x = r.svarint();
-    h.sum = addUlps(x / p, r.svarint());
-  } else if (flags & F_SUM_DEC) {
-    const p = POW10[r.u8()]!;
-    h.sum = r.svarint() / p;
-  } else {
-    h.sum = r.f64();
-  }
+  h.sum = readSum(r, flags, mode);
   if (flags & F_CLASSIC) {
     let bounds: Float64Array;
     if (flags & F_CLASSIC_SAME) bounds = prevBounds!;

@@ -308,10 +308,15 @@ export class PointBuf {
    * reserved): the window's numbers are taken out of `h`, which the caller may reuse.
    */
   pushRow(w: number, h: SparseHistogram, t: number): void {
+    this.cols!.set(this.pushWindow(w, t), h);
+  }
+
+  /** pushWindow appends a window's index and time (room reserved) and returns its row, which the caller fills in `cols`. */
+  pushWindow(w: number, t: number): number {
     const i = this.n++;
     this.idx[i] = w;
     this.t[i] = t;
-    this.cols!.set(i, h);
+    return i;
   }
 
   /** pushHistogram appends a histogram window: kept by reference, or into `cols` (then `h` may be reused). */

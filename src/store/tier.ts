@@ -13,8 +13,10 @@ export class Tier {
   readonly resolutionMs: number;
   readonly retentionMs: number;
   readonly monthly: boolean;
-  /** chunkBudget is the largest chunk value that still fits whole LMDB pages without waste. */
+  /** chunkBudget is the largest chunk value that still fits one LMDB page without waste. */
   readonly chunkBudget: number;
+  /** pageSize is the LMDB page size: k * pageSize - 24 bytes fit k pages. */
+  readonly pageSize: number;
 
   constructor(ordinal: number, cfg: TierConfig, pageSize: number) {
     this.ordinal = ordinal;
@@ -25,6 +27,7 @@ export class Tier {
     // LMDB stores a value above ~half a page on overflow pages; lmdb-js fits k*page - 24 bytes
     // into k pages (measured), so a chunk of one page minus that header wastes nothing.
     this.chunkBudget = pageSize - 24;
+    this.pageSize = pageSize;
   }
 
   /** index returns the window index that holds `ms`. */

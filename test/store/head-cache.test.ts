@@ -208,3 +208,30 @@ t.test('merging into the last windows of a head keeps its header totals exact, a
     }
   }
 });
+
+t.test('a head whose blocks take more than half a page grows by whole pages instead of leaving each one half empty', async (t) => {
+  const page = 4096;
+  const tier = new Tier(1, TIERS[1]!, page);
+  const sealed: SealedChunk[] = [];
+  const head = new HeadChunk(MetricKind.Histogram, tier, 0, null);
+  const src = new PointBuf(MetricKind.Histogram, 8);
+  // Wide windows: hundreds of distinct values each, so an 8-window block is over half a page.
+  let seed = 1;
+  const rand = (): number => (seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296;
+  for (let w = 0; w < 40 * blockSize(MetricKind.Histogram); w++) {
+    const h = new SparseHistogram(512);
+    for (let i = 0; i < 700; i++) h.record(Math.round(Math.exp(-4 + 6 * rand()) * 1e6) / 1e6);
+    src.clear();
+    src.pushHistogram(w, h, tier.start(w));
+    head.append(src, 0, sealed);
+  }
+  t.ok(sealed.length >= 2, `${sealed.length} chunks sealed`);
+  for (const c of sealed) {
+    const pages = Math.ceil((c.bytes.length + 24) / page);
+    t.ok(pages > 1 && pages <= 8, `a sealed chunk of ${c.bytes.length} B takes ${pages} pages: more than one, at most eight`);
+    t.ok(c.bytes.length / (pages * page) >= 0.75, `and fills ${((100 * c.bytes.length) / (pages * page)).toFixed(0)} % of them`);
+    const got = new PointBuf(MetricKind.Histogram, 8);
+    decodeChunk(c.bytes, tier.index(c.startMs), got, tier);
+    t.ok(got.n > 0 && got.n % blockSize(MetricKind.Histogram) === 0, 'it holds whole blocks');
+  }
+});

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { PROMETHEUS_DEFAULT_BUCKETS, SparseHistogram, hdrIndexOf } from '../../src/model/hdr.js';
 import { ByteReader, ByteWriter } from '../../src/store/byte-io.js';
-import { FOLD, decodeHistogram, encodeHistogram, foldSplits } from '../../src/store/histogram-codec.js';
+import { BucketColumns } from '../../src/store/bucket-columns.js';
+import { FOLD, decodeHistogram, decodeWindowRow, encodeHistogram, foldSplits, startBlock } from '../../src/store/histogram-codec.js';
 import { BitReader, BitWriter, RiceState } from '../../src/store/rice.js';
 import { FOLDED_V3 } from './fixtures/folded-v3.js';
 
@@ -216,6 +217,74 @@ t.test('Rice codes round-trip values from 0 to 2^53 at every parameter, adaptive
     for (let i = 0; i < 40; i++) b.rice(0);
     b.finish();
   }, /truncated/, 'a truncated stream is refused');
+});
+
+/** rollupWindow is a 5 m window's worth of observations of one distribution. */
+function rollupWindow(draw: (r: () => number) => number, seed: number, n: number): SparseHistogram {
+  const r = rng(seed);
+  const h = new SparseHistogram(64);
+  for (let i = 0; i < n; i++) h.record(Math.round(draw(r) * 1e6) / 1e6);
+  return h;
+}
+
+t.test('a folded window with whole counts is read into bucket columns from its segment counts, as from its buckets', async (t) => {
+  const custom = [0.003, 0.02, 0.3, 2, 7.5, Infinity];
+  for (const [bounds, les] of [[null, [...PROMETHEUS_DEFAULT_BUCKETS, Infinity]], [custom.slice(0, -1), custom]] as const) {
+    const splits = foldSplits(bounds);
+    for (const [name, draw] of Object.entries(DISTRIBUTIONS)) {
+      // One block's windows: the first names its splits, the others say "same".
+      const hs = [5, 150, 1, 2000].map((n, i) => rollupWindow(draw, name.length * 31 + i, n));
+      const w = new ByteWriter(64);
+      let prev: Int32Array | null = null;
+      for (const h of hs) prev = encodeHistogram(w, h, null, splits, prev) ?? prev;
+      t.ok(prev === splits, `${name}: the windows carry segments`);
+      const bytes = w.finish();
+      const full = new ByteReader(bytes), fast = new ByteReader(bytes);
+      const want = new BucketColumns(les, bounds !== null, hs.length), got = new BucketColumns(les, bounds !== null, hs.length);
+      startBlock();
+      for (let i = 0; i < hs.length; i++) want.set(i, decodeHistogram(full, null));
+      startBlock();
+      for (let i = 0; i < hs.length; i++) t.ok(decodeWindowRow(fast, got, i), `${name}: window ${i} read from its segments`);
+      t.equal(fast.pos, full.pos, `${name}: both reads end where the block does`);
+      t.same(Array.from(got.le.subarray(0, hs.length * les.length)), Array.from(want.le.subarray(0, hs.length * les.length)), `${name}: <= le counts`);
+      t.same(Array.from(got.counts.subarray(0, hs.length)), Array.from(want.counts.subarray(0, hs.length)), `${name}: counts`);
+      t.same(Array.from(got.sums.subarray(0, hs.length)), Array.from(want.sums.subarray(0, hs.length)), `${name}: sums`);
+      // And the buckets themselves decode as they would have without segments.
+      startBlock();
+      const again = new ByteReader(bytes);
+      for (const h of hs) {
+        const plain = new ByteWriter(64);
+        encodeHistogram(plain, h, null, splits);
+        const back = decodeHistogram(new ByteReader(plain.finish()), null);
+        t.same(view(decodeHistogram(again, null)), view(back), `${name}: the window's buckets`);
+      }
+    }
+  }
+});
+
+t.test('a window without usable segments is left to the full decode, the reader where it was', async (t) => {
+  const splits = foldSplits(null);
+  const les = [...PROMETHEUS_DEFAULT_BUCKETS, Infinity];
+  const cases: Array<[string, SparseHistogram, Int32Array | undefined, readonly number[]]> = [];
+  const scaled = rollupWindow(DISTRIBUTIONS.lognormal!, 5, 40).scale(0.5);
+  cases.push(['fractional counts (no segments written)', scaled, splits, les]);
+  cases.push(['a raw (unfolded) window', rollupWindow(DISTRIBUTIONS.lognormal!, 6, 40), undefined, les]);
+  cases.push(['bounds whose last buckets are not among the splits', rollupWindow(DISTRIBUTIONS.lognormal!, 7, 40), splits, [0.004, 0.3, Infinity]]);
+  const classic = rollupWindow(DISTRIBUTIONS.lognormal!, 8, 40);
+  const cc = Float64Array.of(classic.countLE(0.1), classic.countLE(1) - classic.countLE(0.1), classic.count - classic.countLE(1));
+  classic.bounds = Float64Array.of(0.1, 1);
+  classic.classicCounts = cc;
+  cases.push(['a window with its own classic buckets', classic, splits, les]);
+  for (const [name, h, sp, le] of cases) {
+    const w = new ByteWriter(64);
+    encodeHistogram(w, h, null, sp);
+    const r = new ByteReader(w.finish());
+    startBlock();
+    const cols = new BucketColumns(le, false, 1);
+    t.notOk(decodeWindowRow(r, cols, 0), name);
+    t.equal(r.pos, 0, `${name}: the reader is where it was`);
+    t.equal(decodeHistogram(r, null).count, h.count, `${name}: the full decode reads it`);
+  }
 });
 
 t.test('a run of adaptive Rice values reads as the same values read one by one, up to the last byte', async (t) => {
