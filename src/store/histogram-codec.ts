@@ -50,10 +50,10 @@ const M_REPEATS = 32;
 const M_SUM_NEAR = 64;
 /**
  * M_SEGMENTS (with M_BITS, whole counts; format 6): before the buckets, the window's `<= split`
- * counts at each of its fold splits and its total, then the buckets' byte length, so a read that
- * only wants `_bucket{le}`, `_count` and `_sum` (decodeWindowRow) steps over the buckets. The
- * splits are named by a code (SPLITS_*): Prometheus' default bounds', the previous window's in
- * the same block, or listed.
+ * counts at each of its fold splits and its total, so a read that only wants `_bucket{le}`,
+ * `_count` and `_sum` (decodeWindowRow) steps over the buckets, and a full read over the
+ * segments: each part is preceded by its byte length. The splits are named by a code
+ * (SPLITS_*): Prometheus' default bounds', the previous window's in the same block, or listed.
  */
 const M_SEGMENTS = 128;
 const SPLITS_LISTED = 0;
@@ -227,8 +227,12 @@ function encodeBits(w: ByteWriter, indices: Int32Array, counts: Float64Array, n:
   if (n === 0) return true;
   const out = w;
   if (withSegments) {
-    encodeSegments(w, indices, counts, n, segments, sameSegments);
-    // The buckets go through a scratch writer: their byte length comes first.
+    // Both parts go through a scratch writer: each one's byte length comes first, so a full
+    // read steps over the segments and a read into columns over the buckets.
+    sectionWriter.reset();
+    encodeSegments(sectionWriter, indices, counts, n, segments, sameSegments);
+    out.uvarint(sectionWriter.pos);
+    out.bytes(sectionWriter.buf.subarray(0, sectionWriter.pos));
     w = sectionWriter;
     w.reset();
   }
@@ -251,7 +255,7 @@ function encodeBits(w: ByteWriter, indices: Int32Array, counts: Float64Array, n:
     bw.adaptive(gaps, k - prevK - 1);
     prevK = k;
   }
-  if (intCounts && !withSegments) {
+  if (intCounts) {
     const cs = new RiceState(1);
     for (let i = 0; i < n; i++) bw.adaptive(cs, counts[i]! - 1);
   }
@@ -267,36 +271,11 @@ function encodeBits(w: ByteWriter, indices: Int32Array, counts: Float64Array, n:
       prevI = i;
     }
   }
-  if (intCounts && withSegments) {
-    // After the exceptions, so a reader knows each bucket's segment before the counts: the
-    // last bucket of each segment is left out (its segment's count less the others').
-    const last = markSegmentEnds(indices, n, segments);
-    const cbw = new BitWriter(w);
-    const cs = new RiceState(1);
-    for (let i = 0; i < n; i++) if (last[i] === 0) cbw.adaptive(cs, counts[i]! - 1);
-    cbw.finish();
-  }
   if (withSegments) {
     out.uvarint(w.pos);
     out.bytes(w.buf.subarray(0, w.pos));
   }
   return allOne || intCounts;
-}
-
-let segmentEnds = new Uint8Array(256);
-
-/** markSegmentEnds flags (1) each bucket that is the last of its segment (of `splits`) in segmentEnds. */
-function markSegmentEnds(indices: Int32Array, n: number, splits: Int32Array): Uint8Array {
-  if (segmentEnds.length < n) segmentEnds = new Uint8Array(n * 2);
-  const out = segmentEnds;
-  let sp = 0;
-  while (sp < splits.length && splits[sp]! < indices[0]!) sp++;
-  for (let i = 0; i < n; i++) {
-    const segment = sp;
-    if (i + 1 < n) while (sp < splits.length && splits[sp]! < indices[i + 1]!) sp++;
-    out[i] = i + 1 === n || sp !== segment ? 1 : 0;
-  }
-  return out;
 }
 
 /** wroteSegments says whether the last encodeBits wrote M_SEGMENTS (encodeHistogram's answer). */
@@ -379,36 +358,6 @@ function readSegments(r: ByteReader): Int32Array {
   return splits;
 }
 
-/**
- * readSegmentCounts reads the counts of a window with segments (after its exceptions, every
- * bucket's index final): each segment's last bucket gets its segment's count (segScratch's
- * running totals, as readSegments left them) less the others'.
- */
-function readSegmentCounts(r: ByteReader, keys: Int32Array, counts: Float64Array, n: number, splits: Int32Array): void {
-  const last = markSegmentEnds(keys, n, splits);
-  let stored = 0;
-  for (let i = 0; i < n; i++) stored += 1 - last[i]!;
-  if (gapScratch.length < stored) gapScratch = new Float64Array(stored * 2);
-  const br = new BitReader(r);
-  br.adaptiveRun(new RiceState(1), gapScratch, stored, 1);
-  br.finish();
-  let sp = 0, g = 0, inSegment = 0;
-  for (let i = 0; i < n; i++) {
-    if (last[i] === 0) {
-      const c = gapScratch[g++]!;
-      counts[i] = c;
-      inSegment += c;
-      continue;
-    }
-    // This bucket ends the segment its index falls in (the first split at or above it, or past the last).
-    const idx = keys[i]!;
-    while (sp < splits.length && splits[sp]! < idx) sp++;
-    const segment = segScratch[sp]! - (sp > 0 ? segScratch[sp - 1]! : 0);
-    counts[i] = segment - inSegment;
-    inSegment = 0;
-  }
-}
-
 /** ColumnRow is where decodeWindowRow puts a window's numbers (BucketColumns). */
 export interface ColumnRow {
   /** segmentsOf maps each bound to its split's position among `splits`, -1 for the total (+Inf), or null when a bound has no split. */
@@ -433,6 +382,7 @@ export function decodeWindowRow(r: ByteReader, cols: ColumnRow, i: number): bool
     r.pos = p0;
     return false;
   }
+  r.uvarint();
   r.uvarint();
   const splits = readSegments(r);
   const map = cols.segmentsOf(splits);
@@ -477,8 +427,12 @@ const REP_OFFSET = (FOLD - 1) >> 1;
 function decodeBits(r: ByteReader, mode: number, h: SparseHistogram, n: number): boolean {
   if (n === 0) return true;
   const keys = h.indices;
-  const splits = mode & M_SEGMENTS ? readSegments(r) : null;
-  if (splits !== null) r.uvarint();
+  if (mode & M_SEGMENTS) {
+    // A full read needs none of the segments: step over them, and take the buckets' length.
+    const segmentBytes = r.uvarint();
+    r.pos += segmentBytes;
+    r.uvarint();
+  }
   let key = r.uvarint();
   // Repeat positions come before the bit stream.
   const repeats = mode & M_REPEATS ? r.uvarint() : 0;
@@ -496,7 +450,7 @@ function decodeBits(r: ByteReader, mode: number, h: SparseHistogram, n: number):
     keys[i] = key < FOLD_FROM ? key : FOLD_FROM + (key - FOLD_FROM) * FOLD + REP_OFFSET;
   }
   const intCounts = (mode & M_INT) !== 0;
-  if (intCounts && splits === null) br.adaptiveRun(new RiceState(1), h.counts, n, 1);
+  if (intCounts) br.adaptiveRun(new RiceState(1), h.counts, n, 1);
   br.finish();
   let e = mode & M_EXCEPTIONS ? r.uvarint() : 0;
   for (let i = e > 0 ? r.uvarint() : n; e > 0; i += 1 + r.uvarint()) {
@@ -505,7 +459,6 @@ function decodeBits(r: ByteReader, mode: number, h: SparseHistogram, n: number):
     keys[i] = (rep < FOLD_FROM ? rep : rep - REP_OFFSET) + r.uvarint();
     if (--e === 0) break;
   }
-  if (intCounts && splits !== null) readSegmentCounts(r, keys, h.counts, n, splits);
   if (mode & M_ONES) h.counts.fill(1, 0, n);
   return intCounts || (mode & M_ONES) !== 0;
 }
