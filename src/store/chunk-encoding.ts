@@ -10,8 +10,9 @@ import { isStaleNaN } from '../model/stale.js';
 /**
  * Chunk layout: one LMDB value per (tier, series, chunk start), holding a run of windows.
  *
- *   header: u8 (version << 4 | kind), uvarint points, aggregate
- *           (counter: f64 increment sum; histogram: a HistSummary; gauge: nothing)
+ *   header: u8 (version << 4 | flags | kind), uvarint points, aggregate
+ *           (counter: f64 increment sum; histogram: a HistSummary; gauge: with H_EXTREMES,
+ *           f64 min and f64 max of its windows' last values, else nothing)
  *   blocks: u8 points, window column, time column, value columns
  *
  * The aggregate lets a reader compute a counter's (or a histogram's count, sum and buckets)
@@ -35,6 +36,49 @@ import { isStaleNaN } from '../model/stale.js';
  * decoding them (a range of a day at the end of a 90-day hour chunk decodes one block, not 17),
  * and a counter's cumulative base still counts their increments.
  */
+
+/**
+ * H_EXTREMES (format 6), in the kind nibble of a gauge chunk's first byte: the header holds the
+ * least and greatest of its windows' last values (none is NaN), so an instant max_over_time or
+ * min_over_time over a long range takes a chunk inside it from its header (SelectHints.extremes).
+ */
+const H_EXTREMES = 8;
+const KIND_MASK = 7;
+
+/**
+ * GaugeExtremes gathers the least and greatest of gauge windows' last values for a chunk header;
+ * a NaN (a stale marker among them) leaves the header without them.
+ */
+export class GaugeExtremes {
+  lo = Infinity;
+  hi = -Infinity;
+  nan = false;
+
+  add(v: number): void {
+    if (v !== v) this.nan = true;
+    else {
+      if (v < this.lo) this.lo = v;
+      if (v > this.hi) this.hi = v;
+    }
+  }
+
+  addColumn(a: Float64Array, from: number, to: number): void {
+    for (let i = from; i < to; i++) this.add(a[i]!);
+  }
+
+  clone(): GaugeExtremes {
+    const c = new GaugeExtremes();
+    c.lo = this.lo;
+    c.hi = this.hi;
+    c.nan = this.nan;
+    return c;
+  }
+
+  /** usable says whether a header can carry them (some window, no NaN). */
+  usable(): boolean {
+    return !this.nan && this.lo <= this.hi;
+  }
+}
 
 /** CHUNK_VERSION 2 added the time column and the counter flags (version 1 is refused). */
 const CHUNK_VERSION = 2;
@@ -317,6 +361,9 @@ export interface ChunkHeader {
   readonly sum: number;
   /** Histogram: count, sum and bucket counts of the chunk's windows (null for other kinds). */
   readonly agg: HistSummary | null;
+  /** Gauge with H_EXTREMES: the least and greatest of its windows' last values (NaN otherwise). */
+  readonly lo: number;
+  readonly hi: number;
   /** Byte offset of the first block. */
   readonly bodyOffset: number;
   /** Whether blocks carry a skip prefix (version 3). */
@@ -328,13 +375,17 @@ export function readChunkHeader(bytes: Uint8Array): ChunkHeader {
   const r = new ByteReader(bytes);
   const b0 = r.u8();
   if (b0 >> 4 !== CHUNK_VERSION && b0 >> 4 !== SKIP_VERSION) throw new RangeError(`unknown chunk version ${b0 >> 4}`);
-  const kind = (b0 & 15) as MetricKind;
+  const kind = (b0 & KIND_MASK) as MetricKind;
   const points = r.uvarint();
-  let sum = 0;
+  let sum = 0, lo = NaN, hi = NaN;
   let agg: HistSummary | null = null;
   if (kind === MetricKind.Counter) sum = r.f64();
   else if (kind === MetricKind.Histogram) agg = HistSummary.decode(r);
-  return { kind, points, sum, agg, bodyOffset: r.pos, skippable: b0 >> 4 === SKIP_VERSION };
+  else if (b0 & H_EXTREMES) {
+    lo = r.f64();
+    hi = r.f64();
+  }
+  return { kind, points, sum, agg, lo, hi, bodyOffset: r.pos, skippable: b0 >> 4 === SKIP_VERSION };
 }
 
 /**
@@ -400,12 +451,17 @@ const headerWriter = new ByteWriter(64);
  * assembleChunk concatenates a header and encoded blocks into one chunk value. `sum` is used for
  * counters, `agg` for histograms. `clock` is the tier the blocks were encoded for (its version).
  */
-export function assembleChunk(kind: MetricKind, clock: WindowClock, points: number, sum: number, agg: HistSummary | null, blocks: readonly Uint8Array[], blockCount = blocks.length): Uint8Array {
+export function assembleChunk(kind: MetricKind, clock: WindowClock, points: number, sum: number, agg: HistSummary | null, blocks: readonly Uint8Array[], blockCount = blocks.length, extremes: GaugeExtremes | null = null): Uint8Array {
   headerWriter.reset();
-  headerWriter.u8(((skippable(kind, clock) ? SKIP_VERSION : CHUNK_VERSION) << 4) | kind);
+  const withExtremes = kind === MetricKind.Gauge && extremes !== null && extremes.usable();
+  headerWriter.u8(((skippable(kind, clock) ? SKIP_VERSION : CHUNK_VERSION) << 4) | (withExtremes ? H_EXTREMES : 0) | kind);
   headerWriter.uvarint(points);
   if (kind === MetricKind.Counter) headerWriter.f64(sum);
   else if (kind === MetricKind.Histogram) (agg ?? HistSummary.forBounds(null)).encode(headerWriter);
+  else if (withExtremes) {
+    headerWriter.f64(extremes.lo);
+    headerWriter.f64(extremes.hi);
+  }
   let len = headerWriter.pos;
   for (let i = 0; i < blockCount; i++) len += blocks[i]!.length;
   const out = new Uint8Array(len);
@@ -438,7 +494,9 @@ export function encodeChunk(buf: PointBuf, baseIdx: number, clock: WindowClock, 
   const blocks: Uint8Array[] = [];
   let sum = 0;
   let agg: HistSummary | null = null;
+  let extremes: GaugeExtremes | null = null;
   if (buf.kind === MetricKind.Counter) for (let i = 0; i < buf.n; i++) sum += buf.a[i]!;
+  if (buf.kind === MetricKind.Gauge) (extremes = new GaugeExtremes()).addColumn(buf.a, 0, buf.n);
   if (buf.kind === MetricKind.Histogram) {
     agg = HistSummary.forBounds(bounds);
     for (let i = 0; i < buf.n; i++) agg.addWindow(buf.hists[i]!);
@@ -449,5 +507,5 @@ export function encodeChunk(buf: PointBuf, baseIdx: number, clock: WindowClock, 
     blocks.push(encodeBlockBytes(buf, from, n, prev, clock, bounds));
     prev = buf.idx[from + n - 1]!;
   }
-  return assembleChunk(buf.kind, clock, buf.n, sum, agg, blocks);
+  return assembleChunk(buf.kind, clock, buf.n, sum, agg, blocks, blocks.length, extremes);
 }

@@ -14,8 +14,10 @@ import type { StoreDbs } from './dbs.js';
  *    (chunk-encoding.ts), which a format-4 tallyd cannot read. Format 5 reads version 2 chunks as
  *    they were written, so formats 2 to 4 upgrade in place.
  * 6: rollup tiers' folded histograms may carry their `<= le` segment counts before their buckets
- *    (histogram-codec.ts M_SEGMENTS), which a format-5 tallyd would misread. Format 6 reads
- *    windows without them as they were written, so formats 2 to 5 upgrade in place.
+ *    (histogram-codec.ts M_SEGMENTS), which a format-5 tallyd would misread, and gauge chunks the
+ *    extremes of their values in their header (chunk-encoding.ts H_EXTREMES), which it refuses.
+ *    Format 6 reads windows and chunks without them as they were written, so formats 2 to 5
+ *    upgrade in place.
  */
 export const FORMAT_VERSION = 6;
 /** UPGRADABLE are the older formats this build reads as they are and upgrades by recording FORMAT_VERSION. */

@@ -1,5 +1,5 @@
 import { MetricKind } from '../model/metric-kind.js';
-import { assembleChunk, blockSize, decodeBlockBytes, encodeBlockBytes } from './chunk-encoding.js';
+import { GaugeExtremes, assembleChunk, blockSize, decodeBlockBytes, encodeBlockBytes } from './chunk-encoding.js';
 import { HistSummary, encodedSummaryLength } from './hist-summary.js';
 import { PointBuf } from './point-buf.js';
 import type { Tier } from './tier.js';
@@ -43,6 +43,9 @@ export class HeadChunk {
   private blocksBytes: number;
   private blocksSum: number;
   private blocksAgg: HistSummary | null;
+  /** Gauges: the extremes of the full blocks' last values (chunk header), and before the last block. */
+  private blocksExt: GaugeExtremes | null;
+  private preLastExt: GaugeExtremes | null;
   private readonly bounds: ArrayLike<number> | null;
   private readonly tail: PointBuf;
   private tailPrev: number;
@@ -68,6 +71,8 @@ export class HeadChunk {
     this.blocksBytes = 0;
     this.blocksSum = 0;
     this.blocksAgg = kind === MetricKind.Histogram ? HistSummary.forBounds(bounds) : null;
+    this.blocksExt = kind === MetricKind.Gauge ? new GaugeExtremes() : null;
+    this.preLastExt = null;
     this.tail = new PointBuf(kind, 16);
     this.tailPrev = firstIdx - 1;
     this.lastBlockPrev = firstIdx - 1;
@@ -99,7 +104,11 @@ export class HeadChunk {
     this.preLastSum = this.blocksSum;
     this.reopenable = true;
     if (this.kind === MetricKind.Counter) for (let i = 0; i < this.tail.n; i++) this.blocksSum += this.tail.a[i]!;
-    else if (this.kind === MetricKind.Histogram) {
+    else if (this.kind === MetricKind.Gauge) {
+      this.preLastExt = this.blocksExt!;
+      this.blocksExt = this.preLastExt.clone();
+      this.blocksExt.addColumn(this.tail.a, 0, this.tail.n);
+    } else if (this.kind === MetricKind.Histogram) {
       this.preLastAgg = this.blocksAgg!;
       this.blocksAgg = this.preLastAgg.clone();
       for (let i = 0; i < this.tail.n; i++) this.blocksAgg.addWindow(this.tail.hists[i]!);
@@ -136,7 +145,9 @@ export class HeadChunk {
     decodeBlockBytes(bytes, this.tail, this.lastBlockPrev, this.tier);
     this.blocksSum = this.preLastSum;
     if (this.kind === MetricKind.Histogram) this.blocksAgg = this.preLastAgg;
+    if (this.kind === MetricKind.Gauge) this.blocksExt = this.preLastExt;
     this.preLastAgg = null;
+    this.preLastExt = null;
     this.tailPrev = this.lastBlockPrev;
     this.reopenable = false;
   }
@@ -145,7 +156,7 @@ export class HeadChunk {
   private sealBlocks(): SealedChunk {
     const out: SealedChunk = {
       startMs: this.startMs,
-      bytes: assembleChunk(this.kind, this.tier, this.points - this.tail.n, this.blocksSum, this.blocksAgg, this.blocks),
+      bytes: assembleChunk(this.kind, this.tier, this.points - this.tail.n, this.blocksSum, this.blocksAgg, this.blocks, this.blocks.length, this.blocksExt),
     };
     const first = this.tail.idx[0]!;
     this.startMs = this.tier.start(first);
@@ -155,9 +166,11 @@ export class HeadChunk {
     this.blocksBytes = 0;
     this.blocksSum = 0;
     this.blocksAgg = this.kind === MetricKind.Histogram ? HistSummary.forBounds(this.bounds) : null;
+    this.blocksExt = this.kind === MetricKind.Gauge ? new GaugeExtremes() : null;
     this.tailPrev = first - 1;
     this.reopenable = false;
     this.preLastAgg = null;
+    this.preLastExt = null;
     this.writtenLength = -1;
     this.written = null;
     return out;
@@ -195,14 +208,18 @@ export class HeadChunk {
     }
     let sum = this.blocksSum;
     let agg = this.blocksAgg;
+    let ext = this.blocksExt;
     if (this.kind === MetricKind.Counter) for (let i = 0; i < this.tail.n; i++) sum += this.tail.a[i]!;
-    else if (this.kind === MetricKind.Histogram && this.tail.n > 0) {
+    else if (this.kind === MetricKind.Gauge && this.tail.n > 0) {
+      ext = ext!.clone();
+      ext.addColumn(this.tail.a, 0, this.tail.n);
+    } else if (this.kind === MetricKind.Histogram && this.tail.n > 0) {
       agg = agg!.clone();
       for (let i = 0; i < this.tail.n; i++) agg.addWindow(this.tail.hists[i]!);
     }
-    if (tailBytes === null) return assembleChunk(this.kind, this.tier, this.points, sum, agg, this.blocks);
+    if (tailBytes === null) return assembleChunk(this.kind, this.tier, this.points, sum, agg, this.blocks, this.blocks.length, ext);
     this.blocks.push(tailBytes);
-    const out = assembleChunk(this.kind, this.tier, this.points, sum, agg, this.blocks);
+    const out = assembleChunk(this.kind, this.tier, this.points, sum, agg, this.blocks, this.blocks.length, ext);
     this.blocks.pop();
     return out;
   }

@@ -63,6 +63,14 @@ export interface SelectHints {
    */
   readonly thin?: boolean;
   /**
+   * extremes says the caller takes from each float series only its greatest ('max') or least
+   * ('min') sample and how many samples there are (max_over_time, min_over_time over a window
+   * holding all of it). A querier MAY then return in place of a run of samples that holds no
+   * NaN one sample of that run's extreme, stamped inside it, with `count` set to how many
+   * samples the series had. Such a series holds no stale marker.
+   */
+  readonly extremes?: 'max' | 'min';
+  /**
    * leadFrom (after startMs) says the caller takes of each float series' samples before leadFrom
    * only the last one, as the baseline of what follows (analytics reading increments reach back
    * for it). A querier MAY then return, before leadFrom, that sample alone: a short read then
@@ -76,7 +84,7 @@ export interface FloatSeries {
   readonly labels: Labels;
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
-  /** count is set on a series thinned for SelectHints.thin: how many samples it had. */
+  /** count is set on a series thinned for SelectHints.thin or .extremes: how many samples it had. */
   readonly count?: number;
 }
 

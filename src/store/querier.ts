@@ -123,8 +123,9 @@ export class LmdbQuerier implements Querier {
   select(tenant: string, matchers: readonly Matcher[], hints: SelectHints): SelectResult {
     const segs = this.segments(hints);
     const refs = this.refs(tenant, matchers);
-    if (segs.length === 0) return this.selectTier(this.tiers[0]!, refs, matchers, hints.startMs, hints.endMs, hints.thin === true);
-    return this.readSegments(segs, refs, matchers, hints.thin === true);
+    const reads = readsOf(hints);
+    if (segs.length === 0) return this.selectTier(this.tiers[0]!, refs, matchers, hints.startMs, hints.endMs, reads);
+    return this.readSegments(segs, refs, matchers, reads);
   }
 
   /**
@@ -135,7 +136,7 @@ export class LmdbQuerier implements Querier {
     const segs = this.segments(hints);
     if (segs.length === 0) return;
     const refs = this.sortedRefs(tenant, matchers);
-    const thin = hints.thin === true;
+    const reads = readsOf(hints), thin = reads === 'ends';
     // What every series' read shares is worked out once: each segment's windows, the `le`
     // matchers, and the read buffers, which serve series after series (a short read of thousands
     // of series allocated, and zero-filled, a buffer per series: a third of its time).
@@ -157,14 +158,14 @@ export class LmdbQuerier implements Querier {
         r = this.readLead(segs[0]!.tier, ranges[0]!, lead, ref.rec, spares);
         // Read whole: the samples before leadFrom but the last are dropped all the same.
         if (r === null) {
-          r = this.readGroup(segs[0]!.tier, ranges[0]!, group, leMs, thin, spares, false);
+          r = this.readGroup(segs[0]!.tier, ranges[0]!, group, leMs, reads, spares, false);
           for (let k = 0; k < r.floats.length; k++) r.floats[k] = fromLast(r.floats[k]!, leadFrom);
         }
       }
-      if (r === null && !stitch) r = this.readGroup(segs[0]!.tier, ranges[0]!, group, leMs, thin, spares, false);
+      if (r === null && !stitch) r = this.readGroup(segs[0]!.tier, ranges[0]!, group, leMs, reads, spares, false);
       else if (r === null) {
         const parts: SelectResult[] = [];
-        for (let k = 0; k < segs.length; k++) parts.push(this.readGroup(segs[k]!.tier, ranges[k]!, group, leMs, thin, spares, true));
+        for (let k = 0; k < segs.length; k++) parts.push(this.readGroup(segs[k]!.tier, ranges[k]!, group, leMs, reads, spares, true));
         r = { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
       }
       if (r.floats.length > 0 || r.histograms.length > 0) fn(r);
@@ -205,18 +206,18 @@ export class LmdbQuerier implements Querier {
   }
 
   /** readSegments reads the refs over each segment from its tier, stitched at the seams. */
-  private readSegments(segs: readonly Segment[], refs: readonly ViewRef[], matchers: readonly Matcher[], thin: boolean): SelectResult {
+  private readSegments(segs: readonly Segment[], refs: readonly ViewRef[], matchers: readonly Matcher[], reads: Reads): SelectResult {
     const mark = segs.length > 1;
-    const parts = segs.map((g) => this.selectTier(g.tier, refs, matchers, g.startMs, g.endMs, thin, mark));
+    const parts = segs.map((g) => this.selectTier(g.tier, refs, matchers, g.startMs, g.endMs, reads, mark));
     if (parts.length === 1) return parts[0]!;
     return { floats: stitchFloats(parts.map((p) => p.floats)), histograms: stitchHistograms(parts.map((p) => p.histograms)) };
   }
 
   /**
-   * selectTier reads the refs' views of one tier over [startMs, endMs] (float views thinned with
-   * `thin`, see SelectHints; running totals marked for stitchFloats with `mark`).
+   * selectTier reads the refs' views of one tier over [startMs, endMs] (float views thinned or
+   * summarized as `reads` allows, see SelectHints; running totals marked for stitchFloats with `mark`).
    */
-  private selectTier(tier: Tier, refs: readonly ViewRef[], matchers: readonly Matcher[], startMs: number, endMs: number, thin: boolean, mark = false): SelectResult {
+  private selectTier(tier: Tier, refs: readonly ViewRef[], matchers: readonly Matcher[], startMs: number, endMs: number, reads: Reads, mark = false): SelectResult {
     const r = viewRange(tier, startMs, endMs);
     const leMs = matchers.filter((m) => m.name === 'le');
     const floats: FloatSeries[] = [];
@@ -230,8 +231,8 @@ export class LmdbQuerier implements Querier {
       else g.push(ref);
     }
     const spares: Spares = [null, null, null];
-    for (const group of groups.values()) this.pushGroup(tier, r, group, leMs, thin, spares, mark, floats, histograms);
-    return this.finish(floats, histograms, thin, mark);
+    for (const group of groups.values()) this.pushGroup(tier, r, group, leMs, reads, spares, mark, floats, histograms);
+    return this.finish(floats, histograms, reads === 'ends', mark);
   }
 
   /**
@@ -254,11 +255,11 @@ export class LmdbQuerier implements Querier {
   }
 
   /** readGroup is selectTier for the refs of one stored series (`group`), its windows `r` of `tier`. */
-  private readGroup(tier: Tier, r: ViewRange, group: readonly ViewRef[], leMs: readonly Matcher[], thin: boolean, spares: Spares, mark: boolean): SelectResult {
+  private readGroup(tier: Tier, r: ViewRange, group: readonly ViewRef[], leMs: readonly Matcher[], reads: Reads, spares: Spares, mark: boolean): SelectResult {
     const floats: FloatSeries[] = [];
     const histograms: HistogramSeries[] = [];
-    this.pushGroup(tier, r, group, leMs, thin, spares, mark, floats, histograms);
-    return this.finish(floats, histograms, thin, mark);
+    this.pushGroup(tier, r, group, leMs, reads, spares, mark, floats, histograms);
+    return this.finish(floats, histograms, reads === 'ends', mark);
   }
 
   /** finish thins (with `thin`) and sorts what pushGroup gathered. */
@@ -273,15 +274,27 @@ export class LmdbQuerier implements Querier {
    * pushGroup reads one stored series' windows of one tier and pushes the views its refs
    * (`group`) select. `spares` holds, per kind, a buffer whose last reader is done with it.
    */
-  private pushGroup(tier: Tier, r: ViewRange, group: readonly ViewRef[], leMs: readonly Matcher[], thin: boolean, spares: Spares, mark: boolean, floats: FloatSeries[], histograms: HistogramSeries[]): void {
-    const rec = group[0]!.rec;
+  private pushGroup(tier: Tier, r: ViewRange, group: readonly ViewRef[], leMs: readonly Matcher[], reads: Reads, spares: Spares, mark: boolean, floats: FloatSeries[], histograms: HistogramSeries[]): void {
+    const rec = group[0]!.rec, thin = reads === 'ends';
     // Histograms selected under their bare name need their windows' histograms; the others are
     // read into columns of what the classic views take.
     const classic = group.every((ref) => ref.variant !== Variant.Plain);
     // `_bucket` series thinned to their ends may take whole chunks from their headers.
     const summarize = thin && rec.kind === MetricKind.Histogram && group.every((ref) => ref.variant === Variant.Bucket);
-    let w = this.readSeries(tier, rec, r, classic, spares[rec.kind]!, summarize);
-    if (w.summarized.length > 0) {
+    // A gauge read for its extremes may take whole chunks from their headers too.
+    const extremes = (reads === 'max' || reads === 'min') && rec.kind === MetricKind.Gauge ? reads : null;
+    let w = this.readSeries(tier, rec, r, classic, spares[rec.kind]!, summarize, extremes);
+    if (extremes !== null && w.summarized.length > 0) {
+      const s = gaugeView(rec.labels, r, w);
+      if (!hasNaN(s.values)) {
+        pushNonEmpty(floats, s);
+        spares[rec.kind] = w.pts;
+        return;
+      }
+      // A NaN among the windows decoded (a stale marker, which the engine drops from windows it
+      // reads whole): read the chunks.
+      w = this.readSeries(tier, rec, r, classic, null, false);
+    } else if (w.summarized.length > 0) {
       if (this.pushEnds(tier, r, w, group, leMs, mark, floats)) {
         spares[rec.kind] = w.pts;
         return;
@@ -342,7 +355,7 @@ export class LmdbQuerier implements Querier {
    * when a window brought bounds the columns were not made for. `spare` is a buffer whose last
    * reader is done with it, read into when it suits.
    */
-  private readSeries(tier: Tier, rec: SeriesRecord, r: ViewRange, classic: boolean, spare: PointBuf | null, summarize = false): SeriesWindows {
+  private readSeries(tier: Tier, rec: SeriesRecord, r: ViewRange, classic: boolean, spare: PointBuf | null, summarize = false, extremes: 'max' | 'min' | null = null): SeriesWindows {
     const suits = spare !== null && spare.kind === rec.kind;
     if (classic && rec.kind === MetricKind.Histogram) {
       const bounds = rec.meta.bounds;
@@ -353,7 +366,7 @@ export class LmdbQuerier implements Querier {
       if (w.pts.cols!.fits) return w;
     }
     const into = suits && rec.kind !== MetricKind.Histogram ? spare! : null;
-    return readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx, rec.meta.bounds, into);
+    return readWindows(this.dbs, tier, rec.id, rec.kind, r.fromIdx, r.toIdx, rec.meta.bounds, into, false, extremes);
   }
 
   /** hasData says whether a series has a window overlapping [startMs, endMs] in any tier. */
@@ -487,6 +500,18 @@ function same(s: FloatSeries): FloatSeries {
  * reader taking every drop for a counter reset counted the whole total again.
  */
 const SEAM_TOLERANCE = 1e-9;
+
+/** Reads is what a select's caller takes of each float series (SelectHints.thin, .extremes). */
+type Reads = 'all' | 'ends' | 'max' | 'min';
+
+function readsOf(hints: SelectHints): Reads {
+  return hints.thin === true ? 'ends' : hints.extremes ?? 'all';
+}
+
+function hasNaN(v: Float64Array): boolean {
+  for (let i = 0; i < v.length; i++) if (v[i] !== v[i]) return true;
+  return false;
+}
 
 /** thinned is thinSeries keeping a running total's mark (with `mark`: stitchFloats lifts those at seams). */
 function thinned(s: FloatSeries, mark: boolean): FloatSeries {

@@ -68,8 +68,12 @@ const MAX_PRESIZE = 1 << 16;
  * last samples and their count; see Windows.summarize): a chunk inside the range that holds every
  * window from the previous row up to the next chunk is one row taken from its header instead of
  * being decoded.
+ *
+ * `extremes` (gauges read for max_over_time or min_over_time of the whole range;
+ * SelectHints.extremes): a chunk inside the range whose header holds its extremes is one row of
+ * that extreme (see Windows.summarizeGauge).
  */
-export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, bounds?: ArrayLike<number> | null, into: PointBuf | null = null, summarize = false): SeriesWindows {
+export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricKind, fromIdx: number, toIdx: number, bounds?: ArrayLike<number> | null, into: PointBuf | null = null, summarize = false, extremes: 'max' | 'min' | null = null): SeriesWindows {
   const span = toIdx - fromIdx + 1;
   let pts: PointBuf;
   if (into !== null) {
@@ -126,12 +130,18 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
     // Gauges need nothing before the covering chunk: find it, then read forward from it.
     let firstStart = fromMs;
     for (const k of dbs.chunks.getKeys({ start: chunkKeyInto(START_KEY, tier.ordinal, id, fromMs), end: seriesPrefix(tier.ordinal, id), reverse: true, limit: 1 })) firstStart = chunkKeyStart(k);
+    // With `extremes`, an inside chunk waits for the next one's start (or the end) to be read.
+    let held = -1;
     for (const key of dbs.chunks.getKeys({ start: chunkKeyInto(START_KEY, tier.ordinal, id, firstStart), end: endKey })) {
-      const value = dbs.chunks.getBinaryFast(key)!;
       const start = chunkKeyStart(key);
-      if (start >= fromMs) w.inside(value, start);
-      else w.covering(value, start);
+      if (start < fromMs) w.covering(dbs.chunks.getBinaryFast(key)!, start);
+      else if (extremes === null) w.inside(dbs.chunks.getBinaryFast(key)!, start);
+      else {
+        if (held >= 0) w.gaugeInsideOrSummary(held, start, extremes);
+        held = start;
+      }
     }
+    if (held >= 0) w.inside(w.value(held), held);
   }
   return w;
 }
@@ -229,6 +239,35 @@ class Windows implements SeriesWindows {
   insideOrSummary(start: number, nextStart: number): void {
     const value = this.value(start);
     if (!this.summarize(value, start, nextStart)) this.inside(value, start);
+  }
+
+  /** gaugeInsideOrSummary reads the inside gauge chunk starting at `start` (the next one starts at `nextStart`) as one row when summarizeGauge allows it, else whole. */
+  gaugeInsideOrSummary(start: number, nextStart: number, extremes: 'max' | 'min'): void {
+    const value = this.value(start);
+    if (!this.summarizeGauge(value, start, nextStart, extremes)) this.inside(value, start);
+  }
+
+  /**
+   * summarizeGauge appends, for a gauge chunk holding windows from s to before `next`, one row
+   * holding its header's greatest or least last value, stamped at its first window's start,
+   * when every sample it stands for lies inside the range: s is past the range's first window
+   * and `next` at most its last (so the row is never the range's first or last sample, and its
+   * stamp lies between the rows around it). Its header has extremes only when none of its
+   * values is NaN.
+   */
+  private summarizeGauge(value: Uint8Array, start: number, nextStart: number, extremes: 'max' | 'min'): boolean {
+    const pts = this.pts;
+    const s = this.tier.index(start), next = this.tier.index(nextStart);
+    if (s < this.fromIdx + 2 || next > this.toIdx) return false;
+    const h = readChunkHeader(value);
+    if (h.lo !== h.lo) return false;
+    pts.reserve(1);
+    SUMMARY_IDX[0] = s;
+    SUMMARY_T[0] = start;
+    const row = pts.appendWindows(SUMMARY_IDX, SUMMARY_T, 1);
+    pts.a[row] = extremes === 'max' ? h.hi : h.lo;
+    this.summarized.push(row, h.points);
+    return true;
   }
 
   /**

@@ -232,7 +232,12 @@ export function gaugeView(labels: Labels, r: ViewRange, w: SeriesWindows): Float
   // Window times rise (each lies inside its window), so the samples in range are one run.
   const pts = w.pts, t = pts.t;
   const lo = countBefore(t, pts.n, r.startMs, false), hi = countBefore(t, pts.n, r.endMs, true);
-  return { labels, timestamps: t.slice(lo, hi), values: pts.a.slice(lo, hi) };
+  const out: FloatSeries = { labels, timestamps: t.slice(lo, hi), values: pts.a.slice(lo, hi) };
+  if (w.summarized.length === 0) return out;
+  // Rows standing for whole chunks (SelectHints.extremes) lie inside the range by construction.
+  let count = hi - lo;
+  for (let k = 0; k < w.summarized.length; k += 2) count += w.summarized[k + 1]! - 1;
+  return { ...out, count };
 }
 
 /** histogramView is the bare-name histogram series: per-sample deltas over a lazy base. */

@@ -1,6 +1,6 @@
 import type { SparseHistogram } from '../../model/hdr.js';
 import { METRIC_NAME } from '../../model/labels.js';
-import type { Querier, SelectResult } from '../../store/interface.js';
+import type { Querier, SelectHints, SelectResult } from '../../store/interface.js';
 import { QueryError } from './api.js';
 import { unwrapParens, type AtModifier, type Call, type Expr, type Subquery, type VectorSelector } from './ast.js';
 import { evalAggregate } from './aggregate.js';
@@ -189,13 +189,13 @@ export class Evaluator implements EvalApi {
     return at.kind === 'start' ? this.ctx.queryStartMs : this.ctx.queryEndMs;
   }
 
-  private select(vs: VectorSelector, widthMs: number, rangeMs: number, thin = false): SelectResult {
+  private select(vs: VectorSelector, widthMs: number, rangeMs: number, thin = false, extremes: 'max' | 'min' | null = null): SelectResult {
     const at = this.atMs(vs.at);
     const minEff = (at ?? this.startMs) - vs.offsetMs;
     const maxEff = (at ?? this.endMs) - vs.offsetMs;
     try {
-      const hints = { startMs: minEff - widthMs + 1, endMs: maxEff, stepMs: this.hintStepMs, rangeMs };
-      return this.ctx.querier.select(this.ctx.tenant, vs.matchers, thin ? { ...hints, thin } : hints);
+      const hints: SelectHints = { startMs: minEff - widthMs + 1, endMs: maxEff, stepMs: this.hintStepMs, rangeMs };
+      return this.ctx.querier.select(this.ctx.tenant, vs.matchers, thin ? { ...hints, thin } : extremes !== null ? { ...hints, extremes } : hints);
     } catch (e) {
       if (e instanceof QueryError) throw e;
       throw new QueryError('internal', `storage error: ${(e as Error).message}`);
@@ -252,15 +252,24 @@ export class Evaluator implements EvalApi {
   /**
    * selectRange reads a range selector. With `thin` (a function that reads only the ends of a
    * window, evaluated at one time, whose window is then the whole selection) the querier may
-   * thin the series (SelectHints.thin); RangeData.samples keeps their sample counts.
+   * thin the series (SelectHints.thin); with `extreme` (max_over_time, min_over_time, likewise)
+   * summarize runs of them to their extreme (SelectHints.extremes). RangeData.samples keeps
+   * their sample counts.
    */
-  private selectRange(vs: VectorSelector, rangeMs: number, thin = false): RangeArg {
-    const res = this.select(vs, rangeMs, rangeMs, thin && this.steps === 1);
+  private selectRange(vs: VectorSelector, rangeMs: number, thin = false, extreme: 'max' | 'min' | null = null): RangeArg {
+    const one = this.steps === 1;
+    const res = this.select(vs, rangeMs, rangeMs, thin && one, one ? extreme : null);
     const data: RangeData[] = [];
     for (const fs of res.floats) {
       if (fs.count !== undefined) {
-        // Thinned series hold no NaN, so no stale marker either.
-        data.push({ labels: fs.labels, t: fs.timestamps, v: fs.values, hist: null, samples: fs.count });
+        // Thinned and summarized runs hold no stale marker; a part stitched to them unthinned
+        // (too short to thin) may: it leaves the window and the count.
+        if (!hasStaleNaN(fs.values)) data.push({ labels: fs.labels, t: fs.timestamps, v: fs.values, hist: null, samples: fs.count });
+        else {
+          const clean = withoutStaleNaN(fs.timestamps, fs.values);
+          const samples = fs.count - (fs.values.length - clean.v.length);
+          if (clean.t.length > 0) data.push({ labels: fs.labels, t: clean.t, v: clean.v, hist: null, samples });
+        }
       } else if (hasStaleNaN(fs.values)) {
         // Range windows never contain stale markers.
         const clean = withoutStaleNaN(fs.timestamps, fs.values);
@@ -330,9 +339,9 @@ export class Evaluator implements EvalApi {
   }
 
   /** evalRangeArg evaluates a MatrixSelector or Subquery function argument. */
-  evalRangeArg(e: Expr, thin = false): RangeArg {
+  evalRangeArg(e: Expr, thin = false, extreme: 'max' | 'min' | null = null): RangeArg {
     const u = unwrapParens(e);
-    if (u.kind === 'matrix') return this.selectRange(u.vs, u.rangeMs, thin);
+    if (u.kind === 'matrix') return this.selectRange(u.vs, u.rangeMs, thin, extreme);
     if (u.kind === 'subquery') return this.evalSubquery(u);
     throw new QueryError('internal', `expected range vector, got ${u.kind}`);
   }
@@ -347,7 +356,7 @@ export class Evaluator implements EvalApi {
   /** evalRangeFunction applies a range-vector function at every step, window by window. */
   private evalRangeFunction(c: Call, f: PromFunction, impl: RangeImpl): Value {
     const param = this.rangeFunctionParam(c, impl);
-    const arg = this.evalRangeArg(c.args[impl.matrixArg]!, f.readsEnds);
+    const arg = this.evalRangeArg(c.args[impl.matrixArg]!, f.readsEnds, f.readsExtreme);
     if (impl.float === null) return { kind: 'vector', series: this.holdSeries(this.absentOverTime(c, arg)) };
     const keepName = f.keepsMetricName;
     const w: Window = { rangeStartMs: 0, rangeEndMs: 0, rangeMs: arg.rangeMs, stepMs: 0, param: 0, samples: 0 };
@@ -381,7 +390,7 @@ export class Evaluator implements EvalApi {
     const keepName = f.keepsMetricName;
     if (!keepName && !m.vs.matchers.some((x) => x.name === METRIC_NAME && x.type === '=')) return false;
     const param = this.rangeFunctionParam(c, impl);
-    const arg = this.selectRange(m.vs, m.rangeMs, f.readsEnds);
+    const arg = this.selectRange(m.vs, m.rangeMs, f.readsEnds, f.readsExtreme);
     const w: Window = { rangeStartMs: 0, rangeEndMs: 0, rangeMs: arg.rangeMs, stepMs: 0, param: 0, samples: 0 };
     const s = new StepSeries([], this.steps);
     // Samples are counted as if every series were held, as evalVector holds them, so the

@@ -35,6 +35,12 @@ export interface PromFunction {
    * thinned (SelectHints.thin).
    */
   readonly readsEnds: boolean;
+  /**
+   * The function reads of a float window only its greatest or least sample and their count
+   * (max_over_time, min_over_time): a selection it reads whole may be summarized
+   * (SelectHints.extremes). Null for every other function.
+   */
+  readonly readsExtreme: 'max' | 'min' | null;
 }
 
 /** FunctionDef is the signature part of a registry entry (what the parser checks). */
@@ -72,13 +78,14 @@ const defs: Array<[string, ValueType[], number, ValueType]> = [
 const KEEPS_METRIC_NAME = new Set(['last_over_time']);
 const KEEPS_ORDER = new Set(['sort', 'sort_desc', 'sort_by_label', 'sort_by_label_desc']);
 const READS_ENDS = new Set(['rate', 'increase', 'delta', 'resets']);
+const READS_EXTREME = new Map<string, 'max' | 'min'>([['max_over_time', 'max'], ['min_over_time', 'min']]);
 
 function entry(name: string, argTypes: ValueType[], variadic: number, returnType: ValueType): PromFunction {
   const matrixArg = argTypes.indexOf('matrix');
   const impl: FunctionImpl = matrixArg >= 0
     ? { kind: 'range', matrixArg, float: FLOAT_RANGE_FUNCTIONS[name] ?? null, hist: HIST_RANGE_FUNCTIONS[name] ?? null }
     : { kind: 'instant', fn: INSTANT_FUNCTIONS[name]! };
-  return { name, argTypes, variadic, returnType, impl, keepsMetricName: KEEPS_METRIC_NAME.has(name), keepsOrder: KEEPS_ORDER.has(name), takesRange: matrixArg >= 0, readsEnds: READS_ENDS.has(name) };
+  return { name, argTypes, variadic, returnType, impl, keepsMetricName: KEEPS_METRIC_NAME.has(name), keepsOrder: KEEPS_ORDER.has(name), takesRange: matrixArg >= 0, readsEnds: READS_ENDS.has(name), readsExtreme: READS_EXTREME.get(name) ?? null };
 }
 
 /**
