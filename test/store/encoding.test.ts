@@ -6,14 +6,7 @@ import { decodeChunk, decodeChunkFrom, encodeChunk, readChunkHeader, type Window
 import { decodeFloatColumn, encodeFloatColumn, skipFloatColumn } from '../../src/store/float-column.js';
 import { decodeHistogram, encodeHistogram } from '../../src/store/histogram-codec.js';
 import { PointBuf } from '../../src/store/point-buf.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
+import { rng } from './helpers.js';
 
 function roundTripColumn(values: number[]): Float64Array {
   const w = new ByteWriter(16);

@@ -2,10 +2,9 @@ import t from 'tap';
 import { Matcher } from '../../src/model/matcher.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import { STALE_NAN } from '../../src/model/stale.js';
-import type { Querier, SelectHints } from '../../src/store/interface.js';
 import { createEngine } from '../../src/query/promql/engine.js';
 import { labelsKey } from '../../src/model/labels.js';
-import { CLOCK_T0, L, openTemp } from './helpers.js';
+import { CLOCK_T0, L, fullReads, openTemp, rng } from './helpers.js';
 
 // max_over_time and min_over_time at one time read a gauge chunk inside their range from its
 // header (SelectHints.extremes): these tests hold that to the answers of a full read.
@@ -13,28 +12,6 @@ import { CLOCK_T0, L, openTemp } from './helpers.js';
 const MIN = 60_000, HOUR = 3_600_000, DAY = 86_400_000;
 const NOW = Math.floor(CLOCK_T0 / HOUR) * HOUR;
 const engine = createEngine();
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
-}
-
-/** fullReads wraps a querier so that it never summarizes: the answer a summarized read must equal. */
-function fullReads(q: Querier): Querier & { asked: number } {
-  const w = {
-    asked: 0,
-    select(tenant: string, ms: readonly Matcher[], hints: SelectHints) {
-      if (hints.extremes !== undefined) w.asked++;
-      const { extremes: _e, ...rest } = hints;
-      return q.select(tenant, ms, rest);
-    },
-    series: q.series.bind(q),
-    labelNames: q.labelNames.bind(q),
-    labelValues: q.labelValues.bind(q),
-    metadata: q.metadata.bind(q),
-  };
-  return w;
-}
 
 /**
  * Two days of 10 s windows of three gauges, written an hour a commit: a random walk; one with a
@@ -72,7 +49,7 @@ t.test('max_over_time and min_over_time at one time give the answers of a full r
       for (const e of ['max_over_time(depth[RANGE])', 'min_over_time(depth[RANGE])', 'max by (kind) (min_over_time(depth[RANGE] offset 9m))', `max_over_time(depth[RANGE] @ ${(NOW - 3 * HOUR) / 1000})`, 'count_over_time(depth[RANGE])']) {
         const expr = e.replace('RANGE', range);
         const q = store.querier();
-        const full = fullReads(q);
+        const full = fullReads(q, 'extremes');
         const want = JSON.stringify(engine.instant(full, 'default', expr, at));
         const got = JSON.stringify(engine.instant(q, 'default', expr, at));
         if (!e.startsWith('count')) t.ok(full.asked > 0, `${expr} asks for extremes`);
@@ -82,7 +59,7 @@ t.test('max_over_time and min_over_time at one time give the answers of a full r
   }
   // A range query evaluates at many times: it reads every sample.
   const q = store.querier();
-  const full = fullReads(q);
+  const full = fullReads(q, 'extremes');
   engine.range(full, 'default', 'max_over_time(depth[1d])', NOW - 6 * HOUR, NOW, HOUR);
   t.equal(full.asked, 0, 'a range query does not ask for extremes');
 });
