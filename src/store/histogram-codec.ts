@@ -382,8 +382,8 @@ export function decodeWindowRow(r: ByteReader, cols: ColumnRow, i: number): bool
     r.pos = p0;
     return false;
   }
-  r.uvarint();
-  r.uvarint();
+  r.uvarint(); // the bucket count
+  r.uvarint(); // the segments' byte length: they are read
   const splits = readSegments(r);
   const map = cols.segmentsOf(splits);
   if (map === null) {
