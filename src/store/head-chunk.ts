@@ -178,13 +178,15 @@ export class HeadChunk {
 
   /**
    * overBudget says whether the head must seal before a block of `bytes` joins its full blocks.
-   * A chunk fills one page (tier.chunkBudget), and grows past it by whole pages only while what
-   * it holds fills less than MIN_FILL of the pages it takes, up to MAX_CHUNK_PAGES: a block of
-   * more than half a page (hour windows of a wide histogram) left half of every one-page chunk
-   * empty.
+   * A chunk fills one page (tier.chunkBudget). In a rollup tier it grows past that by whole
+   * pages while what it holds fills less than MIN_FILL of the pages it takes, up to
+   * MAX_CHUNK_PAGES: a block of more than half a page (hour windows of a wide histogram) left
+   * half of every one-page chunk empty. The raw tier keeps one page: its head is rewritten at
+   * every commit, and a larger one would cost that much more each time.
    */
   private overBudget(bytes: number): boolean {
     const page = this.tier.pageSize, held = this.headerEstimate() + this.blocksBytes;
+    if (this.tier.ordinal === 0) return held + bytes > this.tier.chunkBudget;
     const pages = Math.max(1, Math.ceil((held + 24) / page));
     if (held + bytes <= pages * page - 24) return false;
     return pages >= MAX_CHUNK_PAGES || held >= MIN_FILL * pages * page;

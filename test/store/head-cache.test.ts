@@ -8,7 +8,7 @@ import { HeadChunk, type SealedChunk } from '../../src/store/head-chunk.js';
 import { openStore } from '../../src/store/open.js';
 import { PointBuf } from '../../src/store/point-buf.js';
 import { Tier } from '../../src/store/tier.js';
-import { L, tempDir } from './helpers.js';
+import { L, rng, tempDir } from './helpers.js';
 
 const S = 10_000;
 const MIN = 60_000;
@@ -209,15 +209,12 @@ t.test('merging into the last windows of a head keeps its header totals exact, a
   }
 });
 
-t.test('a head whose blocks take more than half a page grows by whole pages instead of leaving each one half empty', async (t) => {
-  const page = 4096;
-  const tier = new Tier(1, TIERS[1]!, page);
+/** wideHead appends 320 wide histogram windows (an 8-window block is over half a page) to a head of `tier`. */
+function wideHead(tier: Tier): SealedChunk[] {
   const sealed: SealedChunk[] = [];
   const head = new HeadChunk(MetricKind.Histogram, tier, 0, null);
   const src = new PointBuf(MetricKind.Histogram, 8);
-  // Wide windows: hundreds of distinct values each, so an 8-window block is over half a page.
-  let seed = 1;
-  const rand = (): number => (seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296;
+  const rand = rng(1);
   for (let w = 0; w < 40 * blockSize(MetricKind.Histogram); w++) {
     const h = new SparseHistogram(512);
     for (let i = 0; i < 700; i++) h.record(Math.round(Math.exp(-4 + 6 * rand()) * 1e6) / 1e6);
@@ -225,6 +222,13 @@ t.test('a head whose blocks take more than half a page grows by whole pages inst
     src.pushHistogram(w, h, tier.start(w));
     head.append(src, 0, sealed);
   }
+  return sealed;
+}
+
+t.test('a rollup head whose blocks take more than half a page grows by whole pages instead of leaving each one half empty', async (t) => {
+  const page = 4096;
+  const tier = new Tier(1, TIERS[1]!, page);
+  const sealed = wideHead(tier);
   t.ok(sealed.length >= 2, `${sealed.length} chunks sealed`);
   for (const c of sealed) {
     const pages = Math.ceil((c.bytes.length + 24) / page);
@@ -233,5 +237,17 @@ t.test('a head whose blocks take more than half a page grows by whole pages inst
     const got = new PointBuf(MetricKind.Histogram, 8);
     decodeChunk(c.bytes, tier.index(c.startMs), got, tier);
     t.ok(got.n > 0 && got.n % blockSize(MetricKind.Histogram) === 0, 'it holds whole blocks');
+  }
+});
+
+t.test('a raw head keeps to one page (one block when a block is more than half): it is rewritten at every commit', async (t) => {
+  const page = 4096;
+  const tier = new Tier(0, TIERS[0]!, page);
+  const sealed = wideHead(tier);
+  t.ok(sealed.length >= 30, `${sealed.length} chunks sealed`);
+  for (const c of sealed) {
+    const got = new PointBuf(MetricKind.Histogram, 8);
+    decodeChunk(c.bytes, tier.index(c.startMs), got, tier);
+    if (got.n !== blockSize(MetricKind.Histogram)) t.fail(`a raw chunk of ${c.bytes.length} B holds ${got.n} windows, not one block`);
   }
 });
