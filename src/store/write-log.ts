@@ -8,14 +8,18 @@ import type { StoreDbs } from './dbs.js';
  * which series were written since, and reads only those again instead of every series: under
  * ingestion the open hour's stamp changes with every commit, while most series are idle in it.
  *
- * Bounded: only the last KEEP commits of an hour are kept, and a commit writing more than
- * MAX_IDS series into an hour records that it wrote "too many" (a reader then reads everything).
+ * Bounded: only the last KEEP commits of an hour are kept, a commit writing more than MAX_IDS
+ * series into an hour records that it wrote "too many" (a reader then reads everything), and the
+ * rows of hours RETAIN_HOURS before the latest hour a writer wrote are dropped once that hour
+ * begins (readers then read those hours whole after a late write: rare, and correct).
  */
 
 /** KEEP is how many of an hour's last commits keep their row. */
 export const WRITE_LOG_KEEP = 32;
 /** MAX_IDS bounds the ids one row holds (4 bytes each). */
 export const WRITE_LOG_MAX_IDS = 2048;
+/** RETAIN_HOURS is how many hours before the latest one written keep their rows. */
+export const WRITE_LOG_RETAIN_HOURS = 3;
 /** PREFIX leads every row's key: `wlog:<hour start ms>:<stamp>` (hour starts have 13 digits). */
 const PREFIX = 'wlog:';
 /** TOO_MANY is the row of a commit that wrote more than MAX_IDS series into the hour. */
@@ -31,7 +35,9 @@ const logKey = (hourMs: number, stamp: number): string => `${PREFIX}${hourMs}:${
  * (`stamps`, from bumpStamps), and drops the row KEEP commits older.
  */
 export function logWrites(dbs: StoreDbs, idsByHour: ReadonlyMap<number, ReadonlySet<number>>, stamps: ReadonlyMap<number, number>): void {
+  let latest = -Infinity;
   for (const [h, ids] of idsByHour) {
+    if (h > latest) latest = h;
     const stamp = stamps.get(h);
     if (stamp === undefined) continue;
     const hourMs = h * HOUR;
@@ -44,7 +50,15 @@ export function logWrites(dbs: StoreDbs, idsByHour: ReadonlyMap<number, Readonly
     void dbs.meta.put(logKey(hourMs, stamp), value);
     if (stamp > WRITE_LOG_KEEP) void dbs.meta.remove(logKey(hourMs, stamp - WRITE_LOG_KEEP));
   }
+  // Once per hour and writer: what older hours hold goes (their last rows, and late writes').
+  if (latest > (swept.get(dbs) ?? -Infinity)) {
+    swept.set(dbs, latest);
+    for (const k of writeLogKeysBefore(dbs, (latest - WRITE_LOG_RETAIN_HOURS) * HOUR)) void dbs.meta.remove(k);
+  }
 }
+
+/** swept is, per open data directory, the latest hour whose older rows were dropped. */
+const swept = new WeakMap<StoreDbs, number>();
 
 /**
  * writtenSince is the set of series ids written into the hour starting at `hourMs` by the

@@ -3,7 +3,7 @@ import { SparseHistogram } from '../../src/model/hdr.js';
 import { labelsKey, type Labels } from '../../src/model/labels.js';
 import { MetricKind } from '../../src/model/metric-kind.js';
 import type { LmdbDigests } from '../../src/store/digests.js';
-import { WRITE_LOG_KEEP, WRITE_LOG_MAX_IDS } from '../../src/store/write-log.js';
+import { WRITE_LOG_KEEP, WRITE_LOG_MAX_IDS, WRITE_LOG_RETAIN_HOURS } from '../../src/store/write-log.js';
 import { CLOCK_T0, L, openTemp } from './helpers.js';
 
 /**
@@ -80,4 +80,30 @@ t.test('it cannot tell past the commits it keeps, after a commit writing many se
   app.counter(id, hour + 41 * MIN, 1);
   await app.commit();
   t.same(keys(ds.writtenSeries('default', hour, 0, 1, 100)), keys([L({ __name__: 'x_total' })]), 'after pruning, the stamps restart with rows of their own');
+});
+
+t.test('an hour\'s rows go once a writer writes hours later, the last hours\' stay', async (t) => {
+  const { store } = await openTemp(t, { now: () => NOW });
+  const ds = store.digests as LmdbDigests;
+  const x = L({ __name__: 'x_total' });
+  const h0 = NOW - 6 * HOUR;
+  let app = store.appender();
+  const id = app.seriesId('default', x, MetricKind.Counter);
+  for (let h = 0; h < 3; h++) app.counter(id, h0 + h * HOUR, 1);
+  await app.commit();
+  t.same([0, 1, 2].map((h) => keys(ds.writtenSeries('default', h0 + h * HOUR, 0, 1, 100))), [[labelsKey(x)], [labelsKey(x)], [labelsKey(x)]], 'rows of the hours written');
+  app = store.appender();
+  app.counter(id, h0 + 4 * HOUR, 1);
+  await app.commit();
+  t.same([0, 1, 2, 4].map((h) => keys(ds.writtenSeries('default', h0 + h * HOUR, 0, 1, 100))), [null, [labelsKey(x)], [labelsKey(x)], [labelsKey(x)]],
+    `a write ${WRITE_LOG_RETAIN_HOURS + 1} hours later: the first hour's row gone, the ${WRITE_LOG_RETAIN_HOURS} hours before it kept`);
+  // A late write into an old hour keeps a row until the next hour is written.
+  app = store.appender();
+  app.counter(id, h0 + 5, 1);
+  await app.commit();
+  t.same(keys(ds.writtenSeries('default', h0, 1, 2, 100)), [labelsKey(x)], 'a late write: a row of its own');
+  app = store.appender();
+  app.counter(id, h0 + 5 * HOUR, 1);
+  await app.commit();
+  t.equal(ds.writtenSeries('default', h0, 1, 2, 100), null, 'gone once a later hour is written');
 });
