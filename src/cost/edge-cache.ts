@@ -177,8 +177,9 @@ function mayMatch(matchers: readonly Matcher[], labels: Labels): boolean {
  * the changed series have of one label (other than the name) that all of them carry, the label
  * chosen for the least estimated cost. A narrowed read costs about 300 series read at 4k series
  * (the store walks the selector's name postings, ~1.2 ms); a regex matcher would walk
- * every value of its label instead (14 ms for 5 values of 2k). null when no label is shared, or
- * the reads would cost more than a whole read (WHOLE_COST a kept series).
+ * every value of its label instead (14 ms for 5 values of 2k). Each series read costs what it
+ * costs a whole read (WHOLE_COST, sorting included). null when no label is shared, or the reads
+ * would cost more than half a whole read (or one narrowed read, for a few kept series).
  */
 function narrowing(changed: readonly Labels[], kept: readonly Labels[]): Matcher[] | null {
   let best: { name: string; values: Set<string>; cost: number } | null = null;
@@ -190,10 +191,12 @@ function narrowing(changed: readonly Labels[], kept: readonly Labels[]): Matcher
     // The kept series the reads would select, estimated on at most SAMPLE of them, evenly spread.
     let n = 0;
     for (let i = 0; i < kept.length; i += step) if (values.has(getLabel(kept[i]!, l.name))) n++;
-    const cost = values.size * (READ_COST + READ_PER_SERIES * kept.length) + n * step;
+    const cost = values.size * (READ_COST + READ_PER_SERIES * kept.length) + n * step * WHOLE_COST;
     if (best === null || cost < best.cost) best = { name: l.name, values, cost };
   }
-  if (best === null || best.cost >= WHOLE_COST * Math.max(kept.length, 1)) return null;
+  // Worth it only well under a whole read (the entry is then copied and kept, which a read live is
+  // not), but for a few kept series, where one narrowed read costs what a whole read does.
+  if (best === null || best.cost >= (WHOLE_COST / 2) * kept.length + READ_COST) return null;
   return [...best.values].map((v) => new Matcher('=', best!.name, v));
 }
 
@@ -205,7 +208,7 @@ const SAMPLE = 256;
  */
 const READ_COST = 4;
 const READ_PER_SERIES = 0.075;
-/** WHOLE_COST is what a whole read costs per series, relative to a narrowed read's (more look-back per series). */
+/** WHOLE_COST is what a read costs per series, in the units of READ_COST (10 us: 41 ms for 4k). */
 const WHOLE_COST = 2.5;
 
 /**
