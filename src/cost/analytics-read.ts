@@ -103,7 +103,7 @@ export function forEachIncrement(
     const zones = h > 1 ? cutZones(s, e, h, cuts) : [];
     // A part of an hour read at the finest tier (an answer's edges) comes from the read of its
     // hour kept between answers (edge-cache.ts), while nothing was written there since.
-    if (h <= 1 && edgeIncrements(q, tenant, matchers, s, e, MARGIN_MS, fn, (f, t, rec) => incrementsIn(q, tenant, matchers, f, t, 1, rec, [], false))) continue;
+    if (h <= 1 && edgeIncrements(q, tenant, matchers, s, e, MARGIN_MS, fn, (f, t, ms, rec) => incrementsIn(q, tenant, ms, f, t, 1, rec, [], false))) continue;
     incrementsIn(q, tenant, matchers, s, e, h, fn, zones, false);
     // The straddling windows in one read at the finest tier, emitting only inside them: one
     // select per window would decode the chunks holding each again (a daily trend over 90
@@ -180,7 +180,7 @@ export function forEachWindowHistogram(
   fn: (labels: Labels, tsMs: number, h: SparseHistogram) => void,
 ): void {
   for (const [s, e, h] of pieces(fromMs, toMs, hintMs)) {
-    if (h <= 1 && edgeWindowHistograms(q, tenant, matchers, s, e, fn, (f, t, rec) => windowHistogramsIn(q, tenant, matchers, f, t, 1, rec))) continue;
+    if (h <= 1 && edgeWindowHistograms(q, tenant, matchers, s, e, fn, (f, t, ms, rec) => windowHistogramsIn(q, tenant, ms, f, t, 1, rec))) continue;
     windowHistogramsIn(q, tenant, matchers, s, e, h, fn);
   }
 }

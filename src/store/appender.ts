@@ -7,6 +7,7 @@ import type { Appender, SeriesMeta } from './interface.js';
 import { PointBuf } from './point-buf.js';
 import type { SeriesIndex } from './series-index.js';
 import { bumpStamps } from './digests.js';
+import { logWrites } from './write-log.js';
 import { addRetired } from './retired.js';
 import { TxnStates, type TierWriter } from './tier-writer.js';
 import type { Tier } from './tier.js';
@@ -140,14 +141,17 @@ export class LmdbAppender implements Appender {
     if (newIds.length === 0 && groups.length === 0) return;
     const nowMs = this.now();
     const routed = groups.map((g) => ({ id: g.id, parts: this.route(g.pts, nowMs) }));
-    const { days, hours } = this.stamped(groups);
+    const { days, hours, idsByHour } = this.stamped(groups);
     const { index, writer, tierWriter, dbs } = this;
     try {
       await dbs.env.transaction(() => {
         const states = new TxnStates(dbs);
         for (const id of newIds) index.persist(id);
+        // A series another thread created meanwhile is written under that thread's id.
+        const stored = new Map<number, number>();
         for (const g of routed) {
           const id = index.persist(g.id);
+          if (id !== g.id) stored.set(g.id, id);
           const bounds = index.record(id)?.meta.bounds ?? null;
           for (const p of g.parts) {
             if (p.retire !== null) for (let m = 0; m < p.ordinal; m++) addRetired(dbs, m, id, p.retire);
@@ -155,7 +159,9 @@ export class LmdbAppender implements Appender {
           }
         }
         bumpStamps(dbs, 'day', days);
-        bumpStamps(dbs, 'hour', hours);
+        // Which series each hour's commit wrote (write-log.ts): readers that kept an hour re-read only those.
+        if (stored.size > 0) for (const ids of idsByHour.values()) for (const [from, to] of stored) if (ids.delete(from)) ids.add(to);
+        logWrites(dbs, idsByHour, bumpStamps(dbs, 'hour', hours));
         writer.counters.flush();
       });
     } catch (err) {
@@ -196,24 +202,33 @@ export class LmdbAppender implements Appender {
     return parts;
   }
 
-  /** stamped lists the UTC days and hours (numbers since 1970) the points fall in: their stamps change with this commit. */
-  private stamped(groups: ReadonlyArray<{ pts: PointBuf }>): { days: Set<number>; hours: Set<number> } {
-    const hours = new Set<number>();
+  /**
+   * stamped lists the UTC days and hours (numbers since 1970) the points fall in: their stamps
+   * change with this commit. idsByHour holds, per hour, the series that wrote there.
+   */
+  private stamped(groups: ReadonlyArray<{ id: number; pts: PointBuf }>): { days: Set<number>; hours: Set<number>; idsByHour: Map<number, Set<number>> } {
+    const idsByHour = new Map<number, Set<number>>();
     const raw = this.tier;
-    let last = NaN;
+    const note = (h: number, id: number): void => {
+      let ids = idsByHour.get(h);
+      if (ids === undefined) idsByHour.set(h, (ids = new Set()));
+      ids.add(id);
+    };
     for (const g of groups) {
       const idx = g.pts.idx;
+      let last = NaN;
       for (let i = 0; i < g.pts.n; i++) {
         const h = Math.floor(raw.start(idx[i]!) / 3_600_000);
-        if (h !== last) hours.add((last = h));
+        if (h !== last) note((last = h), g.id);
         // A raw window that does not divide the hour may straddle two: its points may sit in either.
         const e = Math.floor((raw.end(idx[i]!) - 1) / 3_600_000);
-        if (e !== h) hours.add((last = e));
+        if (e !== h) note((last = e), g.id);
       }
     }
+    const hours = new Set(idsByHour.keys());
     const days = new Set<number>();
     for (const h of hours) days.add(Math.floor(h / 24));
-    return { days, hours };
+    return { days, hours, idsByHour };
   }
 
   rollback(): void {

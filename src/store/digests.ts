@@ -5,6 +5,8 @@ import { DAY_STAMPS_SINCE_KEY, HOUR_STAMPS_SINCE_KEY } from './format.js';
 import { readTierState } from './tier-state.js';
 import { boundaries, chooseTier } from './tier-select.js';
 import type { Tier } from './tier.js';
+import { seriesLabels, writeLogKeysBefore, writtenSince } from './write-log.js';
+import type { Labels } from '../model/labels.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -19,14 +21,18 @@ const stampKey = (span: StampSpan, startMs: number): string => `${span}:${startM
 /**
  * bumpStamps changes the stamp of every UTC day (hour) in `units` (day or hour numbers since
  * 1970), inside the caller's write transaction: a digest built from it before this commit is
- * stale from now on.
+ * stale from now on. Returns each unit's new stamp.
  */
-export function bumpStamps(dbs: StoreDbs, span: StampSpan, units: ReadonlySet<number>): void {
+export function bumpStamps(dbs: StoreDbs, span: StampSpan, units: ReadonlySet<number>): Map<number, number> {
   const unitMs = span === 'day' ? DAY : HOUR;
+  const out = new Map<number, number>();
   for (const u of units) {
     const k = stampKey(span, u * unitMs);
-    void dbs.meta.put(k, ((dbs.meta.get(k) as number | undefined) ?? 0) + 1);
+    const stamp = ((dbs.meta.get(k) as number | undefined) ?? 0) + 1;
+    void dbs.meta.put(k, stamp);
+    out.set(u, stamp);
   }
+  return out;
 }
 
 /**
@@ -103,6 +109,24 @@ export class LmdbDigests implements DigestStore {
     return j;
   }
 
+  /**
+   * writtenSeries lists the label sets of the tenant's series written into the hour starting at
+   * `hourMs` by the commits that moved its stamp from `fromStamp` to `toStamp` (write-log.ts); null
+   * when the store cannot tell (too long ago, a commit that wrote many series, or more than
+   * `limit` series). A read of that hour kept at `fromStamp` differs from one now only in these
+   * series (while its tier stays, see edgeReadTier).
+   */
+  writtenSeries(tenant: string, hourMs: number, fromStamp: number, toStamp: number, limit: number): Labels[] | null {
+    const ids = writtenSince(this.dbs, hourMs, fromStamp, toStamp, limit);
+    if (ids === null) return null;
+    const out: Labels[] = [];
+    for (const id of ids) {
+      const s = seriesLabels(this.dbs, id);
+      if (s !== undefined && s.tenant === tenant) out.push(s.labels);
+    }
+    return out;
+  }
+
   /** settledHours: as settledDays, for whole UTC hours (the hour tier's watermark past the hour's end). */
   settledHours(): { fromMs: number; toMs: number; keptFromMs: number } {
     return this.settled(HOUR);
@@ -141,11 +165,14 @@ export class LmdbDigests implements DigestStore {
         if (typeof k === 'string' && Number(k.slice(span.length + 1)) < end) keys.push(k);
       }
     }
+    const stamps = keys.length;
+    // The rows of which series wrote there go with the stamps they are filed under.
+    keys.push(...writeLogKeysBefore(this.dbs, end));
     if (keys.length === 0) return 0;
     await this.dbs.meta.transaction(() => {
       for (const k of keys) void this.dbs.meta.remove(k);
     });
-    return keys.length;
+    return stamps;
   }
 
   async remove(tenant: string, key: string): Promise<void> {

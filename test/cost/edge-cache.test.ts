@@ -24,14 +24,20 @@ const MIN = 60_000, HOUR = 3_600_000, DAY = 86_400_000;
 const NOW0 = Math.floor(CLOCK_T0 / HOUR) * HOUR + 37 * MIN + 13_000;
 const T0 = Math.floor(NOW0 / HOUR) * HOUR - 3 * DAY;
 
-/** counted is `q` (with its digests) counting the series reads at step hint 1 (edge reads). */
-function counted(q: Querier): { q: Querier; edgeReads: () => number } {
-  let n = 0;
+/**
+ * counted is `q` (with its digests) counting the series reads at step hint 1 (edge reads) and the
+ * series they hand over.
+ */
+function counted(q: Querier): { q: Querier; edgeReads: () => number; edgeSeries: () => number } {
+  let n = 0, series = 0;
   const each = (a: string, m: readonly Matcher[], h: SelectHints, fn: (r: SelectResult) => void) => {
     if (h.stepMs === 1) n++;
-    q.selectEach!(a, m, h, fn);
+    q.selectEach!(a, m, h, (r) => {
+      if (h.stepMs === 1) series += r.floats.length + r.histograms.length;
+      fn(r);
+    });
   };
-  return { q: { ...live(q), selectEach: each, digests: q.digests! }, edgeReads: () => n };
+  return { q: { ...live(q), selectEach: each, digests: q.digests! }, edgeReads: () => n, edgeSeries: () => series };
 }
 
 interface Ids { cost: number; tokens: number[]; calls: number; lat: number }
@@ -165,7 +171,50 @@ t.test('a kept hour serves a read from inside it as a read starting there (after
   t.ok(EDGE_CACHE_STATS.hits > hits, 'usage took its edges from kept reads');
 });
 
-t.test('an hour written into since its read is read live, and kept again once unchanged', async (t) => {
+t.test('after a commit into a kept hour only the series it wrote there are read again', async (t) => {
+  let now = NOW0;
+  const { store } = await openTemp(t, { now: () => now });
+  const ids = await load(store);
+  const c = counted(store.querier());
+  const answers = () => [costsAnalytics(c.q, 'default', costs(now)), usageAnalytics(c.q, 'default', usage(now))];
+  const want = () => [costsAnalytics(live(store.querier()), 'default', costs(now)), usageAnalytics(live(store.querier()), 'default', usage(now))];
+  answers();
+  const fills = EDGE_CACHE_STATS.fills;
+  const check = async (what: string, write: (app: Appender, w: number) => void, most: number) => {
+    now += 5_000;
+    const app = store.appender();
+    // A window whose last point (5 s in) is before now.
+    write(app, Math.floor((now - 7_000) / 10_000) * 10_000);
+    await app.commit();
+    const refreshes = EDGE_CACHE_STATS.refreshes, series = c.edgeSeries();
+    t.same(answers(), want(), `${what}: the answers read from the series alone`);
+    t.ok(c.edgeSeries() - series <= most, `${what}: ${c.edgeSeries() - series} series read at the edges (at most ${most})`);
+    return EDGE_CACHE_STATS.refreshes - refreshes;
+  };
+  // Under ingestion (a commit before every answer): one target's 5 series, read again in each of
+  // the open hour's 4 kept reads (cost, tokens, calls; latency).
+  for (let i = 0; i < 3; i++) t.ok(await check(`commit ${i + 1}`, (app, w) => points(app, ids[2]!, 2, w, 1 + i), 5 * 2) > 0, `commit ${i + 1}: kept reads brought up to date`);
+  // A series new in the open hour joins the kept reads.
+  await check('a new target', (app, w) => {
+    const dims = { agent: 'new', model: 'm0', provider: 'p', tool: 't1', user: 'unew' };
+    points(app, {
+      cost: app.seriesId('default', L({ __name__: 'tallyd_llm_cost_usd_total', cost_source: 'computed', ...dims }), MetricKind.Counter),
+      tokens: ['input', 'output'].map((kind) => app.seriesId('default', L({ __name__: 'tallyd_llm_tokens_total', kind, ...dims }), MetricKind.Counter)),
+      calls: app.seriesId('default', L({ __name__: 'tallyd_llm_calls_total', ...dims }), MetricKind.Counter),
+      lat: app.seriesId('default', L({ __name__: 'mcp_tool_execute_seconds', agent_id: 'new', tool_name: 't1', outcome: 'success' }), MetricKind.Histogram),
+    }, 9, w, 2);
+  }, 5 * 2);
+  t.ok(costsAnalytics(c.q, 'default', costs(now)).groups.some((g) => g.labels['agent'] === 'new'), 'the new target is counted');
+  // A late window in the hour the period starts in (kept), and in the hour before it (the look-back).
+  for (const back of [DAY - 20 * MIN, DAY + 70 * MIN]) {
+    await check(`a late write ${back / MIN} min back`, (app) => points(app, ids[4]!, 4, Math.floor((now - back) / 10_000) * 10_000, 3), 5 * 2);
+  }
+  // A series the kept reads do not select: nothing read again.
+  t.equal(await check('another metric', (app, w) => app.counter(app.seriesId('default', L({ __name__: 'other_total' }), MetricKind.Counter), w, 1), 0), 0, 'no read brought up to date');
+  t.equal(EDGE_CACHE_STATS.fills, fills, 'no hour read whole again');
+});
+
+t.test('an hour where many series were written since its read is read live, and kept again once unchanged', async (t) => {
   let now = NOW0;
   const { store } = await openTemp(t, { now: () => now });
   const ids = await load(store);
@@ -175,7 +224,8 @@ t.test('an hour written into since its read is read live, and kept again once un
   const commit = async () => {
     now += 5_000;
     const app = store.appender();
-    points(app, ids[2]!, 2, Math.floor((now - 2_000) / 10_000) * 10_000, 1);
+    // Three targets of eight: over a quarter of the kept series, read again whole.
+    for (const i of [2, 3, 5]) points(app, ids[i]!, i, Math.floor((now - 2_000) / 10_000) * 10_000, 1);
     await app.commit();
   };
   // Under ingestion (a commit before every answer) the open hour is read live, not recorded.
