@@ -6,7 +6,7 @@
 //   none           no metrics (the workload's own CPU, the denominator)
 //   otel-noexport  OpenTelemetry SDK recording, never exporting (the reference)
 //   otel-otlp      OpenTelemetry SDK -> OTLP/HTTP protobuf every 10 s -> a tallyd daemon process
-//   statsd         hot-shots (UDP, 1,400-byte buffer flushed every 200 ms) -> a tallyd daemon process
+//   statsd         hot-shots (UDP, 8 KiB buffer flushed every second, counters aggregated) -> a tallyd daemon process
 //   embedded       `import { open } from 'tallyd'`, record() in-process (its workers included)
 //   otel-embedded  OpenTelemetry SDK -> tallyd/otel exporter every 10 s -> embedded tallyd
 // Workloads (--workload=http|light|both, default both; see lib/overhead-workload.ts for exactly what
@@ -15,9 +15,12 @@
 //          fetch, JSON answer parsed) to a fake provider in a separate, unmeasured process;
 //          250 calls/s by default (--http-rate), at most 64 in flight
 //   light  the earlier in-process stand-in, ~42 us CPU per call and no I/O
-// Steady state: every run warms up for --warmup seconds (default 5: instrumentation setup, JIT;
-// the embedded paths --embedded-warmup, default 60, past an embedded instance's start-up; the
-// network paths' shared daemon has settled 60 s before the first run) and is measured over the next
+// Steady state: every run warms up for --warmup seconds (default 25: instrumentation setup, JIT,
+// and two of the daemon's 10 s windows, so the first flush of a path's new series, their creation
+// in the store and the JIT of its parse path fall before the measured window, as they do once in a
+// long-running daemon; with a 5 s warm-up they fell inside it and a single StatsD round read 2x
+// its steady state; the embedded paths --embedded-warmup, default 60, past an embedded instance's
+// start-up; the network paths' shared daemon has settled 60 s before the first run) and is measured over the next
 // --seconds (default 20, so two OTel export intervals). The daemon's CPU (utime+stime from
 // /proc, 10 ms ticks) is sampled when the workload opens and closes its measured window and added
 // for the two network paths. Before the runs, an idle daemon's CPU per second is measured (what
@@ -45,7 +48,7 @@ const argv = process.argv.slice(2);
 const opt = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const QUICK = argv.includes('--quick');
 const SECONDS = Number(opt('seconds') ?? (QUICK ? 6 : 20));
-const WARMUP = Number(opt('warmup') ?? (QUICK ? 3 : 5));
+const WARMUP = Number(opt('warmup') ?? (QUICK ? 3 : 25));
 const ROUNDS = Number(opt('rounds') ?? (QUICK ? 1 : 3));
 const RATE = Number(opt('rate') ?? 1000);
 // The http workload costs ~1 ms CPU per call here (fetch + JSON both ways): at 1,000 calls/s it
