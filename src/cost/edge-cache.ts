@@ -2,6 +2,7 @@ import type { SparseHistogram } from '../model/hdr.js';
 import { compareLabels, getLabel, labelsKey, METRIC_NAME, type Labels } from '../model/labels.js';
 import { Matcher } from '../model/matcher.js';
 import type { DigestReader, Querier } from '../store/interface.js';
+import { VARIANT_SUFFIX } from '../store/view.js';
 
 /**
  * edge-cache.ts keeps, between answers, what the edge reads of analytics answers returned: the
@@ -156,16 +157,14 @@ function written(c: Cache, reader: DigestReader & TierReader, tenant: string, ma
   return [...out.values()];
 }
 
-/** VIEW_SUFFIXES are the names a stored histogram is also selected by (store/view.ts). */
-const VIEW_SUFFIXES = ['', '_bucket', '_sum', '_count'];
-
 /** mayMatch says whether a stored series (its labels) may be selected by `matchers`, through any of its views. */
 function mayMatch(matchers: readonly Matcher[], labels: Labels): boolean {
   for (const m of matchers) {
     if (m.name === 'le') continue;
     if (m.name === METRIC_NAME) {
       const name = getLabel(labels, METRIC_NAME);
-      if (!VIEW_SUFFIXES.some((x) => m.matches(name + x))) return false;
+      // A stored histogram is also selected by the names of its views.
+      if (!VARIANT_SUFFIX.some((x) => m.matches(name + x))) return false;
     } else if (!m.matches(getLabel(labels, m.name))) return false;
   }
   return true;

@@ -137,7 +137,7 @@ export function readWindows(dbs: StoreDbs, tier: Tier, id: number, kind: MetricK
       if (start < fromMs) w.covering(dbs.chunks.getBinaryFast(key)!, start);
       else if (extremes === null) w.inside(dbs.chunks.getBinaryFast(key)!, start);
       else {
-        if (held >= 0) w.gaugeInsideOrSummary(held, start, extremes);
+        if (held >= 0) w.insideOrSummary(held, start, extremes);
         held = start;
       }
     }
@@ -235,16 +235,15 @@ class Windows implements SeriesWindows {
     pts.truncate(n);
   }
 
-  /** insideOrSummary reads the inside chunk starting at `start` (the next one starts at `nextStart`) as one row when summarize allows it, else whole. */
-  insideOrSummary(start: number, nextStart: number): void {
+  /**
+   * insideOrSummary reads the inside chunk starting at `start` (the next one starts at
+   * `nextStart`) as one row when summarize (histograms) or summarizeGauge (gauges, for
+   * `extremes`) allows it, else whole.
+   */
+  insideOrSummary(start: number, nextStart: number, extremes: 'max' | 'min' | null = null): void {
     const value = this.value(start);
-    if (!this.summarize(value, start, nextStart)) this.inside(value, start);
-  }
-
-  /** gaugeInsideOrSummary reads the inside gauge chunk starting at `start` (the next one starts at `nextStart`) as one row when summarizeGauge allows it, else whole. */
-  gaugeInsideOrSummary(start: number, nextStart: number, extremes: 'max' | 'min'): void {
-    const value = this.value(start);
-    if (!this.summarizeGauge(value, start, nextStart, extremes)) this.inside(value, start);
+    const one = extremes !== null ? this.summarizeGauge(value, start, nextStart, extremes) : this.summarize(value, start, nextStart);
+    if (!one) this.inside(value, start);
   }
 
   /**
