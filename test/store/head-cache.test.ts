@@ -225,6 +225,13 @@ function wideHead(tier: Tier): SealedChunk[] {
   return sealed;
 }
 
+/** windowsIn is how many windows a sealed chunk of `tier` holds. */
+function windowsIn(c: SealedChunk, tier: Tier): number {
+  const got = new PointBuf(MetricKind.Histogram, 8);
+  decodeChunk(c.bytes, tier.index(c.startMs), got, tier);
+  return got.n;
+}
+
 t.test('a rollup head whose blocks take more than half a page grows by whole pages instead of leaving each one half empty', async (t) => {
   const page = 4096;
   const tier = new Tier(1, TIERS[1]!, page);
@@ -234,9 +241,8 @@ t.test('a rollup head whose blocks take more than half a page grows by whole pag
     const pages = Math.ceil((c.bytes.length + 24) / page);
     t.ok(pages > 1 && pages <= 8, `a sealed chunk of ${c.bytes.length} B takes ${pages} pages: more than one, at most eight`);
     t.ok(c.bytes.length / (pages * page) >= 0.75, `and fills ${((100 * c.bytes.length) / (pages * page)).toFixed(0)} % of them`);
-    const got = new PointBuf(MetricKind.Histogram, 8);
-    decodeChunk(c.bytes, tier.index(c.startMs), got, tier);
-    t.ok(got.n > 0 && got.n % blockSize(MetricKind.Histogram) === 0, 'it holds whole blocks');
+    const n = windowsIn(c, tier);
+    t.ok(n > 0 && n % blockSize(MetricKind.Histogram) === 0, 'it holds whole blocks');
   }
 });
 
@@ -246,8 +252,7 @@ t.test('a raw head keeps to one page (one block when a block is more than half):
   const sealed = wideHead(tier);
   t.ok(sealed.length >= 30, `${sealed.length} chunks sealed`);
   for (const c of sealed) {
-    const got = new PointBuf(MetricKind.Histogram, 8);
-    decodeChunk(c.bytes, tier.index(c.startMs), got, tier);
-    if (got.n !== blockSize(MetricKind.Histogram)) t.fail(`a raw chunk of ${c.bytes.length} B holds ${got.n} windows, not one block`);
+    const n = windowsIn(c, tier);
+    if (n !== blockSize(MetricKind.Histogram)) t.fail(`a raw chunk of ${c.bytes.length} B holds ${n} windows, not one block`);
   }
 });
